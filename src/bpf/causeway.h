@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The contract between the BPF probe and user space: every record that
+ * crosses the ring buffer is defined here and nowhere else. */
+#ifndef CAUSEWAY_H
+#define CAUSEWAY_H
+
+#define CW_COMM_LEN 16
+#define CW_FILENAME_LEN 256
+#define CW_ARGS_LEN 4096
+
+enum cw_kind {
+	CW_FORK = 1,
+	CW_EXEC = 2,
+	CW_EXIT = 3,
+	CW_CONNECT = 4,
+	CW_ACCEPT = 5,
+	CW_LISTEN = 6,
+	CW_CLOSE = 7,
+	CW_UDP = 8,
+};
+
+/* Common to every record. `pid`/`start` name the process (thread group id
+ * and the group leader's start time, boot-time ns); `ppid`/`pstart` name
+ * its parent: for CW_FORK the process that forked it, otherwise the
+ * current real parent. */
+struct cw_header {
+	__u32 kind;
+	__u32 tid;
+	__u64 ktime;
+	__u32 pid;
+	__u32 ppid;
+	__u64 start;
+	__u64 pstart;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup;
+	__u8 comm[CW_COMM_LEN];
+};
+
+struct cw_fork {
+	struct cw_header h;
+};
+
+struct cw_exec {
+	struct cw_header h;
+	__u32 old_tid;
+	/* Bytes of `args` that are valid; args holds NUL-separated argv. */
+	__u32 args_len;
+	__u32 args_truncated;
+	__u32 filename_len;
+	__u8 filename[CW_FILENAME_LEN];
+	__u8 args[CW_ARGS_LEN];
+};
+
+struct cw_exit {
+	struct cw_header h;
+	/* The kernel's wait status: (code << 8) | signal, 0x80 if core dumped. */
+	__u32 exit_code;
+	__u32 _pad;
+};
+
+/* A network record. Addresses are 16 bytes: IPv4 as v4-mapped IPv6. */
+struct cw_conn {
+	struct cw_header h;
+	__u64 cookie;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 protocol;
+	__u8 _pad0;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+};
+
+#endif /* CAUSEWAY_H */

@@ -1,0 +1,418 @@
+//! The causal tree: every process causeway has seen, who started it, what
+//! it became and how it ended, kept after it exits or is reparented.
+//!
+//! One thread owns a [`CausalTree`] and applies [`Message`]s to it in order.
+//! Processes are identified by [`ProcKey`] (pid and start time), never by pid
+//! alone. Keys from /proc only have clock-tick resolution, so lookups match
+//! on `(pid, start tick)`: the same process seen by the scan and by the probe
+//! is one node.
+
+mod net;
+
+use std::collections::HashMap;
+
+pub use net::{ConnId, ConnState, Connection};
+
+use crate::event::{Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess};
+
+/// Index of a node in its tree. Stable for the life of the tree.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// How a node hangs in the tree.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ParentLink {
+    /// A root: pid 1, kthreadd, or another process with no parent.
+    Root,
+    /// The process that started this one.
+    Known(NodeId),
+    /// The parent was never seen; the key is what the kernel said it was.
+    /// Such nodes are listed under the "unknown parent" marker.
+    Unknown(ProcKey),
+}
+
+/// One exec in a process's history.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ExecRecord {
+    /// Boot-time ns; `None` for the program a seeded process was running
+    /// when causeway started (its exec time is not known).
+    pub time: Option<u64>,
+    pub info: ExecInfo,
+}
+
+/// A process.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Node {
+    pub key: ProcKey,
+    /// The process that forked this one; kept when the kernel reparents it.
+    pub causal_parent: ParentLink,
+    /// The kernel's parent as last seen. `None` after the parent exited and
+    /// before any event said who adopted this process.
+    pub current_parent: Option<ProcKey>,
+    /// Causal children, in start order.
+    pub children: Vec<NodeId>,
+    pub exit_time: Option<u64>,
+    pub exit: Option<ExitStatus>,
+    pub uid: u32,
+    pub gid: u32,
+    pub cgroup: u64,
+    pub comm: String,
+    pub execs: Vec<ExecRecord>,
+    /// Known from the /proc scan at start, not seen being born.
+    pub seeded: bool,
+    /// Boot-time ns of the first message that mentioned it.
+    pub first_seen: u64,
+    pub conns: Vec<ConnId>,
+}
+
+impl Node {
+    pub fn start(&self) -> u64 {
+        self.key.start
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.exit_time.is_none()
+    }
+
+    /// The program this process runs now (its last exec), if any exec is
+    /// known.
+    pub fn current_exec(&self) -> Option<&ExecInfo> {
+        self.execs.last().map(|e| &e.info)
+    }
+
+    /// The name to show: the basename of the last exec, or the comm.
+    pub fn display_name(&self) -> String {
+        match self.current_exec() {
+            Some(exec) if !exec.exe.is_empty() => {
+                let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
+                String::from_utf8_lossy(base).into_owned()
+            }
+            _ => self.comm.clone(),
+        }
+    }
+
+    /// The causal parent's id, when it is known.
+    pub fn parent_id(&self) -> Option<NodeId> {
+        match self.causal_parent {
+            ParentLink::Known(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Counters kept while applying messages.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct TreeStats {
+    pub events: u64,
+    pub lost: u64,
+    pub alive: u64,
+}
+
+type IdentKey = (u32, u64);
+
+fn ident(key: ProcKey) -> IdentKey {
+    (key.pid, key.start_tick())
+}
+
+/// The causal tree of processes and their connections.
+#[derive(Default, Debug)]
+pub struct CausalTree {
+    nodes: Vec<Node>,
+    index: HashMap<IdentKey, NodeId>,
+    roots: Vec<NodeId>,
+    orphans: Vec<NodeId>,
+    /// Orphans waiting for a parent that may still show up (seen in a later
+    /// message), by the parent's identity.
+    waiting: HashMap<IdentKey, Vec<NodeId>>,
+    stats: TreeStats,
+    last_ktime: u64,
+    net: net::NetTable,
+}
+
+impl CausalTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a tree from messages in order.
+    pub fn from_messages<'a>(msgs: impl IntoIterator<Item = &'a Message>) -> Self {
+        let mut tree = Self::new();
+        for m in msgs {
+            tree.apply(m);
+        }
+        tree
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.index())
+    }
+
+    pub fn nodes(&self) -> impl DoubleEndedIterator<Item = (NodeId, &Node)> + ExactSizeIterator {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (NodeId(i as u32), n))
+    }
+
+    /// Processes without a parent (pid 1, kthreadd, ...), in start order.
+    pub fn roots(&self) -> &[NodeId] {
+        &self.roots
+    }
+
+    /// Processes whose parent was never seen, in start order.
+    pub fn orphans(&self) -> &[NodeId] {
+        &self.orphans
+    }
+
+    pub fn children(&self, id: NodeId) -> &[NodeId] {
+        &self.node(id).children
+    }
+
+    pub fn stats(&self) -> TreeStats {
+        self.stats
+    }
+
+    /// Boot-time ns of the newest event applied.
+    pub fn last_ktime(&self) -> u64 {
+        self.last_ktime
+    }
+
+    /// The node for a process, matching at /proc's tick resolution.
+    pub fn find(&self, key: ProcKey) -> Option<NodeId> {
+        self.index.get(&ident(key)).copied()
+    }
+
+    /// The newest process that has (or had) this pid.
+    pub fn find_pid(&self, pid: u32) -> Option<NodeId> {
+        self.nodes()
+            .filter(|(_, n)| n.key.pid == pid)
+            .max_by_key(|(_, n)| n.key.start)
+            .map(|(id, _)| id)
+    }
+
+    /// The chain from the topmost known ancestor down to `id`, inclusive.
+    /// The first element's link tells whether the chain reaches a root
+    /// ([`ParentLink::Root`]) or stops at an unknown parent.
+    pub fn ancestors(&self, id: NodeId) -> Vec<NodeId> {
+        let mut chain = vec![id];
+        let mut cur = id;
+        while let Some(p) = self.node(cur).parent_id() {
+            // A cycle is impossible (parents start before children), but a
+            // damaged journal must not hang us.
+            if chain.len() > self.nodes.len() {
+                break;
+            }
+            chain.push(p);
+            cur = p;
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// `id` and all its causal descendants, depth first, children in start
+    /// order.
+    pub fn subtree(&self, id: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            out.push(n);
+            stack.extend(self.node(n).children.iter().rev());
+        }
+        out
+    }
+
+    /// Applies one message.
+    pub fn apply(&mut self, msg: &Message) {
+        match msg {
+            Message::Seed(seed) => self.apply_seed(seed),
+            Message::Event(ev) => self.apply_event(ev),
+            Message::Lost { ktime, count } => {
+                self.stats.lost += count;
+                self.bump_time(*ktime);
+            }
+        }
+    }
+
+    fn bump_time(&mut self, ktime: u64) {
+        self.last_ktime = self.last_ktime.max(ktime);
+    }
+
+    fn apply_seed(&mut self, seed: &SeedProcess) {
+        let parent = match seed.parent {
+            Some(p) if p.pid != 0 => ParentHint::Causal(p),
+            _ => ParentHint::Root,
+        };
+        let id = self.get_or_insert(seed.proc, parent, seed.proc.start);
+        let node = &mut self.nodes[id.index()];
+        if node.execs.is_empty() {
+            node.seeded = true;
+            node.uid = seed.uid;
+            node.gid = seed.gid;
+            node.cgroup = seed.cgroup;
+            node.comm.clone_from(&seed.comm);
+            node.current_parent = seed.parent;
+            if !seed.exe.is_empty() || !seed.argv.is_empty() {
+                node.execs.push(ExecRecord {
+                    time: None,
+                    info: ExecInfo {
+                        exe: seed.exe.clone(),
+                        argv: seed.argv.clone(),
+                        argv_truncated: false,
+                        old_tid: 0,
+                    },
+                });
+            }
+        }
+    }
+
+    fn apply_event(&mut self, ev: &Event) {
+        self.stats.events += 1;
+        self.bump_time(ev.ktime);
+        let hint = match ev.kind {
+            EventKind::Fork => ParentHint::Causal(ev.parent),
+            _ => ParentHint::Current(ev.parent),
+        };
+        let id = self.get_or_insert(ev.proc, hint, ev.ktime);
+        let node = &mut self.nodes[id.index()];
+        node.uid = ev.uid;
+        node.gid = ev.gid;
+        node.cgroup = ev.cgroup;
+        if !ev.comm.is_empty() {
+            node.comm.clone_from(&ev.comm);
+        }
+        match &ev.kind {
+            EventKind::Fork => {
+                // Seen being born: whatever the scan said, it is live.
+                node.seeded = false;
+                node.current_parent = Some(ev.parent);
+            }
+            EventKind::Exec(info) => {
+                node.current_parent = Some(ev.parent);
+                node.execs.push(ExecRecord {
+                    time: Some(ev.ktime),
+                    info: info.clone(),
+                });
+            }
+            EventKind::Exit(status) => {
+                if node.exit_time.is_some() {
+                    return;
+                }
+                node.current_parent = Some(ev.parent);
+                node.exit_time = Some(ev.ktime);
+                node.exit = Some(*status);
+                self.stats.alive = self.stats.alive.saturating_sub(1);
+                let children = node.children.clone();
+                for c in children {
+                    let child = &mut self.nodes[c.index()];
+                    if child.is_alive() {
+                        // The kernel hands it to init or a subreaper; which
+                        // one is known at its next event.
+                        child.current_parent = None;
+                    }
+                }
+                self.net_process_exited(id, ev.ktime);
+            }
+            EventKind::Net(info) => {
+                node.current_parent = Some(ev.parent);
+                self.net_event(id, ev.ktime, info);
+            }
+        }
+    }
+
+    /// Finds the node for `key`, or makes it, hung under the parent the hint
+    /// names.
+    fn get_or_insert(&mut self, key: ProcKey, hint: ParentHint, seen: u64) -> NodeId {
+        if let Some(&id) = self.index.get(&ident(key)) {
+            return id;
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        let (link, current) = match hint {
+            ParentHint::Root => (ParentLink::Root, None),
+            ParentHint::Causal(p) | ParentHint::Current(p) => match self.index.get(&ident(p)) {
+                Some(&pid) => (ParentLink::Known(pid), Some(p)),
+                None if p.pid == 0 => (ParentLink::Root, None),
+                None => (ParentLink::Unknown(p), Some(p)),
+            },
+        };
+        self.nodes.push(Node {
+            key,
+            causal_parent: link,
+            current_parent: current,
+            children: Vec::new(),
+            exit_time: None,
+            exit: None,
+            uid: 0,
+            gid: 0,
+            cgroup: 0,
+            comm: String::new(),
+            execs: Vec::new(),
+            seeded: false,
+            first_seen: seen,
+            conns: Vec::new(),
+        });
+        self.index.insert(ident(key), id);
+        self.stats.alive += 1;
+        match link {
+            ParentLink::Root => insert_by_start(&mut self.roots, id, &self.nodes),
+            ParentLink::Known(p) => {
+                let mut kids = std::mem::take(&mut self.nodes[p.index()].children);
+                insert_by_start(&mut kids, id, &self.nodes);
+                self.nodes[p.index()].children = kids;
+            }
+            ParentLink::Unknown(p) => {
+                insert_by_start(&mut self.orphans, id, &self.nodes);
+                self.waiting.entry(ident(p)).or_default().push(id);
+            }
+        }
+        // Orphans that were waiting for this process are its children.
+        if let Some(kids) = self.waiting.remove(&ident(key)) {
+            for kid in kids {
+                self.orphans.retain(|&o| o != kid);
+                self.nodes[kid.index()].causal_parent = ParentLink::Known(id);
+                let mut siblings = std::mem::take(&mut self.nodes[id.index()].children);
+                insert_by_start(&mut siblings, kid, &self.nodes);
+                self.nodes[id.index()].children = siblings;
+            }
+        }
+        id
+    }
+}
+
+enum ParentHint {
+    Root,
+    /// The process that forked it.
+    Causal(ProcKey),
+    /// Only the kernel's current parent is known (no fork seen).
+    Current(ProcKey),
+}
+
+fn insert_by_start(list: &mut Vec<NodeId>, id: NodeId, nodes: &[Node]) {
+    let key = |n: NodeId| {
+        let node = &nodes[n.index()];
+        (node.key.start, n)
+    };
+    let k = key(id);
+    let at = list.partition_point(|&n| key(n) < k);
+    list.insert(at, id);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! The journal: causeway's record of a host, one JSON object per line.
+//! See `docs/journal.md` for the format; `assets/journal.schema.json` is its
+//! JSON Schema.
+
+mod bytes;
+mod read;
+mod write;
+
+pub use bytes::{decode_bytes, encode_bytes};
+pub use read::{Loaded, Problem, load, read};
+pub use write::Writer;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// What the `"format"` field of a header says.
+pub const FORMAT_NAME: &str = "causeway-journal";
+/// The version of the format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first line of every journal.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Header {
+    pub version: u32,
+    pub hostname: String,
+    pub kernel: String,
+    /// Wall-clock time of boot, ns since the Unix epoch: add an event's
+    /// boot-time `ktime` to get its wall-clock time.
+    pub boot_time_ns: i64,
+    pub causeway: String,
+}
+
+impl Header {
+    /// A header describing this host, now.
+    pub fn for_this_host() -> Result<Self> {
+        let uts = uname().context("reading the host name and kernel release")?;
+        Ok(Header {
+            version: FORMAT_VERSION,
+            hostname: uts.0,
+            kernel: uts.1,
+            boot_time_ns: boot_time_ns()?,
+            causeway: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    /// Wall-clock time of a boot-time timestamp.
+    pub fn wall_time(&self, ktime: u64) -> DateTime<Utc> {
+        wall_time(self.boot_time_ns, ktime)
+    }
+}
+
+/// Wall-clock time of a boot-time timestamp, given the boot's wall-clock ns.
+pub fn wall_time(boot_time_ns: i64, ktime: u64) -> DateTime<Utc> {
+    let ns = boot_time_ns.saturating_add(i64::try_from(ktime).unwrap_or(i64::MAX));
+    DateTime::from_timestamp_nanos(ns)
+}
+
+/// RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> Result<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("clock_gettime");
+    }
+    Ok(ts.tv_sec * 1_000_000_000 + ts.tv_nsec)
+}
+
+/// The current boot-time clock (the probe's timestamps), ns.
+pub fn boot_clock_ns() -> Result<u64> {
+    Ok(u64::try_from(clock_ns(libc::CLOCK_BOOTTIME)?).unwrap_or(0))
+}
+
+/// Wall-clock ns at boot: now on the real-time clock minus the boot clock.
+pub fn boot_time_ns() -> Result<i64> {
+    // Read the real-time clock between two boot-clock reads and use the
+    // midpoint, so the pair is as close to simultaneous as we can make it.
+    let b0 = clock_ns(libc::CLOCK_BOOTTIME)?;
+    let real = clock_ns(libc::CLOCK_REALTIME)?;
+    let b1 = clock_ns(libc::CLOCK_BOOTTIME)?;
+    Ok(real - (b0 + (b1 - b0) / 2))
+}
+
+fn uname() -> Result<(String, String)> {
+    // SAFETY: utsname is plain old data; all-zero is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    Ok((field(&uts.nodename), field(&uts.release)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,373 @@
+//! Reading journals, including damaged ones: every valid line is kept, and
+//! every line that is not is reported with its number and the reason.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+
+use super::{FORMAT_NAME, FORMAT_VERSION, Header};
+use crate::event::{
+    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Protocol, SeedProcess, canonical_ip,
+};
+
+/// Lines longer than this are not journal lines; they are skipped without
+/// being held in memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A line that was skipped, and why.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Problem {
+    /// 1-based line number.
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// A whole journal, as far as it could be read.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub header: Header,
+    pub messages: Vec<Message>,
+    pub problems: Vec<Problem>,
+    /// Lines read, including the header and skipped ones.
+    pub lines: u64,
+}
+
+impl Loaded {
+    /// A one-line account of what was skipped, if anything was.
+    pub fn problem_summary(&self) -> Option<String> {
+        let first = self.problems.first()?;
+        let more = self.problems.len() - 1;
+        Some(if more == 0 {
+            format!("skipped {first}")
+        } else {
+            format!("skipped {} damaged lines; first at {first}", self.problems.len())
+        })
+    }
+}
+
+/// Loads a journal file whole.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    read(BufReader::with_capacity(1 << 20, file))
+        .with_context(|| format!("{} is not a causeway journal", path.display()))
+}
+
+/// Reads a journal. Fails only if the input is not a causeway journal at
+/// all (no valid header on its first line); damage after that is reported in
+/// [`Loaded::problems`].
+pub fn read(mut input: impl BufRead) -> Result<Loaded> {
+    let mut buf = Vec::new();
+    let mut lineno = 0u64;
+    let header = match next_line(&mut input, &mut buf)? {
+        None => bail!("the file is empty"),
+        Some(Line::TooLong) => bail!("its first line is not a causeway header (over 1 MiB long)"),
+        Some(Line::Complete | Line::Unterminated) => {
+            lineno += 1;
+            parse_header(&buf)?
+        }
+    };
+    let mut messages = Vec::new();
+    let mut problems = Vec::new();
+    while let Some(kind) = next_line(&mut input, &mut buf)? {
+        lineno += 1;
+        let problem = match kind {
+            Line::TooLong => Some(format!("line longer than {MAX_LINE} bytes")),
+            Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => {
+                None
+            }
+            Line::Complete | Line::Unterminated => match parse_line(&buf) {
+                Ok(Some(msg)) => {
+                    messages.push(msg);
+                    None
+                }
+                Ok(None) => None,
+                Err(e) if kind == Line::Unterminated => {
+                    Some(format!("cut short (the writer stopped mid-line?): {e}"))
+                }
+                Err(e) => Some(e),
+            },
+        };
+        if let Some(reason) = problem {
+            problems.push(Problem {
+                line: lineno,
+                reason,
+            });
+        }
+    }
+    Ok(Loaded {
+        header,
+        messages,
+        problems,
+        lines: lineno,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Line {
+    Complete,
+    /// The last line, with no newline: possibly cut short.
+    Unterminated,
+    TooLong,
+}
+
+/// Reads the next line into `buf` (without its newline); a line over
+/// [`MAX_LINE`] is consumed but not kept.
+fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<Option<Line>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the journal"),
+        };
+        if chunk.is_empty() {
+            return Ok(match (any, too_long) {
+                (false, _) => None,
+                (true, true) => Some(Line::TooLong),
+                (true, false) => Some(Line::Unterminated),
+            });
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + take > MAX_LINE {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(if done { take + 1 } else { take });
+        if done {
+            return Ok(Some(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            }));
+        }
+    }
+}
+
+fn parse_header(line: &[u8]) -> Result<Header> {
+    let raw: Raw = serde_json::from_slice(line)
+        .map_err(|_| anyhow::anyhow!("its first line is not a causeway header"))?;
+    if raw.ty != "header" || raw.format.as_deref() != Some(FORMAT_NAME) {
+        bail!("its first line is not a causeway header");
+    }
+    let version = raw.version.unwrap_or(0);
+    if version == 0 || version > FORMAT_VERSION {
+        bail!(
+            "it is journal format version {version}; this causeway reads version {FORMAT_VERSION}"
+        );
+    }
+    Ok(Header {
+        version,
+        hostname: raw.hostname.unwrap_or_default(),
+        kernel: raw.kernel.unwrap_or_default(),
+        boot_time_ns: raw.boot_time_ns.unwrap_or(0),
+        causeway: raw.causeway.unwrap_or_default(),
+    })
+}
+
+/// One line as JSON, every field optional: which ones must be present
+/// depends on the type, and unknown fields are ignored.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Raw {
+    #[serde(rename = "type")]
+    ty: String,
+    format: Option<String>,
+    version: Option<u32>,
+    hostname: Option<String>,
+    kernel: Option<String>,
+    boot_time_ns: Option<i64>,
+    causeway: Option<String>,
+    ktime: Option<u64>,
+    pid: Option<u32>,
+    tid: Option<u32>,
+    start: Option<u64>,
+    ppid: Option<u32>,
+    pstart: Option<u64>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    cgroup: Option<u64>,
+    comm: Option<String>,
+    exe: Option<JBytes>,
+    argv: Option<Vec<JBytes>>,
+    argv_truncated: Option<bool>,
+    old_tid: Option<u32>,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    core_dumped: Option<bool>,
+    protocol: Option<String>,
+    direction: Option<String>,
+    local: Option<String>,
+    remote: Option<String>,
+    cookie: Option<u64>,
+    bytes_sent: Option<u64>,
+    bytes_received: Option<u64>,
+    count: Option<u64>,
+}
+
+fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
+    v.ok_or_else(|| format!("missing \"{field}\""))
+}
+
+/// A message, `None` for a line of a type this version does not know (a
+/// newer writer's), or an error saying what is wrong with it.
+fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
+    let raw: Raw = serde_json::from_slice(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    let kind = match raw.ty.as_str() {
+        "process" => return seed(raw).map(|s| Some(Message::Seed(s))),
+        "lost" => {
+            return Ok(Some(Message::Lost {
+                ktime: raw.ktime.unwrap_or(0),
+                count: need(raw.count, "count")?,
+            }));
+        }
+        "header" => return Err("a second header".to_string()),
+        "" => return Err("no \"type\"".to_string()),
+        "fork" => EventKind::Fork,
+        "exec" => EventKind::Exec(ExecInfo {
+            exe: raw.exe.clone().map(|b| b.0).unwrap_or_default(),
+            argv: raw
+                .argv
+                .clone()
+                .map(|a| a.into_iter().map(|b| b.0).collect())
+                .unwrap_or_default(),
+            argv_truncated: raw.argv_truncated.unwrap_or(false),
+            old_tid: raw.old_tid.unwrap_or(0),
+        }),
+        "exit" => EventKind::Exit(match (raw.exit_code, raw.signal) {
+            (_, Some(signal)) if signal != 0 => ExitStatus::Signal {
+                signal,
+                core_dumped: raw.core_dumped.unwrap_or(false),
+            },
+            (Some(code), _) => ExitStatus::Code(code),
+            _ => return Err("exit without \"exit_code\" or \"signal\"".to_string()),
+        }),
+        "connect" | "accept" | "listen" | "close" | "udp" => EventKind::Net(net(&raw)?),
+        _ => return Ok(None),
+    };
+    Ok(Some(Message::Event(Event {
+        ktime: need(raw.ktime, "ktime")?,
+        proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
+        tid: raw.tid.or(raw.pid).unwrap_or(0),
+        parent: ProcKey::new(raw.ppid.unwrap_or(0), raw.pstart.unwrap_or(0)),
+        uid: raw.uid.unwrap_or(0),
+        gid: raw.gid.unwrap_or(0),
+        cgroup: raw.cgroup.unwrap_or(0),
+        comm: raw.comm.unwrap_or_default(),
+        kind,
+    })))
+}
+
+fn seed(raw: Raw) -> Result<SeedProcess, String> {
+    Ok(SeedProcess {
+        proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
+        parent: raw
+            .ppid
+            .map(|p| ProcKey::new(p, raw.pstart.unwrap_or(0))),
+        uid: raw.uid.unwrap_or(0),
+        gid: raw.gid.unwrap_or(0),
+        cgroup: raw.cgroup.unwrap_or(0),
+        comm: raw.comm.unwrap_or_default(),
+        exe: raw.exe.map(|b| b.0).unwrap_or_default(),
+        argv: raw
+            .argv
+            .map(|a| a.into_iter().map(|b| b.0).collect())
+            .unwrap_or_default(),
+    })
+}
+
+fn net(raw: &Raw) -> Result<NetInfo, String> {
+    let kind = match raw.ty.as_str() {
+        "connect" => NetKind::Connect,
+        "accept" => NetKind::Accept,
+        "listen" => NetKind::Listen,
+        "close" => NetKind::Close,
+        _ => NetKind::Udp,
+    };
+    let protocol = match raw.protocol.as_deref() {
+        Some("tcp") => Protocol::Tcp,
+        Some("udp") => Protocol::Udp,
+        other => return Err(format!("unknown protocol {other:?}")),
+    };
+    let direction = match raw.direction.as_deref() {
+        Some("outbound") => Direction::Outbound,
+        Some("inbound") => Direction::Inbound,
+        Some("listen") => Direction::Listen,
+        other => return Err(format!("unknown direction {other:?}")),
+    };
+    let addr = |field: &Option<String>, name: &str| -> Result<SocketAddr, String> {
+        let s = need(field.as_deref(), name)?;
+        let a: SocketAddr = s
+            .parse()
+            .map_err(|_| format!("\"{name}\" is not an address:port: {s:?}"))?;
+        Ok(SocketAddr::new(canonical_ip(a.ip()), a.port()))
+    };
+    Ok(NetInfo {
+        kind,
+        protocol,
+        direction,
+        local: addr(&raw.local, "local")?,
+        remote: addr(&raw.remote, "remote")?,
+        cookie: raw.cookie.unwrap_or(0),
+        bytes_sent: raw.bytes_sent.unwrap_or(0),
+        bytes_received: raw.bytes_received.unwrap_or(0),
+    })
+}
+
+/// A byte string as the journal writes it: a string, or `{"hex": ...}`.
+#[derive(Clone, Debug, Default)]
+struct JBytes(Vec<u8>);
+
+impl<'de> Deserialize<'de> for JBytes {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JBytes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or {\"hex\": ...}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<JBytes, E> {
+                Ok(JBytes(s.as_bytes().to_vec()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JBytes, A::Error> {
+                let mut out = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "hex" {
+                        let v = serde_json::Value::String(map.next_value::<String>()?);
+                        out = super::decode_bytes(&serde_json::json!({ "hex": v }));
+                        if out.is_none() {
+                            return Err(de::Error::custom("\"hex\" is not hex"));
+                        }
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                out.map(JBytes)
+                    .ok_or_else(|| de::Error::custom("missing \"hex\""))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,169 @@
+//! Writing journal lines. Lines are formatted by hand (no intermediate JSON
+//! tree): the recorder writes one per kernel event and must keep up.
+
+use std::io::{self, Write};
+
+use super::{FORMAT_NAME, Header, rfc3339, wall_time};
+use crate::event::{Event, EventKind, ExitStatus, Message, SeedProcess, signal_name};
+
+/// Writes a journal: the header first, then one line per message.
+pub struct Writer<W: Write> {
+    out: W,
+    boot_time_ns: i64,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Writer<W> {
+    /// Starts a journal by writing its header line.
+    pub fn new(mut out: W, header: &Header) -> io::Result<Self> {
+        let mut line = Vec::with_capacity(512);
+        line.extend_from_slice(br#"{"type":"header","format":"#);
+        json_str(&mut line, FORMAT_NAME);
+        write!(line, r#","version":{},"hostname":"#, header.version)?;
+        json_str(&mut line, &header.hostname);
+        line.extend_from_slice(br#","kernel":"#);
+        json_str(&mut line, &header.kernel);
+        line.extend_from_slice(br#","boot_time":"#);
+        json_str(&mut line, &rfc3339(wall_time(header.boot_time_ns, 0)));
+        write!(line, r#","boot_time_ns":{},"causeway":"#, header.boot_time_ns)?;
+        json_str(&mut line, &header.causeway);
+        line.extend_from_slice(b"}\n");
+        out.write_all(&line)?;
+        Ok(Writer {
+            out,
+            boot_time_ns: header.boot_time_ns,
+            line,
+        })
+    }
+
+    /// Appends one message as one line.
+    pub fn write(&mut self, msg: &Message) -> io::Result<()> {
+        self.line.clear();
+        match msg {
+            Message::Seed(p) => seed_line(&mut self.line, p)?,
+            Message::Event(ev) => event_line(&mut self.line, self.boot_time_ns, ev)?,
+            Message::Lost { ktime, count } => {
+                self.line.extend_from_slice(br#"{"type":"lost","time":"#);
+                json_str(&mut self.line, &rfc3339(wall_time(self.boot_time_ns, *ktime)));
+                write!(self.line, r#","ktime":{ktime},"count":{count}}}"#)?;
+            }
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn json_str(line: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *line, s);
+}
+
+fn json_bytes(line: &mut Vec<u8>, b: &[u8]) {
+    let _ = serde_json::to_writer(&mut *line, &super::encode_bytes(b));
+}
+
+fn json_argv(line: &mut Vec<u8>, argv: &[Vec<u8>]) {
+    line.push(b'[');
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        json_bytes(line, a);
+    }
+    line.push(b']');
+}
+
+fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) -> io::Result<()> {
+    write!(
+        line,
+        r#"{{"type":"process","pid":{},"start":{}"#,
+        p.proc.pid, p.proc.start
+    )?;
+    if let Some(parent) = p.parent {
+        write!(line, r#","ppid":{},"pstart":{}"#, parent.pid, parent.start)?;
+    }
+    write!(
+        line,
+        r#","uid":{},"gid":{},"cgroup":{},"comm":"#,
+        p.uid, p.gid, p.cgroup
+    )?;
+    json_str(line, &p.comm);
+    line.extend_from_slice(br#","exe":"#);
+    json_bytes(line, &p.exe);
+    line.extend_from_slice(br#","argv":"#);
+    json_argv(line, &p.argv);
+    line.push(b'}');
+    Ok(())
+}
+
+fn event_line(line: &mut Vec<u8>, boot_time_ns: i64, ev: &Event) -> io::Result<()> {
+    line.extend_from_slice(br#"{"type":"#);
+    json_str(line, ev.kind.name());
+    line.extend_from_slice(br#","time":"#);
+    json_str(line, &rfc3339(wall_time(boot_time_ns, ev.ktime)));
+    write!(
+        line,
+        r#","ktime":{},"pid":{},"tid":{},"start":{},"ppid":{},"pstart":{},"uid":{},"gid":{},"cgroup":{},"comm":"#,
+        ev.ktime,
+        ev.proc.pid,
+        ev.tid,
+        ev.proc.start,
+        ev.parent.pid,
+        ev.parent.start,
+        ev.uid,
+        ev.gid,
+        ev.cgroup
+    )?;
+    json_str(line, &ev.comm);
+    match &ev.kind {
+        EventKind::Fork => {}
+        EventKind::Exec(x) => {
+            line.extend_from_slice(br#","exe":"#);
+            json_bytes(line, &x.exe);
+            line.extend_from_slice(br#","argv":"#);
+            json_argv(line, &x.argv);
+            write!(
+                line,
+                r#","argv_truncated":{},"old_tid":{}"#,
+                x.argv_truncated, x.old_tid
+            )?;
+        }
+        EventKind::Exit(ExitStatus::Code(c)) => write!(line, r#","exit_code":{c}"#)?,
+        EventKind::Exit(ExitStatus::Signal {
+            signal,
+            core_dumped,
+        }) => {
+            write!(line, r#","signal":{signal},"signal_name":"#)?;
+            json_str(line, &signal_name(*signal));
+            write!(line, r#","core_dumped":{core_dumped}"#)?;
+        }
+        EventKind::Net(n) => {
+            line.extend_from_slice(br#","protocol":"#);
+            json_str(line, n.protocol.as_str());
+            line.extend_from_slice(br#","direction":"#);
+            json_str(line, n.direction.as_str());
+            line.extend_from_slice(br#","local":"#);
+            json_str(line, &n.local.to_string());
+            line.extend_from_slice(br#","remote":"#);
+            json_str(line, &n.remote.to_string());
+            write!(line, r#","cookie":{}"#, n.cookie)?;
+            if n.kind == crate::event::NetKind::Close {
+                write!(
+                    line,
+                    r#","bytes_sent":{},"bytes_received":{}"#,
+                    n.bytes_sent, n.bytes_received
+                )?;
+            }
+        }
+    }
+    line.push(b'}');
+    Ok(())
+}

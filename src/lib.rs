@@ -1,0 +1,7 @@
+//! causeway: a live causal tree of a host's processes and connections, from
+//! a CO-RE eBPF probe, with a terminal view and a JSON Lines journal.
+
+pub mod bpf;
+pub mod event;
+pub mod graph;
+pub mod journal;
