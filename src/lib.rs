@@ -2,6 +2,13 @@
 //! a CO-RE eBPF probe, with a terminal view and a JSON Lines journal.
 
 pub mod bpf;
+pub mod cli;
 pub mod event;
 pub mod graph;
 pub mod journal;
+pub mod live;
+pub mod logging;
+pub mod record;
+pub mod seed;
+pub mod ui;
+pub mod ui_entry;

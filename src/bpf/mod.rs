@@ -1,8 +1,252 @@
-//! The eBPF probe: its C program, the shared record header and the loader.
-//! Raw records are decoded here; nothing outside this module sees an FFI
-//! type.
+//! The eBPF probe: its C program (`causeway.bpf.c`), the record header both
+//! sides agree on (`causeway.h`) and the loader. Raw records are decoded
+//! here into [`Message`]s; nothing outside this module sees an FFI type.
 
-#[allow(clippy::all, clippy::pedantic, dead_code, unsafe_op_in_unsafe_fn, non_camel_case_types)]
+mod decode;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    dead_code,
+    unused_imports,
+    unsafe_op_in_unsafe_fn,
+    non_camel_case_types,
+    non_snake_case
+)]
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/causeway.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use crossbeam_channel::{Sender, TrySendError};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
+
+pub use decode::{DecodeError, decode, split_args};
+
+use crate::event::Message;
+use skel::CausewaySkelBuilder;
+
+/// How long one ring-buffer poll waits before checking the stop flag.
+const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+/// How often the lost-record counter is read.
+const LOST_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Counters the probe thread keeps; readable from any thread.
+#[derive(Default, Debug)]
+pub struct ProbeStats {
+    /// Records taken from the ring buffer.
+    pub received: AtomicU64,
+    /// Records the kernel could not reserve (ring buffer full).
+    pub lost: AtomicU64,
+    /// Records that did not decode.
+    pub malformed: AtomicU64,
+}
+
+/// A running probe. Dropping it stops it.
+pub struct Probe {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<()>>>,
+    stats: Arc<ProbeStats>,
+}
+
+impl Probe {
+    /// Loads and attaches the probe on its own thread and returns once it is
+    /// attached (or failed to). Every record is sent on `tx` as a
+    /// [`Message`]; the send blocks when the channel is full, and what the
+    /// kernel then cannot deliver is counted and sent as `Message::Lost`.
+    pub fn start(tx: Sender<Message>) -> Result<Probe> {
+        check_privileges()?;
+        crate::logging::route_libbpf();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(ProbeStats::default());
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<()>>(1);
+        let thread = {
+            let stop = Arc::clone(&stop);
+            let stats = Arc::clone(&stats);
+            std::thread::Builder::new()
+                .name("causeway-probe".into())
+                .spawn(move || run(&tx, &stop, &stats, &ready_tx))
+                .context("starting the probe thread")?
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Probe {
+                stop,
+                thread: Some(thread),
+                stats,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(match thread.join() {
+                Ok(Err(e)) => e,
+                _ => anyhow!("the probe thread died while loading"),
+            }),
+        }
+    }
+
+    /// Asks the probe to stop without waiting: it drains the ring buffer
+    /// into the channel, then drops its sender. Keep receiving until the
+    /// channel disconnects, then call [`Probe::stop`].
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    pub fn stats(&self) -> &Arc<ProbeStats> {
+        &self.stats
+    }
+
+    /// Stops polling after draining what the ring buffer holds, detaches,
+    /// and reports the probe thread's error if it had one.
+    pub fn stop(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        self.stop.store(true, Ordering::Release);
+        match self.thread.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => bail!("the probe thread panicked"),
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Fails with one sentence when this process cannot load BPF programs.
+pub fn check_privileges() -> Result<()> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| eff & (1 << cap) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    bail!(
+        "loading the eBPF probe needs root (or CAP_BPF and CAP_PERFMON); \
+         run it as root, e.g. `sudo causeway`, or open a recorded journal with `causeway replay FILE`"
+    )
+}
+
+fn run(
+    tx: &Sender<Message>,
+    stop: &AtomicBool,
+    stats: &ProbeStats,
+    ready: &Sender<Result<()>>,
+) -> Result<()> {
+    let mut storage = MaybeUninit::uninit();
+    let skel = match load_and_attach(&mut storage) {
+        Ok(skel) => skel,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return Ok(());
+        }
+    };
+
+    // The callback cannot block forever: if the consumer is gone, stop.
+    let disconnected = AtomicBool::new(false);
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.events, |data: &[u8]| {
+            stats.received.fetch_add(1, Ordering::Relaxed);
+            match decode(data) {
+                Ok(msg) => {
+                    if tx.send(msg).is_err() {
+                        disconnected.store(true, Ordering::Relaxed);
+                        return -1;
+                    }
+                }
+                Err(e) => {
+                    stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    log::warn!("dropped a probe record: {e}");
+                }
+            }
+            0
+        })
+        .context("setting up the ring buffer")?;
+    let ring = builder.build().context("setting up the ring buffer")?;
+    let _ = ready.send(Ok(()));
+
+    let mut lost_seen = 0u64;
+    let mut last_lost_check = Instant::now();
+    let report_lost = |seen: &mut u64| -> Result<()> {
+        let total = read_lost(&skel.maps.lost)?;
+        if total > *seen {
+            let count = total - *seen;
+            *seen = total;
+            stats.lost.store(total, Ordering::Relaxed);
+            let ktime = crate::journal::boot_clock_ns().unwrap_or(0);
+            match tx.try_send(Message::Lost { ktime, count }) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                Err(TrySendError::Full(m)) => {
+                    let _ = tx.send(m);
+                }
+            }
+        }
+        Ok(())
+    };
+    while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
+        if let Err(e) = ring.poll(POLL_TIMEOUT) {
+            if e.kind() != libbpf_rs::ErrorKind::Interrupted
+                && !disconnected.load(Ordering::Relaxed)
+            {
+                return Err(e).context("polling the ring buffer");
+            }
+        }
+        if last_lost_check.elapsed() >= LOST_INTERVAL {
+            last_lost_check = Instant::now();
+            report_lost(&mut lost_seen)?;
+        }
+    }
+    // Deliver what is already in the ring buffer before detaching.
+    if !disconnected.load(Ordering::Relaxed) {
+        let _ = ring.consume();
+        report_lost(&mut lost_seen)?;
+    }
+    Ok(())
+}
+
+fn load_and_attach(
+    storage: &mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<skel::CausewaySkel<'_>> {
+    let open = CausewaySkelBuilder::default()
+        .open(storage)
+        .context("opening the eBPF probe")?;
+    let mut skel = open
+        .load()
+        .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
+        .context("loading the eBPF probe into the kernel")?;
+    skel.attach()
+        .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
+        .context("attaching the eBPF probe to its tracepoints")?;
+    Ok(skel)
+}
+
+fn read_lost(map: &impl MapCore) -> Result<u64> {
+    let values = map
+        .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .context("reading the lost-record counter")?
+        .unwrap_or_default();
+    Ok(values
+        .iter()
+        .filter_map(|v| v.get(..8)?.try_into().ok().map(u64::from_ne_bytes))
+        .sum())
 }

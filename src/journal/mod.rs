@@ -96,7 +96,11 @@ fn uname() -> Result<(String, String)> {
         return Err(std::io::Error::last_os_error().into());
     }
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     Ok((field(&uts.nodename), field(&uts.release)))

@@ -53,7 +53,10 @@ impl Loaded {
         Some(if more == 0 {
             format!("skipped {first}")
         } else {
-            format!("skipped {} damaged lines; first at {first}", self.problems.len())
+            format!(
+                "skipped {} damaged lines; first at {first}",
+                self.problems.len()
+            )
         })
     }
 }
@@ -85,9 +88,7 @@ pub fn read(mut input: impl BufRead) -> Result<Loaded> {
         lineno += 1;
         let problem = match kind {
             Line::TooLong => Some(format!("line longer than {MAX_LINE} bytes")),
-            Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => {
-                None
-            }
+            Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => None,
             Line::Complete | Line::Unterminated => match parse_line(&buf) {
                 Ok(Some(msg)) => {
                     messages.push(msg);
@@ -283,9 +284,7 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
 fn seed(raw: Raw) -> Result<SeedProcess, String> {
     Ok(SeedProcess {
         proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
-        parent: raw
-            .ppid
-            .map(|p| ProcKey::new(p, raw.pstart.unwrap_or(0))),
+        parent: raw.ppid.map(|p| ProcKey::new(p, raw.pstart.unwrap_or(0))),
         uid: raw.uid.unwrap_or(0),
         gid: raw.gid.unwrap_or(0),
         cgroup: raw.cgroup.unwrap_or(0),

@@ -25,7 +25,11 @@ impl<W: Write> Writer<W> {
         json_str(&mut line, &header.kernel);
         line.extend_from_slice(br#","boot_time":"#);
         json_str(&mut line, &rfc3339(wall_time(header.boot_time_ns, 0)));
-        write!(line, r#","boot_time_ns":{},"causeway":"#, header.boot_time_ns)?;
+        write!(
+            line,
+            r#","boot_time_ns":{},"causeway":"#,
+            header.boot_time_ns
+        )?;
         json_str(&mut line, &header.causeway);
         line.extend_from_slice(b"}\n");
         out.write_all(&line)?;
@@ -44,7 +48,10 @@ impl<W: Write> Writer<W> {
             Message::Event(ev) => event_line(&mut self.line, self.boot_time_ns, ev)?,
             Message::Lost { ktime, count } => {
                 self.line.extend_from_slice(br#"{"type":"lost","time":"#);
-                json_str(&mut self.line, &rfc3339(wall_time(self.boot_time_ns, *ktime)));
+                json_str(
+                    &mut self.line,
+                    &rfc3339(wall_time(self.boot_time_ns, *ktime)),
+                );
                 write!(self.line, r#","ktime":{ktime},"count":{count}}}"#)?;
             }
         }

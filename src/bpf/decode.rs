@@ -1,0 +1,257 @@
+//! Raw ring-buffer records to [`Message`]s. The layouts come from the
+//! generated skeleton (from `causeway.h`); what leaves this file is plain
+//! Rust.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use super::skel::types::{cw_conn, cw_exec, cw_exit, cw_header};
+use crate::event::{
+    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Protocol, canonical_ip,
+};
+
+// SAFETY: these are `repr(C)` structs of integers and byte arrays generated
+// from causeway.h; every bit pattern is a valid value.
+unsafe impl plain::Plain for cw_header {}
+// SAFETY: as above.
+unsafe impl plain::Plain for cw_exec {}
+// SAFETY: as above.
+unsafe impl plain::Plain for cw_exit {}
+// SAFETY: as above.
+unsafe impl plain::Plain for cw_conn {}
+
+// Record kinds, as in `enum cw_kind` in causeway.h.
+const CW_FORK: u32 = 1;
+const CW_EXEC: u32 = 2;
+const CW_EXIT: u32 = 3;
+const CW_CONNECT: u32 = 4;
+const CW_ACCEPT: u32 = 5;
+const CW_LISTEN: u32 = 6;
+const CW_CLOSE: u32 = 7;
+const CW_UDP: u32 = 8;
+
+const IPPROTO_UDP: u8 = 17;
+
+/// A record that does not decode: shorter than its kind needs, or a kind
+/// this build does not know.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn copy<T: plain::Plain + Default>(data: &[u8], what: &str) -> Result<T, DecodeError> {
+    let mut v = T::default();
+    plain::copy_from_bytes(&mut v, data)
+        .map_err(|_| DecodeError(format!("{what} record too short ({} bytes)", data.len())))?;
+    Ok(v)
+}
+
+fn cstr(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+/// Splits the kernel's argv area (NUL-separated, NUL-terminated unless cut
+/// short) into arguments.
+pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {
+    if area.is_empty() {
+        return Vec::new();
+    }
+    let body = area.strip_suffix(&[0]).unwrap_or(area);
+    body.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+}
+
+/// Decodes one ring-buffer record.
+pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
+    let h: cw_header = copy(data, "event")?;
+    let kind = match h.kind {
+        CW_FORK => EventKind::Fork,
+        CW_EXEC => {
+            let e: cw_exec = copy(data, "exec")?;
+            let name_len = (e.filename_len as usize).min(e.filename.len());
+            let args_len = (e.args_len as usize).min(e.args.len());
+            EventKind::Exec(ExecInfo {
+                exe: cstr(&e.filename[..name_len]).to_vec(),
+                argv: split_args(&e.args[..args_len]),
+                argv_truncated: e.args_truncated != 0,
+                old_tid: if e.old_tid == h.tid { 0 } else { e.old_tid },
+            })
+        }
+        CW_EXIT => {
+            let e: cw_exit = copy(data, "exit")?;
+            EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
+        }
+        CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_CLOSE | CW_UDP => {
+            let c: cw_conn = copy(data, "connection")?;
+            EventKind::Net(net(h.kind, &c))
+        }
+        other => return Err(DecodeError(format!("unknown record kind {other}"))),
+    };
+    Ok(Message::Event(Event {
+        ktime: h.ktime,
+        proc: ProcKey::new(h.pid, h.start),
+        tid: h.tid,
+        parent: ProcKey::new(h.ppid, h.pstart),
+        uid: h.uid,
+        gid: h.gid,
+        cgroup: h.cgroup,
+        comm: String::from_utf8_lossy(cstr(&h.comm)).into_owned(),
+        kind,
+    }))
+}
+
+fn net(kind: u32, c: &cw_conn) -> NetInfo {
+    let addr = |ip: [u8; 16], port: u16| {
+        SocketAddr::new(canonical_ip(IpAddr::V6(Ipv6Addr::from(ip))), port)
+    };
+    let (kind, direction) = match kind {
+        CW_CONNECT => (NetKind::Connect, Direction::Outbound),
+        CW_ACCEPT => (NetKind::Accept, Direction::Inbound),
+        CW_LISTEN => (NetKind::Listen, Direction::Listen),
+        CW_UDP => (NetKind::Udp, Direction::Outbound),
+        _ => (NetKind::Close, Direction::Outbound),
+    };
+    NetInfo {
+        kind,
+        protocol: if c.protocol == IPPROTO_UDP {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
+        direction,
+        local: addr(c.saddr, c.sport),
+        remote: addr(c.daddr, c.dport),
+        cookie: c.cookie,
+        bytes_sent: c.bytes_sent,
+        bytes_received: c.bytes_received,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes<T: plain::Plain>(v: &T) -> Vec<u8> {
+        // SAFETY: T is Plain (repr(C) POD); viewing it as bytes is sound.
+        unsafe { plain::as_bytes(v) }.to_vec()
+    }
+
+    fn header(kind: u32) -> cw_header {
+        let mut h = cw_header {
+            kind,
+            tid: 101,
+            ktime: 5_000,
+            pid: 100,
+            ppid: 1,
+            start: 42,
+            pstart: 7,
+            uid: 1000,
+            gid: 100,
+            cgroup: 9,
+            ..Default::default()
+        };
+        h.comm[..4].copy_from_slice(b"bash");
+        h
+    }
+
+    #[test]
+    fn exec_record_decodes_path_argv_and_thread() {
+        let mut e = cw_exec {
+            h: header(CW_EXEC),
+            old_tid: 105,
+            ..Default::default()
+        };
+        let args = b"ls\0-l\0\0/tmp\0";
+        e.args[..args.len()].copy_from_slice(args);
+        e.args_len = args.len() as u32;
+        e.filename[..7].copy_from_slice(b"/bin/ls");
+        e.filename_len = 7;
+        let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
+            panic!("not an event")
+        };
+        assert_eq!(ev.proc, ProcKey::new(100, 42));
+        assert_eq!(ev.parent, ProcKey::new(1, 7));
+        assert_eq!(ev.comm, "bash");
+        let EventKind::Exec(x) = ev.kind else {
+            panic!("not an exec")
+        };
+        assert_eq!(x.exe, b"/bin/ls");
+        // An empty argument in the middle is kept.
+        assert_eq!(
+            x.argv,
+            vec![b"ls".to_vec(), b"-l".to_vec(), vec![], b"/tmp".to_vec()]
+        );
+        assert!(!x.argv_truncated);
+        assert_eq!(x.old_tid, 105);
+    }
+
+    #[test]
+    fn truncated_argv_keeps_the_partial_last_argument() {
+        assert_eq!(split_args(b"a\0bc"), vec![b"a".to_vec(), b"bc".to_vec()]);
+        assert!(split_args(b"").is_empty());
+    }
+
+    #[test]
+    fn exit_status_code_and_signal() {
+        let e = cw_exit {
+            h: header(CW_EXIT),
+            exit_code: 3 << 8,
+            _pad: 0,
+        };
+        let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(ev.kind, EventKind::Exit(ExitStatus::Code(3)));
+        let e = cw_exit {
+            h: header(CW_EXIT),
+            exit_code: 9 | 0x80,
+            _pad: 0,
+        };
+        let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            ev.kind,
+            EventKind::Exit(ExitStatus::Signal {
+                signal: 9,
+                core_dumped: true
+            })
+        );
+    }
+
+    #[test]
+    fn short_and_unknown_records_are_errors_not_panics() {
+        assert!(decode(&[1, 2, 3]).is_err());
+        let h = header(99);
+        assert!(decode(&bytes(&h)).is_err());
+        let h = header(CW_EXEC);
+        assert!(decode(&bytes(&h)).is_err());
+    }
+
+    #[test]
+    fn v4_mapped_addresses_read_as_v4() {
+        let mut c = cw_conn {
+            h: header(CW_CONNECT),
+            sport: 5555,
+            dport: 80,
+            protocol: 6,
+            ..Default::default()
+        };
+        c.saddr = std::net::Ipv4Addr::new(127, 0, 0, 1)
+            .to_ipv6_mapped()
+            .octets();
+        c.daddr = std::net::Ipv6Addr::LOCALHOST.octets();
+        let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
+            panic!()
+        };
+        let EventKind::Net(n) = ev.kind else { panic!() };
+        assert_eq!(n.local.to_string(), "127.0.0.1:5555");
+        assert_eq!(n.remote.to_string(), "[::1]:80");
+        assert_eq!(n.direction, Direction::Outbound);
+    }
+}

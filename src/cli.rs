@@ -1,0 +1,102 @@
+//! The command line: parses arguments and runs the chosen command. Errors
+//! reach the user as one line, `causeway: what went wrong: why`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::journal;
+use crate::live::LiveFeed;
+use crate::record;
+
+/// See the causal tree of a host's processes and connections, live from
+/// eBPF, or replay a recorded journal.
+#[derive(Parser, Debug)]
+#[command(name = "causeway", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The live view of this host (the default; needs root).
+    Live {
+        /// Also write everything seen to this journal.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Record a journal (JSON Lines) without the view (needs root).
+    Record {
+        /// Where to write the journal; `-` or nothing for stdout.
+        #[arg(short, long, value_name = "FILE|-")]
+        output: Option<PathBuf>,
+        /// Stop after this long (e.g. 30s, 5m, 1h); otherwise on Ctrl-C or SIGTERM.
+        #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<Duration>,
+    },
+    /// Open the view over a recorded journal (no privileges needed).
+    Replay {
+        /// A journal written by `causeway record` or `causeway live --record`.
+        file: PathBuf,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    record::parse_duration(s).map_err(|e| format!("{e:#}"))
+}
+
+/// Runs causeway with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    crate::logging::init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("causeway: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command.unwrap_or(Command::Live { record: None }) {
+        Command::Live { record } => {
+            let feed = LiveFeed::start(record.as_deref())?;
+            crate::ui_entry::run_live(feed)
+        }
+        Command::Record { output, duration } => {
+            let stop = record::stop_on_signals()?;
+            let out = record::open_output(output.as_ref())?;
+            let s = record::record(out, duration, &stop)?;
+            let lost = if s.lost > 0 {
+                format!(", {} LOST (ring buffer full)", s.lost)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "causeway: recorded {} processes and {} events{lost}",
+                s.processes, s.events
+            );
+            Ok(())
+        }
+        Command::Replay { file } => {
+            let loaded = journal::load(&file)?;
+            let summary = loaded.problem_summary();
+            crate::ui_entry::run_replay(loaded, &file)
+                .with_context(|| format!("replaying {}", file.display()))?;
+            if let Some(s) = summary {
+                eprintln!("causeway: {}: {s}", file.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `causeway record`: the headless recorder. Writes a journal until SIGINT,
+//! SIGTERM, the end of `--duration`, or the reader going away (`| head`).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::RecvTimeoutError;
+
+use crate::event::Message;
+use crate::journal::Writer;
+use crate::live::Source;
+
+/// What `record` wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub processes: u64,
+    pub events: u64,
+    pub lost: u64,
+    pub malformed: u64,
+}
+
+/// Where the journal goes: a file, or stdout for `-` or no `--output`.
+pub fn open_output(output: Option<&PathBuf>) -> Result<Box<dyn Write>> {
+    Ok(match output {
+        Some(p) if p.as_os_str() != "-" => Box::new(BufWriter::with_capacity(
+            1 << 18,
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        _ => Box::new(BufWriter::with_capacity(1 << 18, io::stdout())),
+    })
+}
+
+/// Parses a duration such as `5s`, `250ms`, `2m`, `1h` or `1m30s`. A bare
+/// number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    if rest.is_empty() {
+        bail!("empty duration");
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let unit_end = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .map_or(rest.len(), |i| digits + i);
+        let value: f64 = rest[..digits]
+            .parse()
+            .with_context(|| format!("bad duration {s:?} (try 5s, 250ms, 2m, 1h)"))?;
+        let unit = match &rest[digits..unit_end] {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            other => bail!("bad duration unit {other:?} in {s:?} (use ms, s, m or h)"),
+        };
+        total += Duration::from_secs_f64(value * unit);
+        rest = &rest[unit_end..];
+    }
+    Ok(total)
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Records until stopped. `stop` is raised by SIGINT/SIGTERM handlers (or a
+/// test); the recorder then drains everything the probe had and flushes.
+pub fn record(
+    out: Box<dyn Write>,
+    duration: Option<Duration>,
+    stop: &AtomicBool,
+) -> Result<Summary> {
+    let src = Source::start()?;
+    let mut summary = Summary::default();
+    let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
+    let result = write_all(&mut w, &src, duration, stop, &mut summary);
+    // Whatever happened, stop the probe: drain the channel until the probe
+    // thread has delivered everything and gone.
+    src.probe.request_stop();
+    let mut write_failed = result.is_err();
+    for msg in src.events.iter() {
+        if !write_failed && write_msg(&mut w, &msg, &mut summary).is_err() {
+            write_failed = true;
+        }
+    }
+    summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
+    let probe = src.probe.stop();
+    let flushed = if write_failed {
+        Ok(())
+    } else {
+        w.flush().map_err(anyhow::Error::from)
+    };
+    match result.and(flushed) {
+        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) => return Err(e.context("writing the journal")),
+        Ok(()) => {}
+    }
+    probe?;
+    Ok(summary)
+}
+
+fn write_msg(w: &mut Writer<Box<dyn Write>>, msg: &Message, s: &mut Summary) -> io::Result<()> {
+    match msg {
+        Message::Seed(_) => s.processes += 1,
+        Message::Event(_) => s.events += 1,
+        Message::Lost { count, .. } => s.lost += count,
+    }
+    w.write(msg)
+}
+
+fn write_all(
+    w: &mut Writer<Box<dyn Write>>,
+    src: &Source,
+    duration: Option<Duration>,
+    stop: &AtomicBool,
+    summary: &mut Summary,
+) -> Result<()> {
+    for seed in &src.seeds {
+        write_msg(w, &Message::Seed(seed.clone()), summary)?;
+    }
+    w.flush()?;
+    let deadline = duration.map(|d| Instant::now() + d);
+    let tick = Duration::from_millis(100);
+    loop {
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(());
+        }
+        let wait = deadline.map_or(tick, |d| {
+            d.saturating_duration_since(Instant::now()).min(tick)
+        });
+        match src.events.recv_timeout(wait) {
+            Ok(msg) => {
+                write_msg(w, &msg, summary)?;
+                // Write what is queued, then flush once the queue is empty.
+                for msg in src.events.try_iter().take(4096) {
+                    write_msg(w, &msg, summary)?;
+                }
+                if src.events.is_empty() {
+                    w.flush()?;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => w.flush()?,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
+}
+
+/// Raises `flag` on SIGINT and SIGTERM.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&flag))
+            .context("installing the signal handlers")?;
+    }
+    Ok(flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! The processes that exist when causeway starts, read from /proc, so the
+//! tree has the whole host and not only what is born after we attach.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::bpf::split_args;
+use crate::event::{NS_PER_TICK, ProcKey, SeedProcess};
+
+/// The cgroup v2 id of a process: the inode of its cgroup directory.
+fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
+    let Ok(text) = fs::read_to_string(proc_dir.join("cgroup")) else {
+        return 0;
+    };
+    let Some(path) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return 0;
+    };
+    if let Some(&id) = cache.get(path) {
+        return id;
+    }
+    let id = fs::metadata(format!("/sys/fs/cgroup{path}")).map_or(0, |m| m.ino());
+    cache.insert(path.to_string(), id);
+    id
+}
+
+/// Reads every process in `/proc` that started no later than `until`
+/// (boot-time ns; later ones the probe saw being born). Processes that
+/// vanish mid-scan are skipped.
+pub fn scan(until: u64) -> Vec<SeedProcess> {
+    scan_dir(Path::new("/proc"), until)
+}
+
+fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
+    let Ok(all) = procfs::process::all_processes_with_root(proc) else {
+        return Vec::new();
+    };
+    let until_tick = until / NS_PER_TICK;
+    let mut stats = Vec::new();
+    for p in all.flatten() {
+        // A process that exited since the directory was listed is skipped.
+        let Ok(st) = p.stat() else { continue };
+        if st.starttime <= until_tick {
+            stats.push((p, st));
+        }
+    }
+    let starts: HashMap<i32, u64> = stats.iter().map(|(_, s)| (s.pid, s.starttime)).collect();
+    let mut cgroups = HashMap::new();
+    let mut out = Vec::with_capacity(stats.len());
+    for (p, st) in stats {
+        let dir = proc.join(st.pid.to_string());
+        let (uid, gid) = p.status().map_or((0, 0), |s| (s.ruid, s.rgid));
+        // Read raw: arguments need not be UTF-8.
+        let argv = fs::read(dir.join("cmdline"))
+            .map(|b| split_args(&b))
+            .unwrap_or_default();
+        let exe = p
+            .exe()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_default();
+        let ppid = u32::try_from(st.ppid).unwrap_or(0);
+        let parent = (ppid != 0).then(|| {
+            let start = starts.get(&st.ppid).copied().unwrap_or(0);
+            ProcKey::new(ppid, start * NS_PER_TICK)
+        });
+        out.push(SeedProcess {
+            proc: ProcKey::new(
+                u32::try_from(st.pid).unwrap_or(0),
+                st.starttime * NS_PER_TICK,
+            ),
+            parent,
+            uid,
+            gid,
+            cgroup: cgroup_id(&dir, &mut cgroups),
+            comm: st.comm.clone(),
+            exe,
+            argv,
+        });
+    }
+    // Parents before children where pids have not wrapped.
+    out.sort_by_key(|s| (s.proc.start, s.proc.pid));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_found_with_its_parent() {
+        let me = std::process::id();
+        let seeds = scan(u64::MAX);
+        let mine = seeds
+            .iter()
+            .find(|s| s.proc.pid == me)
+            .expect("self in /proc");
+        let parent = mine.parent.expect("a parent");
+        assert_eq!(parent.pid, std::os::unix::process::parent_id());
+        assert!(!mine.argv.is_empty());
+        // The parent's start is known (it is alive), so the key resolves.
+        assert!(seeds.iter().any(|s| s.proc == parent));
+    }
+}
