@@ -260,26 +260,28 @@ impl CausalTree {
             Some(p) if p.pid != 0 => ParentHint::Causal(p),
             _ => ParentHint::Root,
         };
+        let existed = self.find(seed.proc).is_some();
         let id = self.get_or_insert(seed.proc, parent, seed.proc.start);
         let node = &mut self.nodes[id.index()];
-        if node.execs.is_empty() {
+        if !existed {
             node.seeded = true;
             node.uid = seed.uid;
             node.gid = seed.gid;
             node.cgroup = seed.cgroup;
             node.comm.clone_from(&seed.comm);
             node.current_parent = seed.parent;
-            if !seed.exe.is_empty() || !seed.argv.is_empty() {
-                node.execs.push(ExecRecord {
-                    time: None,
-                    info: ExecInfo {
-                        exe: seed.exe.clone(),
-                        argv: seed.argv.clone(),
-                        argv_truncated: false,
-                        old_tid: 0,
-                    },
-                });
-            }
+        }
+        // The program it was running at the scan, unless an exec was seen.
+        if node.execs.is_empty() && (!seed.exe.is_empty() || !seed.argv.is_empty()) {
+            node.execs.push(ExecRecord {
+                time: None,
+                info: ExecInfo {
+                    exe: seed.exe.clone(),
+                    argv: seed.argv.clone(),
+                    argv_truncated: false,
+                    old_tid: 0,
+                },
+            });
         }
     }
 
@@ -306,6 +308,13 @@ impl CausalTree {
             }
             EventKind::Exec(info) => {
                 node.current_parent = Some(ev.parent);
+                // The scan may already have read what this exec started
+                // (it ran during the scan): the exec replaces that snapshot.
+                if let [only] = node.execs.as_slice() {
+                    if only.time.is_none() && only.info.argv == info.argv {
+                        node.execs.clear();
+                    }
+                }
                 node.execs.push(ExecRecord {
                     time: Some(ev.ktime),
                     info: info.clone(),

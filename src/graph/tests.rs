@@ -1,1 +1,322 @@
+//! Scripted event sequences against the causal tree.
 
+use super::*;
+use crate::event::{ExecInfo, ExitStatus, NS_PER_TICK};
+
+/// Builds events for a scripted scenario; times advance by 1 ms a step.
+struct Script {
+    now: u64,
+    msgs: Vec<Message>,
+}
+
+fn key(pid: u32, start_ms: u64) -> ProcKey {
+    ProcKey::new(pid, start_ms * 1_000_000)
+}
+
+impl Script {
+    fn new() -> Self {
+        Script {
+            now: 1_000_000_000,
+            msgs: Vec::new(),
+        }
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.now += 1_000_000;
+        self.now
+    }
+
+    fn event(&mut self, proc: ProcKey, tid: u32, parent: ProcKey, kind: EventKind) {
+        let ktime = self.tick();
+        self.msgs.push(Message::Event(Event {
+            ktime,
+            proc,
+            tid,
+            parent,
+            uid: 1000,
+            gid: 1000,
+            cgroup: 1,
+            comm: "c".into(),
+            kind,
+        }));
+    }
+
+    fn fork(&mut self, parent: ProcKey, child: ProcKey) {
+        self.event(child, child.pid, parent, EventKind::Fork);
+    }
+
+    fn exec(&mut self, p: ProcKey, tid: u32, parent: ProcKey, exe: &str, argv: &[&str]) {
+        let info = ExecInfo {
+            exe: exe.as_bytes().to_vec(),
+            argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            argv_truncated: false,
+            old_tid: if tid == p.pid { 0 } else { tid },
+        };
+        self.event(p, p.pid, parent, EventKind::Exec(info));
+    }
+
+    fn exit(&mut self, p: ProcKey, parent: ProcKey, code: i32) {
+        self.event(p, p.pid, parent, EventKind::Exit(ExitStatus::Code(code)));
+    }
+
+    fn seed(&mut self, p: ProcKey, parent: Option<ProcKey>, comm: &str) {
+        self.msgs.push(Message::Seed(SeedProcess {
+            proc: p,
+            parent,
+            comm: comm.into(),
+            ..Default::default()
+        }));
+    }
+
+    fn tree(&self) -> CausalTree {
+        CausalTree::from_messages(&self.msgs)
+    }
+}
+
+fn pids(tree: &CausalTree, ids: &[NodeId]) -> Vec<u32> {
+    ids.iter().map(|&i| tree.node(i).key.pid).collect()
+}
+
+const INIT: ProcKey = ProcKey::new(1, 0);
+
+#[test]
+fn a_reused_pid_is_a_second_process() {
+    let shell = key(100, 10);
+    let first = key(200, 20);
+    let second = key(200, 900);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    s.fork(shell, first);
+    s.exit(first, shell, 0);
+    s.fork(shell, second);
+    let t = s.tree();
+    let a = t.find(first).unwrap();
+    let b = t.find(second).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(t.node(a).exit, Some(ExitStatus::Code(0)));
+    assert!(t.node(b).is_alive());
+    assert_eq!(pids(&t, t.children(t.find(shell).unwrap())), vec![200, 200]);
+    assert_eq!(t.find_pid(200), Some(b));
+}
+
+#[test]
+fn a_double_forked_daemon_keeps_the_shell_that_launched_it() {
+    let shell = key(100, 10);
+    let launcher = key(300, 30);
+    let daemon = key(301, 31);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    s.fork(shell, launcher);
+    s.fork(launcher, daemon);
+    s.exit(launcher, shell, 0);
+    // The kernel has reparented the daemon to init by its next event.
+    s.exec(daemon, daemon.pid, INIT, "/usr/sbin/mydaemon", &["mydaemon", "-d"]);
+    let t = s.tree();
+    let d = t.find(daemon).unwrap();
+    let chain: Vec<ProcKey> = t.ancestors(d).iter().map(|&i| t.node(i).key).collect();
+    assert_eq!(chain, vec![INIT, shell, launcher, daemon]);
+    assert_eq!(t.node(d).current_parent, Some(INIT));
+    assert_eq!(t.node(d).causal_parent, ParentLink::Known(t.find(launcher).unwrap()));
+    assert_eq!(t.node(t.find(launcher).unwrap()).exit, Some(ExitStatus::Code(0)));
+}
+
+#[test]
+fn a_parent_exiting_leaves_its_children_in_place() {
+    let parent = key(400, 40);
+    let child = key(401, 41);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.fork(INIT, parent);
+    s.fork(parent, child);
+    s.exit(parent, INIT, 1);
+    let t = s.tree();
+    let c = t.find(child).unwrap();
+    let p = t.find(parent).unwrap();
+    assert_eq!(t.node(c).parent_id(), Some(p));
+    assert!(t.node(c).is_alive());
+    // Adopted by someone the tree has not heard of yet.
+    assert_eq!(t.node(c).current_parent, None);
+    assert_eq!(t.node(p).exit, Some(ExitStatus::Code(1)));
+    assert_eq!(t.stats().alive, 2);
+    let mut s2 = Script { now: s.now, msgs: s.msgs.clone() };
+    s2.exit(child, INIT, 0);
+    let t = s2.tree();
+    assert_eq!(t.node(t.find(child).unwrap()).current_parent, Some(INIT));
+}
+
+#[test]
+fn exec_inside_a_forked_child_builds_its_history() {
+    let shell = key(100, 10);
+    let child = key(500, 50);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, child);
+    s.exec(child, child.pid, shell, "/bin/sh", &["sh", "-c", "env ls"]);
+    s.exec(child, child.pid, shell, "/usr/bin/env", &["env", "ls"]);
+    s.exec(child, child.pid, shell, "/bin/ls", &["ls"]);
+    s.exit(child, shell, 2);
+    let t = s.tree();
+    let c = t.node(t.find(child).unwrap());
+    let exes: Vec<&[u8]> = c.execs.iter().map(|e| e.info.exe.as_slice()).collect();
+    assert_eq!(exes, vec![&b"/bin/sh"[..], b"/usr/bin/env", b"/bin/ls"]);
+    assert!(c.execs.iter().all(|e| e.time.is_some()));
+    assert_eq!(c.display_name(), "ls");
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn exec_from_a_thread_keeps_the_process_identity() {
+    let shell = key(100, 10);
+    let proc = key(600, 60);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, proc);
+    // A thread (tid 605) calls execve; the kernel gives it the leader's pid.
+    s.exec(proc, 605, shell, "/bin/true", &["true"]);
+    s.exit(proc, shell, 0);
+    let t = s.tree();
+    assert_eq!(t.len(), 2);
+    let n = t.node(t.find(proc).unwrap());
+    assert_eq!(n.execs.len(), 1);
+    assert_eq!(n.execs[0].info.old_tid, 605);
+    assert_eq!(n.exit, Some(ExitStatus::Code(0)));
+}
+
+#[test]
+fn events_from_threads_are_not_processes() {
+    let shell = key(100, 10);
+    let proc = key(700, 70);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, proc);
+    // Events carrying other tids of the same thread group.
+    for tid in 701..705 {
+        s.event(proc, tid, shell, EventKind::Exec(ExecInfo::default()));
+    }
+    s.exit(proc, shell, 0);
+    // A second exit (another thread's) changes nothing.
+    s.exit(proc, shell, 9);
+    let t = s.tree();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.children(t.find(shell).unwrap()).len(), 1);
+    assert_eq!(t.node(t.find(proc).unwrap()).exit, Some(ExitStatus::Code(0)));
+    assert_eq!(t.stats().alive, 1);
+}
+
+#[test]
+fn a_child_of_an_unseen_parent_is_an_orphan_not_a_child_of_init() {
+    let ghost = key(800, 80);
+    let child = key(801, 81);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.fork(ghost, child);
+    let t = s.tree();
+    let c = t.find(child).unwrap();
+    assert_eq!(t.node(c).causal_parent, ParentLink::Unknown(ghost));
+    assert_eq!(t.orphans(), &[c]);
+    assert!(t.children(t.find(INIT).unwrap()).is_empty());
+    assert_eq!(t.ancestors(c), vec![c]);
+}
+
+#[test]
+fn an_orphan_is_adopted_when_its_parent_shows_up_later() {
+    // /proc lists pids in order; after pid wrap a child can come first.
+    let parent = key(50_000, 5);
+    let child = key(300, 6);
+    let mut s = Script::new();
+    s.seed(child, Some(parent), "child");
+    s.seed(parent, None, "parent");
+    let t = s.tree();
+    let p = t.find(parent).unwrap();
+    assert!(t.orphans().is_empty());
+    assert_eq!(pids(&t, t.children(p)), vec![300]);
+}
+
+#[test]
+fn a_seeded_process_and_its_live_events_are_one_node() {
+    // /proc has tick resolution; the probe has ns.
+    let exact = ProcKey::new(900, 123 * NS_PER_TICK + 4_567_891);
+    let seeded = ProcKey::new(900, 123 * NS_PER_TICK);
+    let mut s = Script::new();
+    s.seed(seeded, None, "server");
+    s.exit(exact, INIT, 0);
+    let t = s.tree();
+    assert_eq!(t.len(), 1);
+    let n = t.node(t.find(exact).unwrap());
+    assert!(n.seeded);
+    assert_eq!(n.exit, Some(ExitStatus::Code(0)));
+}
+
+#[test]
+fn a_process_seen_born_during_the_scan_is_not_seeded_or_doubled() {
+    let shell = key(100, 10);
+    let child = key(1000, 100);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.seed(child, Some(shell), "sleep");
+    s.fork(shell, child);
+    let t = s.tree();
+    assert_eq!(t.len(), 2);
+    assert!(!t.node(t.find(child).unwrap()).seeded);
+}
+
+#[test]
+fn children_are_kept_in_start_order_and_subtree_is_depth_first() {
+    let root = key(1, 1);
+    let mut s = Script::new();
+    s.seed(root, None, "init");
+    // Seeds can arrive out of start order.
+    s.seed(key(30, 30), Some(root), "c");
+    s.seed(key(10, 10), Some(root), "a");
+    s.seed(key(20, 20), Some(root), "b");
+    s.seed(key(11, 11), Some(key(10, 10)), "a1");
+    let t = s.tree();
+    let r = t.find(root).unwrap();
+    assert_eq!(pids(&t, t.children(r)), vec![10, 20, 30]);
+    assert_eq!(pids(&t, &t.subtree(r)), vec![1, 10, 11, 20, 30]);
+}
+
+#[test]
+fn lost_records_are_counted() {
+    let mut t = CausalTree::new();
+    t.apply(&Message::Lost { ktime: 5, count: 3 });
+    t.apply(&Message::Lost { ktime: 9, count: 4 });
+    assert_eq!(t.stats().lost, 7);
+    assert_eq!(t.last_ktime(), 9);
+}
+
+#[test]
+fn an_exec_during_the_scan_replaces_the_scanned_snapshot() {
+    let shell = key(100, 10);
+    let child = key(1100, 110);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.msgs.push(Message::Seed(SeedProcess {
+        proc: child,
+        parent: Some(shell),
+        exe: b"/usr/bin/sleep".to_vec(),
+        argv: vec![b"sleep".to_vec(), b"9".to_vec()],
+        ..Default::default()
+    }));
+    s.exec(child, child.pid, shell, "/bin/sleep", &["sleep", "9"]);
+    let t = s.tree();
+    let n = t.node(t.find(child).unwrap());
+    assert_eq!(n.execs.len(), 1);
+    assert_eq!(n.execs[0].info.exe, b"/bin/sleep");
+    assert!(n.execs[0].time.is_some());
+}
+
+#[test]
+fn a_late_seed_does_not_mark_a_live_process_seeded() {
+    let shell = key(100, 10);
+    let child = key(1200, 120);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, child);
+    s.seed(child, Some(shell), "sleep");
+    let t = s.tree();
+    assert_eq!(t.len(), 2);
+    assert!(!t.node(t.find(child).unwrap()).seeded);
+}

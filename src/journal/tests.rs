@@ -1,1 +1,195 @@
+use std::net::SocketAddr;
 
+use super::*;
+use crate::event::{
+    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Protocol, SeedProcess,
+};
+
+fn header() -> Header {
+    Header {
+        version: FORMAT_VERSION,
+        hostname: "host \"one\"".into(),
+        kernel: "6.18.0".into(),
+        boot_time_ns: 1_700_000_000_000_000_000,
+        causeway: "0.1.0".into(),
+    }
+}
+
+fn ev(kind: EventKind) -> Message {
+    Message::Event(Event {
+        ktime: 5_000_000_123,
+        proc: ProcKey::new(42, 4_000_000_000),
+        tid: 43,
+        parent: ProcKey::new(1, 10_000_000),
+        uid: 1000,
+        gid: 100,
+        cgroup: 77,
+        comm: "wé\"ird".into(),
+        kind,
+    })
+}
+
+fn sample() -> Vec<Message> {
+    let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+    vec![
+        Message::Seed(SeedProcess {
+            proc: ProcKey::new(1, 10_000_000),
+            parent: None,
+            uid: 0,
+            gid: 0,
+            cgroup: 1,
+            comm: "init".into(),
+            exe: b"/sbin/init".to_vec(),
+            argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
+        }),
+        ev(EventKind::Fork),
+        ev(EventKind::Exec(ExecInfo {
+            exe: b"/tmp/\xff\xfebin".to_vec(),
+            argv: vec![b"a".to_vec(), vec![], b"\x80\n\"x\"".to_vec()],
+            argv_truncated: true,
+            old_tid: 43,
+        })),
+        ev(EventKind::Exit(ExitStatus::Code(3))),
+        ev(EventKind::Exit(ExitStatus::Signal {
+            signal: 11,
+            core_dumped: true,
+        })),
+        ev(EventKind::Net(NetInfo {
+            kind: NetKind::Connect,
+            protocol: Protocol::Tcp,
+            direction: Direction::Outbound,
+            local: addr("127.0.0.1:40000"),
+            remote: addr("[::1]:8080"),
+            cookie: 99,
+            bytes_sent: 0,
+            bytes_received: 0,
+        })),
+        ev(EventKind::Net(NetInfo {
+            kind: NetKind::Close,
+            protocol: Protocol::Udp,
+            direction: Direction::Outbound,
+            local: addr("127.0.0.1:40000"),
+            remote: addr("127.0.0.53:53"),
+            cookie: 99,
+            bytes_sent: 10,
+            bytes_received: 20,
+        })),
+        Message::Lost {
+            ktime: 6_000_000_000,
+            count: 17,
+        },
+    ]
+}
+
+fn write(msgs: &[Message]) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), &header()).unwrap();
+    for m in msgs {
+        w.write(m).unwrap();
+    }
+    w.into_inner()
+}
+
+#[test]
+fn every_message_round_trips() {
+    let msgs = sample();
+    let bytes = write(&msgs);
+    let loaded = read(&bytes[..]).unwrap();
+    assert_eq!(loaded.header, header());
+    assert_eq!(loaded.messages, msgs);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
+
+#[test]
+fn lines_are_json_with_the_documented_fields() {
+    let bytes = write(&sample());
+    let lines: Vec<serde_json::Value> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[0]["format"], "causeway-journal");
+    assert_eq!(lines[0]["boot_time"], "2023-11-14T22:13:20.000000000Z");
+    assert_eq!(lines[1]["type"], "process");
+    let exec = &lines[3];
+    assert_eq!(exec["type"], "exec");
+    assert_eq!(exec["time"], "2023-11-14T22:13:25.000000123Z");
+    assert_eq!(exec["ktime"], 5_000_000_123u64);
+    assert_eq!(exec["pid"], 42);
+    assert_eq!(exec["start"], 4_000_000_000u64);
+    assert_eq!(exec["exe"]["hex"], "2f746d702ffffe62696e");
+    assert_eq!(exec["argv"][0], "a");
+    assert_eq!(exec["argv"][1], "");
+    assert_eq!(exec["argv"][2]["hex"], "800a227822");
+    assert_eq!(lines[4]["exit_code"], 3);
+    assert_eq!(lines[5]["signal"], 11);
+    assert_eq!(lines[5]["signal_name"], "SIGSEGV");
+    assert_eq!(lines[6]["remote"], "[::1]:8080");
+    assert_eq!(lines[7]["bytes_received"], 20);
+    assert_eq!(lines[8]["type"], "lost");
+    assert_eq!(lines[8]["count"], 17);
+}
+
+#[test]
+fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
+    let mut bytes = write(&sample());
+    bytes.truncate(bytes.len() - 10);
+    let loaded = read(&bytes[..]).unwrap();
+    assert_eq!(loaded.messages.len(), sample().len() - 1);
+    assert_eq!(loaded.problems.len(), 1);
+    assert_eq!(loaded.problems[0].line, 9);
+    assert!(loaded.problems[0].reason.contains("cut short"));
+    assert!(loaded.problem_summary().unwrap().contains("line 9"));
+}
+
+#[test]
+fn garbage_in_the_middle_is_skipped_and_what_follows_kept() {
+    let bytes = write(&sample());
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    lines.insert(3, b"\x00\x01garbage{{{");
+    lines.insert(5, br#"{"type":"exec","pid":1}"#);
+    lines.insert(6, br#"{"type":"from-the-future","x":1}"#);
+    let joined = lines.join(&b'\n');
+    let loaded = read(&joined[..]).unwrap();
+    assert_eq!(loaded.messages, sample());
+    let at: Vec<u64> = loaded.problems.iter().map(|p| p.line).collect();
+    assert_eq!(at, vec![4, 6]);
+    assert!(loaded.problems[1].reason.contains("missing"));
+}
+
+#[test]
+fn a_huge_line_is_skipped_without_keeping_it() {
+    let bytes = write(&sample());
+    let mut lines: Vec<Vec<u8>> = bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let mut huge = br#"{"type":"exec","argv":[""#.to_vec();
+    huge.resize(3 << 20, b'a');
+    lines.insert(2, huge);
+    let joined = lines.join(&b'\n');
+    let loaded = read(&joined[..]).unwrap();
+    assert_eq!(loaded.messages, sample());
+    assert_eq!(loaded.problems.len(), 1);
+    assert_eq!(loaded.problems[0].line, 3);
+    assert!(loaded.problems[0].reason.contains("longer than"));
+}
+
+#[test]
+fn a_file_that_is_not_a_journal_is_refused() {
+    let e = read(&b""[..]).unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+    let e = read(&b"hello world\n{\"type\":\"fork\"}\n"[..]).unwrap_err();
+    assert!(e.to_string().contains("not a causeway header"), "{e}");
+    let e = read(&br#"{"type":"header","format":"something-else","version":1}"#[..]).unwrap_err();
+    assert!(e.to_string().contains("not a causeway header"), "{e}");
+    let e = read(&br#"{"type":"header","format":"causeway-journal","version":99}"#[..]).unwrap_err();
+    assert!(e.to_string().contains("version 99"), "{e}");
+}
+
+#[test]
+fn bytes_encoding_is_lossless() {
+    for b in [&b""[..], b"plain", b"\xff", b"caf\xc3\xa9", b"\xc3"] {
+        assert_eq!(decode_bytes(&encode_bytes(b)).unwrap(), b);
+    }
+    assert!(decode_bytes(&serde_json::json!({"hex": "abc"})).is_none());
+    assert!(decode_bytes(&serde_json::json!(5)).is_none());
+}

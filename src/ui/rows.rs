@@ -1,0 +1,436 @@
+//! The rows the tree pane can show: folds, and an index of how many rows
+//! each subtree takes, kept up to date as processes arrive.
+//!
+//! The tree is shown as a forest: the roots (init, kthreadd, ...) at the
+//! top level, then one "unknown parent" marker row whose children are the
+//! processes whose parent was never seen. Every node keeps the number of
+//! rows its subtree takes when shown (itself, plus its children's counts
+//! when it is expanded). A new node or a fold changes the counts along one
+//! ancestor chain only, so finding row *i*, or the row of a process, walks
+//! one path from the top and never the whole tree. Drawing a frame visits
+//! the rows it shows and nothing else.
+
+use crate::graph::{CausalTree, NodeId, ParentLink};
+
+/// One row of the tree pane.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Item {
+    Node(NodeId),
+    /// The "unknown parent" marker; its children are the tree's orphans.
+    Orphans,
+}
+
+/// A list of siblings.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum List {
+    /// The roots, then the marker (when there are orphans).
+    Top,
+    Orphans,
+    Children(NodeId),
+}
+
+/// Fold state and subtree row counts, parallel to a [`CausalTree`].
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    /// Rows the subtree of each node takes (the node itself included).
+    count: Vec<u32>,
+    collapsed: Vec<bool>,
+    /// Sum of the roots' counts.
+    roots_rows: u64,
+    /// Sum of the orphans' counts (shown only when the marker is expanded).
+    orphan_rows: u64,
+    orphans_collapsed: bool,
+}
+
+/// A shown row, with what the guide lines need.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VisibleRow {
+    pub item: Item,
+    /// 0 for the top level.
+    pub depth: usize,
+    /// For each level from 1 to `depth`: whether the ancestor's list at that
+    /// level goes on below this row (draws `│`). The last entry is this
+    /// row's own list (draws `├─` rather than `└─`).
+    pub more: Vec<bool>,
+    pub has_children: bool,
+    pub expanded: bool,
+}
+
+/// Processes whose subtree is folded when they first appear: kthreadd's
+/// hundreds of kernel workers rarely matter in an investigation.
+fn folded_by_default(tree: &CausalTree, id: NodeId) -> bool {
+    let n = tree.node(id);
+    n.key.pid == 2 && n.causal_parent == ParentLink::Root
+}
+
+impl Rows {
+    /// The index of a tree as it stands, every node expanded except the
+    /// default folds.
+    pub fn new(tree: &CausalTree) -> Self {
+        let mut rows = Rows::default();
+        rows.rebuild(tree);
+        rows
+    }
+
+    /// Recomputes every count, keeping the folds of nodes already known.
+    pub fn rebuild(&mut self, tree: &CausalTree) {
+        let known = self.collapsed.len();
+        self.collapsed.resize(tree.len(), false);
+        for i in known..tree.len() {
+            let id = NodeId(i as u32);
+            self.collapsed[i] = folded_by_default(tree, id);
+        }
+        self.count = vec![0; tree.len()];
+        // Children start after their parents, and ids grow with arrival,
+        // but an adopted orphan can have a smaller id than its parent: count
+        // bottom-up over a post-order instead of by id.
+        let mut order = Vec::with_capacity(tree.len());
+        let mut stack: Vec<NodeId> = tree
+            .roots()
+            .iter()
+            .chain(tree.orphans())
+            .copied()
+            .collect();
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            stack.extend_from_slice(tree.children(n));
+        }
+        for &n in order.iter().rev() {
+            self.count[n.index()] = self.own_count(tree, n);
+        }
+        self.roots_rows = tree.roots().iter().map(|&r| self.c(r)).sum();
+        self.orphan_rows = tree.orphans().iter().map(|&r| self.c(r)).sum();
+    }
+
+    fn c(&self, id: NodeId) -> u64 {
+        u64::from(self.count.get(id.index()).copied().unwrap_or(0))
+    }
+
+    /// A node's count from its children's.
+    fn own_count(&self, tree: &CausalTree, id: NodeId) -> u32 {
+        if self.is_collapsed(id) {
+            1
+        } else {
+            let kids: u64 = tree.children(id).iter().map(|&k| self.c(k)).sum();
+            u32::try_from(1 + kids).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// Brings the index up to date after messages were applied. Each
+    /// message adds at most one node; call this after every `apply` that
+    /// grew the tree (it handles any number of new nodes, but costs one
+    /// ancestor walk per node).
+    pub fn sync(&mut self, tree: &CausalTree) {
+        let known = self.count.len();
+        if known > tree.len() {
+            // A different tree: start over.
+            *self = Rows::new(tree);
+            return;
+        }
+        if tree.len() - known > 1 {
+            // Several nodes at once (a batch applied before a sync): links
+            // among them can point either way, so count them afresh.
+            self.rebuild(tree);
+            return;
+        }
+        for i in known..tree.len() {
+            self.insert(tree, NodeId(i as u32));
+        }
+    }
+
+    fn insert(&mut self, tree: &CausalTree, id: NodeId) {
+        self.collapsed.push(folded_by_default(tree, id));
+        self.count.push(0);
+        // Its children, if any, are orphans it adopted: they leave the
+        // orphans list.
+        for &k in tree.children(id) {
+            self.orphan_rows = self.orphan_rows.saturating_sub(self.c(k));
+        }
+        let own = self.own_count(tree, id);
+        self.count[id.index()] = own;
+        self.propagate(tree, id, i64::from(own));
+    }
+
+    /// Adds `delta` rows to every expanded ancestor of `id` and to its
+    /// top-level list, stopping at the first folded ancestor.
+    fn propagate(&mut self, tree: &CausalTree, id: NodeId, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        let mut link = tree.node(id).causal_parent;
+        // A damaged journal must not make us loop: a chain is never longer
+        // than the tree.
+        for _ in 0..=tree.len() {
+            match link {
+                ParentLink::Root => {
+                    self.roots_rows = add(self.roots_rows, delta);
+                    return;
+                }
+                ParentLink::Unknown(_) => {
+                    self.orphan_rows = add(self.orphan_rows, delta);
+                    return;
+                }
+                ParentLink::Known(p) => {
+                    if self.is_collapsed(p) {
+                        return;
+                    }
+                    let c = &mut self.count[p.index()];
+                    *c = u32::try_from(add(u64::from(*c), delta)).unwrap_or(u32::MAX);
+                    link = tree.node(p).causal_parent;
+                }
+            }
+        }
+    }
+
+    pub fn is_collapsed(&self, id: NodeId) -> bool {
+        self.collapsed.get(id.index()).copied().unwrap_or(false)
+    }
+
+    pub fn orphans_collapsed(&self) -> bool {
+        self.orphans_collapsed
+    }
+
+    /// Whether the item shows its children (false if it has none).
+    pub fn is_expanded(&self, tree: &CausalTree, item: Item) -> bool {
+        match item {
+            Item::Node(n) => !self.is_collapsed(n) && !tree.children(n).is_empty(),
+            Item::Orphans => !self.orphans_collapsed && !tree.orphans().is_empty(),
+        }
+    }
+
+    pub fn has_children(&self, tree: &CausalTree, item: Item) -> bool {
+        match item {
+            Item::Node(n) => !tree.children(n).is_empty(),
+            Item::Orphans => !tree.orphans().is_empty(),
+        }
+    }
+
+    /// Folds or unfolds an item.
+    pub fn set_collapsed(&mut self, tree: &CausalTree, item: Item, collapsed: bool) {
+        match item {
+            Item::Orphans => self.orphans_collapsed = collapsed,
+            Item::Node(n) => {
+                if n.index() >= self.count.len() || self.collapsed[n.index()] == collapsed {
+                    return;
+                }
+                let old = i64::from(self.count[n.index()]);
+                self.collapsed[n.index()] = collapsed;
+                let new = self.own_count(tree, n);
+                self.count[n.index()] = new;
+                self.propagate(tree, n, i64::from(new) - old);
+            }
+        }
+    }
+
+    /// Rows the whole forest takes.
+    pub fn total(&self, tree: &CausalTree) -> usize {
+        let orphans = if tree.orphans().is_empty() {
+            0
+        } else if self.orphans_collapsed {
+            1
+        } else {
+            1 + self.orphan_rows
+        };
+        usize::try_from(self.roots_rows + orphans).unwrap_or(usize::MAX)
+    }
+
+    fn item_rows(&self, item: Item) -> u64 {
+        match item {
+            Item::Node(n) => self.c(n),
+            Item::Orphans if self.orphans_collapsed => 1,
+            Item::Orphans => 1 + self.orphan_rows,
+        }
+    }
+
+    fn list_len(tree: &CausalTree, list: List) -> usize {
+        match list {
+            List::Top => tree.roots().len() + usize::from(!tree.orphans().is_empty()),
+            List::Orphans => tree.orphans().len(),
+            List::Children(n) => tree.children(n).len(),
+        }
+    }
+
+    fn list_get(tree: &CausalTree, list: List, i: usize) -> Item {
+        match list {
+            List::Top => match tree.roots().get(i) {
+                Some(&n) => Item::Node(n),
+                None => Item::Orphans,
+            },
+            List::Orphans => Item::Node(tree.orphans()[i]),
+            List::Children(p) => Item::Node(tree.children(p)[i]),
+        }
+    }
+
+    fn child_list(&self, tree: &CausalTree, item: Item) -> Option<List> {
+        if !self.is_expanded(tree, item) {
+            return None;
+        }
+        Some(match item {
+            Item::Node(n) => List::Children(n),
+            Item::Orphans => List::Orphans,
+        })
+    }
+
+    /// The item shown at `row`, if there is one.
+    pub fn item_at(&self, tree: &CausalTree, row: usize) -> Option<Item> {
+        self.seek(tree, row)
+            .map(|stack| stack.last().map(|f| Self::list_get(tree, f.0, f.1)))?
+    }
+
+    /// The path from the top to the item at `row`: each level's list and
+    /// the index in it.
+    fn seek(&self, tree: &CausalTree, row: usize) -> Option<Vec<(List, usize)>> {
+        let mut remaining = row as u64;
+        let mut list = List::Top;
+        let mut stack = Vec::new();
+        loop {
+            let len = Self::list_len(tree, list);
+            let mut found = None;
+            for i in 0..len {
+                let item = Self::list_get(tree, list, i);
+                let c = self.item_rows(item);
+                if remaining < c {
+                    found = Some((i, item));
+                    break;
+                }
+                remaining -= c;
+            }
+            let (i, item) = found?;
+            stack.push((list, i));
+            if remaining == 0 {
+                return Some(stack);
+            }
+            remaining -= 1;
+            list = self.child_list(tree, item)?;
+        }
+    }
+
+    /// Up to `n` rows from `first` on, with their guide-line information.
+    pub fn visible(&self, tree: &CausalTree, first: usize, n: usize) -> Vec<VisibleRow> {
+        let mut out = Vec::with_capacity(n);
+        let Some(mut stack) = self.seek(tree, first) else {
+            return out;
+        };
+        while out.len() < n {
+            let Some(&(list, i)) = stack.last() else {
+                break;
+            };
+            let item = Self::list_get(tree, list, i);
+            let more = stack
+                .iter()
+                .skip(1)
+                .map(|&(l, j)| j + 1 < Self::list_len(tree, l))
+                .collect();
+            let expanded = self.is_expanded(tree, item);
+            out.push(VisibleRow {
+                item,
+                depth: stack.len() - 1,
+                more,
+                has_children: self.has_children(tree, item),
+                expanded,
+            });
+            // Step to the next row in pre-order.
+            if let Some(kids) = self.child_list(tree, item) {
+                stack.push((kids, 0));
+                continue;
+            }
+            while let Some(&(l, j)) = stack.last() {
+                if j + 1 < Self::list_len(tree, l) {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 = j + 1;
+                    }
+                    break;
+                }
+                stack.pop();
+            }
+        }
+        out
+    }
+
+    /// The row an item is shown at, `None` if a fold hides it.
+    pub fn row_of(&self, tree: &CausalTree, item: Item) -> Option<usize> {
+        let id = match item {
+            Item::Orphans => {
+                return (!tree.orphans().is_empty()).then_some(self.roots_rows as usize);
+            }
+            Item::Node(id) => id,
+        };
+        if id.index() >= tree.len() {
+            return None;
+        }
+        let chain = tree.ancestors(id);
+        let top = *chain.first()?;
+        let mut row = match tree.node(top).causal_parent {
+            ParentLink::Unknown(_) => {
+                if self.orphans_collapsed {
+                    return None;
+                }
+                self.roots_rows + 1 + self.rows_before(tree.orphans(), top)?
+            }
+            _ => self.rows_before(tree.roots(), top)?,
+        };
+        for pair in chain.windows(2) {
+            let (parent, child) = (pair[0], pair[1]);
+            if self.is_collapsed(parent) {
+                return None;
+            }
+            row += 1 + self.rows_before(tree.children(parent), child)?;
+        }
+        usize::try_from(row).ok()
+    }
+
+    /// Rows taken by the siblings before `id` in `list`; `None` if `id` is
+    /// not in it.
+    fn rows_before(&self, list: &[NodeId], id: NodeId) -> Option<u64> {
+        let mut sum = 0;
+        for &n in list {
+            if n == id {
+                return Some(sum);
+            }
+            sum += self.c(n);
+        }
+        None
+    }
+
+    /// Unfolds every ancestor of `item`, so that it is shown.
+    pub fn reveal(&mut self, tree: &CausalTree, item: Item) {
+        let Item::Node(id) = item else {
+            return;
+        };
+        if id.index() >= tree.len() {
+            return;
+        }
+        let chain = tree.ancestors(id);
+        if let Some(&top) = chain.first() {
+            if matches!(tree.node(top).causal_parent, ParentLink::Unknown(_)) {
+                self.orphans_collapsed = false;
+            }
+        }
+        // Top down, so that each unfold adds its rows to already-open
+        // ancestors.
+        for &a in chain.iter().take(chain.len().saturating_sub(1)) {
+            self.set_collapsed(tree, Item::Node(a), false);
+        }
+    }
+
+    /// The item's parent row: the causal parent, or the marker for a
+    /// top-level orphan; `None` for roots and the marker.
+    pub fn parent_item(tree: &CausalTree, item: Item) -> Option<Item> {
+        match item {
+            Item::Orphans => None,
+            Item::Node(n) => match tree.get(n)?.causal_parent {
+                ParentLink::Known(p) => Some(Item::Node(p)),
+                ParentLink::Unknown(_) => Some(Item::Orphans),
+                ParentLink::Root => None,
+            },
+        }
+    }
+}
+
+fn add(v: u64, delta: i64) -> u64 {
+    if delta >= 0 {
+        v.saturating_add(delta.unsigned_abs())
+    } else {
+        v.saturating_sub(delta.unsigned_abs())
+    }
+}
