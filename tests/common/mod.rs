@@ -1,0 +1,71 @@
+//! Shared by the tests that load the real probe.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use causeway::event::Message;
+use causeway::graph::CausalTree;
+use causeway::live::Source;
+
+/// True when the probe can be loaded here. Without privileges: a visible
+/// skip, unless `CI=true`, where the test must run and so fails.
+pub fn probe_allowed(test: &str) -> bool {
+    match causeway::bpf::check_privileges() {
+        Ok(()) => true,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{test}: CI=true but the live probe cannot run: {e:#}")
+        }
+        Err(e) => {
+            eprintln!("skipped {test}: needs root to load the eBPF probe ({e:#})");
+            false
+        }
+    }
+}
+
+/// What a capture saw.
+pub struct Capture {
+    pub messages: Vec<Message>,
+    pub tree: CausalTree,
+}
+
+impl Capture {
+    pub fn lost(&self) -> u64 {
+        self.tree.stats().lost
+    }
+}
+
+/// Attaches the probe, runs `work` on another thread while this one
+/// applies every message to a tree, and stops once `work` has returned and
+/// `done` holds for the tree (or `deadline` passed). Everything the probe
+/// had is drained before it returns.
+pub fn capture(
+    work: impl FnOnce() + Send + 'static,
+    done: impl Fn(&CausalTree) -> bool,
+    deadline: Duration,
+) -> Capture {
+    let src = Source::start().expect("the probe starts");
+    let mut messages: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
+    let mut tree = CausalTree::from_messages(&messages);
+    let worker = std::thread::spawn(work);
+    let start = Instant::now();
+    let mut take = |m: Message, tree: &mut CausalTree| {
+        tree.apply(&m);
+        messages.push(m);
+    };
+    loop {
+        if let Ok(m) = src.events.recv_timeout(Duration::from_millis(50)) {
+            take(m, &mut tree);
+            continue;
+        }
+        if (worker.is_finished() && done(&tree)) || start.elapsed() > deadline {
+            break;
+        }
+    }
+    worker.join().expect("the workload ran");
+    src.probe.request_stop();
+    for m in src.events.iter() {
+        take(m, &mut tree);
+    }
+    src.probe.stop().expect("the probe stops cleanly");
+    Capture { messages, tree }
+}

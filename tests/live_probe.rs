@@ -1,0 +1,302 @@
+//! The real probe against real processes. Needs root: without it these
+//! print a skip, unless CI=true, where they fail.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+use causeway::event::{EventKind, ExitStatus, Message, ProcKey};
+use causeway::graph::{CausalTree, NodeId};
+use common::{capture, probe_allowed};
+
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("cw-{tag}-{}-{nanos}", std::process::id())
+}
+
+fn argv_of(tree: &CausalTree, id: NodeId) -> Vec<String> {
+    tree.node(id)
+        .current_exec()
+        .map(|x| {
+            x.argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The node whose last exec's path ends with `name`.
+fn find_exec(tree: &CausalTree, name: &str) -> Option<NodeId> {
+    tree.nodes()
+        .find(|(_, n)| {
+            n.execs
+                .iter()
+                .any(|x| x.info.exe.ends_with(name.as_bytes()))
+        })
+        .map(|(id, _)| id)
+}
+
+#[test]
+fn a_known_tree_with_a_double_forked_daemon_is_captured_exactly() {
+    if !probe_allowed("a_known_tree_with_a_double_forked_daemon_is_captured_exactly") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("tool");
+    let tool = dir.path().join(&name);
+    std::fs::copy("/bin/sh", &tool).unwrap();
+    let marker = unique("daemon");
+    // outer sh forks a child that execs the uniquely named tool (a copy of
+    // sh) with known argv; the tool double-forks a `sleep` and exits 7.
+    let script = "( exec sleep 0.4 & ) ; exit 7".to_string();
+    let inner = format!("{} -c '{script}' {marker}; exit 0", tool.display());
+    let outer_pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let op = outer_pid.clone();
+    let cap = capture(
+        move || {
+            let mut child = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(inner)
+                .spawn()
+                .unwrap();
+            op.store(child.id(), std::sync::atomic::Ordering::SeqCst);
+            assert!(child.wait().unwrap().success());
+        },
+        |t| {
+            // Done once the daemon (sleep) has exited too.
+            t.nodes().any(|(_, n)| {
+                n.exit.is_some()
+                    && n.execs
+                        .iter()
+                        .any(|x| x.info.argv.first().map(Vec::as_slice) == Some(b"sleep"))
+                    && n.execs
+                        .iter()
+                        .any(|x| x.info.argv.get(1).map(Vec::as_slice) == Some(b"0.4"))
+            })
+        },
+        Duration::from_secs(15),
+    );
+    let t = &cap.tree;
+    assert_eq!(cap.lost(), 0);
+    let outer_pid = outer_pid.load(std::sync::atomic::Ordering::SeqCst);
+
+    let tool_node = find_exec(t, &name).expect("the tool's exec was captured");
+    assert_eq!(
+        argv_of(t, tool_node),
+        vec![
+            tool.display().to_string(),
+            "-c".into(),
+            script.clone(),
+            marker.clone()
+        ]
+    );
+    assert_eq!(t.node(tool_node).exit, Some(ExitStatus::Code(7)));
+
+    // tool <- outer sh <- this test process, by identity.
+    let chain = t.ancestors(tool_node);
+    let n = chain.len();
+    assert!(n >= 3, "chain too short: {chain:?}");
+    let outer = t.node(chain[n - 2]);
+    assert_eq!(outer.key.pid, outer_pid);
+    assert_eq!(argv_of(t, chain[n - 2])[0], "/bin/sh");
+    assert_eq!(outer.exit, Some(ExitStatus::Code(0)));
+    let me = t.node(chain[n - 3]);
+    assert_eq!(me.key.pid, std::process::id());
+    assert!(me.seeded, "the test process predates the probe");
+
+    // The daemon: tool -> subshell -> sleep, reparented away from the
+    // subshell, which exited first; the causal chain still reaches the tool.
+    let daemon = t
+        .nodes()
+        .find(|(_, n)| {
+            n.execs
+                .iter()
+                .any(|x| x.info.argv == vec![b"sleep".to_vec(), b"0.4".to_vec()])
+        })
+        .map(|(id, _)| id)
+        .expect("the daemon's exec was captured");
+    let dchain = t.ancestors(daemon);
+    let subshell = dchain[dchain.len() - 2];
+    assert_eq!(dchain[dchain.len() - 3], tool_node);
+    assert_eq!(t.node(subshell).exit, Some(ExitStatus::Code(0)));
+    let d = t.node(daemon);
+    assert_eq!(d.exit, Some(ExitStatus::Code(0)));
+    assert_ne!(d.current_parent, Some(t.node(subshell).key), "reparented");
+    assert!(d.current_parent.is_some());
+}
+
+#[test]
+fn an_exec_storm_is_captured_completely() {
+    if !probe_allowed("an_exec_storm_is_captured_completely") {
+        return;
+    }
+    const N: usize = 3000;
+    let marker = unique("storm");
+    let m = marker.clone();
+    let cap = capture(
+        move || {
+            let script =
+                format!("i=0; while [ $i -lt {N} ]; do /bin/true {m} $i; i=$((i+1)); done");
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        },
+        |_| true,
+        Duration::from_secs(60),
+    );
+    let mut seen = vec![0u32; N];
+    for msg in &cap.messages {
+        if let Message::Event(ev) = msg {
+            if let EventKind::Exec(x) = &ev.kind {
+                if x.argv.get(1).map(Vec::as_slice) == Some(marker.as_bytes()) {
+                    let i: usize = String::from_utf8_lossy(&x.argv[2]).parse().unwrap();
+                    seen[i] += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cap.lost(), 0, "records lost");
+    let missing: Vec<usize> = (0..N).filter(|&i| seen[i] == 0).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {N} execs missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(seen.iter().all(|&c| c == 1), "an exec was seen twice");
+}
+
+/// Re-executed as a child by the thread test: starts threads that come and
+/// go, then execs from a non-leader thread. A no-op in a normal test run.
+#[test]
+fn workload_threads_then_exec_from_a_thread() {
+    if std::env::var_os("CAUSEWAY_TEST_WORKLOAD").is_none() {
+        return;
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(30))))
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    std::thread::spawn(|| {
+        let e = Command::new("/bin/sh").args(["-c", "exit 5"]).exec();
+        panic!("exec failed: {e}");
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn threads_are_not_processes_and_an_exec_from_a_thread_keeps_identity() {
+    if !probe_allowed("threads_are_not_processes_and_an_exec_from_a_thread_keeps_identity") {
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let p = pid.clone();
+    let cap = capture(
+        move || {
+            let mut child = Command::new(me)
+                .args([
+                    "--exact",
+                    "workload_threads_then_exec_from_a_thread",
+                    "--test-threads=1",
+                    "--nocapture",
+                ])
+                .env("CAUSEWAY_TEST_WORKLOAD", "1")
+                .spawn()
+                .unwrap();
+            p.store(child.id(), std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(child.wait().unwrap().code(), Some(5));
+        },
+        |_| true,
+        Duration::from_secs(20),
+    );
+    let pid = pid.load(std::sync::atomic::Ordering::SeqCst);
+    let t = &cap.tree;
+    let nodes: Vec<NodeId> = t
+        .nodes()
+        .filter(|(_, n)| n.key.pid == pid)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(nodes.len(), 1, "one process, whatever its threads did");
+    let n = t.node(nodes[0]);
+    assert!(
+        n.children.is_empty(),
+        "threads became processes: {:?}",
+        n.children
+    );
+    let last = n.execs.last().expect("execs");
+    assert_eq!(
+        last.info.argv,
+        vec![b"/bin/sh".to_vec(), b"-c".to_vec(), b"exit 5".to_vec()]
+    );
+    assert_ne!(
+        last.info.old_tid, 0,
+        "the exec came from a non-leader thread"
+    );
+    assert_eq!(n.exit, Some(ExitStatus::Code(5)));
+    let exits = cap
+        .messages
+        .iter()
+        .filter(|m| matches!(m, Message::Event(e) if e.proc.pid == pid && matches!(e.kind, EventKind::Exit(_))))
+        .count();
+    assert_eq!(exits, 1, "one exit for the whole thread group");
+    // Identity: the exit carries the same start time as the fork.
+    let forks: Vec<ProcKey> = cap
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Event(e) if e.proc.pid == pid && e.kind == EventKind::Fork => Some(e.proc),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forks, vec![n.key]);
+}
+
+#[test]
+fn a_signal_death_is_recorded_as_such() {
+    if !probe_allowed("a_signal_death_is_recorded_as_such") {
+        return;
+    }
+    let marker = unique("victim");
+    let m = marker.clone();
+    let cap = capture(
+        move || {
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("kill -KILL $$; : {m}"))
+                .status()
+                .unwrap();
+            assert!(!st.success());
+        },
+        |_| true,
+        Duration::from_secs(10),
+    );
+    let t = &cap.tree;
+    let (_, n) = t
+        .nodes()
+        .find(|(_, n)| {
+            n.execs
+                .iter()
+                .any(|x| x.info.argv.iter().any(|a| a.ends_with(marker.as_bytes())))
+        })
+        .expect("victim captured");
+    assert_eq!(
+        n.exit,
+        Some(ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false
+        })
+    );
+}
