@@ -61,6 +61,7 @@ pub fn init() {
 
 fn libbpf_print(level: PrintLevel, msg: String) {
     let msg = msg.trim_end();
+    let msg = msg.strip_prefix("libbpf: ").unwrap_or(msg);
     match level {
         PrintLevel::Warn => log::warn!(target: "libbpf", "{msg}"),
         PrintLevel::Info => log::info!(target: "libbpf", "{msg}"),

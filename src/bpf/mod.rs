@@ -33,8 +33,9 @@ pub use decode::{DecodeError, decode, split_args};
 use crate::event::Message;
 use skel::CausewaySkelBuilder;
 
-/// How long one ring-buffer poll waits before checking the stop flag.
-const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+/// How long one ring-buffer poll waits: the longest a record waits in the
+/// ring buffer under light load, and how often the stop flag is checked.
+const POLL_TIMEOUT: Duration = Duration::from_millis(30);
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -204,7 +205,10 @@ fn run(
         Ok(())
     };
     while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
-        if let Err(e) = ring.poll(POLL_TIMEOUT) {
+        // The probe wakes us only when a lot is waiting; otherwise the
+        // poll times out and we take whatever has accumulated.
+        let polled = ring.poll(POLL_TIMEOUT).and_then(|()| ring.consume());
+        if let Err(e) = polled {
             if e.kind() != libbpf_rs::ErrorKind::Interrupted
                 && !disconnected.load(Ordering::Relaxed)
             {
@@ -234,10 +238,49 @@ fn load_and_attach(
         .load()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("loading the eBPF probe into the kernel")?;
+    ensure_tracefs()?;
     skel.attach()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("attaching the eBPF probe to its tracepoints")?;
     Ok(skel)
+}
+
+/// Where libbpf looks up syscall tracepoints' ids.
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
+
+/// The syscall tracepoints (`tp/syscalls/...`) are attached by id, which
+/// libbpf reads from tracefs. Hosts without an init that mounts it (minimal
+/// VMs, some containers) get it mounted here, as `perf` does; it stays
+/// mounted.
+fn ensure_tracefs() -> Result<()> {
+    let ready = |dir: &str| std::path::Path::new(dir).join("events").is_dir();
+    if ready(TRACEFS) || ready(DEBUGFS_TRACING) {
+        return Ok(());
+    }
+    let c = |s: &str| std::ffi::CString::new(s).map_err(|e| anyhow!(e));
+    let (source, target, fstype) = (c("tracefs")?, c(TRACEFS)?, c("tracefs")?);
+    // SAFETY: all three are valid NUL-terminated strings that outlive the
+    // call; a null `data` is allowed for tracefs.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| {
+            format!(
+                "tracefs is not mounted and mounting it failed; \
+                 mount it with `mount -t tracefs tracefs {TRACEFS}`"
+            )
+        });
+    }
+    log::info!("mounted tracefs at {TRACEFS} for the syscall tracepoints");
+    Ok(())
 }
 
 fn read_lost(map: &impl MapCore) -> Result<u64> {

@@ -112,14 +112,26 @@ fn a_double_forked_daemon_keeps_the_shell_that_launched_it() {
     s.fork(launcher, daemon);
     s.exit(launcher, shell, 0);
     // The kernel has reparented the daemon to init by its next event.
-    s.exec(daemon, daemon.pid, INIT, "/usr/sbin/mydaemon", &["mydaemon", "-d"]);
+    s.exec(
+        daemon,
+        daemon.pid,
+        INIT,
+        "/usr/sbin/mydaemon",
+        &["mydaemon", "-d"],
+    );
     let t = s.tree();
     let d = t.find(daemon).unwrap();
     let chain: Vec<ProcKey> = t.ancestors(d).iter().map(|&i| t.node(i).key).collect();
     assert_eq!(chain, vec![INIT, shell, launcher, daemon]);
     assert_eq!(t.node(d).current_parent, Some(INIT));
-    assert_eq!(t.node(d).causal_parent, ParentLink::Known(t.find(launcher).unwrap()));
-    assert_eq!(t.node(t.find(launcher).unwrap()).exit, Some(ExitStatus::Code(0)));
+    assert_eq!(
+        t.node(d).causal_parent,
+        ParentLink::Known(t.find(launcher).unwrap())
+    );
+    assert_eq!(
+        t.node(t.find(launcher).unwrap()).exit,
+        Some(ExitStatus::Code(0))
+    );
 }
 
 #[test]
@@ -140,7 +152,10 @@ fn a_parent_exiting_leaves_its_children_in_place() {
     assert_eq!(t.node(c).current_parent, None);
     assert_eq!(t.node(p).exit, Some(ExitStatus::Code(1)));
     assert_eq!(t.stats().alive, 2);
-    let mut s2 = Script { now: s.now, msgs: s.msgs.clone() };
+    let mut s2 = Script {
+        now: s.now,
+        msgs: s.msgs.clone(),
+    };
     s2.exit(child, INIT, 0);
     let t = s2.tree();
     assert_eq!(t.node(t.find(child).unwrap()).current_parent, Some(INIT));
@@ -201,7 +216,10 @@ fn events_from_threads_are_not_processes() {
     let t = s.tree();
     assert_eq!(t.len(), 2);
     assert_eq!(t.children(t.find(shell).unwrap()).len(), 1);
-    assert_eq!(t.node(t.find(proc).unwrap()).exit, Some(ExitStatus::Code(0)));
+    assert_eq!(
+        t.node(t.find(proc).unwrap()).exit,
+        Some(ExitStatus::Code(0))
+    );
     assert_eq!(t.stats().alive, 1);
 }
 

@@ -181,7 +181,8 @@ fn a_file_that_is_not_a_journal_is_refused() {
     assert!(e.to_string().contains("not a causeway header"), "{e}");
     let e = read(&br#"{"type":"header","format":"something-else","version":1}"#[..]).unwrap_err();
     assert!(e.to_string().contains("not a causeway header"), "{e}");
-    let e = read(&br#"{"type":"header","format":"causeway-journal","version":99}"#[..]).unwrap_err();
+    let e =
+        read(&br#"{"type":"header","format":"causeway-journal","version":99}"#[..]).unwrap_err();
     assert!(e.to_string().contains("version 99"), "{e}");
 }
 
@@ -192,4 +193,35 @@ fn bytes_encoding_is_lossless() {
     }
     assert!(decode_bytes(&serde_json::json!({"hex": "abc"})).is_none());
     assert!(decode_bytes(&serde_json::json!(5)).is_none());
+}
+
+/// The shipped schema and the writer agree: every line the writer produces
+/// has the fields the schema requires for its type, and only types the
+/// schema knows.
+#[test]
+fn written_lines_have_what_the_schema_requires() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../assets/journal.schema.json")).unwrap();
+    let defs = schema["$defs"].as_object().unwrap();
+    let def_for = |ty: &str| {
+        defs.values()
+            .find(|d| {
+                let t = &d["properties"]["type"];
+                t["const"] == ty || t["enum"].as_array().is_some_and(|a| a.iter().any(|v| v == ty))
+            })
+            .unwrap_or_else(|| panic!("schema has no definition for {ty}"))
+    };
+    let bytes = write(&sample());
+    for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let ty = v["type"].as_str().unwrap();
+        let def = def_for(ty);
+        for req in def["required"].as_array().unwrap() {
+            let f = req.as_str().unwrap();
+            assert!(v.get(f).is_some(), "{ty} line lacks required {f}: {v}");
+        }
+        for f in v.as_object().unwrap().keys() {
+            assert!(def["properties"].get(f).is_some(), "{ty} line has {f}, unknown to the schema");
+        }
+    }
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Fork+exec storm with and without `causeway record` attached (issue 2's
+# benchmark). Needs root. Usage: bench/exec_storm.sh [EXECS] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin causeway --example exec_storm
+exec target/release/examples/exec_storm target/release/causeway "${1:-5000}" "${2:-5}"

@@ -1,0 +1,126 @@
+//! Benchmark: a fork+exec storm with and without `causeway record`
+//! attached. Run through `bench/exec_storm.sh` (needs root), which builds
+//! causeway in release mode first.
+//!
+//! Per round, in alternating order: the storm alone; the storm with
+//! `causeway record --output /dev/null` (slowdown); the storm with
+//! `causeway record --output FILE` (completeness, lost records, causeway's
+//! CPU time per event, less its CPU time over an idle run as long as the
+//! storm). Prints medians over the rounds.
+
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn storm(n: usize, marker: &str) -> Duration {
+    let t = Instant::now();
+    for i in 0..n {
+        let st = Command::new("/bin/true")
+            .arg(marker)
+            .arg(i.to_string())
+            .status()
+            .expect("spawn /bin/true");
+        assert!(st.success());
+    }
+    t.elapsed()
+}
+
+fn start_causeway(bin: &str, output: &str) -> Child {
+    let child = Command::new(bin)
+        .args(["record", "--output", output])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start causeway");
+    // Attach and /proc scan take well under a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    child
+}
+
+/// Stops causeway with SIGINT; returns its CPU time (user + system).
+fn stop_causeway(child: Child) -> Duration {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain syscalls on our own child's pid; `ru` and `status` are
+    // valid, writable locals.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+        let mut status = 0;
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::wait4(pid, &mut status, 0, &mut ru);
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let bin = args.next().unwrap_or_else(|| "target/release/causeway".into());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let journal = std::env::temp_dir().join("causeway-bench-exec.jsonl");
+    let journal = journal.to_string_lossy().into_owned();
+
+    // Warm up caches (page cache for /bin/true, the binary).
+    storm(500, "warmup");
+
+    let (mut base, mut attached, mut complete, mut cpu_per_event) = (vec![], vec![], vec![], vec![]);
+    let mut lost_total = 0u64;
+    for round in 0..rounds {
+        let marker = format!("cw-bench-{}-{round}", std::process::id());
+        let b = storm(n, &marker).as_secs_f64();
+
+        let c = start_causeway(&bin, "/dev/null");
+        let a = storm(n, &marker).as_secs_f64();
+        stop_causeway(c);
+
+        // causeway's CPU with nothing happening for as long as a storm
+        // lasts: start-up (probe load, /proc scan) and idle polling, which
+        // are not a per-event cost.
+        let c = start_causeway(&bin, &journal);
+        std::thread::sleep(Duration::from_secs_f64(b));
+        let idle = stop_causeway(c);
+
+        let c = start_causeway(&bin, &journal);
+        let rec_marker = format!("{marker}-rec");
+        storm(n, &rec_marker);
+        let cpu = stop_causeway(c).saturating_sub(idle);
+        let text = fs::read_to_string(&journal).expect("journal");
+        let needle = format!("\"{rec_marker}\"");
+        let mut execs = 0usize;
+        let mut events = 0usize;
+        for line in text.lines() {
+            if line.starts_with("{\"type\":\"exec\"") && line.contains(&needle) {
+                execs += 1;
+            }
+            if line.starts_with("{\"type\":\"lost\"") {
+                let v: serde_json::Value = serde_json::from_str(line).expect("lost line");
+                lost_total += v["count"].as_u64().unwrap_or(0);
+            }
+            if line.contains("\"ktime\"") {
+                events += 1;
+            }
+        }
+        base.push(b);
+        attached.push(a);
+        complete.push(execs as f64 / n as f64);
+        cpu_per_event.push(cpu.as_secs_f64() * 1e6 / events.max(1) as f64);
+        eprintln!(
+            "round {round}: alone {b:.3}s, with causeway {a:.3}s ({:+.1}%), captured {execs}/{n} execs, {events} events, causeway cpu {:.3}s over idle {:.3}s",
+            (a / b - 1.0) * 100.0,
+            cpu.as_secs_f64(),
+            idle.as_secs_f64()
+        );
+    }
+    let _ = fs::remove_file(&journal);
+    let (b, a) = (median(base), median(attached));
+    println!("fork+exec storm: {n} execs x {rounds} rounds (medians)");
+    println!("  alone:                          {:.3} s ({:.0} execs/s)", b, n as f64 / b);
+    println!("  with causeway record >/dev/null: {:.3} s", a);
+    println!("  slowdown ratio:                 {:.3} ({:+.1}%)", a / b, (a / b - 1.0) * 100.0);
+    println!("  completeness:                   {:.2}% of execs captured, {lost_total} lost", median(complete) * 100.0);
+    println!("  causeway CPU per event:         {:.2} us", median(cpu_per_event));
+}
