@@ -1,1 +1,86 @@
-//! The interactive view.
+//! The interactive view: the causal tree in the terminal, live or from a
+//! journal.
+//!
+//! Shape: [`app::App`] holds the state and applies messages and
+//! [`keys::Action`]s; [`keys::key_to_action`] turns keys into actions;
+//! [`render::draw`] is a pure function of the state; [`term`] owns the
+//! terminal and the event loop. [`rows::Rows`] keeps the visible-row index
+//! that lets a frame of a 100,000-process tree be built from the rows on
+//! screen only.
+
+pub mod app;
+pub mod format;
+pub mod keys;
+pub mod layout;
+pub mod render;
+pub mod rows;
+pub mod synth;
+pub mod term;
+pub mod theme;
+pub mod users;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{Local, Offset};
+
+pub use app::{App, SourceKind};
+pub use keys::{Action, Mode, key_to_action};
+
+use crate::graph::CausalTree;
+use crate::journal::Loaded;
+use crate::live::LiveFeed;
+
+/// The local time zone's current offset (read once, at start).
+fn local_offset() -> chrono::FixedOffset {
+    Local::now().offset().fix()
+}
+
+/// The live view: runs until the user quits, then stops the feed. The
+/// first error (the view's, else the feed's) is returned.
+pub fn run_live(feed: LiveFeed) -> Result<()> {
+    let mut app = App::new(
+        CausalTree::new(),
+        SourceKind::Live,
+        feed.header().clone(),
+        users::Users::load(),
+    );
+    app.tz = local_offset();
+    app.theme = theme::Theme::from_env();
+    let shown = term::run(&mut app, Some(feed.receiver()));
+    let stopped = feed.stop();
+    shown.and(stopped)
+}
+
+/// The view over a whole journal, opened at its end (the newest process
+/// selected). Damage the loader skipped is named on screen.
+pub fn run_replay(loaded: Loaded, path: &Path) -> Result<()> {
+    let mut app = replay_app(loaded, path);
+    app.tz = local_offset();
+    app.theme = theme::Theme::from_env();
+    app.users = users::Users::load();
+    term::run(&mut app, None)
+}
+
+/// The state for a replay: the tree built from every message, the newest
+/// process selected. No terminal and no system files are touched.
+pub fn replay_app(loaded: Loaded, path: &Path) -> App {
+    let problems = loaded.problem_summary();
+    let tree = CausalTree::from_messages(&loaded.messages);
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut app = App::new(
+        tree,
+        SourceKind::Replay { name, problems },
+        loaded.header,
+        users::Users::default(),
+    );
+    app.select_newest();
+    app.fix_view();
+    app
+}

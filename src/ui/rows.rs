@@ -85,12 +85,7 @@ impl Rows {
         // but an adopted orphan can have a smaller id than its parent: count
         // bottom-up over a post-order instead of by id.
         let mut order = Vec::with_capacity(tree.len());
-        let mut stack: Vec<NodeId> = tree
-            .roots()
-            .iter()
-            .chain(tree.orphans())
-            .copied()
-            .collect();
+        let mut stack: Vec<NodeId> = tree.roots().iter().chain(tree.orphans()).copied().collect();
         while let Some(n) = stack.pop() {
             order.push(n);
             stack.extend_from_slice(tree.children(n));

@@ -1,0 +1,504 @@
+//! The view's state, and how messages and actions change it. Nothing here
+//! touches the terminal: the event loop feeds it, and rendering reads it.
+
+use chrono::{FixedOffset, Offset, Utc};
+use ratatui::layout::Rect;
+
+use super::keys::{Action, Mode};
+use super::layout::{Areas, layout};
+use super::rows::{Item, Rows};
+use super::theme::Theme;
+use super::users::Users;
+use crate::event::Message;
+use crate::graph::{CausalTree, NodeId, ParentLink};
+use crate::journal::Header;
+
+/// How long a new process stays highlighted, ns.
+pub const NEW_WINDOW_NS: u64 = 2_000_000_000;
+
+/// Where the view's messages come from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SourceKind {
+    Live,
+    Replay {
+        /// The journal's file name, as shown.
+        name: String,
+        /// What was skipped while loading it (`Loaded::problem_summary`).
+        problems: Option<String>,
+    },
+}
+
+/// Figures the event loop measures on its tick (never while drawing).
+#[derive(Clone, Copy, PartialEq, Debug, Default)]
+pub struct Status {
+    /// Events per second over the last second (live only).
+    pub rate: Option<f64>,
+    /// Resident memory of this process, bytes.
+    pub mem: Option<u64>,
+    /// The live feed has ended (the probe stopped).
+    pub feed_closed: bool,
+}
+
+/// The whole state of the view.
+pub struct App {
+    pub tree: CausalTree,
+    pub rows: Rows,
+    pub source: SourceKind,
+    pub header: Header,
+    pub users: Users,
+    /// The local time zone's offset, fixed when the view starts.
+    pub tz: FixedOffset,
+    pub theme: Theme,
+    pub selected: Option<Item>,
+    /// First tree row shown.
+    pub offset: usize,
+    /// Tree or connections (the help overlay is `help`).
+    pub mode: Mode,
+    pub help: bool,
+    pub follow: bool,
+    /// The selected connection, as an index into the selected process's
+    /// connection list.
+    pub conn_sel: usize,
+    pub conn_offset: usize,
+    /// "Now" on the boot clock (live: sampled on the tick; replay: 0, so
+    /// the journal's last event is now).
+    pub now: u64,
+    pub status: Status,
+    /// A one-line answer to the last action (shown in the footer until the
+    /// next one).
+    pub flash: Option<String>,
+    /// The terminal's size.
+    pub size: Rect,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(tree: CausalTree, source: SourceKind, header: Header, users: Users) -> Self {
+        let rows = Rows::new(&tree);
+        let mut app = App {
+            tree,
+            rows,
+            source,
+            header,
+            users,
+            tz: Utc.fix(),
+            theme: Theme::default(),
+            selected: None,
+            offset: 0,
+            mode: Mode::Tree,
+            help: false,
+            follow: false,
+            conn_sel: 0,
+            conn_offset: 0,
+            now: 0,
+            status: Status::default(),
+            flash: None,
+            size: Rect::new(0, 0, 80, 24),
+            quit: false,
+        };
+        app.fix_view();
+        app
+    }
+
+    /// What has the keyboard.
+    pub fn input_mode(&self) -> Mode {
+        if self.help { Mode::Help } else { self.mode }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.source == SourceKind::Live
+    }
+
+    /// The screen's areas for the current size.
+    pub fn areas(&self) -> Areas {
+        layout(self.size, self.banner().is_some())
+    }
+
+    /// The warning line under the status bar, if there is one.
+    pub fn banner(&self) -> Option<String> {
+        match &self.source {
+            SourceKind::Replay {
+                problems: Some(p), ..
+            } => Some(format!("damaged journal: {p}")),
+            SourceKind::Live if self.status.feed_closed => {
+                Some("the probe stopped: no new events will arrive".to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// Boot-clock ns that counts as now: the newer of the clock and the
+    /// last event.
+    pub fn now_ktime(&self) -> u64 {
+        self.now.max(self.tree.last_ktime())
+    }
+
+    /// Whether a process appeared within the last [`NEW_WINDOW_NS`].
+    pub fn is_new(&self, id: NodeId) -> bool {
+        let n = self.tree.node(id);
+        !n.seeded && self.now_ktime().saturating_sub(n.first_seen) < NEW_WINDOW_NS
+    }
+
+    pub fn selected_node(&self) -> Option<NodeId> {
+        match self.selected {
+            Some(Item::Node(n)) if n.index() < self.tree.len() => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Rows the tree pane shows at once.
+    pub fn tree_height(&self) -> usize {
+        usize::from(self.areas().tree_body.height)
+    }
+
+    /// Rows of the connection list (the detail pane, less its header row).
+    pub fn conn_height(&self) -> usize {
+        usize::from(self.areas().detail_body.height.saturating_sub(1))
+    }
+
+    // ---- messages -------------------------------------------------------
+
+    /// Applies one message to the tree and keeps the row index in step.
+    /// Call [`App::settle`] after a batch.
+    pub fn apply(&mut self, msg: &Message) {
+        let before = self.tree.len();
+        self.tree.apply(msg);
+        if self.tree.len() != before {
+            self.rows.sync(&self.tree);
+        }
+    }
+
+    /// After a batch of messages: follow the newest process if asked, and
+    /// keep the selection valid and on screen.
+    pub fn settle(&mut self) {
+        if self.follow {
+            self.select_newest();
+        }
+        self.fix_view();
+    }
+
+    /// Selects the newest process, unfolding what hides it.
+    pub fn select_newest(&mut self) {
+        if let Some(last) = self.tree.len().checked_sub(1) {
+            let item = Item::Node(NodeId(last as u32));
+            self.rows.reveal(&self.tree, item);
+            self.select(item);
+        }
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        self.fix_view();
+    }
+
+    // ---- actions --------------------------------------------------------
+
+    /// Applies a user action.
+    pub fn handle(&mut self, action: Action) {
+        self.flash = None;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::Back => {
+                if self.help {
+                    self.help = false;
+                } else {
+                    self.mode = Mode::Tree;
+                }
+            }
+            Action::ToggleFollow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.mode = Mode::Tree;
+                    self.select_newest();
+                    self.flash = Some("follow on: the newest process stays selected".into());
+                } else {
+                    self.flash = Some("follow off".into());
+                }
+            }
+            Action::Click { column, row } => self.click(column, row),
+            Action::Scroll(delta) => self.scroll(delta),
+            _ if self.help => {}
+            _ if self.mode == Mode::Connections => self.conn_action(action),
+            _ => self.tree_action(action),
+        }
+        self.fix_view();
+    }
+
+    fn tree_action(&mut self, action: Action) {
+        if matches!(
+            action,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::First
+                | Action::Last
+                | Action::Left
+                | Action::Right
+                | Action::Parent
+        ) {
+            self.follow = false;
+        }
+        let page = self.tree_height().max(1) as isize;
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-page),
+            Action::PageDown => self.move_by(page),
+            Action::First => self.move_to(0),
+            Action::Last => self.move_to(self.rows.total(&self.tree).saturating_sub(1)),
+            Action::Left => self.left(),
+            Action::Right => self.right(),
+            Action::ToggleFold => self.toggle_fold(),
+            Action::Parent => self.jump_to_parent(),
+            Action::Connections => self.open_connections(),
+            _ => {}
+        }
+    }
+
+    fn selected_row(&self) -> usize {
+        self.selected
+            .and_then(|s| self.rows.row_of(&self.tree, s))
+            .unwrap_or(0)
+    }
+
+    fn select(&mut self, item: Item) {
+        if self.selected != Some(item) {
+            self.conn_sel = 0;
+            self.conn_offset = 0;
+        }
+        self.selected = Some(item);
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let row = self.selected_row().saturating_add_signed(delta);
+        self.move_to(row);
+    }
+
+    fn move_to(&mut self, row: usize) {
+        let total = self.rows.total(&self.tree);
+        if total == 0 {
+            return;
+        }
+        if let Some(item) = self.rows.item_at(&self.tree, row.min(total - 1)) {
+            self.select(item);
+        }
+    }
+
+    fn left(&mut self) {
+        let Some(item) = self.selected else { return };
+        if self.rows.is_expanded(&self.tree, item) {
+            self.rows.set_collapsed(&self.tree, item, true);
+        } else if let Some(parent) = Rows::parent_item(&self.tree, item) {
+            self.select(parent);
+        }
+    }
+
+    fn right(&mut self) {
+        let Some(item) = self.selected else { return };
+        if !self.rows.has_children(&self.tree, item) {
+            return;
+        }
+        if self.rows.is_expanded(&self.tree, item) {
+            self.move_by(1);
+        } else {
+            self.rows.set_collapsed(&self.tree, item, false);
+        }
+    }
+
+    fn toggle_fold(&mut self) {
+        let Some(item) = self.selected else { return };
+        if !self.rows.has_children(&self.tree, item) {
+            return;
+        }
+        let expanded = self.rows.is_expanded(&self.tree, item);
+        self.rows.set_collapsed(&self.tree, item, expanded);
+    }
+
+    fn jump_to_parent(&mut self) {
+        let Some(id) = self.selected_node() else {
+            return;
+        };
+        match self.tree.node(id).causal_parent {
+            ParentLink::Known(p) => {
+                self.rows.reveal(&self.tree, Item::Node(p));
+                self.select(Item::Node(p));
+            }
+            ParentLink::Unknown(key) => {
+                self.flash = Some(format!(
+                    "the parent (pid {}) was never seen: listed under \"unknown parent\"",
+                    key.pid
+                ));
+            }
+            ParentLink::Root => self.flash = Some("a root process: no parent".into()),
+        }
+    }
+
+    fn open_connections(&mut self) {
+        let Some(id) = self.selected_node() else {
+            return;
+        };
+        if self.tree.node(id).conns.is_empty() {
+            self.flash = Some("this process has no connections".into());
+        } else {
+            self.mode = Mode::Connections;
+            self.follow = false;
+        }
+    }
+
+    fn conn_action(&mut self, action: Action) {
+        let len = self
+            .selected_node()
+            .map_or(0, |id| self.tree.node(id).conns.len());
+        if len == 0 {
+            self.mode = Mode::Tree;
+            return;
+        }
+        let page = self.conn_height().max(1);
+        self.conn_sel = match action {
+            Action::Up => self.conn_sel.saturating_sub(1),
+            Action::Down => self.conn_sel + 1,
+            Action::PageUp => self.conn_sel.saturating_sub(page),
+            Action::PageDown => self.conn_sel + page,
+            Action::First => 0,
+            Action::Last => len - 1,
+            _ => self.conn_sel,
+        }
+        .min(len - 1);
+        if action == Action::JumpToPeer {
+            self.jump_to_peer();
+        }
+    }
+
+    fn jump_to_peer(&mut self) {
+        let Some(id) = self.selected_node() else {
+            return;
+        };
+        let Some(&conn) = self.tree.node(id).conns.get(self.conn_sel) else {
+            return;
+        };
+        match self.tree.peer_process(conn) {
+            Some(peer) => {
+                let item = Item::Node(peer);
+                self.rows.reveal(&self.tree, item);
+                self.select(item);
+                self.mode = Mode::Tree;
+                let n = self.tree.node(peer);
+                self.flash = Some(format!("peer process: {} {}", n.key.pid, n.display_name()));
+            }
+            None => {
+                self.flash = Some("the other end is not a process seen on this host".into());
+            }
+        }
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let areas = self.areas();
+        let pos = ratatui::layout::Position::new(column, row);
+        if areas.tree_body.contains(pos) {
+            self.follow = false;
+            self.help = false;
+            self.mode = Mode::Tree;
+            let r = self.offset + usize::from(row - areas.tree_body.y);
+            if let Some(item) = self.rows.item_at(&self.tree, r) {
+                self.select(item);
+            }
+        } else if self.mode == Mode::Connections && areas.detail_body.contains(pos) {
+            // The list's first row is its header.
+            let Some(r) = usize::from(row - areas.detail_body.y).checked_sub(1) else {
+                return;
+            };
+            let len = self
+                .selected_node()
+                .map_or(0, |id| self.tree.node(id).conns.len());
+            if self.conn_offset + r < len {
+                self.conn_sel = self.conn_offset + r;
+            }
+        }
+    }
+
+    fn scroll(&mut self, delta: i32) {
+        let delta = delta as isize;
+        if self.mode == Mode::Connections {
+            let len = self
+                .selected_node()
+                .map_or(0, |id| self.tree.node(id).conns.len());
+            self.conn_sel = self
+                .conn_sel
+                .saturating_add_signed(delta)
+                .min(len.saturating_sub(1));
+            return;
+        }
+        self.follow = false;
+        let h = self.tree_height().max(1);
+        let total = self.rows.total(&self.tree);
+        self.offset = self
+            .offset
+            .saturating_add_signed(delta)
+            .min(total.saturating_sub(h));
+        // Keep the selection on screen: it moves with the page.
+        let row = self.selected_row();
+        let want = row.clamp(self.offset, self.offset + h - 1);
+        if want != row {
+            self.move_to(want);
+        }
+    }
+
+    /// Keeps the selection valid and visible, and the view scrolled to it.
+    pub fn fix_view(&mut self) {
+        let total = self.rows.total(&self.tree);
+        if total == 0 {
+            self.selected = None;
+            self.offset = 0;
+            return;
+        }
+        let mut row = self.selected.and_then(|s| self.rows.row_of(&self.tree, s));
+        if row.is_none() {
+            // Hidden by a fold, or gone (the orphans were all adopted): the
+            // nearest shown ancestor, else the first row.
+            let mut cur = self.selected;
+            while let Some(item) = cur {
+                if let Some(r) = self.rows.row_of(&self.tree, item) {
+                    self.selected = Some(item);
+                    row = Some(r);
+                    break;
+                }
+                cur = Rows::parent_item(&self.tree, item);
+            }
+        }
+        let row = match row {
+            Some(r) => r,
+            None => {
+                self.selected = self.rows.item_at(&self.tree, 0);
+                0
+            }
+        };
+        let h = self.tree_height().max(1);
+        if row < self.offset {
+            self.offset = row;
+        } else if row >= self.offset + h {
+            self.offset = row + 1 - h;
+        }
+        self.offset = self.offset.min(total.saturating_sub(h));
+        // The connection list.
+        let len = self
+            .selected_node()
+            .map_or(0, |id| self.tree.node(id).conns.len());
+        if len == 0 {
+            if self.mode == Mode::Connections {
+                self.mode = Mode::Tree;
+            }
+            self.conn_sel = 0;
+            self.conn_offset = 0;
+        } else {
+            self.conn_sel = self.conn_sel.min(len - 1);
+            let ch = self.conn_height().max(1);
+            if self.conn_sel < self.conn_offset {
+                self.conn_offset = self.conn_sel;
+            } else if self.conn_sel >= self.conn_offset + ch {
+                self.conn_offset = self.conn_sel + 1 - ch;
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Small text helpers for the view: durations, counts, argv, byte sizes.
+
+use crate::event::ExitStatus;
+
+/// A duration in ns, at the precision that matters: `512ms`, `12.3s`,
+/// `4m05s`, `3h04m`, `2d03h`.
+pub fn duration(ns: u64) -> String {
+    const MS: u64 = 1_000_000;
+    const S: u64 = 1_000 * MS;
+    const M: u64 = 60 * S;
+    const H: u64 = 60 * M;
+    const D: u64 = 24 * H;
+    if ns < S {
+        format!("{}ms", ns / MS)
+    } else if ns < M {
+        format!("{}.{}s", ns / S, (ns % S) / (100 * MS))
+    } else if ns < H {
+        format!("{}m{:02}s", ns / M, (ns % M) / S)
+    } else if ns < D {
+        format!("{}h{:02}m", ns / H, (ns % H) / M)
+    } else {
+        format!("{}d{:02}h", ns / D, (ns % D) / H)
+    }
+}
+
+/// A count with thousands separators: `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte size: `812 KiB`, `23.4 MiB`.
+pub fn bytes(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if f < K {
+        format!("{n} B")
+    } else if f < K * K {
+        format!("{:.0} KiB", f / K)
+    } else if f < K * K * K {
+        format!("{:.1} MiB", f / (K * K))
+    } else {
+        format!("{:.2} GiB", f / (K * K * K))
+    }
+}
+
+/// Bytes as text, with control characters made visible, and at most
+/// `max` characters (an ellipsis marks the cut).
+pub fn text(b: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(b);
+    let mut out = String::with_capacity(s.len().min(max));
+    for (i, c) in s.chars().enumerate() {
+        if i >= max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { '?' } else { c });
+    }
+    out
+}
+
+/// argv as one line, arguments that need it quoted; at most `max` chars.
+pub fn argv(args: &[Vec<u8>], max: usize) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if out.chars().count() >= max {
+            out.push('…');
+            break;
+        }
+        if i > 0 {
+            out.push(' ');
+        }
+        let s = text(a, max);
+        if s.is_empty() || s.contains([' ', '\t', '\'', '"']) {
+            out.push('\'');
+            out.push_str(&s.replace('\'', "'\\''"));
+            out.push('\'');
+        } else {
+            out.push_str(&s);
+        }
+    }
+    out
+}
+
+/// How a process stands, short: `running`, `exit 0`, `exit 1`, `SIGKILL`,
+/// `SIGSEGV core`.
+pub fn state_short(exit: Option<ExitStatus>) -> String {
+    match exit {
+        None => "running".to_string(),
+        Some(ExitStatus::Code(c)) => format!("exit {c}"),
+        Some(ExitStatus::Signal {
+            signal,
+            core_dumped,
+        }) => {
+            let name = crate::event::signal_name(signal);
+            if core_dumped {
+                format!("{name} core")
+            } else {
+                name
+            }
+        }
+    }
+}
+
+/// Whether an exit status is a failure worth standing out.
+pub fn is_failure(exit: Option<ExitStatus>) -> bool {
+    matches!(exit, Some(s) if !s.success())
+}
+
+/// Cuts `s` to at most `width` columns (by chars; the view's text is
+/// mostly ASCII), marking the cut with an ellipsis.
+pub fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(512_000_000), "512ms");
+        assert_eq!(duration(12_345_000_000), "12.3s");
+        assert_eq!(duration(245_000_000_000), "4m05s");
+        assert_eq!(duration(3 * 3_600_000_000_000 + 240_000_000_000), "3h04m");
+        assert_eq!(
+            duration(2 * 86_400_000_000_000 + 3 * 3_600_000_000_000),
+            "2d03h"
+        );
+    }
+
+    #[test]
+    fn counts_and_sizes() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(24_536_678), "23.4 MiB");
+    }
+
+    #[test]
+    fn argv_quotes_and_cuts() {
+        let a = vec![
+            b"sh".to_vec(),
+            b"-c".to_vec(),
+            b"sleep 5".to_vec(),
+            b"x\ny".to_vec(),
+        ];
+        assert_eq!(argv(&a, 100), "sh -c 'sleep 5' x?y");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(state_short(None), "running");
+        assert_eq!(state_short(Some(ExitStatus::Code(3))), "exit 3");
+        let s = ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false,
+        };
+        assert_eq!(state_short(Some(s)), "SIGKILL");
+        assert!(is_failure(Some(s)));
+        assert!(!is_failure(Some(ExitStatus::Code(0))));
+        assert!(!is_failure(None));
+    }
+}

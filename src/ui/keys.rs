@@ -1,0 +1,146 @@
+//! Keys and mouse to actions: pure functions of the input and the mode.
+
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+/// What has the keyboard.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// The process tree.
+    Tree,
+    /// The selected process's connection list.
+    Connections,
+    /// The help overlay.
+    Help,
+}
+
+/// Everything a user can ask of the view.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    /// Fold the selection, or go to its parent row.
+    Left,
+    /// Unfold the selection (or go to its first child when unfolded).
+    Right,
+    ToggleFold,
+    /// Select the causal parent.
+    Parent,
+    ToggleFollow,
+    ToggleHelp,
+    /// Give the keyboard to the selection's connection list.
+    Connections,
+    /// In the connection list: select the peer process in the tree.
+    JumpToPeer,
+    /// Leave the connection list or the help overlay.
+    Back,
+    Quit,
+    /// A click at a screen cell.
+    Click {
+        column: u16,
+        row: u16,
+    },
+    /// Mouse wheel: rows to scroll, up is negative.
+    Scroll(i32),
+}
+
+/// Rows the wheel scrolls per notch.
+pub const WHEEL_ROWS: i32 = 3;
+
+/// The action for a key, if any. Only presses count: terminals that report
+/// releases and repeats must not move the selection twice.
+pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return match key.code {
+            KeyCode::Char('c' | 'C') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    // Keys that mean the same everywhere.
+    match key.code {
+        KeyCode::Char('q') => return Some(Action::Quit),
+        KeyCode::Char('?') => return Some(Action::ToggleHelp),
+        _ => {}
+    }
+    match mode {
+        Mode::Help => match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char(' ') => Some(Action::Back),
+            _ => None,
+        },
+        Mode::Tree => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::Home | KeyCode::Char('g') => Some(Action::First),
+            KeyCode::End | KeyCode::Char('G') => Some(Action::Last),
+            KeyCode::Left | KeyCode::Char('h') => Some(Action::Left),
+            KeyCode::Right | KeyCode::Char('l') => Some(Action::Right),
+            KeyCode::Enter | KeyCode::Char(' ') => Some(Action::ToggleFold),
+            KeyCode::Char('p') => Some(Action::Parent),
+            KeyCode::Char('f') => Some(Action::ToggleFollow),
+            KeyCode::Char('c') => Some(Action::Connections),
+            _ => None,
+        },
+        Mode::Connections => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::Home | KeyCode::Char('g') => Some(Action::First),
+            KeyCode::End | KeyCode::Char('G') => Some(Action::Last),
+            KeyCode::Enter => Some(Action::JumpToPeer),
+            KeyCode::Esc | KeyCode::Char('c') | KeyCode::Left | KeyCode::Char('h') => {
+                Some(Action::Back)
+            }
+            _ => None,
+        },
+    }
+}
+
+/// The action for a mouse event: a left click selects, the wheel scrolls.
+pub fn mouse_to_action(ev: MouseEvent) -> Option<Action> {
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+            column: ev.column,
+            row: ev.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::Scroll(-WHEEL_ROWS)),
+        MouseEventKind::ScrollDown => Some(Action::Scroll(WHEEL_ROWS)),
+        _ => None,
+    }
+}
+
+/// Every key, for the help overlay: (keys, what they do). Kept next to
+/// `key_to_action` so that the two are changed together.
+pub const HELP: &[(&str, &str)] = &[
+    ("↑ ↓  k j", "move the selection"),
+    ("PgUp PgDn", "move a page"),
+    ("Home End  g G", "first / last row"),
+    ("← h", "fold, or go to the parent row"),
+    ("→ l", "unfold (again: first child)"),
+    ("Enter Space", "fold / unfold"),
+    ("p", "jump to the causal parent"),
+    ("f", "follow: select each new process"),
+    ("c", "the selection's connections:"),
+    ("  ↑ ↓  Enter", "  move / jump to the peer process"),
+    ("  Esc", "  back to the tree"),
+    ("?", "this help (Esc closes)"),
+    ("q  Ctrl-C", "quit"),
+    ("mouse", "click selects, wheel scrolls"),
+];
+
+/// The row markers, for the help overlay.
+pub const LEGEND: &[(&str, &str)] = &[
+    ("+", "new: appeared in the last 2 s"),
+    ("s", "seeded: running before causeway began"),
+    ("↗ ↙ ◉", "connections out / in / listening"),
+];

@@ -1,0 +1,711 @@
+//! Drawing: a pure function of the state. No I/O, no clock, no allocation
+//! that grows with the tree: only the rows on screen are built.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, SourceKind};
+use super::format;
+use super::keys::{HELP, LEGEND, Mode};
+use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
+use super::rows::{Item, VisibleRow};
+use crate::event::Direction;
+use crate::graph::{ConnId, ConnState, Node, NodeId, ParentLink};
+
+/// Widths of the tree pane's right-hand columns.
+const USER_W: usize = 8;
+const START_W: usize = 8;
+const STATE_W: usize = 12;
+/// Execs and connections listed in the detail pane before "… N more".
+const DETAIL_LIST_MAX: usize = 8;
+/// argv characters shown in the detail pane.
+const ARGV_MAX: usize = 4096;
+
+/// Draws the whole view.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let areas = super::layout::layout(area, app.banner().is_some());
+    if areas.too_small {
+        too_small(frame, area);
+        return;
+    }
+    status_bar(frame.buffer_mut(), app, areas.status);
+    if let Some(b) = app.banner() {
+        let line = Line::from(Span::styled(format!(" ⚠ {b}"), app.theme.warning()));
+        frame
+            .buffer_mut()
+            .set_style(areas.banner, app.theme.warning());
+        frame
+            .buffer_mut()
+            .set_line(areas.banner.x, areas.banner.y, &line, areas.banner.width);
+    }
+    tree_pane(frame, app, &areas);
+    detail_pane(frame, app, &areas);
+    footer(frame.buffer_mut(), app, areas.footer);
+    if app.help {
+        help_overlay(frame, app, area);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::from(Span::styled(
+            "Terminal too small",
+            Style::new().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(format!("{}x{} here;", area.width, area.height)),
+        Line::from(format!("causeway needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
+        Line::from("Enlarge it, or press q to quit."),
+    ];
+    let h = (lines.len() as u16).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    let p = Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(p, Rect::new(area.x, y, area.width, h));
+}
+
+// ---- status bar and footer ----------------------------------------------
+
+fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
+    let t = app.theme;
+    buf.set_style(area, t.status_bar());
+    let stats = app.tree.stats();
+    let mut spans = Vec::new();
+    let sep = || Span::raw(" │ ");
+    match &app.source {
+        SourceKind::Live => spans.push(Span::styled(" LIVE ", t.mode_live())),
+        SourceKind::Replay { .. } => spans.push(Span::styled(" REPLAY ", t.mode_replay())),
+    }
+    spans.push(Span::raw(" "));
+    match (&app.source, app.status.rate) {
+        (SourceKind::Live, Some(r)) => {
+            spans.push(Span::raw(format!(
+                "{} ev/s",
+                format::count(r.round() as u64)
+            )));
+        }
+        (SourceKind::Live, None) => spans.push(Span::raw("- ev/s")),
+        (SourceKind::Replay { .. }, _) => {
+            spans.push(Span::raw(format!("{} events", format::count(stats.events))));
+        }
+    }
+    spans.push(sep());
+    spans.push(Span::raw(format!(
+        "{} alive / {} procs",
+        format::count(stats.alive),
+        format::count(app.tree.len() as u64)
+    )));
+    spans.push(sep());
+    if stats.lost > 0 {
+        spans.push(Span::styled(
+            format!(" LOST {} ", format::count(stats.lost)),
+            t.alert(),
+        ));
+    } else {
+        spans.push(Span::raw("lost 0"));
+    }
+    spans.push(sep());
+    spans.push(Span::raw(match app.status.mem {
+        Some(m) => format!("mem {}", format::bytes(m)),
+        None => "mem -".to_string(),
+    }));
+    if app.follow {
+        spans.push(sep());
+        spans.push(Span::styled(
+            "FOLLOW",
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+fn footer(buf: &mut Buffer, app: &App, area: Rect) {
+    let t = app.theme;
+    if let Some(f) = &app.flash {
+        let line = Line::from(Span::styled(format!(" {f}"), t.title()));
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    let hints: &[(&str, &str)] = match app.input_mode() {
+        Mode::Help => &[("Esc", "close"), ("q", "quit")],
+        Mode::Connections => &[
+            ("↑↓", "move"),
+            ("Enter", "jump to peer"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::Tree => &[
+            ("↑↓", "move"),
+            ("←→", "fold"),
+            ("Enter", "toggle"),
+            ("p", "parent"),
+            ("c", "conns"),
+            ("f", "follow"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (k, what) in hints {
+        spans.push(Span::styled(*k, t.key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+// ---- tree pane ----------------------------------------------------------
+
+fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
+    let t = app.theme;
+    let total = app.rows.total(&app.tree);
+    let mut title = vec![Span::styled(" Processes ", t.title())];
+    if let SourceKind::Replay { name, .. } = &app.source {
+        title.push(Span::raw(format!("· {name} ")));
+    }
+    if !app.header.hostname.is_empty() {
+        title.push(Span::styled(format!("· {} ", app.header.hostname), t.dim()));
+    }
+    let pos = match app.selected.and_then(|s| app.rows.row_of(&app.tree, s)) {
+        Some(r) => format!(
+            " {}/{} ",
+            format::count(r as u64 + 1),
+            format::count(total as u64)
+        ),
+        None => String::new(),
+    };
+    let border = if app.mode == Mode::Tree {
+        t.title()
+    } else {
+        t.dim()
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(border)
+        .title(Line::from(title))
+        .title(Line::from(pos).right_aligned());
+    frame.render_widget(block, areas.tree);
+
+    let body = areas.tree_body;
+    if total == 0 {
+        let msg = match &app.source {
+            SourceKind::Live => "Waiting for processes…",
+            SourceKind::Replay { .. } => "This journal holds no processes.",
+        };
+        let p = Paragraph::new(Line::from(Span::styled(msg, t.dim())));
+        frame.render_widget(p, body);
+        return;
+    }
+    let rows = app
+        .rows
+        .visible(&app.tree, app.offset, usize::from(body.height));
+    let buf = frame.buffer_mut();
+    for (i, vr) in rows.iter().enumerate() {
+        let y = body.y + i as u16;
+        let line = tree_line(app, vr, usize::from(body.width));
+        buf.set_line(body.x, y, &line, body.width);
+        if app.selected == Some(vr.item) {
+            let row = Rect::new(body.x, y, body.width, 1);
+            buf.set_style(row, t.selected());
+        }
+    }
+}
+
+/// The indentation and guide lines of a row, within `budget` columns.
+/// Past that, the deepest levels are kept and the cut is marked with the
+/// depth (`…d812 `).
+pub fn guides(vr: &VisibleRow, budget: usize) -> String {
+    let d = vr.depth;
+    if d == 0 {
+        return String::new();
+    }
+    let level = |l: usize, own: bool| match (own, vr.more.get(l).copied().unwrap_or(false)) {
+        (true, true) => "├─ ",
+        (true, false) => "└─ ",
+        (false, true) => "│  ",
+        (false, false) => "   ",
+    };
+    let mut s = String::new();
+    let first = if 3 * d <= budget {
+        0
+    } else {
+        let prefix = format!("…d{d} ");
+        let keep = budget.saturating_sub(prefix.chars().count()) / 3;
+        s.push_str(&prefix);
+        d - keep.clamp(1, d)
+    };
+    for l in first..d {
+        s.push_str(level(l, l + 1 == d));
+    }
+    s
+}
+
+fn conn_marker(app: &App, node: &Node) -> Option<String> {
+    if node.conns.is_empty() {
+        return None;
+    }
+    let (mut out, mut inb, mut listen) = (0u64, 0u64, 0u64);
+    for &c in &node.conns {
+        match app.tree.conn(c).direction {
+            Direction::Outbound => out += 1,
+            Direction::Inbound => inb += 1,
+            Direction::Listen => listen += 1,
+        }
+    }
+    let mut s = String::new();
+    for (n, glyph) in [(out, "↗"), (inb, "↙"), (listen, "◉")] {
+        if n > 0 {
+            s.push_str(&format!(" {glyph}{n}"));
+        }
+    }
+    Some(s)
+}
+
+fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
+    let t = app.theme;
+    let right_w = 1 + USER_W + 1 + START_W + 1 + STATE_W;
+    let left_w = width.saturating_sub(right_w);
+    let fold = match (vr.has_children, vr.expanded) {
+        (false, _) => "  ",
+        (true, true) => "▾ ",
+        (true, false) => "▸ ",
+    };
+    let guide = guides(vr, left_w / 2);
+    let id = match vr.item {
+        Item::Orphans => {
+            let n = app.tree.orphans().len() as u64;
+            let text = format!(
+                "  {guide}{fold}? unknown parent — {} {} whose parent was never seen",
+                format::count(n),
+                if n == 1 { "process" } else { "processes" }
+            );
+            return Line::from(Span::styled(format::fit(&text, width), t.marker()));
+        }
+        Item::Node(id) => id,
+    };
+    let node = app.tree.node(id);
+    let exited = !node.is_alive();
+    let new = app.is_new(id);
+    let base = if exited { t.exited() } else { Theme::plain() };
+    let (flag, flag_style) = if new {
+        ("+", t.new_process())
+    } else if node.seeded {
+        ("s", t.seeded())
+    } else {
+        (" ", base)
+    };
+    let name_style = if new {
+        t.new_process()
+    } else if exited {
+        base
+    } else {
+        t.title()
+    };
+    let mut left: Vec<Span<'static>> = vec![
+        Span::styled(flag, flag_style),
+        Span::raw(" "),
+        Span::styled(format!("{guide}{fold}"), t.guide()),
+        Span::styled(format!("{} ", node.key.pid), base),
+        Span::styled(node.display_name(), name_style),
+    ];
+    if let Some(m) = conn_marker(app, node) {
+        left.push(Span::styled(m, t.net()));
+    }
+    if let Some(exec) = node.current_exec() {
+        if exec.argv.len() > 1 {
+            left.push(Span::styled(
+                format!("  {}", format::argv(&exec.argv[1..], left_w)),
+                t.dim(),
+            ));
+        }
+    }
+    let mut spans = fit_spans(left, left_w);
+    let state = format::state_short(node.exit);
+    let state_style = if format::is_failure(node.exit) {
+        t.failure()
+    } else if exited {
+        base
+    } else {
+        t.running()
+    };
+    spans.push(Span::styled(
+        format!(
+            " {:<USER_W$} {:<START_W$} ",
+            format::fit(&app.users.display(node.uid), USER_W),
+            clock(app, node.start()),
+        ),
+        base,
+    ));
+    spans.push(Span::styled(format::fit(&state, STATE_W), state_style));
+    Line::from(spans)
+}
+
+use super::theme::Theme;
+
+/// Cuts spans to `width` columns (an ellipsis marks a cut), then pads
+/// them to exactly `width`.
+fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::with_capacity(spans.len() + 1);
+    let mut used = 0;
+    for s in spans {
+        let w = s.width();
+        if used + w <= width {
+            used += w;
+            out.push(s);
+            continue;
+        }
+        let room = width - used;
+        let cut = format::fit(&s.content, room);
+        used += Span::raw(cut.as_str()).width();
+        out.push(Span::styled(cut, s.style));
+        break;
+    }
+    if used < width {
+        out.push(Span::raw(" ".repeat(width - used)));
+    }
+    out
+}
+
+/// `HH:MM:SS` in the view's time zone.
+fn clock(app: &App, ktime: u64) -> String {
+    app.header
+        .wall_time(ktime)
+        .with_timezone(&app.tz)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// Date and time to the millisecond, with the zone's offset.
+fn datetime(app: &App, ktime: u64) -> String {
+    app.header
+        .wall_time(ktime)
+        .with_timezone(&app.tz)
+        .format("%Y-%m-%d %H:%M:%S%.3f %:z")
+        .to_string()
+}
+
+// ---- detail pane --------------------------------------------------------
+
+fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
+    let t = app.theme;
+    let borders = if areas.side_by_side {
+        Borders::TOP | Borders::LEFT
+    } else {
+        Borders::TOP
+    };
+    let border = if app.mode == Mode::Connections {
+        t.title()
+    } else {
+        t.dim()
+    };
+    let node = app.selected_node();
+    let title = match (node, app.mode) {
+        (Some(id), Mode::Connections) => {
+            let n = app.tree.node(id);
+            format!(" Connections of {} {} ", n.key.pid, n.display_name())
+        }
+        (Some(id), _) => {
+            let n = app.tree.node(id);
+            format!(" {} {} ", n.key.pid, n.display_name())
+        }
+        (None, _) => " Details ".to_string(),
+    };
+    let block = Block::new()
+        .borders(borders)
+        .border_style(border)
+        .title(Span::styled(title, t.title()));
+    frame.render_widget(block, areas.detail);
+    let body = areas.detail_body;
+    let lines = match (node, app.selected) {
+        (Some(id), _) if app.mode == Mode::Connections => {
+            conn_list(frame.buffer_mut(), app, id, body);
+            return;
+        }
+        (Some(id), _) => node_detail(app, id, usize::from(body.height)),
+        (None, Some(Item::Orphans)) => vec![
+            Line::from("Processes whose parent was never seen: their parent"),
+            Line::from("exited before causeway started, or its fork was lost."),
+            Line::from("They are not guessed into the tree."),
+        ],
+        (None, _) => vec![Line::from(Span::styled("Nothing selected.", t.dim()))],
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}
+
+fn label(app: &App, l: &str) -> Span<'static> {
+    Span::styled(format!("{l:<9}"), app.theme.label())
+}
+
+fn node_ref(app: &App, id: NodeId) -> String {
+    let n = app.tree.node(id);
+    format!("{} {}", n.key.pid, n.display_name())
+}
+
+fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let n = app.tree.node(id);
+    let now = app.now_ktime();
+    let mut lines = Vec::new();
+
+    let mut ident = vec![
+        label(app, "process"),
+        Span::styled(n.display_name(), t.title()),
+        Span::raw(format!("  pid {}", n.key.pid)),
+    ];
+    if n.comm != n.display_name() && !n.comm.is_empty() {
+        ident.push(Span::styled(format!("  comm {}", n.comm), t.dim()));
+    }
+    if n.seeded {
+        ident.push(Span::styled(
+            "  seeded (running before causeway began)",
+            t.seeded(),
+        ));
+    }
+    lines.push(Line::from(ident));
+    lines.push(Line::from(vec![
+        label(app, "started"),
+        Span::raw(datetime(app, n.start())),
+        Span::styled(
+            format!(
+                "  ({} ago)",
+                format::duration(now.saturating_sub(n.start()))
+            ),
+            t.dim(),
+        ),
+    ]));
+    match (n.exit_time, n.exit) {
+        (Some(end), status) => {
+            let how = status.map_or_else(|| "exited".to_string(), |s| s.to_string());
+            let style = if format::is_failure(status) {
+                t.failure()
+            } else {
+                Theme::plain()
+            };
+            lines.push(Line::from(vec![
+                label(app, "ended"),
+                Span::raw(format!(
+                    "{}  after {}  ",
+                    datetime(app, end),
+                    format::duration(end.saturating_sub(n.start()))
+                )),
+                Span::styled(how, style),
+            ]));
+        }
+        (None, _) => lines.push(Line::from(vec![
+            label(app, "state"),
+            Span::styled("running", t.running()),
+            Span::raw(format!(
+                " for {}",
+                format::duration(now.saturating_sub(n.start()))
+            )),
+        ])),
+    }
+    // Parents.
+    let causal = match n.causal_parent {
+        ParentLink::Known(p) => node_ref(app, p),
+        ParentLink::Unknown(k) => format!("pid {} (never seen)", k.pid),
+        ParentLink::Root => "none (a root)".to_string(),
+    };
+    lines.push(Line::from(vec![label(app, "parent"), Span::raw(causal)]));
+    let causal_key = match n.causal_parent {
+        ParentLink::Known(p) => Some(app.tree.node(p).key),
+        ParentLink::Unknown(k) => Some(k),
+        ParentLink::Root => None,
+    };
+    let same = match (causal_key, n.current_parent) {
+        (Some(a), Some(b)) => a.pid == b.pid && a.start_tick() == b.start_tick(),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same {
+        let now_parent = match n.current_parent {
+            Some(k) => match app.tree.find(k) {
+                Some(p) => format!("{} (reparented)", node_ref(app, p)),
+                None => format!("pid {} (reparented)", k.pid),
+            },
+            None if n.is_alive() => {
+                "not yet known (its parent exited; init or a subreaper adopts it)".to_string()
+            }
+            None => "none".to_string(),
+        };
+        lines.push(Line::from(vec![label(app, "now"), Span::raw(now_parent)]));
+    }
+    lines.push(Line::from(vec![
+        label(app, "user"),
+        Span::raw(format!(
+            "{} (uid {}, gid {})",
+            app.users.display(n.uid),
+            n.uid,
+            n.gid
+        )),
+        Span::styled("  cgroup ", t.label()),
+        Span::raw(n.cgroup.to_string()),
+    ]));
+    if let Some(exec) = n.current_exec() {
+        if !exec.exe.is_empty() {
+            lines.push(Line::from(vec![
+                label(app, "exe"),
+                Span::raw(format::text(&exec.exe, ARGV_MAX)),
+            ]));
+        }
+        let mut argv = format::argv(&exec.argv, ARGV_MAX);
+        if exec.argv_truncated {
+            argv.push_str(" …(cut by the probe)");
+        }
+        lines.push(Line::from(vec![label(app, "argv"), Span::raw(argv)]));
+    }
+    // Exec history, newest last; only when there is history to tell.
+    if n.execs.len() > 1 || n.execs.first().is_some_and(|e| e.time.is_some()) {
+        lines.push(Line::from(vec![
+            label(app, "execs"),
+            Span::raw(format!("{}", n.execs.len())),
+        ]));
+        let skip = n.execs.len().saturating_sub(DETAIL_LIST_MAX);
+        if skip > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("  … {skip} earlier"),
+                t.dim(),
+            )));
+        }
+        for e in &n.execs[skip..] {
+            let when = e
+                .time
+                .map_or_else(|| "before start".to_string(), |k| clock(app, k));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {when:<12} "), t.dim()),
+                Span::raw(format::text(&e.info.exe, 512)),
+                Span::styled(format!("  {}", format::argv(&e.info.argv, 200)), t.dim()),
+            ]));
+        }
+    }
+    if !n.conns.is_empty() {
+        let open = n
+            .conns
+            .iter()
+            .filter(|&&c| app.tree.conn(c).state != ConnState::Closed)
+            .count();
+        lines.push(Line::from(vec![
+            label(app, "conns"),
+            Span::raw(format!("{} ({} open)  ", n.conns.len(), open)),
+            Span::styled("c", t.key()),
+            Span::raw(" lists them"),
+        ]));
+        let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
+        for &c in n.conns.iter().take(room) {
+            lines.push(conn_line(app, c, false));
+        }
+        if n.conns.len() > room {
+            lines.push(Line::from(Span::styled(
+                format!("  … {} more", n.conns.len() - room),
+                t.dim(),
+            )));
+        }
+    }
+    lines
+}
+
+fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
+    let t = app.theme;
+    let c = app.tree.conn(id);
+    let end = c.end.unwrap_or_else(|| app.now_ktime());
+    let peer = app.tree.peer_process(id);
+    let arrow = match c.direction {
+        Direction::Outbound => "→",
+        Direction::Inbound => "←",
+        Direction::Listen => "◉",
+    };
+    let dir = match c.direction {
+        Direction::Outbound => "out",
+        Direction::Inbound => "in",
+        Direction::Listen => "listen",
+    };
+    let mut spans = vec![
+        Span::styled(if peer.is_some() { "⇄ " } else { "  " }, t.net()),
+        Span::raw(format!(
+            "{dir:<6} {} {} {arrow} {} ",
+            c.protocol.as_str(),
+            c.local,
+            c.remote
+        )),
+        Span::styled(
+            format!("{:<9}", c.state.as_str()),
+            if c.state == ConnState::Closed {
+                t.dim()
+            } else {
+                t.running()
+            },
+        ),
+        Span::raw(format!(
+            " {} {}",
+            clock(app, c.start),
+            format::duration(end.saturating_sub(c.start))
+        )),
+    ];
+    if let Some(p) = peer {
+        spans.push(Span::styled(format!(" ⇄ {}", node_ref(app, p)), t.net()));
+    }
+    let mut line = Line::from(spans);
+    if selected {
+        line = line.style(t.selected());
+    }
+    line
+}
+
+fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
+    let t = app.theme;
+    let conns = &app.tree.node(id).conns;
+    let header = Line::from(Span::styled(
+        format!(
+            "{} connections · Enter on ⇄ jumps to the peer process · Esc back",
+            conns.len()
+        ),
+        t.dim(),
+    ));
+    buf.set_line(body.x, body.y, &header, body.width);
+    let rows = usize::from(body.height.saturating_sub(1));
+    for (i, &c) in conns.iter().skip(app.conn_offset).take(rows).enumerate() {
+        let y = body.y + 1 + i as u16;
+        let selected = app.conn_offset + i == app.conn_sel;
+        let line = conn_line(app, c, selected);
+        if selected {
+            buf.set_style(Rect::new(body.x, y, body.width, 1), t.selected());
+        }
+        buf.set_line(body.x, y, &line, body.width);
+    }
+}
+
+// ---- help ---------------------------------------------------------------
+
+fn help_overlay(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let mut lines = Vec::new();
+    for (k, what) in HELP {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {k:<14} "), t.key()),
+            Span::raw(*what),
+        ]));
+    }
+    lines.push(Line::from(""));
+    for (k, what) in LEGEND {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {k:<14} "), t.marker()),
+            Span::raw(*what),
+        ]));
+    }
+    let w = 62.min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(Span::styled(" Keys — ? or Esc closes ", t.title()));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

@@ -1,0 +1,367 @@
+//! Synthetic message streams, for the view's tests, its benchmark and for
+//! trying the view without root (`causeway replay` of a generated
+//! journal). Deterministic: the same call gives the same messages.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::event::{
+    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Protocol, SeedProcess,
+};
+use crate::journal::Header;
+
+/// A fixed header: host "testhost", booted at 2026-01-01T00:00:00Z.
+pub fn header() -> Header {
+    Header {
+        version: crate::journal::FORMAT_VERSION,
+        hostname: "testhost".to_string(),
+        kernel: "6.1.0-test".to_string(),
+        boot_time_ns: 1_767_225_600_000_000_000,
+        causeway: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Builds a message stream process by process, on a clock that advances
+/// 1 ms per message.
+#[derive(Clone, Debug)]
+pub struct Synth {
+    pub messages: Vec<Message>,
+    /// Boot-time ns of the next message.
+    pub now: u64,
+    next_pid: u32,
+    next_cookie: u64,
+    /// Each process's uid, so that later events about it carry it.
+    uids: HashMap<ProcKey, u32>,
+}
+
+impl Default for Synth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const STEP: u64 = 1_000_000;
+
+impl Synth {
+    /// Starts at 100 s after boot.
+    pub fn new() -> Self {
+        Synth {
+            messages: Vec::new(),
+            now: 100_000_000_000,
+            next_pid: 1000,
+            next_cookie: 1,
+            uids: HashMap::new(),
+        }
+    }
+
+    fn tick(&mut self) -> u64 {
+        let t = self.now;
+        self.now += STEP;
+        t
+    }
+
+    fn uid(&self, proc: ProcKey) -> u32 {
+        self.uids.get(&proc).copied().unwrap_or(0)
+    }
+
+    /// A process that existed before the start (from the /proc scan).
+    pub fn seed(
+        &mut self,
+        pid: u32,
+        parent: Option<ProcKey>,
+        comm: &str,
+        argv: &[&str],
+    ) -> ProcKey {
+        let key = ProcKey::new(pid, pid as u64 * 10_000_000);
+        self.messages.push(Message::Seed(SeedProcess {
+            proc: key,
+            parent,
+            uid: 0,
+            gid: 0,
+            cgroup: 1,
+            comm: comm.to_string(),
+            exe: argv
+                .first()
+                .map(|a| format!("/usr/bin/{a}").into_bytes())
+                .unwrap_or_default(),
+            argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        }));
+        key
+    }
+
+    fn event(&mut self, proc: ProcKey, parent: ProcKey, uid: u32, comm: &str, kind: EventKind) {
+        let ktime = self.tick();
+        self.uids.insert(proc, uid);
+        self.messages.push(Message::Event(Event {
+            ktime,
+            proc,
+            tid: proc.pid,
+            parent,
+            uid,
+            gid: uid,
+            cgroup: 42,
+            comm: comm.to_string(),
+            kind,
+        }));
+    }
+
+    /// `parent` forks a child; returns the child's key.
+    pub fn fork(&mut self, parent: ProcKey, comm: &str, uid: u32) -> ProcKey {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        let key = ProcKey::new(pid, self.now);
+        self.event(key, parent, uid, comm, EventKind::Fork);
+        key
+    }
+
+    pub fn exec(&mut self, proc: ProcKey, parent: ProcKey, uid: u32, exe: &str, argv: &[&str]) {
+        let comm = exe.rsplit('/').next().unwrap_or(exe).to_string();
+        let info = ExecInfo {
+            exe: exe.as_bytes().to_vec(),
+            argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            argv_truncated: false,
+            old_tid: 0,
+        };
+        self.event(proc, parent, uid, &comm, EventKind::Exec(info));
+    }
+
+    /// fork + exec.
+    pub fn spawn(&mut self, parent: ProcKey, uid: u32, exe: &str, argv: &[&str]) -> ProcKey {
+        let comm = exe.rsplit('/').next().unwrap_or(exe);
+        let key = self.fork(parent, comm, uid);
+        self.exec(key, parent, uid, exe, argv);
+        key
+    }
+
+    pub fn exit(&mut self, proc: ProcKey, parent: ProcKey, status: ExitStatus) {
+        let uid = self.uid(proc);
+        self.event(proc, parent, uid, "", EventKind::Exit(status));
+    }
+
+    pub fn lost(&mut self, count: u64) {
+        let ktime = self.tick();
+        self.messages.push(Message::Lost { ktime, count });
+    }
+
+    /// A local TCP connection from `client` to `server` (listening on
+    /// `port`), seen from both ends so the tree links them.
+    pub fn local_tcp(&mut self, client: (ProcKey, ProcKey), server: (ProcKey, ProcKey), port: u16) {
+        let cport = 40_000 + (self.next_cookie % 20_000) as u16;
+        let c: SocketAddr = SocketAddr::from(([127, 0, 0, 1], cport));
+        let s: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
+        let cookie = self.next_cookie;
+        self.next_cookie += 2;
+        self.net(client, NetKind::Connect, Direction::Outbound, c, s, cookie);
+        self.net(
+            server,
+            NetKind::Accept,
+            Direction::Inbound,
+            s,
+            c,
+            cookie + 1,
+        );
+    }
+
+    /// A socket event for `who` = (process, its parent).
+    pub fn net(
+        &mut self,
+        who: (ProcKey, ProcKey),
+        kind: NetKind,
+        direction: Direction,
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie: u64,
+    ) {
+        let info = NetInfo {
+            kind,
+            protocol: Protocol::Tcp,
+            direction,
+            local,
+            remote,
+            cookie,
+            bytes_sent: 0,
+            bytes_received: 0,
+        };
+        let uid = self.uid(who.0);
+        self.event(who.0, who.1, uid, "", EventKind::Net(info));
+    }
+
+    pub fn listen(&mut self, who: (ProcKey, ProcKey), port: u16) {
+        let cookie = self.next_cookie;
+        self.next_cookie += 1;
+        self.net(
+            who,
+            NetKind::Listen,
+            Direction::Listen,
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+            cookie,
+        );
+    }
+}
+
+/// A small host with a story: init and kthreadd from the scan, an ssh
+/// session running a build whose compiler fails, a killed sleep, a web
+/// server with a local client connection, a process whose parent was
+/// never seen, and lost events.
+pub fn demo() -> Vec<Message> {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd", "--system"]);
+    let kthreadd = s.seed(2, None, "kthreadd", &[]);
+    for i in 0..3 {
+        s.seed(10 + i, Some(kthreadd), &format!("kworker/{i}:0"), &[]);
+    }
+    let sshd = s.seed(500, Some(init), "sshd", &["sshd", "-D"]);
+    let nginx = s.seed(600, Some(init), "nginx", &["nginx", "-g", "daemon off;"]);
+    s.listen((nginx, init), 8080);
+    let session = s.spawn(sshd, 0, "/usr/sbin/sshd", &["sshd: alice [priv]"]);
+    let bash = s.spawn(session, 1000, "/usr/bin/bash", &["-bash"]);
+    let make = s.spawn(bash, 1000, "/usr/bin/make", &["make", "-j2", "all"]);
+    let cc_ok = s.spawn(
+        make,
+        1000,
+        "/usr/bin/cc",
+        &["cc", "-c", "main.c", "-o", "main.o"],
+    );
+    s.exit(cc_ok, make, ExitStatus::Code(0));
+    let cc_bad = s.spawn(make, 1000, "/usr/bin/cc", &["cc", "-c", "broken.c"]);
+    s.exit(cc_bad, make, ExitStatus::Code(1));
+    s.exit(make, bash, ExitStatus::Code(2));
+    let sleep = s.spawn(bash, 1000, "/usr/bin/sleep", &["sleep", "1000"]);
+    s.exit(
+        sleep,
+        bash,
+        ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false,
+        },
+    );
+    let curl = s.spawn(
+        bash,
+        1000,
+        "/usr/bin/curl",
+        &["curl", "http://127.0.0.1:8080/"],
+    );
+    s.local_tcp((curl, bash), (nginx, init), 8080);
+    // A process whose parent (pid 77) was never seen.
+    let stray = ProcKey::new(4000, s.now);
+    s.exec(
+        stray,
+        ProcKey::new(77, 5),
+        0,
+        "/usr/bin/cron-job",
+        &["cron-job", "--nightly"],
+    );
+    s.lost(3);
+    s.messages
+}
+
+/// A deterministic xorshift generator (no dependency needed for tests).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+}
+
+/// A host of `n` processes: init and a few daemons, then shells and
+/// builds with a realistic spread (most processes have few children, a
+/// few have many), a third of them exited, some with failures.
+pub fn host(n: usize, seed: u64) -> Vec<Message> {
+    let mut s = Synth::new();
+    let mut rng = Rng::new(seed);
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let mut procs: Vec<(ProcKey, ProcKey)> = vec![(init, ProcKey::default())];
+    let names = [
+        "bash", "make", "cc", "python3", "sh", "git", "ld", "cargo", "rustc",
+    ];
+    while procs.len() < n {
+        // Prefer recent processes as parents (builds are bursts of
+        // nested work), sometimes an old one (daemons spawning).
+        let len = procs.len() as u64;
+        let i = if rng.below(4) == 0 {
+            rng.below(len.min(64))
+        } else {
+            len - 1 - rng.below(len.min(32))
+        };
+        let parent = procs[i as usize].0;
+        let name = names[rng.below(names.len() as u64) as usize];
+        let arg = format!("task-{}", procs.len());
+        let exe = format!("/usr/bin/{name}");
+        let child = s.spawn(parent, 1000, &exe, &[name, "--job", &arg]);
+        procs.push((child, parent));
+        if rng.below(3) == 0 {
+            let status = match rng.below(10) {
+                0 => ExitStatus::Code(1),
+                1 => ExitStatus::Signal {
+                    signal: 9,
+                    core_dumped: false,
+                },
+                _ => ExitStatus::Code(0),
+            };
+            s.exit(child, parent, status);
+        }
+    }
+    s.messages
+}
+
+/// A chain of `depth` processes, each the child of the one before.
+pub fn chain(depth: usize) -> Vec<Message> {
+    let mut s = Synth::new();
+    let mut parent = s.seed(1, None, "init", &["init"]);
+    for i in 1..depth {
+        parent = s.spawn(parent, 0, "/bin/sh", &["sh", "-c", &format!("level {i}")]);
+    }
+    s.messages
+}
+
+/// About `events` events of a busy host: processes keep starting, running
+/// a few children and exiting, so the tree grows by about a third of the
+/// event count.
+pub fn storm(events: usize, seed: u64) -> Vec<Message> {
+    let mut s = Synth::new();
+    let mut rng = Rng::new(seed);
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let mut live: Vec<(ProcKey, ProcKey)> = Vec::new();
+    while s.messages.len() < events {
+        let parent = if live.is_empty() || rng.below(8) == 0 {
+            (init, ProcKey::default())
+        } else {
+            live[rng.below(live.len() as u64) as usize]
+        };
+        let child = s.spawn(parent.0, 1000, "/usr/bin/sh", &["sh", "-c", "true"]);
+        live.push((child, parent.0));
+        if live.len() > 256 {
+            let i = rng.below(live.len() as u64) as usize;
+            let (k, p) = live.swap_remove(i);
+            s.exit(k, p, ExitStatus::Code(0));
+        }
+    }
+    s.messages.truncate(events);
+    s.messages
+}
+
+/// Writes messages as a journal.
+pub fn write_journal(w: impl std::io::Write, msgs: &[Message]) -> std::io::Result<()> {
+    let mut j = crate::journal::Writer::new(w, &header())?;
+    for m in msgs {
+        j.write(m)?;
+    }
+    j.flush()
+}

@@ -1,0 +1,312 @@
+//! The terminal and the event loop: one thread reads the terminal, the
+//! feed arrives on a channel, a tick measures the status figures, and the
+//! screen is redrawn when something changed, at most ~30 times a second.
+
+use std::io::{IsTerminal, Stdout, Write};
+use std::sync::Arc;
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, select};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::crossterm::{cursor, execute};
+
+use super::app::App;
+use super::keys::{key_to_action, mouse_to_action};
+use crate::event::Message;
+
+/// Shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(33);
+/// How often the status figures are measured.
+const TICK: Duration = Duration::from_millis(250);
+/// Most messages applied before the loop looks at the keyboard again...
+const BATCH: usize = 20_000;
+/// ...or this long, whichever comes first.
+const BATCH_TIME: Duration = Duration::from_millis(8);
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Puts the terminal back as it was: cooked mode, main screen, cursor,
+/// no mouse reports. Safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+    let _ = out.flush();
+}
+
+/// Restores the terminal when dropped: on return, on error and on unwind.
+struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic prints its message on a restored terminal, not into the
+/// alternate screen in raw mode.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+fn enter() -> Result<(Guard, Term)> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the view needs a terminal (standard input and output are not both one); \
+             `causeway record` writes a journal without it"
+        );
+    }
+    install_panic_hook();
+    enable_raw_mode().context("cannot put the terminal in raw mode")?;
+    // From here on, the guard undoes whatever succeeded.
+    let guard = Guard;
+    execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        cursor::Hide
+    )
+    .context("cannot set up the terminal")?;
+    let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
+        .context("cannot set up the terminal")?;
+    Ok((guard, term))
+}
+
+/// Reads the terminal on its own thread until told to stop.
+struct Input {
+    rx: Receiver<std::io::Result<Event>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Input {
+    fn start() -> Result<Input> {
+        let (tx, rx) = crossbeam_channel::bounded(256);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("causeway-input".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let ev = match event::poll(Duration::from_millis(50)) {
+                        Ok(false) => continue,
+                        Ok(true) => event::read(),
+                        Err(e) => Err(e),
+                    };
+                    let failed = ev.is_err();
+                    if tx.send(ev).is_err() || failed {
+                        break;
+                    }
+                }
+            })
+            .context("starting the terminal input thread")?;
+        Ok(Input {
+            rx,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT set a flag the loop checks: the view then
+/// ends normally and the terminal is restored.
+struct Signals {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Signals {
+    fn register() -> Result<Signals> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ids = Vec::new();
+        for sig in [
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+        ] {
+            ids.push(
+                signal_hook::flag::register(sig, Arc::clone(&flag))
+                    .context("installing signal handlers")?,
+            );
+        }
+        Ok(Signals { flag, ids })
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Resident memory of this process, from /proc/self/statm.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value; no memory is passed.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096))
+}
+
+/// Runs the view until the user quits, a signal asks, or the terminal
+/// fails. `feed` is the live message channel (none for a replay).
+pub fn run(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
+    let signals = Signals::register()?;
+    let (_guard, mut term) = enter()?;
+    let input = Input::start()?;
+    let size = term.size().context("reading the terminal size")?;
+    app.resize(size.width, size.height);
+
+    let never = crossbeam_channel::never();
+    let mut feed = feed.unwrap_or(&never);
+    let ticker = crossbeam_channel::tick(TICK);
+    let mut meter = None;
+    tick(app, &mut meter);
+
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if signals.flag.load(Ordering::Relaxed) || app.quit {
+            break;
+        }
+        let now = Instant::now();
+        let due = last_draw.map_or(now, |t| t + FRAME);
+        if dirty && now >= due {
+            term.draw(|f| super::render::draw(f, app))
+                .context("drawing the view")?;
+            last_draw = Some(now);
+            dirty = false;
+        }
+        let wait = if dirty {
+            due.saturating_duration_since(Instant::now())
+        } else {
+            TICK
+        };
+        select! {
+            recv(input.rx) -> ev => match ev {
+                Ok(Ok(ev)) => dirty |= on_terminal_event(app, ev),
+                Ok(Err(e)) => return Err(e).context("reading the terminal"),
+                Err(_) => bail!("the terminal input thread stopped"),
+            },
+            recv(feed) -> msg => match msg {
+                Ok(msg) => {
+                    app.apply(&msg);
+                    drain(app, feed);
+                    app.settle();
+                    dirty = true;
+                }
+                Err(_) => {
+                    feed = &never;
+                    app.status.feed_closed = true;
+                    app.settle();
+                    dirty = true;
+                }
+            },
+            recv(ticker) -> _ => {
+                let before = (app.status, app.now);
+                tick(app, &mut meter);
+                // Live: ages and the new-process highlight move with the
+                // clock, once a second is enough for them.
+                dirty |= app.status != before.0
+                    || (app.is_live() && app.now / 1_000_000_000 != before.1 / 1_000_000_000);
+            },
+            default(wait) => {},
+        }
+    }
+    drop(input);
+    drop(term);
+    Ok(())
+}
+
+/// Applies what is waiting on the feed, within the batch limits.
+fn drain(app: &mut App, feed: &Receiver<Message>) {
+    let start = Instant::now();
+    for i in 0..BATCH {
+        match feed.try_recv() {
+            Ok(msg) => app.apply(&msg),
+            Err(_) => break,
+        }
+        if i % 256 == 255 && start.elapsed() >= BATCH_TIME {
+            break;
+        }
+    }
+}
+
+fn on_terminal_event(app: &mut App, ev: Event) -> bool {
+    match ev {
+        Event::Key(key) => match key_to_action(key, app.input_mode()) {
+            Some(a) => {
+                app.handle(a);
+                true
+            }
+            None => false,
+        },
+        Event::Mouse(m) => match mouse_to_action(m) {
+            Some(a) => {
+                app.handle(a);
+                true
+            }
+            None => false,
+        },
+        Event::Resize(w, h) => {
+            app.resize(w, h);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Events per second and memory, measured about once a second.
+struct Meter {
+    at: Instant,
+    events: u64,
+}
+
+fn tick(app: &mut App, meter: &mut Option<Meter>) {
+    if app.is_live() {
+        if let Ok(now) = crate::journal::boot_clock_ns() {
+            app.now = now;
+        }
+    }
+    let events = app.tree.stats().events;
+    let elapsed = match meter {
+        Some(m) if m.at.elapsed() < Duration::from_secs(1) => return,
+        Some(m) => Some((m.at.elapsed(), m.events)),
+        None => None,
+    };
+    if let (true, Some((dt, before))) = (app.is_live(), elapsed) {
+        app.status.rate = Some(events.saturating_sub(before) as f64 / dt.as_secs_f64());
+    }
+    app.status.mem = resident_bytes();
+    *meter = Some(Meter {
+        at: Instant::now(),
+        events,
+    });
+}

@@ -1,0 +1,314 @@
+//! Keys to actions, and actions on the state.
+
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
+    MouseEventKind,
+};
+
+use super::{live, replay, synth};
+use crate::graph::NodeId;
+use crate::ui::keys::{Action, Mode, key_to_action, mouse_to_action};
+use crate::ui::rows::Item;
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+#[test]
+fn keys_map_to_actions_in_the_tree() {
+    let t = Mode::Tree;
+    let cases = [
+        (KeyCode::Up, Action::Up),
+        (KeyCode::Char('k'), Action::Up),
+        (KeyCode::Down, Action::Down),
+        (KeyCode::Char('j'), Action::Down),
+        (KeyCode::PageUp, Action::PageUp),
+        (KeyCode::PageDown, Action::PageDown),
+        (KeyCode::Home, Action::First),
+        (KeyCode::Char('g'), Action::First),
+        (KeyCode::End, Action::Last),
+        (KeyCode::Char('G'), Action::Last),
+        (KeyCode::Left, Action::Left),
+        (KeyCode::Char('h'), Action::Left),
+        (KeyCode::Right, Action::Right),
+        (KeyCode::Char('l'), Action::Right),
+        (KeyCode::Enter, Action::ToggleFold),
+        (KeyCode::Char(' '), Action::ToggleFold),
+        (KeyCode::Char('p'), Action::Parent),
+        (KeyCode::Char('f'), Action::ToggleFollow),
+        (KeyCode::Char('c'), Action::Connections),
+        (KeyCode::Char('?'), Action::ToggleHelp),
+        (KeyCode::Char('q'), Action::Quit),
+    ];
+    for (code, action) in cases {
+        assert_eq!(key_to_action(key(code), t), Some(action), "{code:?}");
+    }
+    assert_eq!(key_to_action(key(KeyCode::Char('x')), t), None);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    for mode in [Mode::Tree, Mode::Connections, Mode::Help] {
+        assert_eq!(key_to_action(ctrl_c, mode), Some(Action::Quit));
+        assert_eq!(
+            key_to_action(key(KeyCode::Char('q')), mode),
+            Some(Action::Quit)
+        );
+    }
+}
+
+#[test]
+fn only_presses_count() {
+    for kind in [KeyEventKind::Release, KeyEventKind::Repeat] {
+        let ev = KeyEvent {
+            code: KeyCode::Down,
+            modifiers: KeyModifiers::NONE,
+            kind,
+            state: KeyEventState::NONE,
+        };
+        assert_eq!(key_to_action(ev, Mode::Tree), None);
+    }
+}
+
+#[test]
+fn keys_in_the_connection_list_and_help() {
+    let c = Mode::Connections;
+    assert_eq!(key_to_action(key(KeyCode::Down), c), Some(Action::Down));
+    assert_eq!(
+        key_to_action(key(KeyCode::Enter), c),
+        Some(Action::JumpToPeer)
+    );
+    assert_eq!(key_to_action(key(KeyCode::Esc), c), Some(Action::Back));
+    let h = Mode::Help;
+    assert_eq!(key_to_action(key(KeyCode::Esc), h), Some(Action::Back));
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('?')), h),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(key_to_action(key(KeyCode::Down), h), None);
+}
+
+#[test]
+fn mouse_click_and_wheel() {
+    let ev = |kind| MouseEvent {
+        kind,
+        column: 5,
+        row: 7,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(
+        mouse_to_action(ev(MouseEventKind::Down(MouseButton::Left))),
+        Some(Action::Click { column: 5, row: 7 })
+    );
+    assert_eq!(
+        mouse_to_action(ev(MouseEventKind::ScrollDown)),
+        Some(Action::Scroll(3))
+    );
+    assert_eq!(
+        mouse_to_action(ev(MouseEventKind::ScrollUp)),
+        Some(Action::Scroll(-3))
+    );
+    assert_eq!(mouse_to_action(ev(MouseEventKind::Moved)), None);
+}
+
+fn pid_of(app: &crate::ui::App) -> Option<u32> {
+    app.selected_node().map(|n| app.tree.node(n).key.pid)
+}
+
+fn row(app: &crate::ui::App) -> usize {
+    app.rows
+        .row_of(&app.tree, app.selected.expect("selection"))
+        .expect("shown")
+}
+
+#[test]
+fn replay_opens_at_the_newest_process() {
+    let app = replay(synth::demo(), vec![]);
+    let newest = NodeId(app.tree.len() as u32 - 1);
+    assert_eq!(app.selected, Some(Item::Node(newest)));
+    assert_eq!(pid_of(&app), Some(4000));
+}
+
+#[test]
+fn moving_and_paging_stay_in_bounds() {
+    let mut app = replay(synth::host(200, 1), vec![]);
+    app.resize(80, 24);
+    let total = app.rows.total(&app.tree);
+    app.handle(Action::First);
+    assert_eq!(row(&app), 0);
+    app.handle(Action::Up);
+    assert_eq!(row(&app), 0);
+    app.handle(Action::Down);
+    assert_eq!(row(&app), 1);
+    app.handle(Action::PageDown);
+    let h = app.tree_height();
+    assert_eq!(row(&app), 1 + h);
+    assert!(app.offset <= row(&app) && row(&app) < app.offset + h);
+    app.handle(Action::Last);
+    assert_eq!(row(&app), total - 1);
+    assert_eq!(app.offset, total - h);
+    app.handle(Action::Down);
+    assert_eq!(row(&app), total - 1);
+    app.handle(Action::PageUp);
+    assert_eq!(row(&app), total - 1 - h);
+}
+
+#[test]
+fn left_folds_then_goes_to_the_parent_and_right_unfolds() {
+    let mut app = replay(synth::demo(), vec![]);
+    // make (pid 1002) has two children.
+    let make = app.tree.find_pid(1002).expect("make");
+    app.selected = Some(Item::Node(make));
+    let total = app.rows.total(&app.tree);
+    app.handle(Action::Left);
+    assert!(app.rows.is_collapsed(make));
+    assert_eq!(app.rows.total(&app.tree), total - 2);
+    app.handle(Action::Left);
+    assert_eq!(pid_of(&app), Some(1001), "bash, make's parent");
+    app.handle(Action::Down);
+    assert_eq!(pid_of(&app), Some(1002));
+    app.handle(Action::Right);
+    assert!(!app.rows.is_collapsed(make));
+    assert_eq!(app.rows.total(&app.tree), total);
+    app.handle(Action::Right);
+    assert_eq!(pid_of(&app), Some(1003), "first child");
+    // Enter toggles.
+    app.selected = Some(Item::Node(make));
+    app.handle(Action::ToggleFold);
+    assert!(app.rows.is_collapsed(make));
+    app.handle(Action::ToggleFold);
+    assert!(!app.rows.is_collapsed(make));
+}
+
+#[test]
+fn folding_an_ancestor_of_the_selection_selects_the_ancestor() {
+    let mut app = replay(synth::demo(), vec![]);
+    let cc = app.tree.find_pid(1004).expect("failing cc");
+    let bash = app.tree.find_pid(1001).expect("bash");
+    app.selected = Some(Item::Node(cc));
+    app.rows.set_collapsed(&app.tree, Item::Node(bash), true);
+    app.fix_view();
+    assert_eq!(app.selected, Some(Item::Node(bash)));
+}
+
+#[test]
+fn parent_jumps_and_explains_when_there_is_none() {
+    let mut app = replay(synth::demo(), vec![]);
+    let cc = app.tree.find_pid(1004).expect("cc");
+    app.selected = Some(Item::Node(cc));
+    app.handle(Action::Parent);
+    assert_eq!(pid_of(&app), Some(1002));
+    // The stray process's parent was never seen.
+    let stray = app.tree.find_pid(4000).expect("stray");
+    app.selected = Some(Item::Node(stray));
+    app.handle(Action::Parent);
+    assert_eq!(pid_of(&app), Some(4000));
+    assert!(app.flash.as_deref().unwrap_or("").contains("never seen"));
+    // On it, left goes to the marker row.
+    app.handle(Action::Left);
+    assert_eq!(app.selected, Some(Item::Orphans));
+    app.handle(Action::Left);
+    assert_eq!(app.selected, Some(Item::Orphans));
+    app.handle(Action::First);
+    app.handle(Action::Parent);
+    assert!(app.flash.as_deref().unwrap_or("").contains("root"));
+}
+
+#[test]
+fn follow_tracks_the_newest_process_until_the_user_moves() {
+    let msgs = synth::host(100, 5);
+    let mut app = live(&msgs[..40]);
+    app.handle(Action::ToggleFollow);
+    assert!(app.follow);
+    for m in &msgs[40..] {
+        app.apply(m);
+    }
+    app.settle();
+    assert_eq!(
+        app.selected,
+        Some(Item::Node(NodeId(app.tree.len() as u32 - 1)))
+    );
+    app.handle(Action::Up);
+    assert!(!app.follow);
+    app.handle(Action::ToggleFollow);
+    app.handle(Action::ToggleFollow);
+    assert!(!app.follow);
+}
+
+#[test]
+fn connections_list_and_jump_to_peer() {
+    let mut app = replay(synth::demo(), vec![]);
+    let curl = app.tree.find_pid(1006).expect("curl");
+    app.selected = Some(Item::Node(curl));
+    app.handle(Action::Connections);
+    assert_eq!(app.mode, Mode::Connections);
+    assert_eq!(app.input_mode(), Mode::Connections);
+    app.handle(Action::Down);
+    assert_eq!(app.conn_sel, 0, "one connection: stays");
+    app.handle(Action::JumpToPeer);
+    assert_eq!(app.mode, Mode::Tree);
+    assert_eq!(pid_of(&app), Some(600), "nginx");
+    // nginx: listen + accepted connection.
+    app.handle(Action::Connections);
+    app.handle(Action::Down);
+    assert_eq!(app.conn_sel, 1);
+    app.handle(Action::Back);
+    assert_eq!(app.mode, Mode::Tree);
+    // A process without connections says so.
+    app.handle(Action::First);
+    app.handle(Action::Connections);
+    assert_eq!(app.mode, Mode::Tree);
+    assert!(app.flash.is_some());
+}
+
+#[test]
+fn help_takes_the_keys_until_closed() {
+    let mut app = replay(synth::demo(), vec![]);
+    let sel = app.selected;
+    app.handle(Action::ToggleHelp);
+    assert_eq!(app.input_mode(), Mode::Help);
+    app.handle(Action::Down);
+    assert_eq!(app.selected, sel, "help swallows movement");
+    app.handle(Action::Back);
+    assert_eq!(app.input_mode(), Mode::Tree);
+    app.handle(Action::Quit);
+    assert!(app.quit);
+}
+
+#[test]
+fn click_selects_and_wheel_scrolls() {
+    let mut app = replay(synth::host(200, 2), vec![]);
+    app.resize(80, 24);
+    app.handle(Action::First);
+    let body = app.areas().tree_body;
+    app.handle(Action::Click {
+        column: 10,
+        row: body.y + 3,
+    });
+    assert_eq!(row(&app), 3);
+    app.handle(Action::Scroll(3));
+    assert_eq!(app.offset, 3);
+    assert_eq!(row(&app), 3, "still on screen: stays");
+    for _ in 0..3 {
+        app.handle(Action::Scroll(3));
+    }
+    assert_eq!(app.offset, 12);
+    assert_eq!(row(&app), 12, "dragged along with the page");
+    app.handle(Action::Scroll(-100));
+    assert_eq!(app.offset, 0);
+    // A click outside the tree does nothing.
+    app.handle(Action::Click { column: 1, row: 0 });
+    assert_eq!(app.offset, 0);
+}
+
+#[test]
+fn live_batches_keep_the_selection_on_screen() {
+    let msgs = synth::host(500, 9);
+    let mut app = live(&[]);
+    assert_eq!(app.selected, None);
+    for chunk in msgs.chunks(37) {
+        for m in chunk {
+            app.apply(m);
+        }
+        app.settle();
+        let r = row(&app);
+        assert!(app.offset <= r && r < app.offset + app.tree_height());
+    }
+}

@@ -1,0 +1,317 @@
+//! Rendering into a `TestBackend`: contents at 80x24, 200x50 and a size
+//! too small, and the styles that carry meaning.
+
+use ratatui::style::{Color, Modifier};
+
+use super::*;
+use crate::event::{ExitStatus, ProcKey};
+use crate::journal::Problem;
+use crate::ui::keys::Action;
+use crate::ui::rows::Item;
+use crate::ui::synth::Synth;
+use crate::ui::theme::Theme;
+
+fn cell_at(buf: &Buffer, needle: &str) -> ratatui::buffer::Cell {
+    let (x, y) =
+        find(buf, needle).unwrap_or_else(|| panic!("{needle:?} not on screen:\n{}", screen(buf)));
+    buf[(x, y)].clone()
+}
+
+fn select_pid(app: &mut App, pid: u32) {
+    let id = app.tree.find_pid(pid).expect("pid in tree");
+    app.rows.reveal(&app.tree, Item::Node(id));
+    app.selected = Some(Item::Node(id));
+    app.fix_view();
+}
+
+#[test]
+fn empty_trees_say_so() {
+    let mut app = live(&[]);
+    let buf = draw(&mut app, 80, 24);
+    let s = screen(&buf);
+    assert!(s.contains(" LIVE "), "{s}");
+    assert!(s.contains("0 alive / 0 procs"), "{s}");
+    assert!(s.contains("Waiting for processes…"), "{s}");
+    assert!(s.contains("Nothing selected."), "{s}");
+    assert!(lines(&buf)[23].contains("? help"), "footer");
+
+    let mut app = replay(vec![], vec![]);
+    let s = screen(&draw(&mut app, 80, 24));
+    assert!(s.contains(" REPLAY "), "{s}");
+    assert!(s.contains("This journal holds no processes."), "{s}");
+}
+
+#[test]
+fn demo_at_80x24() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.handle(Action::First);
+    select_pid(&mut app, 1004);
+    let buf = draw(&mut app, 80, 24);
+    let l = lines(&buf);
+    let s = screen(&buf);
+    assert!(l[0].starts_with(" REPLAY "), "{s}");
+    assert!(l[0].contains("11 alive / 15 procs"), "{s}");
+    assert!(l[1].contains("Processes · trace.jsonl · testhost"), "{s}");
+    // The tree with its guide lines, from the root down.
+    assert!(l[2].starts_with("s ▾ 1 systemd  --system"), "{s}");
+    assert!(l[3].starts_with("s ├─ ▾ 500 sshd  -D"), "{s}");
+    assert!(l[5].starts_with("+ │     └─ ▾ 1001 bash "), "{s}");
+    assert!(l[6].contains("├─ ▾ 1002 make  -j2 all"), "{s}");
+    assert!(l[8].contains("│  └─   1004 cc  -c broken.c"), "{s}");
+    assert!(l[8].contains("alice"), "user names from passwd: {s}");
+    assert!(l[8].trim_end().ends_with("exit 1"), "{s}");
+    assert!(s.contains("SIGKILL"), "{s}");
+    assert!(s.contains("curl ↗1"), "connection marker: {s}");
+    assert!(s.contains("nginx ↙1 ◉1"), "{s}");
+    assert!(s.contains("▸ 2 kthreadd"), "kthreadd folded: {s}");
+    // Every row fits the width.
+    for line in &l {
+        assert_eq!(line.chars().count(), 80);
+    }
+    // The detail pane: identity, parent, times, user, exe, argv, status.
+    let d = l[15..23].join("\n");
+    assert!(l[14].contains("1004 cc"), "{s}");
+    assert!(d.contains("process  cc  pid 1004"), "{d}");
+    assert!(d.contains("started  2026-01-01 00:01:40"), "{d}");
+    assert!(d.contains("after 2ms  exit 1"), "{d}");
+    assert!(d.contains("parent   1002 make"), "{d}");
+    assert!(
+        d.contains("user     alice (uid 1000, gid 1000)  cgroup 42"),
+        "{d}"
+    );
+    assert!(d.contains("exe      /usr/bin/cc"), "{d}");
+    assert!(d.contains("argv     cc -c broken.c"), "{d}");
+}
+
+#[test]
+fn styles_carry_meaning() {
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 1);
+    let buf = draw(&mut app, 80, 24);
+    // Non-zero exit and signals stand out; success does not.
+    let bad = cell_at(&buf, "exit 1");
+    assert_eq!(bad.fg, Color::LightRed);
+    assert!(bad.modifier.contains(Modifier::BOLD));
+    let killed = cell_at(&buf, "SIGKILL");
+    assert_eq!(killed.fg, Color::LightRed);
+    let ok = cell_at(&buf, "exit 0");
+    assert_ne!(ok.fg, Color::LightRed);
+    assert!(ok.modifier.contains(Modifier::DIM), "exited: dimmed");
+    // Exited rows are dimmed, running ones are not.
+    assert!(cell_at(&buf, "1003 cc").modifier.contains(Modifier::DIM));
+    assert!(!cell_at(&buf, "1006 curl").modifier.contains(Modifier::DIM));
+    // Lost events are highlighted.
+    let lost = cell_at(&buf, "LOST 3");
+    assert_eq!(lost.bg, Color::Red);
+    assert!(lost.modifier.contains(Modifier::BOLD));
+    // New processes are marked and highlighted; seeded ones are marked.
+    let (x, y) = find(&buf, "1006 curl").expect("curl");
+    assert_eq!(buf[(0, y)].symbol(), "+");
+    assert_eq!(buf[(0, y)].fg, Color::LightGreen);
+    assert_eq!(buf[(x + 5, y)].fg, Color::LightGreen, "name");
+    let (_, y) = find(&buf, "500 sshd").expect("sshd");
+    assert_eq!(buf[(0, y)].symbol(), "s");
+    // The selection is reversed across the whole row.
+    let (_, y) = find(&buf, "1 systemd").expect("init");
+    for x in [0, 40, 79] {
+        assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED), "x={x}");
+    }
+    assert!(!buf[(0, y + 1)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn no_lost_events_are_not_highlighted() {
+    let mut msgs = synth::demo();
+    msgs.retain(|m| !matches!(m, crate::event::Message::Lost { .. }));
+    let mut app = replay(msgs, vec![]);
+    let buf = draw(&mut app, 80, 24);
+    let c = cell_at(&buf, "lost 0");
+    assert_ne!(c.bg, Color::Red);
+    assert!(!c.modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn no_color_uses_attributes_only() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.theme = Theme { color: false };
+    select_pid(&mut app, 1);
+    let buf = draw(&mut app, 80, 24);
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    assert!(cell_at(&buf, "exit 1").modifier.contains(Modifier::BOLD));
+    assert!(
+        cell_at(&buf, "LOST 3")
+            .modifier
+            .contains(Modifier::UNDERLINED)
+    );
+    assert!(cell_at(&buf, "1003 cc").modifier.contains(Modifier::DIM));
+}
+
+#[test]
+fn wide_terminal_puts_details_beside_the_tree() {
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 1006);
+    let buf = draw(&mut app, 200, 50);
+    let l = lines(&buf);
+    let s = screen(&buf);
+    assert!(
+        l[1].contains("Processes") && l[1].contains("1006 curl"),
+        "{s}"
+    );
+    assert!(
+        l[2].contains("1 systemd") && l[2].contains("process  curl  pid 1006"),
+        "{s}"
+    );
+    // The connection, in the detail pane.
+    assert!(s.contains("conns    1 (1 open)"), "{s}");
+    assert!(
+        s.contains("⇄ out    tcp 127.0.0.1:40002 → 127.0.0.1:8080 open"),
+        "{s}"
+    );
+    assert!(s.contains("⇄ 600 nginx"), "{s}");
+    assert!(l[49].contains("? help"), "footer on the last row");
+    for line in &l {
+        assert_eq!(line.chars().count(), 200);
+    }
+}
+
+#[test]
+fn too_small_says_so() {
+    let mut app = replay(synth::demo(), vec![]);
+    for (w, h) in [(60, 20), (79, 24), (80, 23)] {
+        let s = screen(&draw(&mut app, w, h));
+        assert!(s.contains("Terminal too small"), "{w}x{h}: {s}");
+        assert!(s.contains(&format!("{w}x{h} here")), "{s}");
+        assert!(s.contains("causeway needs 80x24"), "{s}");
+        assert!(!s.contains("systemd"), "{s}");
+    }
+    // Keys still work while too small, and it recovers on resize.
+    app.handle(Action::First);
+    let s = screen(&draw(&mut app, 80, 24));
+    assert!(s.contains("1 systemd"), "{s}");
+}
+
+#[test]
+fn deep_tree_keeps_the_name_in_view() {
+    let mut app = replay(synth::chain(1000), vec![]);
+    let buf = draw(&mut app, 80, 24);
+    let l = lines(&buf);
+    let s = screen(&buf);
+    // The newest (deepest) process is selected, on screen, with its depth.
+    let last = l
+        .iter()
+        .find(|x| x.contains("1998 sh"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(last.contains("…d999"), "{s}");
+    assert!(last.contains("└─ "), "{s}");
+    assert!(l[1].contains("1,000/1,000"), "{s}");
+    for line in &l {
+        assert_eq!(line.chars().count(), 80);
+    }
+    // From the top: no cut yet.
+    app.handle(Action::First);
+    let l = lines(&draw(&mut app, 80, 24));
+    assert!(l[2].starts_with("s ▾ 1 init"), "{l:?}");
+    assert!(l[3].starts_with("+ └─ ▾ 1000 sh"), "{l:?}");
+    assert!(l[4].starts_with("+    └─ ▾ 1001 sh"), "{l:?}");
+}
+
+#[test]
+fn damaged_journal_is_named_on_screen() {
+    let problems = vec![
+        Problem {
+            line: 5,
+            reason: "not valid JSON (expected value at line 1 column 1)".into(),
+        },
+        Problem {
+            line: 9,
+            reason: "cut short".into(),
+        },
+    ];
+    let mut app = replay(synth::demo(), problems);
+    let buf = draw(&mut app, 80, 24);
+    let l = lines(&buf);
+    assert!(
+        l[1].contains("damaged journal: skipped 2 damaged lines; first at line 5: not valid"),
+        "{l:?}"
+    );
+    assert_eq!(cell_at(&buf, "damaged journal").bg, Color::Yellow);
+    assert!(l[2].contains("Processes"), "tree moves down a row");
+    assert!(l[23].contains("? help"));
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.handle(Action::ToggleHelp);
+    let s = screen(&draw(&mut app, 80, 24));
+    for (k, what) in crate::ui::keys::HELP.iter().chain(crate::ui::keys::LEGEND) {
+        assert!(s.contains(k.trim()), "{k}: {s}");
+        assert!(s.contains(what.trim()), "{what}: {s}");
+    }
+    assert!(s.contains("Keys"), "{s}");
+}
+
+#[test]
+fn connection_list_and_peer() {
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 600);
+    app.handle(Action::Connections);
+    app.handle(Action::Down);
+    let buf = draw(&mut app, 80, 24);
+    let s = screen(&buf);
+    assert!(s.contains("Connections of 600 nginx"), "{s}");
+    assert!(s.contains("2 connections"), "{s}");
+    assert!(
+        s.contains("listen tcp 0.0.0.0:8080 ◉ 0.0.0.0:0 listening"),
+        "{s}"
+    );
+    let (_, y) = find(&buf, "⇄ in     tcp 127.0.0.1:8080 ← 127.0.0.1:40002 open")
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(lines(&buf)[y as usize].contains("⇄ 1006 curl"), "{s}");
+    assert!(
+        buf[(10, y)].modifier.contains(Modifier::REVERSED),
+        "selected"
+    );
+    assert!(lines(&buf)[23].contains("jump to peer"), "{s}");
+}
+
+#[test]
+fn reparented_process_shows_both_parents() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
+    let daemon = s.spawn(shell, 0, "/usr/bin/daemon", &["daemon"]);
+    s.exit(shell, init, ExitStatus::Code(0));
+    s.exec(daemon, init, 0, "/usr/bin/daemon2", &["daemon2", "--fg"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, daemon.pid);
+    let text = screen(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains(&format!("parent   {} sh", shell.pid)),
+        "{text}"
+    );
+    assert!(text.contains("now      1 systemd (reparented)"), "{text}");
+    // Its exec history: two programs.
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains("execs    2"), "{text}");
+    assert!(text.contains("/usr/bin/daemon  daemon"), "{text}");
+    assert!(text.contains("/usr/bin/daemon2  daemon2 --fg"), "{text}");
+    let _ = ProcKey::default();
+}
+
+#[test]
+fn long_argv_wraps_in_the_detail_pane() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let long: Vec<String> = (0..40).map(|i| format!("--option-{i}")).collect();
+    let mut argv: Vec<&str> = vec!["tool"];
+    argv.extend(long.iter().map(String::as_str));
+    s.spawn(init, 0, "/usr/bin/tool", &argv);
+    let mut app = replay(s.messages, vec![]);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains("--option-0"), "{text}");
+    assert!(text.contains("--option-39"), "wrapped, not cut: {text}");
+}

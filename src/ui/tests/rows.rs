@@ -1,0 +1,198 @@
+//! The row index against a naive flatten of the whole forest.
+
+use super::synth::{self, Rng, Synth};
+use crate::event::{ExitStatus, Message, ProcKey};
+use crate::graph::{CausalTree, NodeId};
+use crate::ui::rows::{Item, Rows, VisibleRow};
+
+/// Every shown row, by walking the whole forest.
+fn naive(tree: &CausalTree, rows: &Rows) -> Vec<VisibleRow> {
+    fn walk(
+        tree: &CausalTree,
+        rows: &Rows,
+        item: Item,
+        more: Vec<bool>,
+        out: &mut Vec<VisibleRow>,
+    ) {
+        let kids: Vec<Item> = match item {
+            Item::Node(n) => tree.children(n).iter().map(|&k| Item::Node(k)).collect(),
+            Item::Orphans => tree.orphans().iter().map(|&k| Item::Node(k)).collect(),
+        };
+        let collapsed = match item {
+            Item::Node(n) => rows.is_collapsed(n),
+            Item::Orphans => rows.orphans_collapsed(),
+        };
+        out.push(VisibleRow {
+            item,
+            depth: more.len(),
+            more: more.clone(),
+            has_children: !kids.is_empty(),
+            expanded: !kids.is_empty() && !collapsed,
+        });
+        if collapsed {
+            return;
+        }
+        for (i, k) in kids.iter().enumerate() {
+            let mut m = more.clone();
+            m.push(i + 1 < kids.len());
+            walk(tree, rows, *k, m, out);
+        }
+    }
+    let mut out = Vec::new();
+    for &r in tree.roots() {
+        walk(tree, rows, Item::Node(r), Vec::new(), &mut out);
+    }
+    if !tree.orphans().is_empty() {
+        walk(tree, rows, Item::Orphans, Vec::new(), &mut out);
+    }
+    out
+}
+
+fn check(tree: &CausalTree, rows: &Rows) {
+    let all = naive(tree, rows);
+    assert_eq!(rows.total(tree), all.len(), "total");
+    assert_eq!(rows.visible(tree, 0, all.len() + 5), all, "visible from 0");
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(rows.item_at(tree, i), Some(r.item), "item_at({i})");
+        assert_eq!(rows.row_of(tree, r.item), Some(i), "row_of({:?})", r.item);
+    }
+    assert_eq!(rows.item_at(tree, all.len()), None);
+    // A window in the middle equals the same slice of the whole.
+    if all.len() > 10 {
+        let mid = all.len() / 2;
+        assert_eq!(
+            rows.visible(tree, mid, 7),
+            all[mid..(mid + 7).min(all.len())]
+        );
+    }
+    // Hidden nodes have no row.
+    let shown: std::collections::HashSet<Item> = all.iter().map(|r| r.item).collect();
+    for (id, _) in tree.nodes() {
+        if !shown.contains(&Item::Node(id)) {
+            assert_eq!(rows.row_of(tree, Item::Node(id)), None);
+        }
+    }
+}
+
+#[test]
+fn empty_tree_has_no_rows() {
+    let tree = CausalTree::new();
+    let rows = Rows::new(&tree);
+    assert_eq!(rows.total(&tree), 0);
+    assert_eq!(rows.item_at(&tree, 0), None);
+    assert!(rows.visible(&tree, 0, 10).is_empty());
+}
+
+#[test]
+fn incremental_index_matches_a_full_flatten() {
+    let msgs = synth::host(300, 7);
+    let mut tree = CausalTree::new();
+    let mut rows = Rows::new(&tree);
+    let mut rng = Rng::new(99);
+    for (i, m) in msgs.iter().enumerate() {
+        let before = tree.len();
+        tree.apply(m);
+        if tree.len() != before {
+            rows.sync(&tree);
+        }
+        // Fold and unfold as we go, so counts must follow both.
+        if i % 7 == 0 && !tree.is_empty() {
+            let id = NodeId(rng.below(tree.len() as u64) as u32);
+            let c = rows.is_collapsed(id);
+            rows.set_collapsed(&tree, Item::Node(id), !c);
+        }
+        if i % 50 == 0 {
+            check(&tree, &rows);
+        }
+    }
+    check(&tree, &rows);
+    // A rebuild from scratch with the same folds agrees.
+    let mut again = rows.clone();
+    again.rebuild(&tree);
+    check(&tree, &again);
+    assert_eq!(again.total(&tree), rows.total(&tree));
+}
+
+#[test]
+fn orphans_sit_under_the_marker_and_move_when_adopted() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    // A child whose parent (pid 50) has not been seen yet.
+    let parent = ProcKey::new(50, 50 * 10_000_000);
+    let orphan = ProcKey::new(60, s.now);
+    s.exec(orphan, parent, 0, "/bin/orphan", &["orphan"]);
+    let grandchild = s.spawn(orphan, 0, "/bin/gc", &["gc"]);
+    let _ = grandchild;
+    let mut tree = CausalTree::new();
+    let mut rows = Rows::new(&tree);
+    for m in &s.messages {
+        tree.apply(m);
+        rows.sync(&tree);
+    }
+    assert_eq!(tree.orphans().len(), 1);
+    check(&tree, &rows);
+    let all = naive(&tree, &rows);
+    assert_eq!(all[1].item, Item::Orphans);
+    assert_eq!(all[2].depth, 1);
+    // Folding the marker hides its processes.
+    rows.set_collapsed(&tree, Item::Orphans, true);
+    check(&tree, &rows);
+    assert_eq!(rows.total(&tree), 2);
+    rows.set_collapsed(&tree, Item::Orphans, false);
+    // The parent turns up (seeded late): the orphan moves under it and
+    // the marker goes away.
+    let late = Message::Seed(crate::event::SeedProcess {
+        proc: parent,
+        parent: Some(init),
+        comm: "late".into(),
+        ..Default::default()
+    });
+    tree.apply(&late);
+    rows.sync(&tree);
+    assert!(tree.orphans().is_empty(), "adopted");
+    check(&tree, &rows);
+    assert_eq!(rows.total(&tree), 4);
+}
+
+#[test]
+fn kthreadd_starts_folded() {
+    let msgs = synth::demo();
+    let tree = CausalTree::from_messages(&msgs);
+    let rows = Rows::new(&tree);
+    let k = tree.find_pid(2).expect("kthreadd");
+    assert!(rows.is_collapsed(k));
+    check(&tree, &rows);
+}
+
+#[test]
+fn reveal_unfolds_every_ancestor() {
+    let msgs = synth::chain(30);
+    let tree = CausalTree::from_messages(&msgs);
+    let mut rows = Rows::new(&tree);
+    for (id, _) in tree.nodes() {
+        rows.set_collapsed(&tree, Item::Node(id), true);
+    }
+    let last = Item::Node(NodeId(29));
+    assert_eq!(rows.row_of(&tree, last), None);
+    rows.reveal(&tree, last);
+    assert_eq!(rows.row_of(&tree, last), Some(29));
+    check(&tree, &rows);
+}
+
+#[test]
+fn a_batch_without_sync_is_recounted() {
+    let msgs = synth::host(200, 3);
+    let mut tree = CausalTree::new();
+    let mut rows = Rows::new(&tree);
+    for m in &msgs[..50] {
+        tree.apply(m);
+    }
+    rows.sync(&tree);
+    check(&tree, &rows);
+    for m in &msgs[50..] {
+        tree.apply(m);
+        rows.sync(&tree);
+    }
+    check(&tree, &rows);
+    let _ = ExitStatus::Code(0);
+}
