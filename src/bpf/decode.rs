@@ -114,7 +114,14 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         CW_ACCEPT => (NetKind::Accept, Direction::Inbound),
         CW_LISTEN => (NetKind::Listen, Direction::Listen),
         CW_UDP => (NetKind::Udp, Direction::Outbound),
-        _ => (NetKind::Close, Direction::Outbound),
+        _ => (
+            NetKind::Close,
+            match c.opened_by as u32 {
+                CW_ACCEPT => Direction::Inbound,
+                CW_LISTEN => Direction::Listen,
+                _ => Direction::Outbound,
+            },
+        ),
     };
     NetInfo {
         kind,
@@ -253,5 +260,53 @@ mod tests {
         assert_eq!(n.local.to_string(), "127.0.0.1:5555");
         assert_eq!(n.remote.to_string(), "[::1]:80");
         assert_eq!(n.direction, Direction::Outbound);
+    }
+
+    #[test]
+    fn a_close_keeps_the_direction_of_what_it_closes() {
+        for (opened_by, direction) in [
+            (CW_CONNECT, Direction::Outbound),
+            (CW_ACCEPT, Direction::Inbound),
+            (CW_LISTEN, Direction::Listen),
+        ] {
+            let c = cw_conn {
+                h: header(CW_CLOSE),
+                protocol: 6,
+                opened_by: opened_by as u8,
+                bytes_sent: 40,
+                bytes_received: 300,
+                cookie: 77,
+                ..Default::default()
+            };
+            let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
+                panic!()
+            };
+            let EventKind::Net(n) = ev.kind else { panic!() };
+            assert_eq!(n.kind, NetKind::Close);
+            assert_eq!(n.direction, direction);
+            assert_eq!((n.bytes_sent, n.bytes_received, n.cookie), (40, 300, 77));
+        }
+    }
+
+    #[test]
+    fn a_udp_record_is_udp_outbound() {
+        let mut c = cw_conn {
+            h: header(CW_UDP),
+            protocol: IPPROTO_UDP,
+            sport: 41000,
+            dport: 53,
+            ..Default::default()
+        };
+        c.daddr = std::net::Ipv4Addr::new(127, 0, 0, 53)
+            .to_ipv6_mapped()
+            .octets();
+        c.saddr = std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped().octets();
+        let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
+            panic!()
+        };
+        let EventKind::Net(n) = ev.kind else { panic!() };
+        assert_eq!((n.kind, n.protocol), (NetKind::Udp, Protocol::Udp));
+        assert_eq!(n.local.to_string(), "0.0.0.0:41000");
+        assert_eq!(n.remote.to_string(), "127.0.0.53:53");
     }
 }

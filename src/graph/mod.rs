@@ -13,7 +13,9 @@ use std::collections::HashMap;
 
 pub use net::{ConnId, ConnState, Connection};
 
-use crate::event::{Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess};
+use crate::event::{
+    Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
+};
 
 /// Index of a node in its tree. Stable for the life of the tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -292,13 +294,21 @@ impl CausalTree {
             EventKind::Fork => ParentHint::Causal(ev.parent),
             _ => ParentHint::Current(ev.parent),
         };
+        let known = self.nodes.len();
         let id = self.get_or_insert(ev.proc, hint, ev.ktime);
+        // A close names its socket's owner as it was when the socket opened
+        // (the probe sees most closes in softirq context): that old view of
+        // the process must not overwrite a newer one.
+        let snapshot =
+            matches!(&ev.kind, EventKind::Net(n) if n.kind == NetKind::Close) && id.index() < known;
         let node = &mut self.nodes[id.index()];
-        node.uid = ev.uid;
-        node.gid = ev.gid;
-        node.cgroup = ev.cgroup;
-        if !ev.comm.is_empty() {
-            node.comm.clone_from(&ev.comm);
+        if !snapshot {
+            node.uid = ev.uid;
+            node.gid = ev.gid;
+            node.cgroup = ev.cgroup;
+            if !ev.comm.is_empty() {
+                node.comm.clone_from(&ev.comm);
+            }
         }
         match &ev.kind {
             EventKind::Fork => {
@@ -340,7 +350,9 @@ impl CausalTree {
                 self.net_process_exited(id, ev.ktime);
             }
             EventKind::Net(info) => {
-                node.current_parent = Some(ev.parent);
+                if !snapshot {
+                    node.current_parent = Some(ev.parent);
+                }
                 self.net_event(id, ev.ktime, info);
             }
         }

@@ -1,0 +1,485 @@
+//! The network half of the probe against real sockets on loopback. Needs
+//! root: without it these print a skip, unless CI=true, where they fail.
+//!
+//! Workloads are small python3 scripts run as child processes; each prints
+//! its identity (pid and start time in clock ticks, as /proc has it) and
+//! the ports it used, so every assertion names a process by `ProcKey`
+//! (pid AND start), never by pid alone.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use causeway::event::{Direction, Protocol};
+use causeway::graph::{CausalTree, ConnId, ConnState, NodeId};
+use causeway::journal::{self, Header, Writer};
+use common::{capture, probe_allowed};
+use serde_json::Value;
+
+/// Prints `{"pid":..,"tick":..}` plus extra fields as one JSON line.
+const PRELUDE: &str = r#"
+import json, os, socket, sys
+def me(**extra):
+    st = open('/proc/self/stat').read().rsplit(')', 1)[1].split()
+    return dict(pid=os.getpid(), tick=int(st[19]), **extra)
+def say(**extra):
+    print(json.dumps(me(**extra)), flush=True)
+def family(host):
+    return socket.AF_INET6 if ':' in host else socket.AF_INET
+def recv_exactly(s, n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+"#;
+
+/// argv: host. Listens, says its port, accepts one connection, reads 40
+/// bytes, answers 300, waits for the client to close, closes.
+const SERVER: &str = r#"
+host = sys.argv[1]
+s = socket.socket(family(host))
+s.bind((host, 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+a, _ = s.accept()
+assert len(recv_exactly(a, 40)) == 40
+a.sendall(b'x' * 300)
+recv_exactly(a, 1)
+a.close()
+s.close()
+"#;
+
+/// argv: host port. Connects, sends 40 bytes, reads 300, closes, says its
+/// local port.
+const CLIENT: &str = r#"
+host, port = sys.argv[1], int(sys.argv[2])
+c = socket.socket(family(host))
+c.connect((host, port))
+local = c.getsockname()[1]
+c.sendall(b'ping' * 10)
+assert len(recv_exactly(c, 300)) == 300
+c.close()
+say(port=local)
+"#;
+
+/// Listens; a forked child connects and says who it is; the parent accepts
+/// and says who it is.
+const FORKED: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+port = s.getsockname()[1]
+child = os.fork()
+if child == 0:
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'hi')
+    c.close()
+    say(role='child', port=port)
+    os._exit(0)
+a, _ = s.accept()
+recv_exactly(a, 2)
+a.close()
+os.waitpid(child, 0)
+say(role='parent', port=port)
+"#;
+
+/// argv: port4 port6. Sends one datagram over IPv4 to 127.0.0.1:port4 and
+/// another to port4+1 (the socket's second destination: not reported), then
+/// connects an IPv6 socket to [::1]:port6 and sends on it.
+const UDP: &str = r#"
+p4, p6 = int(sys.argv[1]), int(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b'query', ('127.0.0.1', p4))
+u.sendto(b'query', ('127.0.0.1', p4 + 1))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u6.connect(('::1', p6))
+u6.send(b'query')
+say(local4=u.getsockname()[1], local6=u6.getsockname()[1])
+"#;
+
+/// argv: n. n connect/accept/close cycles against one listener.
+const CHURN: &str = r#"
+n = int(sys.argv[1])
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(128)
+port = s.getsockname()[1]
+for _ in range(n):
+    c = socket.create_connection(('127.0.0.1', port))
+    a, _ = s.accept()
+    c.close()
+    a.close()
+s.close()
+say(port=port)
+"#;
+
+fn python(script: &str) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(format!("{PRELUDE}{script}"));
+    cmd.stdout(Stdio::piped());
+    cmd
+}
+
+/// Runs to completion; its last line of output, parsed.
+fn run(mut cmd: Command) -> Value {
+    let out = cmd.output().expect("python3 runs");
+    assert!(out.status.success(), "workload failed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().expect("a line of output")).expect("JSON")
+}
+
+/// A process the workload reported: pid and /proc start tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Who {
+    pid: u32,
+    tick: u64,
+}
+
+fn who(v: &Value) -> Who {
+    Who {
+        pid: v["pid"].as_u64().expect("pid") as u32,
+        tick: v["tick"].as_u64().expect("tick"),
+    }
+}
+
+fn port(v: &Value, field: &str) -> u16 {
+    v[field].as_u64().expect("a port") as u16
+}
+
+/// The node of exactly this process (pid and start), asserting identity.
+fn node_of(tree: &CausalTree, w: Who) -> NodeId {
+    let id = tree
+        .nodes()
+        .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("no node for pid {} start tick {}", w.pid, w.tick));
+    let key = tree.node(id).key;
+    assert_eq!((key.pid, key.start_tick()), (w.pid, w.tick));
+    id
+}
+
+fn conns_of(tree: &CausalTree, id: NodeId, direction: Direction) -> Vec<ConnId> {
+    tree.node(id)
+        .conns
+        .iter()
+        .copied()
+        .filter(|&c| tree.conn(c).direction == direction)
+        .collect()
+}
+
+fn addr(s: String) -> SocketAddr {
+    s.parse().expect("an address")
+}
+
+/// Server and client reports, once the workload has them.
+type Reports = Arc<Mutex<Option<(Value, Value)>>>;
+
+/// One server process and one client process on `host`: each side's
+/// connection belongs to the right process, the two are linked, and every
+/// socket is closed with its byte counts.
+fn client_and_server(test: &str, server_host: &'static str, client_host: &'static str) {
+    if !probe_allowed(test) {
+        return;
+    }
+    let reports: Reports = Arc::default();
+    let r = Arc::clone(&reports);
+    let cap = capture(
+        move || {
+            let mut server = python(SERVER).arg(server_host).spawn().expect("server");
+            let mut line = String::new();
+            BufReader::new(server.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("the server says its port");
+            let s: Value = serde_json::from_str(&line).expect("JSON");
+            let mut client = python(CLIENT);
+            client.arg(client_host).arg(port(&s, "port").to_string());
+            let c = run(client);
+            assert!(server.wait().expect("server exits").success());
+            *r.lock().unwrap() = Some((s, c));
+        },
+        |t| {
+            // Done when all three sockets of the server and the client's
+            // are closed.
+            let Some((s, c)) = reports.lock().unwrap().clone() else {
+                return false;
+            };
+            let closed = |w: Who| {
+                t.nodes()
+                    .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                    .map_or(0, |(_, n)| {
+                        n.conns.iter().filter(|&&c| t.conn(c).end.is_some()).count()
+                    })
+            };
+            closed(who(&s)) >= 2 && closed(who(&c)) >= 1
+        },
+        Duration::from_secs(20),
+    );
+    let (s, c) = reports
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the workload reported");
+    let tree = &cap.tree;
+    let server = node_of(tree, who(&s));
+    let client = node_of(tree, who(&c));
+    let sport = port(&s, "port");
+    let cport = port(&c, "port");
+
+    let listens = conns_of(tree, server, Direction::Listen);
+    assert_eq!(listens.len(), 1, "one listening socket");
+    let l = tree.conn(listens[0]);
+    assert_eq!(l.local, addr(format!("{}:{sport}", bracket(server_host))));
+    assert_eq!(l.state, ConnState::Closed);
+    assert!(l.end.is_some_and(|e| e >= l.start));
+
+    let outs = conns_of(tree, client, Direction::Outbound);
+    assert_eq!(outs.len(), 1, "one connect by the client: {outs:?}");
+    let out = tree.conn(outs[0]);
+    let server_addr = addr(format!("{}:{sport}", bracket(client_host)));
+    let client_addr = addr(format!("{}:{cport}", bracket(client_host)));
+    assert_eq!(out.protocol, Protocol::Tcp);
+    assert_eq!(out.remote, server_addr);
+    assert_eq!(out.local, client_addr);
+    assert_eq!(out.owner, client);
+
+    let ins = conns_of(tree, server, Direction::Inbound);
+    assert_eq!(ins.len(), 1, "one accept by the server");
+    let inb = tree.conn(ins[0]);
+    assert_eq!(inb.local, server_addr);
+    assert_eq!(inb.remote, client_addr);
+    assert_eq!(inb.owner, server);
+
+    // Linked both ways, joining the two processes.
+    assert_eq!(out.peer, Some(ins[0]));
+    assert_eq!(inb.peer, Some(outs[0]));
+    assert_eq!(tree.peer_process(outs[0]), Some(server));
+    assert_eq!(tree.peer_process(ins[0]), Some(client));
+
+    for (c, sent, received) in [(out, 40, 300), (inb, 300, 40)] {
+        assert_eq!(c.state, ConnState::Closed);
+        assert!(c.end.is_some_and(|e| e >= c.start), "{c:?}");
+        assert_eq!((c.bytes_sent, c.bytes_received), (sent, received), "{c:?}");
+    }
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
+/// Written to a journal and read back, the capture gives the same messages
+/// and the same connections, links included.
+fn journal_round_trip(cap: &common::Capture) {
+    let header = Header::for_this_host().expect("a header");
+    let mut w = Writer::new(Vec::new(), &header).expect("a journal");
+    for m in &cap.messages {
+        w.write(m).expect("written");
+    }
+    let loaded = journal::read(&w.into_inner()[..]).expect("read back");
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert!(
+        loaded.messages == cap.messages,
+        "messages differ after a round trip"
+    );
+    let replayed = CausalTree::from_messages(&loaded.messages);
+    assert_eq!(replayed.conns(), cap.tree.conns());
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+#[test]
+fn tcp_over_ipv4_is_attributed_linked_and_closed() {
+    client_and_server(
+        "tcp_over_ipv4_is_attributed_linked_and_closed",
+        "127.0.0.1",
+        "127.0.0.1",
+    );
+}
+
+#[test]
+fn tcp_over_ipv6_is_attributed_linked_and_closed() {
+    client_and_server(
+        "tcp_over_ipv6_is_attributed_linked_and_closed",
+        "::1",
+        "::1",
+    );
+}
+
+#[test]
+fn an_ipv4_client_of_a_dual_stack_server_reads_as_ipv4_on_both_ends() {
+    // The server's socket is IPv6 and sees the client v4-mapped; the
+    // journal and the tree show plain IPv4, so the two ends still link.
+    client_and_server(
+        "an_ipv4_client_of_a_dual_stack_server_reads_as_ipv4_on_both_ends",
+        "::",
+        "127.0.0.1",
+    );
+}
+
+#[test]
+fn a_connect_from_a_forked_child_belongs_to_the_child() {
+    let test = "a_connect_from_a_forked_child_belongs_to_the_child";
+    if !probe_allowed(test) {
+        return;
+    }
+    let out: Arc<Mutex<Option<(Value, Value)>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let text = python(FORKED).output().expect("python3 runs");
+            assert!(text.status.success(), "{text:?}");
+            let lines: Vec<Value> = String::from_utf8_lossy(&text.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("JSON"))
+                .collect();
+            let find = |role: &str| {
+                lines
+                    .iter()
+                    .find(|v| v["role"] == role)
+                    .cloned()
+                    .expect("both report")
+            };
+            *o.lock().unwrap() = Some((find("parent"), find("child")));
+        },
+        |t| {
+            let Some((p, _)) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            let p = who(&p);
+            t.nodes()
+                .find(|(_, n)| n.key.pid == p.pid && n.key.start_tick() == p.tick)
+                .is_some_and(|(_, n)| n.conns.iter().all(|&c| t.conn(c).end.is_some()))
+        },
+        Duration::from_secs(20),
+    );
+    let (p, c) = out.lock().unwrap().clone().expect("the workload reported");
+    let tree = &cap.tree;
+    let parent = node_of(tree, who(&p));
+    let child = node_of(tree, who(&c));
+    assert_ne!(parent, child);
+    assert_eq!(tree.node(child).parent_id(), Some(parent));
+
+    let outs = conns_of(tree, child, Direction::Outbound);
+    assert_eq!(outs.len(), 1, "the child's connect");
+    assert_eq!(tree.conn(outs[0]).remote.port(), port(&p, "port"));
+    assert!(
+        conns_of(tree, parent, Direction::Outbound).is_empty(),
+        "nothing outbound is the parent's"
+    );
+    let ins = conns_of(tree, parent, Direction::Inbound);
+    assert_eq!(ins.len(), 1, "the parent's accept");
+    assert_eq!(tree.peer_process(outs[0]), Some(parent));
+    assert_eq!(tree.peer_process(ins[0]), Some(child));
+    assert!(tree.conn(outs[0]).end.is_some());
+    assert_eq!(tree.conn(outs[0]).bytes_sent, 2);
+}
+
+#[test]
+fn udp_shows_each_sockets_first_destination() {
+    let test = "udp_shows_each_sockets_first_destination";
+    if !probe_allowed(test) {
+        return;
+    }
+    // Receivers, so the datagrams are delivered rather than refused.
+    let r4 = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r6 = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let (p4, p6) = (
+        r4.local_addr().unwrap().port(),
+        r6.local_addr().unwrap().port(),
+    );
+    let out: Arc<Mutex<Option<Value>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let mut cmd = python(UDP);
+            cmd.arg(p4.to_string()).arg(p6.to_string());
+            *o.lock().unwrap() = Some(run(cmd));
+        },
+        |_| out.lock().unwrap().is_some(),
+        Duration::from_secs(20),
+    );
+    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let tree = &cap.tree;
+    let id = node_of(tree, who(&v));
+    let udp: Vec<_> = tree
+        .node(id)
+        .conns
+        .iter()
+        .map(|&c| tree.conn(c))
+        .filter(|c| c.protocol == Protocol::Udp)
+        .collect();
+    let remotes: Vec<SocketAddr> = udp.iter().map(|c| c.remote).collect();
+    assert_eq!(
+        remotes,
+        vec![addr(format!("127.0.0.1:{p4}")), addr(format!("[::1]:{p6}"))],
+        "one destination per socket, the first"
+    );
+    assert_eq!(udp[0].local.port(), port(&v, "local4"));
+    assert_eq!(udp[1].local, addr(format!("[::1]:{}", port(&v, "local6"))));
+    assert!(udp.iter().all(|c| c.direction == Direction::Outbound));
+    // Their process exited: so did they.
+    assert!(udp.iter().all(|c| c.end.is_some()));
+}
+
+#[test]
+fn connection_churn_is_captured_completely() {
+    let test = "connection_churn_is_captured_completely";
+    if !probe_allowed(test) {
+        return;
+    }
+    const N: usize = 2000;
+    let out: Arc<Mutex<Option<Value>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let mut cmd = python(CHURN);
+            cmd.arg(N.to_string());
+            *o.lock().unwrap() = Some(run(cmd));
+        },
+        |t| {
+            let Some(v) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            let w = who(&v);
+            t.nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                .is_some_and(|(_, n)| {
+                    n.conns.len() == 2 * N + 1 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                })
+        },
+        Duration::from_secs(60),
+    );
+    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let tree = &cap.tree;
+    let id = node_of(tree, who(&v));
+    let lport = port(&v, "port");
+    let outs = conns_of(tree, id, Direction::Outbound);
+    let ins = conns_of(tree, id, Direction::Inbound);
+    assert_eq!(cap.lost(), 0, "no record lost");
+    assert_eq!(outs.len(), N, "every connect");
+    assert_eq!(ins.len(), N, "every accept");
+    assert_eq!(conns_of(tree, id, Direction::Listen).len(), 1);
+    for &c in outs.iter().chain(&ins) {
+        let conn = tree.conn(c);
+        assert_eq!(conn.state, ConnState::Closed, "{conn:?}");
+        assert!(conn.peer.is_some(), "linked: {conn:?}");
+        assert_eq!(tree.peer_process(c), Some(id));
+    }
+    assert!(outs.iter().all(|&c| tree.conn(c).remote.port() == lport));
+    // Every connect and every accept exactly once: distinct client ports.
+    let mut ports: Vec<u16> = outs.iter().map(|&c| tree.conn(c).local.port()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), N);
+    journal_round_trip(&cap);
+}
