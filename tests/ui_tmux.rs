@@ -1,0 +1,458 @@
+//! The view end to end, in a real terminal: the built binary runs inside
+//! tmux, keys are sent with `send-keys`, and the screen is read with
+//! `capture-pane`. Assertions poll the screen with a generous deadline;
+//! nothing is timed.
+//!
+//! Needs tmux (`scripts/setup` installs it): without it the tests print a
+//! visible skip, or fail when `CI=true`. The live test also needs root.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use causeway::ui::synth;
+
+const BIN: &str = env!("CARGO_BIN_EXE_causeway");
+const DEADLINE: Duration = Duration::from_secs(30);
+const PROMPT: &str = "ready> ";
+
+fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether tmux can be used; a visible skip (or a failure on CI) if not.
+fn tmux_available(test: &str) -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if ci() {
+            panic!("{test}: CI=true but tmux is not installed (scripts/setup installs it)");
+        }
+        eprintln!("skipped {test}: tmux is not installed (scripts/setup installs it)");
+    }
+    ok
+}
+
+/// A tmux server of its own (unique socket), with one pane running a
+/// plain shell. Killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Tmux {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "causeway-ui-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let t = Tmux { socket };
+        let shell = format!("env PS1='{PROMPT}' HISTFILE=/dev/null sh");
+        t.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &shell,
+        ]);
+        // Pin the window to the size asked for, whatever clients attach.
+        t.run(&["set-option", "-g", "window-size", "manual"]);
+        t.wait_for("the shell prompt", |s| s.contains(PROMPT.trim_end()));
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a line into the shell.
+    fn type_line(&self, line: &str) {
+        self.run(&["send-keys", "-l", line]);
+        self.run(&["send-keys", "Enter"]);
+    }
+
+    /// Sends keys by tmux name (`Up`, `Enter`, `q`, ...).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p"])
+    }
+
+    fn format(&self, fmt: &str) -> String {
+        self.run(&["display-message", "-p", fmt]).trim().to_string()
+    }
+
+    /// Polls the screen until `ok` holds; panics with the last screen
+    /// after the deadline.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("waited {DEADLINE:?} for {what}; the screen was:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// After the view quits: the shell is back on the main screen, and the
+    /// command's exit status is `status`.
+    fn expect_shell_back(&self, status: i32) -> String {
+        let start = Instant::now();
+        while self.format("#{alternate_on}") != "0" {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the alternate screen was not left:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.type_line("echo \"exit=$?\"");
+        let s = self.wait_text(&format!("exit={status}"));
+        assert_eq!(self.format("#{cursor_flag}"), "1", "cursor shown again");
+        s
+    }
+
+    fn pane_pid(&self) -> u32 {
+        self.format("#{pane_pid}").parse().expect("pane pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn write_journal(dir: &Path, name: &str, msgs: &[causeway::event::Message]) -> PathBuf {
+    let path = dir.join(name);
+    let f = std::fs::File::create(&path).expect("create journal");
+    synth::write_journal(std::io::BufWriter::new(f), msgs).expect("write journal");
+    path
+}
+
+fn replay_cmd(path: &Path) -> String {
+    format!("{BIN} replay '{}'", path.display())
+}
+
+#[test]
+fn replay_navigate_fold_help_and_quit() {
+    if !tmux_available("replay_navigate_fold_help_and_quit") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&path));
+    // Opens at the end: the newest process selected, the tree shown.
+    let s = t.wait_text(" REPLAY ");
+    assert!(t.format("#{alternate_on}") == "1", "{s}");
+    let s = t.wait_text("13/13");
+    assert!(s.contains("1 systemd"), "{s}");
+    assert!(s.contains("4000 cron-job"), "{s}");
+    assert!(s.contains("? unknown parent"), "{s}");
+    assert!(s.contains("LOST 3"), "{s}");
+
+    // Home, then down to make (row 5).
+    t.keys(&["g"]);
+    t.wait_text("1/13");
+    t.keys(&["j", "j", "Down", "Down"]);
+    let s = t.wait_text("5/13");
+    assert!(s.contains("process  make  pid 1002"), "{s}");
+    // Fold it: its two children go.
+    t.keys(&["Left"]);
+    let s = t.wait_text("5/11");
+    assert!(s.contains("▸ 1002 make"), "{s}");
+    assert!(!s.contains("broken.c"), "{s}");
+    // Enter unfolds.
+    t.keys(&["Enter"]);
+    let s = t.wait_text("5/13");
+    assert!(s.contains("broken.c"), "{s}");
+    // p: the causal parent (bash).
+    t.keys(&["p"]);
+    let s = t.wait_text("4/13");
+    assert!(s.contains("process  bash  pid 1001"), "{s}");
+    // Help overlay, and Esc closes it.
+    t.keys(&["?"]);
+    let s = t.wait_text("Keys — ? or Esc closes");
+    assert!(s.contains("jump to the causal parent"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_for("help closed", |s| {
+        !s.contains("Keys — ") && s.contains("4/13")
+    });
+    // Connections: curl's one connection leads to nginx.
+    t.keys(&["G"]);
+    t.wait_text("13/13");
+    t.keys(&["k", "k", "k", "k"]);
+    let s = t.wait_text("9/13");
+    assert!(s.contains("process  curl  pid 1006"), "{s}");
+    t.keys(&["c"]);
+    t.wait_text("Connections of 1006 curl");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("peer process: 600 nginx");
+    assert!(s.contains("10/13"), "{s}");
+
+    t.keys(&["q"]);
+    let s = t.expect_shell_back(0);
+    assert!(!s.contains("REPLAY"), "the view is gone: {s}");
+}
+
+#[test]
+fn resize_and_sigterm_restore_the_terminal() {
+    if !tmux_available("resize_and_sigterm_restore_the_terminal") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "host.jsonl", &synth::host(2000, 4));
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&path));
+    t.wait_text("/2,000");
+    t.run(&["resize-window", "-x", "70", "-y", "20"]);
+    t.wait_text("Terminal too small");
+    t.wait_text("70x20 here");
+    t.run(&["resize-window", "-x", "100", "-y", "30"]);
+    let s = t.wait_text("/2,000");
+    assert!(!s.contains("too small"), "{s}");
+    // Mouse wheel and click come through tmux too, but their encoding
+    // depends on tmux's own mouse mode; the pure tests cover them.
+
+    // SIGTERM: the view ends and puts the terminal back.
+    let shell = t.pane_pid();
+    let pid = child_named(shell, "causeway").expect("causeway runs under the shell");
+    // SAFETY: kill(2) with a pid we just read and a valid signal number.
+    let rc = unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    t.expect_shell_back(0);
+}
+
+/// A child process of `parent` whose comm is `name`.
+fn child_named(parent: u32, name: &str) -> Option<u32> {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let comm = &stat[open + 1..close];
+            let ppid = stat[close + 1..].split_whitespace().nth(1);
+            if comm == name && ppid == Some(&parent.to_string()) {
+                return Some(pid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// The demo journal as lines, to damage.
+fn demo_lines() -> Vec<String> {
+    let mut buf = Vec::new();
+    synth::write_journal(&mut buf, &synth::demo()).expect("journal");
+    String::from_utf8(buf)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(dir: &Path, name: &str, lines: &[String], last_newline: bool) -> PathBuf {
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).expect("create");
+    let mut text = lines.join("\n");
+    if last_newline {
+        text.push('\n');
+    }
+    f.write_all(text.as_bytes()).expect("write");
+    path
+}
+
+#[test]
+fn damaged_journals_load_and_say_what_was_skipped() {
+    if !tmux_available("damaged_journals_load_and_say_what_was_skipped") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A garbage line in the middle (line 8) and a truncated last line.
+    let mut lines = demo_lines();
+    lines.insert(7, "this is not json".to_string());
+    let last = lines.len() - 1;
+    let cut = lines[last].len() / 2;
+    lines[last].truncate(cut);
+    let damaged = write_lines(dir.path(), "damaged.jsonl", &lines, false);
+    // A line over 1 MiB in the middle (line 5).
+    let mut lines = demo_lines();
+    lines.insert(
+        4,
+        format!("{{\"type\":\"exec\",\"x\":\"{}\"}}", "a".repeat(1 << 21)),
+    );
+    let huge = write_lines(dir.path(), "huge.jsonl", &lines, true);
+
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&damaged));
+    let s = t.wait_text("damaged journal: skipped 2 damaged lines; first at line 8");
+    assert!(s.contains(" REPLAY "), "{s}");
+    assert!(s.contains("1 systemd"), "the valid lines are shown: {s}");
+    t.keys(&["q"]);
+    let s = t.expect_shell_back(0);
+    assert!(
+        s.contains("damaged.jsonl: skipped 2 damaged lines; first at line 8"),
+        "also said on stderr after the view: {s}"
+    );
+
+    t.run(&["clear-history"]);
+    t.type_line("clear");
+    t.type_line(&replay_cmd(&huge));
+    let s = t.wait_text("damaged journal: skipped line 5: line longer than 1048576 bytes");
+    assert!(s.contains("4000 cron-job"), "{s}");
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+}
+
+/// Runs the binary without a terminal; returns (status, stdout, stderr).
+fn run_plain(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run causeway");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn empty_and_foreign_files_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, b"").expect("write");
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, b"hello\nworld\n").expect("write");
+    let json = dir.path().join("other.json");
+    std::fs::write(
+        &json,
+        b"{\"type\":\"header\",\"format\":\"something-else\"}\n",
+    )
+    .expect("write");
+    for (path, why) in [
+        (&empty, "the file is empty"),
+        (&foreign, "not a causeway header"),
+        (&json, "not a causeway header"),
+    ] {
+        let p = path.to_string_lossy();
+        let (code, out, err) = run_plain(&["replay", &p]);
+        assert_eq!(code, Some(1), "{p}: {err}");
+        assert!(out.is_empty(), "no view drawn: {out:?}");
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.starts_with("causeway: "), "{err}");
+        assert!(err.contains("is not a causeway journal"), "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+    let missing = dir.path().join("missing.jsonl");
+    let (code, _, err) = run_plain(&["replay", &missing.to_string_lossy()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot open"), "{err}");
+}
+
+#[test]
+fn replay_without_a_terminal_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let (code, out, err) = run_plain(&["replay", &path.to_string_lossy()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.contains("the view needs a terminal"), "{err}");
+}
+
+#[test]
+fn live_view_shows_new_processes() {
+    let test = "live_view_shows_new_processes";
+    if !tmux_available(test) {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        if ci() {
+            panic!("{test}: CI=true but not root: the live view needs root");
+        }
+        eprintln!("skipped: needs root ({test})");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A uniquely named workload that keeps starting short children, so
+    // that with follow on, the newest process is one of its children.
+    let name = format!("cw-ui-{}", std::process::id());
+    let script = dir.path().join(&name);
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nwhile :; do sleep 0.05; /bin/true; done\n",
+    )
+    .expect("write script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+
+    let t = Tmux::start(120, 40);
+    t.type_line(BIN);
+    let s = t.wait_text(" LIVE ");
+    assert!(s.contains("alive /"), "{s}");
+    // The scan found this host's processes: init at the top.
+    t.wait_text("s ▾ 1 ");
+    t.keys(&["f"]);
+    t.wait_text("FOLLOW");
+
+    let mut child = Command::new(&script).spawn().expect("start workload");
+    let s = t.wait_for("a child of the workload selected", |s| {
+        s.contains(&format!("{} {name}", child.id()))
+    });
+    assert!(s.contains("parent   "), "{s}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // The events keep coming: the rate is measured.
+    assert!(s.contains("ev/s"), "{s}");
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+}
