@@ -58,7 +58,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let bin = args.next().unwrap_or_else(|| "target/release/causeway".into());
+    let bin = args
+        .next()
+        .unwrap_or_else(|| "target/release/causeway".into());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let journal = std::env::temp_dir().join("causeway-bench-exec.jsonl");
@@ -67,7 +69,8 @@ fn main() {
     // Warm up caches (page cache for /bin/true, the binary).
     storm(500, "warmup");
 
-    let (mut base, mut attached, mut complete, mut cpu_per_event) = (vec![], vec![], vec![], vec![]);
+    let (mut base, mut attached, mut complete, mut cpu_per_event) =
+        (vec![], vec![], vec![], vec![]);
     let mut lost_total = 0u64;
     for round in 0..rounds {
         let marker = format!("cw-bench-{}-{round}", std::process::id());
@@ -118,9 +121,23 @@ fn main() {
     let _ = fs::remove_file(&journal);
     let (b, a) = (median(base), median(attached));
     println!("fork+exec storm: {n} execs x {rounds} rounds (medians)");
-    println!("  alone:                          {:.3} s ({:.0} execs/s)", b, n as f64 / b);
+    println!(
+        "  alone:                          {:.3} s ({:.0} execs/s)",
+        b,
+        n as f64 / b
+    );
     println!("  with causeway record >/dev/null: {:.3} s", a);
-    println!("  slowdown ratio:                 {:.3} ({:+.1}%)", a / b, (a / b - 1.0) * 100.0);
-    println!("  completeness:                   {:.2}% of execs captured, {lost_total} lost", median(complete) * 100.0);
-    println!("  causeway CPU per event:         {:.2} us", median(cpu_per_event));
+    println!(
+        "  slowdown ratio:                 {:.3} ({:+.1}%)",
+        a / b,
+        (a / b - 1.0) * 100.0
+    );
+    println!(
+        "  completeness:                   {:.2}% of execs captured, {lost_total} lost",
+        median(complete) * 100.0
+    );
+    println!(
+        "  causeway CPU per event:         {:.2} us",
+        median(cpu_per_event)
+    );
 }

@@ -71,7 +71,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command.unwrap_or(Command::Live { record: None }) {
         Command::Live { record } => {
             let feed = LiveFeed::start(record.as_deref())?;
-            crate::ui_entry::run_live(feed)
+            crate::ui::run_live(feed)
         }
         Command::Record { output, duration } => {
             let stop = record::stop_on_signals()?;
@@ -91,7 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay { file } => {
             let loaded = journal::load(&file)?;
             let summary = loaded.problem_summary();
-            crate::ui_entry::run_replay(loaded, &file)
+            crate::ui::run_replay(loaded, &file)
                 .with_context(|| format!("replaying {}", file.display()))?;
             if let Some(s) = summary {
                 eprintln!("causeway: {}: {s}", file.display());

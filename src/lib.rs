@@ -11,4 +11,3 @@ pub mod logging;
 pub mod record;
 pub mod seed;
 pub mod ui;
-pub mod ui_entry;

@@ -207,7 +207,10 @@ fn written_lines_have_what_the_schema_requires() {
         defs.values()
             .find(|d| {
                 let t = &d["properties"]["type"];
-                t["const"] == ty || t["enum"].as_array().is_some_and(|a| a.iter().any(|v| v == ty))
+                t["const"] == ty
+                    || t["enum"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|v| v == ty))
             })
             .unwrap_or_else(|| panic!("schema has no definition for {ty}"))
     };
@@ -221,7 +224,10 @@ fn written_lines_have_what_the_schema_requires() {
             assert!(v.get(f).is_some(), "{ty} line lacks required {f}: {v}");
         }
         for f in v.as_object().unwrap().keys() {
-            assert!(def["properties"].get(f).is_some(), "{ty} line has {f}, unknown to the schema");
+            assert!(
+                def["properties"].get(f).is_some(),
+                "{ty} line has {f}, unknown to the schema"
+            );
         }
     }
 }
