@@ -70,6 +70,16 @@ pub fn run_replay(loaded: Loaded, path: &Path) -> Result<()> {
 pub fn replay_app(loaded: Loaded, path: &Path) -> App {
     let problems = loaded.problem_summary();
     let tree = CausalTree::from_messages(&loaded.messages);
+    // Freeing a million messages takes a noticeable moment: let another
+    // thread do it while the first frame is drawn.
+    let messages = loaded.messages;
+    if std::thread::Builder::new()
+        .name("causeway-free".into())
+        .spawn(move || drop(messages))
+        .is_err()
+    {
+        log::debug!("freeing the journal's messages on the view's thread");
+    }
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),

@@ -1,0 +1,173 @@
+//! How fast the view draws, and how soon a big replay shows its first
+//! frame. Not a timed test: it prints figures.
+//!
+//!     cargo bench --bench ui_frame
+//!
+//! 1. Frame build: a frame of the whole view (status bar, tree pane,
+//!    detail pane, footer) drawn into a ratatui `TestBackend` of 200x50,
+//!    for synthetic trees of 1,000, 10,000 and 100,000 processes, with the
+//!    selection at the top, in the middle and at the newest process. Each
+//!    frame moves the selection one row, so every frame has work to do.
+//! 2. Replay start to first frame, in-process: a generated journal of
+//!    1,000,000 events is loaded (`journal::load`), the tree and the row
+//!    index are built (`ui::replay_app`), and the first frame is drawn,
+//!    each phase timed. The journal is written to a temporary file first
+//!    (not timed).
+//!
+//! `UI_BENCH_QUICK=1` runs smaller sizes (for a smoke run).
+
+use std::time::{Duration, Instant};
+
+use causeway::graph::CausalTree;
+use causeway::ui::keys::Action;
+use causeway::ui::{App, SourceKind, render, synth};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const W: u16 = 200;
+const H: u16 = 50;
+
+fn stats(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
+    v.sort();
+    let median = v[v.len() / 2];
+    let p99 = v[(v.len() * 99 / 100).min(v.len() - 1)];
+    (median, p99, v[v.len() - 1])
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn frames(app: &mut App, term: &mut Terminal<TestBackend>, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        // Move the selection so the frame differs from the last one.
+        app.handle(if i % 2 == 0 { Action::Down } else { Action::Up });
+        let t = Instant::now();
+        term.draw(|f| render::draw(f, app)).expect("draw");
+        out.push(t.elapsed());
+    }
+    out
+}
+
+fn frame_bench(sizes: &[usize], n: usize) {
+    println!("frame build, TestBackend {W}x{H}, {n} frames per case (median / p99 / max):");
+    for &size in sizes {
+        let msgs = synth::host(size, 42);
+        let tree = CausalTree::from_messages(&msgs);
+        let mut app = App::new(
+            tree,
+            SourceKind::Replay {
+                name: "bench".into(),
+                problems: None,
+            },
+            synth::header(),
+            causeway::ui::users::Users::default(),
+        );
+        app.resize(W, H);
+        let mut term = Terminal::new(TestBackend::new(W, H)).expect("terminal");
+        let total = app.rows.total(&app.tree);
+        for (place, setup) in [
+            ("top", Action::First),
+            ("middle", Action::First),
+            ("newest", Action::ToggleFollow),
+        ] {
+            app.follow = false;
+            app.handle(setup);
+            if place == "middle" {
+                for _ in 0..(total / 2 / usize::from(H)) {
+                    app.handle(Action::PageDown);
+                }
+            }
+            if place == "newest" {
+                app.handle(Action::ToggleFollow);
+            }
+            // Warm up, then measure.
+            frames(&mut app, &mut term, 10);
+            let (median, p99, max) = stats(frames(&mut app, &mut term, n));
+            println!(
+                "  {:>7} processes ({:>7} rows), selection {place:<6}: {} / {} / {}",
+                size,
+                total,
+                ms(median),
+                ms(p99),
+                ms(max)
+            );
+        }
+    }
+}
+
+fn replay_bench(events: usize) {
+    println!("replay start to first frame, {events} events, in-process:");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("storm.jsonl");
+    let msgs = synth::storm(events, 7);
+    let f = std::fs::File::create(&path).expect("create");
+    synth::write_journal(std::io::BufWriter::new(f), &msgs).expect("write");
+    drop(msgs);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+
+    let t0 = Instant::now();
+    let loaded = causeway::journal::load(&path).expect("load");
+    let t_load = t0.elapsed();
+    let n_msgs = loaded.messages.len();
+    let t1 = Instant::now();
+    let mut app = causeway::ui::replay_app(loaded, &path);
+    app.resize(W, H);
+    let t_build = t1.elapsed();
+    let t2 = Instant::now();
+    let mut term = Terminal::new(TestBackend::new(W, H)).expect("terminal");
+    term.draw(|f| render::draw(f, &app)).expect("draw");
+    let t_frame = t2.elapsed();
+    println!(
+        "  journal {:.1} MiB, {} messages, {} processes",
+        size as f64 / (1024.0 * 1024.0),
+        n_msgs,
+        app.tree.len()
+    );
+    println!("  load (read + parse):           {}", ms(t_load));
+    println!("  tree + row index:              {}", ms(t_build));
+    println!("  first frame:                   {}", ms(t_frame));
+    println!("  total, start to first frame:   {}", ms(t0.elapsed()));
+}
+
+/// What the row index costs a live view: applying every message to the
+/// tree alone, and through the view (tree + index upkeep).
+fn ingest_bench(events: usize) {
+    println!("live ingest, {events} events (tree alone vs tree + row index):");
+    let msgs = synth::storm(events, 9);
+    let t = Instant::now();
+    let tree = CausalTree::from_messages(&msgs);
+    let alone = t.elapsed();
+    drop(tree);
+    let mut app = App::new(
+        CausalTree::new(),
+        SourceKind::Live,
+        synth::header(),
+        causeway::ui::users::Users::default(),
+    );
+    let t = Instant::now();
+    for chunk in msgs.chunks(20_000) {
+        for m in chunk {
+            app.apply(m);
+        }
+        app.settle();
+    }
+    let view = t.elapsed();
+    println!("  tree alone:        {}", ms(alone));
+    println!("  tree + row index:  {}", ms(view));
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let quick = std::env::var_os("UI_BENCH_QUICK").is_some();
+    if quick {
+        frame_bench(&[1_000, 10_000], 50);
+        replay_bench(100_000);
+        ingest_bench(100_000);
+    } else {
+        frame_bench(&[1_000, 10_000, 100_000], 300);
+        replay_bench(1_000_000);
+        ingest_bench(1_000_000);
+    }
+}
