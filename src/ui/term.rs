@@ -134,7 +134,8 @@ impl Drop for Input {
 }
 
 /// SIGTERM, SIGHUP and SIGINT set a flag the loop checks: the view then
-/// ends normally and the terminal is restored.
+/// ends normally and the terminal is restored. A second one while the
+/// first is handled exits at once.
 struct Signals {
     flag: Arc<AtomicBool>,
     ids: Vec<signal_hook::SigId>,
@@ -149,6 +150,10 @@ impl Signals {
             signal_hook::consts::SIGHUP,
             signal_hook::consts::SIGINT,
         ] {
+            // A second signal while the first is being handled ends the
+            // process at once (kept registered after the view ends).
+            signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag))
+                .context("installing signal handlers")?;
             ids.push(
                 signal_hook::flag::register(sig, Arc::clone(&flag))
                     .context("installing signal handlers")?,
