@@ -5,9 +5,11 @@
 //!
 //! 1. Frame build: a frame of the whole view (status bar, tree pane,
 //!    detail pane, footer) drawn into a ratatui `TestBackend` of 200x50,
-//!    for synthetic trees of 1,000, 10,000 and 100,000 processes, with the
-//!    selection at the top, in the middle and at the newest process. Each
-//!    frame moves the selection one row, so every frame has work to do.
+//!    for synthetic trees of 1,000, 10,000 and 100,000 processes ("host":
+//!    nested shells and builds; "wide": 100,000 children of one shell, the
+//!    shape of an exec storm), with the selection at the top, in the
+//!    middle and at the newest process. Each frame moves the selection one
+//!    row, so every frame has work to do.
 //! 2. Replay start to first frame, in-process: a generated journal of
 //!    1,000,000 events is loaded (`journal::load`), the tree and the row
 //!    index are built (`ui::replay_app`), and the first frame is drawn,
@@ -50,10 +52,25 @@ fn frames(app: &mut App, term: &mut Terminal<TestBackend>, n: usize) -> Vec<Dura
     out
 }
 
+/// `n` processes all started by one shell (the shape of an exec storm: a
+/// loop running a command over and over).
+fn wide(n: usize) -> Vec<causeway::event::Message> {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let shell = s.spawn(init, 0, "/bin/bash", &["bash", "loop.sh"]);
+    for _ in 2..n {
+        s.spawn(shell, 0, "/bin/true", &["true"]);
+    }
+    s.messages
+}
+
 fn frame_bench(sizes: &[usize], n: usize) {
     println!("frame build, TestBackend {W}x{H}, {n} frames per case (median / p99 / max):");
-    for &size in sizes {
-        let msgs = synth::host(size, 42);
+    let cases = sizes
+        .iter()
+        .map(|&size| (size, "host", synth::host(size, 42)))
+        .chain(sizes.last().map(|&size| (size, "wide", wide(size))));
+    for (size, shape, msgs) in cases {
         let tree = CausalTree::from_messages(&msgs);
         let mut app = App::new(
             tree,
@@ -86,7 +103,7 @@ fn frame_bench(sizes: &[usize], n: usize) {
             frames(&mut app, &mut term, 10);
             let (median, p99, max) = stats(frames(&mut app, &mut term, n));
             println!(
-                "  {:>7} processes ({:>7} rows), selection {place:<6}: {} / {} / {}",
+                "  {:>7} processes, {shape} ({:>7} rows), selection {place:<6}: {} / {} / {}",
                 size,
                 total,
                 ms(median),

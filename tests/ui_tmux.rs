@@ -423,8 +423,7 @@ fn live_view_shows_new_processes() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    // A uniquely named workload that keeps starting short children, so
-    // that with follow on, the newest process is one of its children.
+    // A uniquely named workload that keeps starting short children.
     let name = format!("cw-ui-{}", std::process::id());
     let script = dir.path().join(&name);
     std::fs::write(
@@ -441,18 +440,40 @@ fn live_view_shows_new_processes() {
     assert!(s.contains("alive /"), "{s}");
     // The scan found this host's processes: init at the top.
     t.wait_text("s ▾ 1 ");
+    // Follow: the newest process stays selected.
     t.keys(&["f"]);
     t.wait_text("FOLLOW");
 
     let mut child = Command::new(&script).spawn().expect("start workload");
-    let s = t.wait_for("a child of the workload selected", |s| {
-        s.contains(&format!("{} {name}", child.id()))
-    });
-    assert!(s.contains("parent   "), "{s}");
+    let pid = child.id();
+    // Find it by name; `n` searches again until the probe has seen it.
+    t.keys(&["/"]);
+    t.wait_text("find: ");
+    t.run(&["send-keys", "-l", &name]);
+    t.keys(&["Enter"]);
+    let want = format!("process  {name}  pid {pid}");
+    let start = Instant::now();
+    let s = loop {
+        let s = t.screen();
+        if s.contains(&want) {
+            break s;
+        }
+        assert!(start.elapsed() < DEADLINE, "never found {name}:\n{s}");
+        t.keys(&["n"]);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!s.contains("FOLLOW"), "searching turned follow off: {s}");
+    assert!(s.contains(&format!("{pid} {name}")), "its row: {s}");
+    assert!(s.contains("ev/s"), "{s}");
+    // Its children are shown under it as they come and go.
+    t.wait_text("sleep  0.05");
     let _ = child.kill();
     let _ = child.wait();
-    // The events keep coming: the rate is measured.
-    assert!(s.contains("ev/s"), "{s}");
+    // Killed: the view shows it.
+    t.wait_for("the workload shown killed", |s| {
+        s.lines()
+            .any(|l| l.contains(&format!("{pid} {name}")) && l.contains("SIGKILL"))
+    });
     t.keys(&["q"]);
     t.expect_shell_back(0);
 }

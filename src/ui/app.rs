@@ -64,6 +64,11 @@ pub struct App {
     /// the journal's last event is now).
     pub now: u64,
     pub status: Status,
+    /// The search being typed (shown in the footer while `mode` is
+    /// `Search`).
+    pub query: String,
+    /// The last search submitted, for `n` and `N`.
+    pub last_query: Option<String>,
     /// A one-line answer to the last action (shown in the footer until the
     /// next one).
     pub flash: Option<String>,
@@ -92,6 +97,8 @@ impl App {
             conn_offset: 0,
             now: 0,
             status: Status::default(),
+            query: String::new(),
+            last_query: None,
             flash: None,
             size: Rect::new(0, 0, 80, 24),
             quit: false,
@@ -219,6 +226,7 @@ impl App {
             Action::Click { column, row } => self.click(column, row),
             Action::Scroll(delta) => self.scroll(delta),
             _ if self.help => {}
+            _ if self.mode == Mode::Search => self.search_action(action),
             _ if self.mode == Mode::Connections => self.conn_action(action),
             _ => self.tree_action(action),
         }
@@ -253,8 +261,84 @@ impl App {
             Action::ToggleFold => self.toggle_fold(),
             Action::Parent => self.jump_to_parent(),
             Action::Connections => self.open_connections(),
+            Action::StartSearch => {
+                self.mode = Mode::Search;
+                self.query.clear();
+            }
+            Action::SearchNext => self.search_again(true),
+            Action::SearchPrev => self.search_again(false),
             _ => {}
         }
+    }
+
+    fn search_action(&mut self, action: Action) {
+        match action {
+            Action::SearchInput(c) => self.query.push(c),
+            Action::SearchBackspace => {
+                self.query.pop();
+            }
+            Action::SearchSubmit => {
+                self.mode = Mode::Tree;
+                let q = self.query.trim().to_string();
+                if !q.is_empty() {
+                    self.last_query = Some(q);
+                    self.search_again(true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn search_again(&mut self, forward: bool) {
+        let Some(q) = self.last_query.clone() else {
+            self.flash = Some("no search yet: / starts one".into());
+            return;
+        };
+        self.follow = false;
+        match self.find(&q, forward) {
+            Some(id) => {
+                let item = Item::Node(id);
+                self.rows.reveal(&self.tree, item);
+                self.select(item);
+            }
+            None => self.flash = Some(format!("no process matches \"{q}\"")),
+        }
+    }
+
+    /// The next process after the selection (in arrival order, wrapping
+    /// around) whose pid is `q`, or whose name or argv contains it
+    /// (ignoring case). Runs over the whole tree, on demand only.
+    pub fn find(&self, q: &str, forward: bool) -> Option<NodeId> {
+        let n = self.tree.len();
+        if n == 0 {
+            return None;
+        }
+        let needle = q.to_lowercase();
+        let pid: Option<u32> = q.parse().ok();
+        let start = self.selected_node().map_or(n - 1, |id| id.index());
+        (1..=n)
+            .map(|k| {
+                if forward {
+                    (start + k) % n
+                } else {
+                    (start + n - k % n) % n
+                }
+            })
+            .map(|i| NodeId(i as u32))
+            .find(|&id| {
+                let node = self.tree.node(id);
+                if pid == Some(node.key.pid) {
+                    return true;
+                }
+                if node.display_name().to_lowercase().contains(&needle) {
+                    return true;
+                }
+                node.current_exec().is_some_and(|e| {
+                    e.argv
+                        .iter()
+                        .any(|a| String::from_utf8_lossy(a).to_lowercase().contains(&needle))
+                })
+            })
     }
 
     fn selected_row(&self) -> usize {

@@ -13,6 +13,8 @@ pub enum Mode {
     Connections,
     /// The help overlay.
     Help,
+    /// Typing a search.
+    Search,
 }
 
 /// Everything a user can ask of the view.
@@ -37,8 +39,18 @@ pub enum Action {
     Connections,
     /// In the connection list: select the peer process in the tree.
     JumpToPeer,
-    /// Leave the connection list or the help overlay.
+    /// Leave the connection list, the help overlay or the search prompt.
     Back,
+    /// Open the search prompt.
+    StartSearch,
+    /// A character typed into the search prompt.
+    SearchInput(char),
+    SearchBackspace,
+    /// Search for what was typed.
+    SearchSubmit,
+    /// The next (or previous) process matching the last search.
+    SearchNext,
+    SearchPrev,
     Quit,
     /// A click at a screen cell.
     Click {
@@ -61,6 +73,16 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c' | 'C') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    // The search prompt takes every printable key, `q` and `?` included.
+    if mode == Mode::Search {
+        return match key.code {
+            KeyCode::Char(c) => Some(Action::SearchInput(c)),
+            KeyCode::Backspace => Some(Action::SearchBackspace),
+            KeyCode::Enter => Some(Action::SearchSubmit),
+            KeyCode::Esc => Some(Action::Back),
             _ => None,
         };
     }
@@ -88,8 +110,12 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('p') => Some(Action::Parent),
             KeyCode::Char('f') => Some(Action::ToggleFollow),
             KeyCode::Char('c') => Some(Action::Connections),
+            KeyCode::Char('/') => Some(Action::StartSearch),
+            KeyCode::Char('n') => Some(Action::SearchNext),
+            KeyCode::Char('N') => Some(Action::SearchPrev),
             _ => None,
         },
+        Mode::Search => None,
         Mode::Connections => match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
@@ -130,6 +156,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter Space", "fold / unfold"),
     ("p", "jump to the causal parent"),
     ("f", "follow: select each new process"),
+    ("/  n N", "find by pid, name or argv; next / previous"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),

@@ -131,8 +131,17 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
+    if app.input_mode() == Mode::Search {
+        let line = Line::from(vec![
+            Span::styled(" find: ", t.key()),
+            Span::raw(format!("{}█", app.query)),
+            Span::styled("   Enter find  Esc cancel  (pid, name or argv)", t.dim()),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
     let hints: &[(&str, &str)] = match app.input_mode() {
-        Mode::Help => &[("Esc", "close"), ("q", "quit")],
+        Mode::Help | Mode::Search => &[("Esc", "close"), ("q", "quit")],
         Mode::Connections => &[
             ("↑↓", "move"),
             ("Enter", "jump to peer"),
@@ -143,10 +152,10 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         Mode::Tree => &[
             ("↑↓", "move"),
             ("←→", "fold"),
-            ("Enter", "toggle"),
             ("p", "parent"),
             ("c", "conns"),
             ("f", "follow"),
+            ("/", "find"),
             ("?", "help"),
             ("q", "quit"),
         ],
@@ -179,7 +188,7 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
         ),
         None => String::new(),
     };
-    let border = if app.mode == Mode::Tree {
+    let border = if app.mode != Mode::Connections {
         t.title()
     } else {
         t.dim()

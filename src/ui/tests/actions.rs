@@ -312,3 +312,92 @@ fn live_batches_keep_the_selection_on_screen() {
         assert!(app.offset <= r && r < app.offset + app.tree_height());
     }
 }
+
+#[test]
+fn search_prompt_takes_every_key() {
+    let s = Mode::Search;
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('q')), s),
+        Some(Action::SearchInput('q'))
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('?')), s),
+        Some(Action::SearchInput('?'))
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Backspace), s),
+        Some(Action::SearchBackspace)
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Enter), s),
+        Some(Action::SearchSubmit)
+    );
+    assert_eq!(key_to_action(key(KeyCode::Esc), s), Some(Action::Back));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(key_to_action(ctrl_c, s), Some(Action::Quit));
+    let t = Mode::Tree;
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('/')), t),
+        Some(Action::StartSearch)
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('n')), t),
+        Some(Action::SearchNext)
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('N')), t),
+        Some(Action::SearchPrev)
+    );
+}
+
+fn type_search(app: &mut crate::ui::App, q: &str) {
+    app.handle(Action::StartSearch);
+    assert_eq!(app.input_mode(), Mode::Search);
+    for c in q.chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    app.handle(Action::SearchSubmit);
+    assert_eq!(app.input_mode(), Mode::Tree);
+}
+
+#[test]
+fn search_finds_by_name_pid_and_argv_and_cycles() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "CC");
+    assert_eq!(pid_of(&app), Some(1003), "name, ignoring case");
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(1004));
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(1003), "wraps around");
+    app.handle(Action::SearchPrev);
+    assert_eq!(pid_of(&app), Some(1004));
+    type_search(&mut app, "600");
+    assert_eq!(pid_of(&app), Some(600), "pid");
+    type_search(&mut app, "broken.c");
+    assert_eq!(pid_of(&app), Some(1004), "argv");
+    // A hidden match is unfolded.
+    let make = app.tree.find_pid(1002).expect("make");
+    app.selected = Some(Item::Node(make));
+    app.handle(Action::Left);
+    assert!(app.rows.is_collapsed(make));
+    type_search(&mut app, "main.o");
+    assert_eq!(pid_of(&app), Some(1003));
+    assert!(!app.rows.is_collapsed(make));
+    // No match: said, selection kept.
+    type_search(&mut app, "no-such-thing");
+    assert_eq!(pid_of(&app), Some(1003));
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no process matches")
+    );
+    // Backspace edits; Esc cancels without searching.
+    app.handle(Action::StartSearch);
+    app.handle(Action::SearchInput('x'));
+    app.handle(Action::SearchBackspace);
+    assert_eq!(app.query, "");
+    app.handle(Action::Back);
+    assert_eq!(app.input_mode(), Mode::Tree);
+}

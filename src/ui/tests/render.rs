@@ -315,3 +315,24 @@ fn long_argv_wraps_in_the_detail_pane() {
     assert!(text.contains("--option-0"), "{text}");
     assert!(text.contains("--option-39"), "wrapped, not cut: {text}");
 }
+
+#[test]
+fn search_prompt_in_the_footer() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.handle(Action::StartSearch);
+    for c in "curl".chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    let l = lines(&draw(&mut app, 80, 24));
+    assert!(l[23].starts_with(" find: curl█"), "{l:?}");
+    let l = lines(&draw(&mut app, 80, 24));
+    assert!(l[23].contains("Esc cancel"), "{l:?}");
+}
+
+#[test]
+fn footer_hints_fit_80_columns() {
+    let mut app = replay(synth::demo(), vec![]);
+    let l = lines(&draw(&mut app, 80, 24));
+    assert!(l[23].contains("/ find"), "{l:?}");
+    assert!(l[23].trim_end().ends_with("q quit"), "{l:?}");
+}
