@@ -260,6 +260,38 @@ fn resize_and_sigterm_restore_the_terminal() {
     t.expect_shell_back(0);
 }
 
+#[test]
+fn closing_the_terminal_ends_the_view() {
+    if !tmux_available("closing_the_terminal_ends_the_view") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&path));
+    t.wait_text(" REPLAY ");
+    let pid = child_named(t.pane_pid(), "causeway").expect("causeway runs under the shell");
+    // The terminal goes away (hangup): the view must end, not spin.
+    drop(t);
+    let start = Instant::now();
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let close = s.rfind(')')?;
+                s[close + 1..].split_whitespace().next().map(str::to_string)
+            });
+        match state.as_deref() {
+            None | Some("Z") => break,
+            Some(st) => assert!(
+                start.elapsed() < DEADLINE,
+                "causeway (pid {pid}) still running ({st}) after its terminal closed"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A child process of `parent` whose comm is `name`.
 fn child_named(parent: u32, name: &str) -> Option<u32> {
     let start = Instant::now();

@@ -89,37 +89,128 @@ fn enter() -> Result<(Guard, Term)> {
 }
 
 /// Reads the terminal on its own thread until told to stop.
+///
+/// crossterm's reader spins forever once the terminal hangs up (a read of
+/// 0 bytes or EIO is retried in a loop), so the thread waits for input
+/// with its own poll(2) on the terminal, which reports the hangup, and
+/// calls crossterm only when there are bytes to parse. Resizes come from
+/// SIGWINCH, watched here too for the same reason.
 struct Input {
     rx: Receiver<std::io::Result<Event>>,
     stop: Arc<AtomicBool>,
+    /// Disconnected when the thread has ended.
+    done: Receiver<()>,
     thread: Option<JoinHandle<()>>,
+    winch: Option<signal_hook::SigId>,
+}
+
+enum Ready {
+    Input,
+    Hangup,
+    Timeout,
+}
+
+/// Waits up to `ms` for the terminal (standard input, which `enter`
+/// checked is one, and which crossterm then reads) to have input.
+fn tty_ready(ms: i32) -> std::io::Result<Ready> {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `fd` is one valid, writable pollfd and the count says one.
+    let rc = unsafe { libc::poll(&mut fd, 1, ms) };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        return if e.kind() == std::io::ErrorKind::Interrupted {
+            Ok(Ready::Timeout)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(if rc == 0 {
+        Ready::Timeout
+    } else if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Ready::Hangup
+    } else {
+        Ready::Input
+    })
+}
+
+/// Reads what is there: one event, then whatever crossterm has already
+/// parsed (several keys can arrive in one read).
+fn read_events(tx: &crossbeam_channel::Sender<std::io::Result<Event>>) -> bool {
+    let mut ev = event::read();
+    loop {
+        let failed = ev.is_err();
+        if tx.send(ev).is_err() || failed {
+            return false;
+        }
+        match event::poll(Duration::ZERO) {
+            Ok(true) => ev = event::read(),
+            Ok(false) => return true,
+            Err(e) => ev = Err(e),
+        }
+    }
 }
 
 impl Input {
     fn start() -> Result<Input> {
         let (tx, rx) = crossbeam_channel::bounded(256);
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
         let stop = Arc::new(AtomicBool::new(false));
+        let resized = Arc::new(AtomicBool::new(false));
+        let winch =
+            signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized))
+                .context("watching terminal resizes")?;
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("causeway-input".into())
             .spawn(move || {
+                let _done = done_tx;
                 while !flag.load(Ordering::Relaxed) {
-                    let ev = match event::poll(Duration::from_millis(50)) {
-                        Ok(false) => continue,
-                        Ok(true) => event::read(),
-                        Err(e) => Err(e),
-                    };
-                    let failed = ev.is_err();
-                    if tx.send(ev).is_err() || failed {
-                        break;
+                    match tty_ready(50) {
+                        Ok(Ready::Timeout) => {}
+                        Ok(Ready::Input) => {
+                            if !read_events(&tx) {
+                                break;
+                            }
+                        }
+                        Ok(Ready::Hangup) => {
+                            let gone = std::io::Error::new(
+                                std::io::ErrorKind::BrokenPipe,
+                                "the terminal was closed",
+                            );
+                            let _ = tx.send(Err(gone));
+                            break;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                    if resized.swap(false, Ordering::Relaxed) {
+                        let ev =
+                            ratatui::crossterm::terminal::size().map(|(w, h)| Event::Resize(w, h));
+                        if tx.send(ev).is_err() {
+                            break;
+                        }
                     }
                 }
-            })
-            .context("starting the terminal input thread")?;
+            });
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                signal_hook::low_level::unregister(winch);
+                return Err(e).context("starting the terminal input thread");
+            }
+        };
         Ok(Input {
             rx,
             stop,
+            done,
             thread: Some(thread),
+            winch: Some(winch),
         })
     }
 }
@@ -127,8 +218,19 @@ impl Input {
 impl Drop for Input {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(id) = self.winch.take() {
+            signal_hook::low_level::unregister(id);
+        }
+        // The thread checks the flag every 50 ms; should it be stuck in a
+        // read anyway, leave it rather than hang the exit.
+        let ended = matches!(
+            self.done.recv_timeout(Duration::from_millis(500)),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+        );
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if ended {
+                let _ = t.join();
+            }
         }
     }
 }
