@@ -91,7 +91,8 @@ fn enter() -> Result<(Guard, Term)> {
 /// Reads the terminal on its own thread until told to stop.
 ///
 /// crossterm's reader spins forever once the terminal hangs up (a read of
-/// 0 bytes or EIO is retried in a loop), so the thread waits for input
+/// 0 bytes or EIO is retried in a loop: crossterm issue #793, PR #1067
+/// not released as of 0.29), so the thread waits for input
 /// with its own poll(2) on the terminal, which reports the hangup, and
 /// calls crossterm only when there are bytes to parse. Resizes come from
 /// SIGWINCH, watched here too for the same reason.
@@ -243,25 +244,32 @@ struct Signals {
     ids: Vec<signal_hook::SigId>,
 }
 
+const SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+];
+
 impl Signals {
     fn register() -> Result<Signals> {
         let flag = Arc::new(AtomicBool::new(false));
-        let mut ids = Vec::new();
-        for sig in [
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-            signal_hook::consts::SIGINT,
-        ] {
-            // A second signal while the first is being handled ends the
-            // process at once (kept registered after the view ends).
-            signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag))
-                .context("installing signal handlers")?;
-            ids.push(
+        let mut signals = Signals {
+            flag: Arc::clone(&flag),
+            ids: Vec::new(),
+        };
+        for sig in SIGNALS {
+            // Handlers run in order: a second signal, with the flag already
+            // set by the first, ends the process at once.
+            signals.ids.push(
+                signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag))
+                    .context("installing signal handlers")?,
+            );
+            signals.ids.push(
                 signal_hook::flag::register(sig, Arc::clone(&flag))
                     .context("installing signal handlers")?,
             );
         }
-        Ok(Signals { flag, ids })
+        Ok(signals)
     }
 }
 
@@ -269,6 +277,12 @@ impl Drop for Signals {
     fn drop(&mut self) {
         for id in self.ids.drain(..) {
             signal_hook::low_level::unregister(id);
+        }
+        // signal-hook keeps its handler installed, which would leave these
+        // signals ignored from now on: give them back their default action.
+        let always = Arc::new(AtomicBool::new(true));
+        for sig in SIGNALS {
+            let _ = signal_hook::flag::register_conditional_default(sig, Arc::clone(&always));
         }
     }
 }
