@@ -23,52 +23,24 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* A socket's owner: the process that connected, accepted or listened,
- * kept until the socket closes so records made in softirq context (an
- * established connect, a close) name the right process. Keyed by socket
- * cookie. */
-struct cw_owner {
-	struct cw_header h;
-	/* The opening record (connect, accept or listen) has been sent. */
-	__u32 opened;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct cw_owner);
-} owners SEC(".maps");
-
-/* UDP sockets whose first destination was reported, by socket inode
- * number (unique while the socket lives, and not reused soon after). */
+/* Connects in flight, by socket cookie: the connecting process, seen at
+ * CLOSE->SYN_SENT (process context), until the connect is reported when
+ * the socket is established or fails (softirq). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
+	__type(value, struct cw_header);
+} connecting SEC(".maps");
+
+/* UDP sockets whose first destination was reported: socket-local
+ * storage, so it lives and dies with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u8);
 } udp_seen SEC(".maps");
-
-/* A UDP connect or send in progress, by thread id: the destination is read
- * on entry, and reported on a successful exit, when the local port is
- * bound. */
-struct udp_pending {
-	__u64 sk;
-	__u64 ino;
-	__u8 daddr[16];
-	__u16 dport;
-	/* No address given: the destination is the connected socket's peer. */
-	__u16 from_sock;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct udp_pending);
-} udp_pending SEC(".maps");
 
 /* Make the record types visible in the generated skeleton. */
 struct cw_fork _cw_fork = {};
@@ -189,15 +161,40 @@ int BPF_PROG(handle_exit, struct task_struct *p, bool group_dead)
 	return 0;
 }
 
-/* ---- network ---------------------------------------------------------- */
+/* ---- network ----------------------------------------------------------
+ *
+ * Costs matter here: every TCP state change and every socket send runs a
+ * program. Kernel memory is read with direct loads through BTF pointers
+ * (the trusted arguments of tp_btf programs, bpf_get_current_task_btf(),
+ * and bpf_core_cast() elsewhere), not with one probe-read helper call per
+ * field. Needs Linux 6.3+ (sock_send_length, bpf_rdonly_cast). */
 
 #define AF_INET 2
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
-/* Where the socket cookie lives: struct sock_common since Linux 6.16,
- * struct sock before. */
+/* Syscall numbers and the pt_regs field that holds the current one, for
+ * finding the address of an unconnected UDP send. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_SENDTO 44
+#define NR_SENDMSG 46
+#define NR_SENDMMSG 307
+#define SYSCALL_NR(regs) ((long)(regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_SENDTO 206
+#define NR_SENDMSG 211
+#define NR_SENDMMSG 269
+#define SYSCALL_NR(regs) ((long)(regs)->syscallno)
+#else
+#define NR_SENDTO -2
+#define NR_SENDMSG -2
+#define NR_SENDMMSG -2
+#define SYSCALL_NR(regs) (-1L)
+#endif
+
+/* Where the socket cookie lives: struct sock_common in newer kernels
+ * (6.18 has it there), struct sock before. */
 struct sock_common___cookie {
 	atomic64_t skc_cookie;
 } __attribute__((preserve_access_index));
@@ -206,22 +203,48 @@ struct sock___cookie {
 	atomic64_t sk_cookie;
 } __attribute__((preserve_access_index));
 
-/* The cookie the kernel already gave a socket (0 if it has none yet). For
+/* The cookie the kernel already gave a socket (0 if it has none yet), for
  * programs that cannot call bpf_get_socket_cookie(). */
 static __always_inline __u64 read_cookie(struct sock *sk)
 {
 	if (bpf_core_field_exists(struct sock_common___cookie, skc_cookie))
-		return BPF_CORE_READ((struct sock_common___cookie *)sk,
-				     skc_cookie.counter);
+		return ((struct sock_common___cookie *)sk)->skc_cookie.counter;
 	if (bpf_core_field_exists(struct sock___cookie, sk_cookie))
-		return BPF_CORE_READ((struct sock___cookie *)sk, sk_cookie.counter);
+		return ((struct sock___cookie *)sk)->sk_cookie.counter;
 	return 0;
 }
 
 /* sk_protocol was a bitfield before Linux 5.6. */
 static __always_inline __u16 sk_proto(struct sock *sk)
 {
-	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	return BPF_CORE_READ_BITFIELD(sk, sk_protocol);
+}
+
+/* The identity of the current process, as fill_header() gives it, from
+ * direct loads; without kind and time. */
+static __always_inline void fill_current_ident(struct cw_header *h)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *rp = task->real_parent;
+	const struct cred *cred = task->cred;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->tid = (__u32)id;
+	h->pid = id >> 32;
+	h->start = task->group_leader->start_boottime;
+	h->ppid = rp->tgid;
+	h->pstart = rp->group_leader->start_boottime;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
+	h->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void fill_current(struct cw_header *h, __u32 kind)
+{
+	h->kind = kind;
+	h->ktime = bpf_ktime_get_boot_ns();
+	fill_current_ident(h);
 }
 
 /* An IPv4 address as v4-mapped IPv6. */
@@ -235,32 +258,38 @@ static __always_inline void put_v4(__u8 *dst, __be32 addr)
 	w[3] = addr;
 }
 
+static __always_inline void put_v6(__u8 *dst, const struct in6_addr *a)
+{
+	__u32 *w = (__u32 *)dst;
+
+	w[0] = a->in6_u.u6_addr32[0];
+	w[1] = a->in6_u.u6_addr32[1];
+	w[2] = a->in6_u.u6_addr32[2];
+	w[3] = a->in6_u.u6_addr32[3];
+}
+
 static __always_inline void sock_local(struct sock *sk, __u16 family,
 				       struct cw_conn *e)
 {
 	/* A closing socket has given its port back (inet_num is 0 by the
 	 * time ->CLOSE is traced); inet_sport still holds it. */
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->sport = sk->__sk_common.skc_num;
 	if (!e->sport)
-		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	if (family == AF_INET6 &&
-	    bpf_core_field_exists(sk->__sk_common.skc_v6_rcv_saddr))
-		bpf_core_read(e->saddr, sizeof(e->saddr),
-			      &sk->__sk_common.skc_v6_rcv_saddr);
+		e->sport = bpf_ntohs(bpf_core_cast(sk, struct inet_sock)->inet_sport);
+	if (family == AF_INET6)
+		put_v6(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr);
 	else
-		put_v4(e->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		put_v4(e->saddr, sk->__sk_common.skc_rcv_saddr);
 }
 
 static __always_inline void sock_remote(struct sock *sk, __u16 family,
 					struct cw_conn *e)
 {
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == AF_INET6 &&
-	    bpf_core_field_exists(sk->__sk_common.skc_v6_daddr))
-		bpf_core_read(e->daddr, sizeof(e->daddr),
-			      &sk->__sk_common.skc_v6_daddr);
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (family == AF_INET6)
+		put_v6(e->daddr, &sk->__sk_common.skc_v6_daddr);
 	else
-		put_v4(e->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		put_v4(e->daddr, sk->__sk_common.skc_daddr);
 }
 
 /* Payload bytes of a TCP socket, each counted once. The kernel's
@@ -269,19 +298,12 @@ static __always_inline void sock_remote(struct sock *sk, __u16 family,
  * bytes are first transmissions: bytes_sent less bytes_retrans. */
 static __always_inline void tcp_payload(struct sock *sk, struct cw_conn *e)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	__u64 received = BPF_CORE_READ(tp, bytes_received);
-	__u64 sent, retrans;
+	struct tcp_sock *tp = bpf_core_cast(sk, struct tcp_sock);
+	unsigned long flags = sk->__sk_common.skc_flags;
+	__u64 received = tp->bytes_received;
+	__u64 sent = tp->bytes_sent, retrans = tp->bytes_retrans;
 
-	if (bpf_core_field_exists(tp->bytes_sent) &&
-	    bpf_core_field_exists(tp->bytes_retrans)) {
-		sent = BPF_CORE_READ(tp, bytes_sent);
-		retrans = BPF_CORE_READ(tp, bytes_retrans);
-		e->bytes_sent = sent > retrans ? sent - retrans : 0;
-	} else {
-		e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
-	}
+	e->bytes_sent = sent > retrans ? sent - retrans : 0;
 	if (received &&
 	    (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		received--;
@@ -299,7 +321,7 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 	e->cookie = cookie;
 	e->family = family;
 	e->protocol = protocol;
-	e->opened_by = 0;
+	e->_pad0 = 0;
 	e->bytes_sent = 0;
 	e->bytes_received = 0;
 	sock_local(sk, family, e);
@@ -307,75 +329,86 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 	return e;
 }
 
-/* Sends a TCP record on behalf of `h` (a stored owner), stamped now. */
-static __always_inline void emit_owned(struct sock *sk, __u16 family,
-				       __u64 cookie, __u32 kind,
-				       const struct cw_header *h)
+/* Reports a connect for `h` (the process seen at SYN_SENT), stamped now. */
+static __always_inline void emit_connect(struct sock *sk, __u16 family,
+					 __u64 cookie, const struct cw_header *h)
 {
 	struct cw_conn *e = conn_record(sk, family, cookie, IPPROTO_TCP);
 
 	if (!e)
 		return;
 	e->h = *h;
-	e->h.kind = kind;
+	e->h.kind = CW_CONNECT;
 	e->h.ktime = bpf_ktime_get_boot_ns();
-	if (kind == CW_CLOSE) {
-		e->opened_by = h->kind;
-		tcp_payload(sk, e);
-	}
 	submit(e);
 }
 
-/* Remembers the current process as the socket's owner. */
-static __always_inline void remember(__u64 cookie, const struct cw_header *h,
-				     __u32 opened)
+/* Reports a close. It names no process: most closes happen in softirq,
+ * and user space knows each socket's owner from the connect, accept or
+ * listen with the same cookie (closes of sockets it never saw opened are
+ * dropped there). */
+static __always_inline void emit_close(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct cw_owner o = {};
+	struct cw_conn *e = conn_record(sk, family, cookie, IPPROTO_TCP);
 
-	o.h = *h;
-	o.opened = opened;
-	bpf_map_update_elem(&owners, &cookie, &o, BPF_ANY);
+	if (!e)
+		return;
+	__builtin_memset(&e->h, 0, sizeof(e->h));
+	e->h.kind = CW_CLOSE;
+	e->h.ktime = bpf_ktime_get_boot_ns();
+	tcp_payload(sk, e);
+	submit(e);
 }
 
-/* Takes the owner out of the map and reports the close; only the caller
- * whose delete succeeds reports it, so a close is sent at most once. */
-static __always_inline void close_owned(struct sock *sk, __u16 family,
-					__u64 cookie, struct cw_owner *o)
+/* Takes the connecting process out of the map and reports its connect;
+ * only the caller whose delete succeeds reports it, so at most once. */
+static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct cw_owner copy = *o;
+	struct cw_header *p = bpf_map_lookup_elem(&connecting, &cookie);
+	struct cw_header h;
 
-	if (bpf_map_delete_elem(&owners, &cookie) != 0)
+	if (!p)
 		return;
-	/* A connect that never got established (refused, timed out): its
-	 * connect is reported here, followed at once by its close. */
-	if (!copy.opened)
-		emit_owned(sk, family, cookie, CW_CONNECT, &copy.h);
-	emit_owned(sk, family, cookie, CW_CLOSE, &copy.h);
+	h = *p;
+	if (bpf_map_delete_elem(&connecting, &cookie) == 0)
+		emit_connect(sk, family, cookie, &h);
 }
 
 /* TCP state changes. CLOSE->SYN_SENT runs in the connecting process
- * (tcp_v[46]_connect), before the source port is chosen: the owner is
- * remembered, and the connect is sent with its full 4-tuple when the
- * socket is established (in softirq). CLOSE->LISTEN runs in the listen()
- * caller. ->CLOSE ends any socket with a known owner. Accepted sockets
- * are attributed at accept's exit (below). */
+ * (tcp_v[46]_connect), before the source port is chosen: the process is
+ * remembered, and the connect is reported with its full 4-tuple when the
+ * socket is established (in softirq; SYN_RECV in a simultaneous open), or
+ * when it fails. CLOSE->LISTEN runs in the listen() caller. Every ->CLOSE
+ * is reported, attributed in user space. Accepted sockets are attributed
+ * at accept's exit (below). */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
 {
 	struct sock *sk = (struct sock *)csk;
-	struct cw_owner *o;
-	struct cw_header h;
+	struct cw_header h = {};
 	struct cw_conn *e;
 	__u64 cookie;
 	__u16 family;
 
-	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED &&
-	    newstate != TCP_LISTEN && newstate != TCP_CLOSE)
+	switch (newstate) {
+	case TCP_SYN_RECV:
+		/* Only a simultaneous open goes there from SYN_SENT; a new
+		 * accepted socket comes from LISTEN and needs nothing yet. */
+		if (oldstate != TCP_SYN_SENT)
+			return 0;
+		break;
+	case TCP_SYN_SENT:
+	case TCP_ESTABLISHED:
+	case TCP_LISTEN:
+	case TCP_CLOSE:
+		break;
+	default:
 		return 0;
+	}
 	if (sk_proto(sk) != IPPROTO_TCP)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	/* Also gives an accepted socket its cookie before accept() returns
@@ -386,8 +419,9 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	case TCP_SYN_SENT:
 		if (oldstate != TCP_CLOSE)
 			return 0;
-		fill_header(&h, CW_CONNECT, (struct task_struct *)bpf_get_current_task());
-		remember(cookie, &h, 0);
+		/* Kind and time are set when the connect is reported. */
+		fill_current_ident(&h);
+		bpf_map_update_elem(&connecting, &cookie, &h, BPF_ANY);
 		return 0;
 	case TCP_LISTEN:
 		if (oldstate != TCP_CLOSE)
@@ -395,21 +429,21 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		e = conn_record(sk, family, cookie, IPPROTO_TCP);
 		if (!e)
 			return 0;
-		fill_header(&e->h, CW_LISTEN, (struct task_struct *)bpf_get_current_task());
-		remember(cookie, &e->h, 1);
+		fill_current(&e->h, CW_LISTEN);
 		submit(e);
 		return 0;
 	case TCP_ESTABLISHED:
-		o = bpf_map_lookup_elem(&owners, &cookie);
-		if (!o || o->opened)
-			return 0;
-		o->opened = 1;
-		emit_owned(sk, family, cookie, CW_CONNECT, &o->h);
+	case TCP_SYN_RECV:
+		/* An accepted socket (from SYN_RECV) only needed its cookie. */
+		if (oldstate == TCP_SYN_SENT)
+			connected(sk, family, cookie);
 		return 0;
 	case TCP_CLOSE:
-		o = bpf_map_lookup_elem(&owners, &cookie);
-		if (o)
-			close_owned(sk, family, cookie, o);
+		/* A connect that never got established (refused, timed out) is
+		 * reported here, followed at once by its close. */
+		if (oldstate == TCP_SYN_SENT)
+			connected(sk, family, cookie);
+		emit_close(sk, family, cookie);
 		return 0;
 	}
 	return 0;
@@ -417,72 +451,53 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 
 /* The socket behind a file descriptor of the current process, or NULL if
  * the descriptor is not a socket. */
-static __always_inline struct socket *fd_socket(long fd, __u64 *ino)
+static __always_inline struct sock *fd_sock(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file *f = NULL;
-	struct inode *inode;
-	unsigned int max;
+	struct socket *sock;
 
-	if (fd < 0 || !fdt)
+	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]) || !f)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	f = bpf_core_cast(f, struct file);
+	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	inode = BPF_CORE_READ(f, f_inode);
-	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	*ino = BPF_CORE_READ(inode, i_ino);
-	return BPF_CORE_READ(f, private_data);
+	sock = bpf_core_cast(f->private_data, struct socket);
+	return sock->sk;
 }
 
-/* accept() and accept4() returned a connected socket: it is the caller's.
- * The accept is reserved before the owner is stored, so a close racing
- * with it lands after it in the ring. */
+/* accept() and accept4() returned a connected socket: it is the caller's. */
 static __always_inline int on_accept(long fd)
 {
-	struct task_struct *task;
 	struct cw_conn *e;
-	struct socket *sock;
 	struct sock *sk;
-	__u64 ino = 0, cookie;
+	__u64 cookie;
 	__u16 family;
-	struct cw_owner *o;
 
 	if (fd < 0)
 		return 0;
-	sock = fd_socket(fd, &ino);
-	if (!sock)
-		return 0;
-	sk = BPF_CORE_READ(sock, sk);
+	sk = fd_sock(fd);
 	if (!sk || sk_proto(sk) != IPPROTO_TCP)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	/* 0 if the socket was established before the probe attached: its
+	 * close cannot be matched then. */
 	cookie = read_cookie(sk);
 	e = conn_record(sk, family, cookie, IPPROTO_TCP);
 	if (!e)
 		return 0;
-	task = (struct task_struct *)bpf_get_current_task();
-	fill_header(&e->h, CW_ACCEPT, task);
-	/* Without a cookie (the socket was established before the probe
-	 * attached) its close cannot be matched: report the accept alone. */
-	if (cookie)
-		remember(cookie, &e->h, 1);
+	fill_current(&e->h, CW_ACCEPT);
 	submit(e);
-	/* Closed while it waited in the accept queue (reset by the peer):
-	 * its ->CLOSE found no owner, so the close is reported here. */
-	if (cookie && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE) {
-		o = bpf_map_lookup_elem(&owners, &cookie);
-		if (o)
-			close_owned(sk, family, cookie, o);
-	}
+	/* Closed while it waited in the accept queue (reset by the peer): its
+	 * close came before anyone owned it, so it is reported again. A close
+	 * racing with this one is reported twice; user space keeps the first. */
+	if (cookie && sk->__sk_common.skc_state == TCP_CLOSE)
+		emit_close(sk, family, cookie);
 	return 0;
 }
 
@@ -498,164 +513,90 @@ int handle_accept(struct trace_event_raw_sys_exit *ctx)
 	return on_accept(ctx->ret);
 }
 
-/* Reads an AF_INET or AF_INET6 sockaddr from user memory. The offsets are
- * the user ABI: family at 0, port at 2, IPv4 address at 4, IPv6 address
- * at 8. */
-static __always_inline int read_sockaddr(const void *uaddr, struct udp_pending *p)
+/* Reads an AF_INET or AF_INET6 sockaddr from user memory into the record's
+ * destination. The offsets are the user ABI: family at 0, port at 2, IPv4
+ * address at 4, IPv6 address at 8. */
+static __always_inline int read_sockaddr(const void *uaddr, struct cw_conn *e)
 {
 	__u16 fam = 0;
 	__be16 port = 0;
 	__be32 a4 = 0;
 
-	if (bpf_probe_read_user(&fam, sizeof(fam), uaddr) ||
+	if (!uaddr || bpf_probe_read_user(&fam, sizeof(fam), uaddr) ||
 	    bpf_probe_read_user(&port, sizeof(port), uaddr + 2))
 		return -1;
-	p->dport = bpf_ntohs(port);
+	e->dport = bpf_ntohs(port);
 	if (fam == AF_INET) {
 		if (bpf_probe_read_user(&a4, sizeof(a4), uaddr + 4))
 			return -1;
-		put_v4(p->daddr, a4);
+		put_v4(e->daddr, a4);
 		return 0;
 	}
 	if (fam == AF_INET6)
-		return bpf_probe_read_user(p->daddr, sizeof(p->daddr), uaddr + 8) ? -1 : 0;
-	/* AF_UNSPEC (a UDP disconnect) or something else. */
+		return bpf_probe_read_user(e->daddr, sizeof(e->daddr), uaddr + 8) ? -1 : 0;
 	return -1;
 }
 
-/* Entry of connect/sendto/sendmsg/sendmmsg: for a UDP socket not reported
- * yet, notes where it is going. `uaddr` may be NULL (a connected socket). */
-static __always_inline int udp_enter(long fd, const void *uaddr)
+/* The destination of the send in progress on an unconnected socket: the
+ * address argument of the sendto/sendmsg/sendmmsg the current thread is
+ * in (for sendmmsg, of the first message; msg_name is the first field of
+ * both msghdr and mmsghdr). */
+static __always_inline int syscall_dest(struct cw_conn *e)
 {
-	struct udp_pending p = {};
-	struct socket *sock;
-	struct sock *sk;
-	__u16 family;
-	__u32 tid;
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = SYSCALL_NR(regs);
+	const void *uaddr = NULL, *msg;
 
-	sock = fd_socket(fd, &p.ino);
-	if (!sock)
-		return 0;
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || sk_proto(sk) != IPPROTO_UDP)
-		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (bpf_map_lookup_elem(&udp_seen, &p.ino))
-		return 0;
-	p.sk = (__u64)sk;
-	if (uaddr) {
-		if (read_sockaddr(uaddr, &p))
-			return 0;
-	} else {
-		if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED)
-			return 0;
-		p.from_sock = 1;
+	if (nr == NR_SENDTO) {
+		uaddr = (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
+	} else if (nr == NR_SENDMSG || nr == NR_SENDMMSG) {
+		msg = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		if (!msg || bpf_probe_read_user(&uaddr, sizeof(uaddr), msg))
+			return -1;
 	}
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&udp_pending, &tid, &p, BPF_ANY);
-	return 0;
+	return read_sockaddr(uaddr, e);
 }
 
-/* Exit of the same calls: on success, reports the socket's first
- * destination, once per socket. */
-static __always_inline int udp_exit(long ret)
+/* Every socket send (sendto, sendmsg, sendmmsg, write, ...) ends here with
+ * its socket: the first successful send of each UDP socket is reported,
+ * with its destination, once the local port is bound. A connected socket's
+ * destination is its peer (set by connect(), which needs no program). */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct udp_pending *pp, p;
 	struct cw_conn *e;
-	struct sock *sk;
 	__u16 family;
-	__u8 one = 1;
+	__u8 *seen;
 
-	pp = bpf_map_lookup_elem(&udp_pending, &tid);
-	if (!pp)
+	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
 		return 0;
-	p = *pp;
-	bpf_map_delete_elem(&udp_pending, &tid);
-	if (ret < 0)
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	if (bpf_map_update_elem(&udp_seen, &p.ino, &one, BPF_NOEXIST))
+	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!seen || *seen)
 		return 0;
-	sk = (struct sock *)p.sk;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, CW_UDP, (struct task_struct *)bpf_get_current_task());
-	e->cookie = read_cookie(sk);
+	fill_current(&e->h, CW_UDP);
+	e->cookie = bpf_get_socket_cookie(sk);
 	e->family = family;
 	e->protocol = IPPROTO_UDP;
-	e->opened_by = 0;
+	e->_pad0 = 0;
 	e->bytes_sent = 0;
 	e->bytes_received = 0;
 	sock_local(sk, family, e);
-	if (p.from_sock) {
+	if (sk->__sk_common.skc_state == TCP_ESTABLISHED) {
 		sock_remote(sk, family, e);
-	} else {
-		__builtin_memcpy(e->daddr, p.daddr, sizeof(e->daddr));
-		e->dport = p.dport;
+	} else if (syscall_dest(e)) {
+		/* Not from a send syscall (io_uring, the kernel): nothing to
+		 * report yet; a later send may say where it goes. */
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
 	}
+	*seen = 1;
 	submit(e);
 	return 0;
-}
-
-SEC("tp/syscalls/sys_enter_connect")
-int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return udp_enter(ctx->args[0], (const void *)ctx->args[1]);
-}
-
-SEC("tp/syscalls/sys_exit_connect")
-int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return udp_exit(ctx->ret);
-}
-
-SEC("tp/syscalls/sys_enter_sendto")
-int handle_sendto_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return udp_enter(ctx->args[0], (const void *)ctx->args[4]);
-}
-
-SEC("tp/syscalls/sys_exit_sendto")
-int handle_sendto_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return udp_exit(ctx->ret);
-}
-
-/* sendmsg(fd, msg, flags) and sendmmsg(fd, msgvec, vlen, flags): the
- * (first) message's msg_name is the first field either way. */
-static __always_inline int msg_enter(long fd, const void *msg)
-{
-	const void *name = NULL;
-
-	if (msg && bpf_probe_read_user(&name, sizeof(name), msg))
-		return 0;
-	return udp_enter(fd, name);
-}
-
-SEC("tp/syscalls/sys_enter_sendmsg")
-int handle_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return msg_enter(ctx->args[0], (const void *)ctx->args[1]);
-}
-
-SEC("tp/syscalls/sys_exit_sendmsg")
-int handle_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return udp_exit(ctx->ret);
-}
-
-SEC("tp/syscalls/sys_enter_sendmmsg")
-int handle_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return msg_enter(ctx->args[0], (const void *)ctx->args[1]);
-}
-
-SEC("tp/syscalls/sys_exit_sendmmsg")
-int handle_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return udp_exit(ctx->ret);
 }

@@ -59,12 +59,14 @@ struct cw_exit {
 	__u32 _pad;
 };
 
-/* A network record (CW_CONNECT .. CW_UDP), attributed to the process in
- * the header: the one that connected, accepted, listened or sent, also for
- * records made later in softirq context (an established connect, a
- * close). Addresses are 16 bytes, IPv4 as v4-mapped IPv6 (network order);
- * ports are host order. `cookie` is the kernel's socket cookie (0 when the
- * socket has none, which is usual for UDP). */
+/* A network record (CW_CONNECT .. CW_UDP). The header names the process
+ * that connected, accepted, listened or sent, also when the record is made
+ * later in softirq context (an established connect). A CW_CLOSE names no
+ * process (its header is zero but for kind and ktime): user space gives it
+ * the owner of the connect, accept or listen with the same cookie.
+ * Addresses are 16 bytes, IPv4 as v4-mapped IPv6 (network order); ports
+ * are host order. `cookie` is the kernel's socket cookie; 0 for an accepted
+ * socket established before the probe attached. */
 struct cw_conn {
 	struct cw_header h;
 	__u64 cookie;
@@ -74,9 +76,7 @@ struct cw_conn {
 	__u16 dport;
 	__u16 family;
 	__u8 protocol;
-	/* CW_CLOSE only: the kind of record that opened the socket
-	 * (CW_CONNECT, CW_ACCEPT or CW_LISTEN). */
-	__u8 opened_by;
+	__u8 _pad0;
 	/* CW_CLOSE only: payload bytes, each counted once (no SYN, FIN or
 	 * retransmission). */
 	__u64 bytes_sent;

@@ -114,14 +114,9 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         CW_ACCEPT => (NetKind::Accept, Direction::Inbound),
         CW_LISTEN => (NetKind::Listen, Direction::Listen),
         CW_UDP => (NetKind::Udp, Direction::Outbound),
-        _ => (
-            NetKind::Close,
-            match c.opened_by as u32 {
-                CW_ACCEPT => Direction::Inbound,
-                CW_LISTEN => Direction::Listen,
-                _ => Direction::Outbound,
-            },
-        ),
+        // A close's direction (and process) come from its socket's
+        // opening record: see `Owners`.
+        _ => (NetKind::Close, Direction::Outbound),
     };
     NetInfo {
         kind,
@@ -263,29 +258,21 @@ mod tests {
     }
 
     #[test]
-    fn a_close_keeps_the_direction_of_what_it_closes() {
-        for (opened_by, direction) in [
-            (CW_CONNECT, Direction::Outbound),
-            (CW_ACCEPT, Direction::Inbound),
-            (CW_LISTEN, Direction::Listen),
-        ] {
-            let c = cw_conn {
-                h: header(CW_CLOSE),
-                protocol: 6,
-                opened_by: opened_by as u8,
-                bytes_sent: 40,
-                bytes_received: 300,
-                cookie: 77,
-                ..Default::default()
-            };
-            let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
-                panic!()
-            };
-            let EventKind::Net(n) = ev.kind else { panic!() };
-            assert_eq!(n.kind, NetKind::Close);
-            assert_eq!(n.direction, direction);
-            assert_eq!((n.bytes_sent, n.bytes_received, n.cookie), (40, 300, 77));
-        }
+    fn a_close_carries_cookie_and_payload_bytes() {
+        let c = cw_conn {
+            h: header(CW_CLOSE),
+            protocol: 6,
+            bytes_sent: 40,
+            bytes_received: 300,
+            cookie: 77,
+            ..Default::default()
+        };
+        let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
+            panic!()
+        };
+        let EventKind::Net(n) = ev.kind else { panic!() };
+        assert_eq!(n.kind, NetKind::Close);
+        assert_eq!((n.bytes_sent, n.bytes_received, n.cookie), (40, 300, 77));
     }
 
     #[test]

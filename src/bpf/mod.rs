@@ -3,6 +3,7 @@
 //! here into [`Message`]s; nothing outside this module sees an FFI type.
 
 mod decode;
+mod owners;
 
 #[allow(
     clippy::all,
@@ -29,6 +30,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
 
 pub use decode::{DecodeError, decode, split_args};
+pub use owners::Owners;
 
 use crate::event::Message;
 use skel::CausewaySkelBuilder;
@@ -164,12 +166,16 @@ fn run(
 
     // The callback cannot block forever: if the consumer is gone, stop.
     let disconnected = AtomicBool::new(false);
+    let mut owners = Owners::default();
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&skel.maps.events, |data: &[u8]| {
             stats.received.fetch_add(1, Ordering::Relaxed);
             match decode(data) {
                 Ok(msg) => {
+                    let Some(msg) = owners.attribute(msg) else {
+                        return 0;
+                    };
                     if tx.send(msg).is_err() {
                         disconnected.store(true, Ordering::Relaxed);
                         return -1;

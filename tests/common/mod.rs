@@ -16,7 +16,13 @@ pub fn probe_allowed(test: &str) -> bool {
             panic!("{test}: CI=true but the live probe cannot run: {e:#}")
         }
         Err(e) => {
-            eprintln!("skipped {test}: needs root to load the eBPF probe ({e:#})");
+            // Straight to stderr: the test harness would capture eprintln!
+            // and show it only for failures.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test}: needs root to load the eBPF probe ({e:#})"
+            );
             false
         }
     }
