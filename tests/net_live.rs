@@ -91,8 +91,9 @@ say(role='parent', port=port)
 "#;
 
 /// argv: port4 port6. Sends one datagram over IPv4 to 127.0.0.1:port4 and
-/// another to port4+1 (the socket's second destination: not reported), then
-/// connects an IPv6 socket to [::1]:port6 and sends on it.
+/// another to port4+1 (the socket's second destination: not reported),
+/// connects an IPv6 socket to [::1]:port6 and sends on it, and sends with
+/// sendmsg from an IPv6 socket to port4 v4-mapped.
 const UDP: &str = r#"
 p4, p6 = int(sys.argv[1]), int(sys.argv[2])
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -101,7 +102,35 @@ u.sendto(b'query', ('127.0.0.1', p4 + 1))
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 u6.connect(('::1', p6))
 u6.send(b'query')
-say(local4=u.getsockname()[1], local6=u6.getsockname()[1])
+m = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+m.sendmsg([b'query'], [], 0, ('::ffff:127.0.0.1', p4))
+say(local4=u.getsockname()[1], local6=u6.getsockname()[1], localm=m.getsockname()[1])
+"#;
+
+/// A client connects and resets (SO_LINGER 0) before the server accepts;
+/// the server accepts the dead connection anyway. Then a connect to the
+/// closed listener's port is refused.
+const RESET_AND_REFUSED: &str = r#"
+import struct, time
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+port = s.getsockname()[1]
+c = socket.create_connection(('127.0.0.1', port))
+local = c.getsockname()[1]
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+c.close()
+time.sleep(0.05)
+a, _ = s.accept()
+a.close()
+s.close()
+r = socket.socket()
+try:
+    r.connect(('127.0.0.1', port))
+    raise SystemExit('the connect should be refused')
+except ConnectionRefusedError:
+    pass
+say(port=port, reset=local, refused=r.getsockname()[1])
 "#;
 
 /// argv: n. n connect/accept/close cycles against one listener.
@@ -421,14 +450,74 @@ fn udp_shows_each_sockets_first_destination() {
     let remotes: Vec<SocketAddr> = udp.iter().map(|c| c.remote).collect();
     assert_eq!(
         remotes,
-        vec![addr(format!("127.0.0.1:{p4}")), addr(format!("[::1]:{p6}"))],
+        vec![
+            addr(format!("127.0.0.1:{p4}")),
+            addr(format!("[::1]:{p6}")),
+            addr(format!("127.0.0.1:{p4}")),
+        ],
         "one destination per socket, the first"
     );
     assert_eq!(udp[0].local.port(), port(&v, "local4"));
     assert_eq!(udp[1].local, addr(format!("[::1]:{}", port(&v, "local6"))));
+    assert_eq!(udp[2].local, addr(format!("[::]:{}", port(&v, "localm"))));
     assert!(udp.iter().all(|c| c.direction == Direction::Outbound));
     // Their process exited: so did they.
     assert!(udp.iter().all(|c| c.end.is_some()));
+}
+
+#[test]
+fn a_reset_before_accept_and_a_refused_connect_are_closed() {
+    let test = "a_reset_before_accept_and_a_refused_connect_are_closed";
+    if !probe_allowed(test) {
+        return;
+    }
+    let out: Arc<Mutex<Option<Value>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || *o.lock().unwrap() = Some(run(python(RESET_AND_REFUSED))),
+        |t| {
+            let Some(v) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            let w = who(&v);
+            t.nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                .is_some_and(|(_, n)| {
+                    n.conns.len() == 4 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                })
+        },
+        Duration::from_secs(20),
+    );
+    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let tree = &cap.tree;
+    let id = node_of(tree, who(&v));
+    let port = port(&v, "port");
+    let reset = v["reset"].as_u64().unwrap() as u16;
+    let refused = v["refused"].as_u64().unwrap() as u16;
+    let outs = conns_of(tree, id, Direction::Outbound);
+    let ins = conns_of(tree, id, Direction::Inbound);
+    assert_eq!(outs.len(), 2, "the reset connect and the refused one");
+    assert_eq!(ins.len(), 1, "the accept of the reset connection");
+    let by_port = |p: u16| {
+        outs.iter()
+            .copied()
+            .find(|&c| tree.conn(c).local.port() == p)
+            .unwrap_or_else(|| panic!("a connect from port {p}"))
+    };
+    // The client's close came before the server's accept: still linked.
+    let r = by_port(reset);
+    assert_eq!(tree.conn(r).peer, Some(ins[0]));
+    assert!(tree.conn(r).end.unwrap() <= tree.conn(ins[0]).start);
+    let inb = tree.conn(ins[0]);
+    assert_eq!(inb.remote.port(), reset);
+    assert_eq!(inb.state, ConnState::Closed);
+    // The refused connect is a connect, closed at once, linked to nothing.
+    let f = tree.conn(by_port(refused));
+    assert_eq!(f.remote.port(), port);
+    assert_eq!(f.state, ConnState::Closed);
+    assert_eq!(f.peer, None);
+    assert_eq!((f.bytes_sent, f.bytes_received), (0, 0));
+    journal_round_trip(&cap);
 }
 
 #[test]
