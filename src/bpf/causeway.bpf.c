@@ -167,7 +167,8 @@ int BPF_PROG(handle_exit, struct task_struct *p, bool group_dead)
  * program. Kernel memory is read with direct loads through BTF pointers
  * (the trusted arguments of tp_btf programs, bpf_get_current_task_btf(),
  * and bpf_core_cast() elsewhere), not with one probe-read helper call per
- * field. Needs Linux 6.3+ (sock_send_length, bpf_rdonly_cast). */
+ * field. Needs Linux 6.3 or later (the sock_send_length tracepoint,
+ * bpf_rdonly_cast). */
 
 #define AF_INET 2
 #define AF_INET6 10
