@@ -71,7 +71,12 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command.unwrap_or(Command::Live { record: None }) {
         Command::Live { record } => {
             let feed = LiveFeed::start(record.as_deref())?;
-            crate::ui::run_live(feed)
+            let warning = feed.features().warning();
+            crate::ui::run_live(feed)?;
+            if let Some(w) = warning {
+                eprintln!("causeway: warning: {w}");
+            }
+            Ok(())
         }
         Command::Record { output, duration } => {
             let stop = record::stop_on_signals()?;

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, anyhow};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 
-use crate::bpf::{Probe, ProbeStats};
+use crate::bpf::{Features, Probe, ProbeOptions, ProbeStats};
 use crate::event::{Message, SeedProcess};
 use crate::journal::{Header, Writer, boot_clock_ns};
 
@@ -36,9 +36,14 @@ pub struct Source {
 impl Source {
     /// Attaches the probe, then scans /proc.
     pub fn start() -> Result<Source> {
+        Self::start_with(ProbeOptions::default())
+    }
+
+    /// [`Source::start`] with probe options.
+    pub fn start_with(options: ProbeOptions) -> Result<Source> {
         let header = Header::for_this_host()?;
         let (tx, events) = bounded(CHANNEL_CAPACITY);
-        let probe = Probe::start(tx)?;
+        let probe = Probe::start_with(tx, options)?;
         let attached = boot_clock_ns()?;
         let seeds = crate::seed::scan(attached);
         Ok(Source {
@@ -54,6 +59,7 @@ impl Source {
 pub struct LiveFeed {
     rx: Receiver<Message>,
     header: Header,
+    features: Features,
     stats: Arc<ProbeStats>,
     probe: Option<Probe>,
     forward: Option<JoinHandle<Result<()>>>,
@@ -89,6 +95,7 @@ impl LiveFeed {
         Ok(LiveFeed {
             rx,
             header,
+            features: probe.features().clone(),
             stats: Arc::clone(probe.stats()),
             probe: Some(probe),
             forward: Some(forward),
@@ -103,6 +110,11 @@ impl LiveFeed {
 
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// What the probe could load on this kernel.
+    pub fn features(&self) -> &Features {
+        &self.features
     }
 
     pub fn stats(&self) -> &Arc<ProbeStats> {

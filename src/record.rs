@@ -85,6 +85,9 @@ pub fn record(
     stop: &AtomicBool,
 ) -> Result<Summary> {
     let src = Source::start()?;
+    if let Some(w) = src.probe.features().warning() {
+        eprintln!("causeway: warning: {w}");
+    }
     let mut summary = Summary::default();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
     let result = write_all(&mut w, &src, duration, stop, &mut summary);

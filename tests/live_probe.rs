@@ -7,9 +7,10 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
+use causeway::bpf::ProbeOptions;
 use causeway::event::{EventKind, ExitStatus, Message, ProcKey};
 use causeway::graph::{CausalTree, NodeId};
-use common::{capture, probe_allowed};
+use common::{capture, capture_with, probe_allowed};
 
 fn unique(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -201,10 +202,50 @@ fn threads_are_not_processes_and_an_exec_from_a_thread_keeps_identity() {
     if !probe_allowed("threads_are_not_processes_and_an_exec_from_a_thread_keeps_identity") {
         return;
     }
+    threads_case(ProbeOptions::default());
+}
+
+/// The same with the exit program older kernels get (live-thread count
+/// instead of the tracepoint's group_dead flag).
+#[test]
+fn threads_with_the_older_kernels_exit_program() {
+    if !probe_allowed("threads_with_the_older_kernels_exit_program") {
+        return;
+    }
+    threads_case(ProbeOptions {
+        force_exit_compat: true,
+        ..ProbeOptions::default()
+    });
+}
+
+/// On this kernel (6.16 or later) every program loads.
+#[test]
+fn the_full_probe_loads_on_a_current_kernel() {
+    if !probe_allowed("the_full_probe_loads_on_a_current_kernel") {
+        return;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let src = causeway::live::Source::start().unwrap();
+    let f = src.probe.features().clone();
+    if version >= (6, 16) {
+        assert!(f.network && f.exact_exit, "{f:?}");
+        assert_eq!(f.warning(), None);
+    } else {
+        eprintln!("kernel {version:?}: loaded {f:?}");
+    }
+}
+
+fn threads_case(options: ProbeOptions) {
     let me = std::env::current_exe().unwrap();
     let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let p = pid.clone();
-    let cap = capture(
+    let cap = capture_with(
+        options,
         move || {
             let mut child = Command::new(me)
                 .args([

@@ -73,20 +73,23 @@ static __always_inline void submit(void *rec)
 						     : BPF_RB_NO_WAKEUP);
 }
 
+/* The common header for `task`. Kernel memory is read with direct loads
+ * through BTF pointers (CO-RE relocated), not one helper call per field. */
 static __always_inline void fill_header(struct cw_header *h, __u32 kind,
 					struct task_struct *task)
 {
-	struct task_struct *rp = BPF_CORE_READ(task, real_parent);
+	struct task_struct *rp = task->real_parent;
+	const struct cred *cred = task->cred;
 
 	h->kind = kind;
 	h->ktime = bpf_ktime_get_boot_ns();
-	h->tid = BPF_CORE_READ(task, pid);
-	h->pid = BPF_CORE_READ(task, tgid);
-	h->start = BPF_CORE_READ(task, group_leader, start_boottime);
-	h->ppid = BPF_CORE_READ(rp, tgid);
-	h->pstart = BPF_CORE_READ(rp, group_leader, start_boottime);
-	h->uid = BPF_CORE_READ(task, cred, uid.val);
-	h->gid = BPF_CORE_READ(task, cred, gid.val);
+	h->tid = task->pid;
+	h->pid = task->tgid;
+	h->start = task->group_leader->start_boottime;
+	h->ppid = rp->tgid;
+	h->pstart = rp->group_leader->start_boottime;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
 	h->cgroup = bpf_get_current_cgroup_id();
 	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
 }
@@ -97,7 +100,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	struct cw_fork *e;
 
 	/* A new thread is not a new process. */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	if (child->pid != child->tgid)
 		return 0;
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -105,8 +108,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	fill_header(&e->h, CW_FORK, child);
 	/* The causal parent is the process that forked, even with
 	 * CLONE_PARENT, where the kernel's real_parent is its parent. */
-	e->h.ppid = BPF_CORE_READ(parent, tgid);
-	e->h.pstart = BPF_CORE_READ(parent, group_leader, start_boottime);
+	e->h.ppid = parent->tgid;
+	e->h.pstart = parent->group_leader->start_boottime;
 	submit(e);
 	return 0;
 }
@@ -116,6 +119,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct cw_exec *e;
+	struct mm_struct *mm;
 	unsigned long arg_start, arg_end, len;
 	long n;
 
@@ -126,11 +130,12 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	e->old_tid = old_pid;
 
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
-				      BPF_CORE_READ(bprm, filename));
+				      bprm->filename);
 	e->filename_len = n > 0 ? n - 1 : 0;
 
-	arg_start = BPF_CORE_READ(p, mm, arg_start);
-	arg_end = BPF_CORE_READ(p, mm, arg_end);
+	mm = p->mm;
+	arg_start = mm->arg_start;
+	arg_end = mm->arg_end;
 	len = arg_end > arg_start ? arg_end - arg_start : 0;
 	e->args_truncated = 0;
 	if (len > CW_ARGS_LEN) {
@@ -144,20 +149,37 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
+static __always_inline void report_exit(struct task_struct *p)
+{
+	struct cw_exit *e = reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	fill_header(&e->h, CW_EXIT, p);
+	e->exit_code = p->exit_code;
+	e->_pad = 0;
+	submit(e);
+}
+
+/* Kernels since 6.16 say whether this was the thread group's last thread. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *p, bool group_dead)
 {
-	struct cw_exit *e;
-
 	/* A thread's exit ends the process only when it is the last one. */
-	if (!group_dead)
-		return 0;
-	e = reserve(sizeof(*e));
-	if (!e)
-		return 0;
-	fill_header(&e->h, CW_EXIT, p);
-	e->exit_code = BPF_CORE_READ(p, exit_code);
-	submit(e);
+	if (group_dead)
+		report_exit(p);
+	return 0;
+}
+
+/* Older kernels: the same question, asked of the live-thread count, which
+ * do_exit() decrements before this tracepoint. Two threads exiting at the
+ * same instant can both see zero; the tree ignores a second exit. The
+ * loader uses this program only when the one above does not load. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit_compat, struct task_struct *p)
+{
+	if (p->signal->live.counter == 0)
+		report_exit(p);
 	return 0;
 }
 

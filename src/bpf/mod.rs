@@ -52,11 +52,49 @@ pub struct ProbeStats {
     pub malformed: AtomicU64,
 }
 
+/// What the probe could load on this kernel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Connections are observed (needs Linux 6.3 or later and tracefs).
+    pub network: bool,
+    /// Exits come from the kernel's own "thread group died" flag (Linux
+    /// 6.16 or later); otherwise from the live-thread count, where two
+    /// threads exiting at once can report the exit twice.
+    pub exact_exit: bool,
+    /// Why a fuller variant did not load, when one did not.
+    pub unavailable: Option<String>,
+}
+
+impl Features {
+    /// A sentence for the user when something is missing, else `None`.
+    pub fn warning(&self) -> Option<String> {
+        (!self.network).then(|| {
+            format!(
+                "network connections are not observed on this kernel ({})",
+                self.unavailable
+                    .as_deref()
+                    .unwrap_or("the network programs did not load")
+            )
+        })
+    }
+}
+
+/// How to start the probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// Use the exit program for kernels before 6.16 even where the newer one
+    /// loads (to exercise the fallback on a new kernel).
+    pub force_exit_compat: bool,
+    /// Leave the network programs out.
+    pub no_network: bool,
+}
+
 /// A running probe. Dropping it stops it.
 pub struct Probe {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<()>>>,
     stats: Arc<ProbeStats>,
+    features: Features,
 }
 
 impl Probe {
@@ -65,25 +103,37 @@ impl Probe {
     /// [`Message`]; the send blocks when the channel is full, and what the
     /// kernel then cannot deliver is counted and sent as `Message::Lost`.
     pub fn start(tx: Sender<Message>) -> Result<Probe> {
+        Self::start_with(tx, ProbeOptions::default())
+    }
+
+    /// [`Probe::start`] with options. The fullest set of programs that
+    /// loads on this kernel is used; see [`Probe::features`].
+    pub fn start_with(tx: Sender<Message>, options: ProbeOptions) -> Result<Probe> {
         check_privileges()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
-        let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<()>>(1);
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<Features>>(1);
         let thread = {
             let stop = Arc::clone(&stop);
             let stats = Arc::clone(&stats);
             std::thread::Builder::new()
                 .name("causeway-probe".into())
-                .spawn(move || run(&tx, &stop, &stats, &ready_tx))
+                .spawn(move || run(&tx, options, &stop, &stats, &ready_tx))
                 .context("starting the probe thread")?
         };
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Probe {
-                stop,
-                thread: Some(thread),
-                stats,
-            }),
+            Ok(Ok(features)) => {
+                if let Some(w) = features.warning() {
+                    log::warn!("{w}");
+                }
+                Ok(Probe {
+                    stop,
+                    thread: Some(thread),
+                    stats,
+                    features,
+                })
+            }
             Ok(Err(e)) => {
                 let _ = thread.join();
                 Err(e)
@@ -104,6 +154,11 @@ impl Probe {
 
     pub fn stats(&self) -> &Arc<ProbeStats> {
         &self.stats
+    }
+
+    /// What loaded on this kernel.
+    pub fn features(&self) -> &Features {
+        &self.features
     }
 
     /// Stops polling after draining what the ring buffer holds, detaches,
@@ -151,17 +206,43 @@ pub fn check_privileges() -> Result<()> {
 
 fn run(
     tx: &Sender<Message>,
+    options: ProbeOptions,
     stop: &AtomicBool,
     stats: &ProbeStats,
-    ready: &Sender<Result<()>>,
+    ready: &Sender<Result<Features>>,
 ) -> Result<()> {
-    let mut storage = MaybeUninit::uninit();
-    let skel = match load_and_attach(&mut storage) {
-        Ok(skel) => skel,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return Ok(());
+    let mut storages: Vec<MaybeUninit<libbpf_rs::OpenObject>> =
+        std::iter::repeat_with(MaybeUninit::uninit)
+            .take(VARIANTS.len())
+            .collect();
+    let mut first_error = None;
+    let mut loaded = None;
+    for (storage, &variant) in storages.iter_mut().zip(VARIANTS.iter()) {
+        if (options.force_exit_compat && !variant.exit_compat)
+            || (options.no_network && variant.network)
+        {
+            continue;
         }
+        match load_and_attach(storage, variant) {
+            Ok(skel) => {
+                loaded = Some((skel, variant));
+                break;
+            }
+            Err(e) => {
+                log::warn!("probe variant {variant:?} did not load: {e:#}");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let Some((skel, variant)) = loaded else {
+        let e = first_error.unwrap_or_else(|| anyhow!("no probe variant was tried"));
+        let _ = ready.send(Err(e));
+        return Ok(());
+    };
+    let features = Features {
+        network: variant.network,
+        exact_exit: !variant.exit_compat,
+        unavailable: first_error.map(|e| format!("{e:#}")),
     };
 
     // The callback cannot block forever: if the consumer is gone, stop.
@@ -190,7 +271,7 @@ fn run(
         })
         .context("setting up the ring buffer")?;
     let ring = builder.build().context("setting up the ring buffer")?;
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(features));
 
     let mut lost_seen = 0u64;
     let mut last_lost_check = Instant::now();
@@ -234,17 +315,61 @@ fn run(
     Ok(())
 }
 
+/// Which of the probe's programs one load attempt enables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Variant {
+    /// The exit program for kernels before 6.16, whose exit tracepoint does
+    /// not say whether the thread group died.
+    exit_compat: bool,
+    /// The network programs (Linux 6.3 or later, and tracefs).
+    network: bool,
+}
+
+/// Tried in order; the first that loads and attaches is used.
+const VARIANTS: [Variant; 4] = [
+    Variant {
+        exit_compat: false,
+        network: true,
+    },
+    Variant {
+        exit_compat: true,
+        network: true,
+    },
+    Variant {
+        exit_compat: false,
+        network: false,
+    },
+    Variant {
+        exit_compat: true,
+        network: false,
+    },
+];
+
 fn load_and_attach(
     storage: &mut MaybeUninit<libbpf_rs::OpenObject>,
+    variant: Variant,
 ) -> Result<skel::CausewaySkel<'_>> {
-    let open = CausewaySkelBuilder::default()
+    let mut open = CausewaySkelBuilder::default()
         .open(storage)
         .context("opening the eBPF probe")?;
+    let progs = &mut open.progs;
+    progs.handle_exit.set_autoload(!variant.exit_compat);
+    progs.handle_exit_compat.set_autoload(variant.exit_compat);
+    for prog in [
+        &mut progs.handle_sock_state,
+        &mut progs.handle_accept4,
+        &mut progs.handle_accept,
+        &mut progs.handle_send,
+    ] {
+        prog.set_autoload(variant.network);
+    }
     let mut skel = open
         .load()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("loading the eBPF probe into the kernel")?;
-    ensure_tracefs()?;
+    if variant.network {
+        ensure_tracefs()?;
+    }
     skel.attach()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("attaching the eBPF probe to its tracepoints")?;

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use causeway::bpf::ProbeOptions;
 use causeway::event::Message;
 use causeway::graph::CausalTree;
 use causeway::live::Source;
@@ -49,7 +50,17 @@ pub fn capture(
     done: impl Fn(&CausalTree) -> bool,
     deadline: Duration,
 ) -> Capture {
-    let src = Source::start().expect("the probe starts");
+    capture_with(ProbeOptions::default(), work, done, deadline)
+}
+
+/// [`capture`] with probe options.
+pub fn capture_with(
+    options: ProbeOptions,
+    work: impl FnOnce() + Send + 'static,
+    done: impl Fn(&CausalTree) -> bool,
+    deadline: Duration,
+) -> Capture {
+    let src = Source::start_with(options).expect("the probe starts");
     let mut messages: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
     let mut tree = CausalTree::from_messages(&messages);
     let worker = std::thread::spawn(work);
