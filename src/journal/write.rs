@@ -9,8 +9,41 @@ use crate::event::{Event, EventKind, ExitStatus, Message, SeedProcess, signal_na
 /// Writes a journal: the header first, then one line per message.
 pub struct Writer<W: Write> {
     out: W,
-    boot_time_ns: i64,
+    clock: WallClock,
     line: Vec<u8>,
+}
+
+/// Formats boot-time stamps as RFC 3339 wall-clock strings. The part up to
+/// the second is formatted once per second and reused: the recorder writes
+/// one per event.
+struct WallClock {
+    boot_time_ns: i64,
+    second: i64,
+    prefix: String,
+}
+
+impl WallClock {
+    fn new(boot_time_ns: i64) -> Self {
+        WallClock {
+            boot_time_ns,
+            second: i64::MIN,
+            prefix: String::new(),
+        }
+    }
+
+    /// Appends `"2026-11-27T17:26:00.231834849Z"` (with the quotes).
+    fn push(&mut self, line: &mut Vec<u8>, ktime: u64) {
+        let t = wall_time(self.boot_time_ns, ktime);
+        let second = t.timestamp();
+        if second != self.second {
+            self.second = second;
+            self.prefix = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        }
+        line.push(b'"');
+        line.extend_from_slice(self.prefix.as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(line, ".{:09}Z\"", t.timestamp_subsec_nanos());
+    }
 }
 
 impl<W: Write> Writer<W> {
@@ -35,7 +68,7 @@ impl<W: Write> Writer<W> {
         out.write_all(&line)?;
         Ok(Writer {
             out,
-            boot_time_ns: header.boot_time_ns,
+            clock: WallClock::new(header.boot_time_ns),
             line,
         })
     }
@@ -45,12 +78,12 @@ impl<W: Write> Writer<W> {
         self.line.clear();
         match msg {
             Message::Seed(p) => seed_line(&mut self.line, p)?,
-            Message::Event(ev) => event_line(&mut self.line, self.boot_time_ns, ev)?,
+            Message::Event(ev) => event_line(&mut self.line, &mut self.clock, ev)?,
             Message::Lost { ktime, count } => {
                 self.line.extend_from_slice(br#"{"type":"lost","time":"#);
                 json_str(
                     &mut self.line,
-                    &rfc3339(wall_time(self.boot_time_ns, *ktime)),
+                    &rfc3339(wall_time(self.clock.boot_time_ns, *ktime)),
                 );
                 write!(self.line, r#","ktime":{ktime},"count":{count}}}"#)?;
             }
@@ -111,11 +144,11 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) -> io::Result<()> {
     Ok(())
 }
 
-fn event_line(line: &mut Vec<u8>, boot_time_ns: i64, ev: &Event) -> io::Result<()> {
+fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) -> io::Result<()> {
     line.extend_from_slice(br#"{"type":"#);
     json_str(line, ev.kind.name());
     line.extend_from_slice(br#","time":"#);
-    json_str(line, &rfc3339(wall_time(boot_time_ns, ev.ktime)));
+    clock.push(line, ev.ktime);
     write!(
         line,
         r#","ktime":{},"pid":{},"tid":{},"start":{},"ppid":{},"pstart":{},"uid":{},"gid":{},"cgroup":{},"comm":"#,
