@@ -5,8 +5,8 @@
 //! Per round, in alternating order: the storm alone; the storm with
 //! `causeway record --output /dev/null` (slowdown); the storm with
 //! `causeway record --output FILE` (completeness, lost records, causeway's
-//! CPU time per event, less its CPU time over an idle run as long as the
-//! storm). Prints medians over the rounds.
+//! CPU time per event after start-up, less its CPU time over an idle run
+//! as long as the storm). Prints medians over the rounds.
 
 use std::fs;
 use std::process::{Child, Command, Stdio};
@@ -28,7 +28,7 @@ fn storm(n: usize, marker: &str) -> Duration {
 fn start_causeway(bin: &str, output: &str) -> Child {
     let child = Command::new(bin)
         .args(["record", "--output", output])
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start causeway");
     // Attach and /proc scan take well under a second.
@@ -36,19 +36,20 @@ fn start_causeway(bin: &str, output: &str) -> Child {
     child
 }
 
-/// Stops causeway with SIGINT; returns its CPU time (user + system).
+/// Stops causeway with SIGINT; returns the CPU time it spent after
+/// start-up (its own account, on stderr: "... (0.123 s CPU)").
 fn stop_causeway(child: Child) -> Duration {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: plain syscalls on our own child's pid; `ru` and `status` are
-    // valid, writable locals.
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-        let mut status = 0;
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::wait4(pid, &mut status, 0, &mut ru);
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(ru.ru_utime) + tv(ru.ru_stime)
-    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("causeway ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let secs = stderr
+        .rsplit('(')
+        .next()
+        .and_then(|s| s.strip_suffix(" s CPU)\n"))
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no CPU figure in causeway's summary: {stderr}"));
+    Duration::from_secs_f64(secs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -69,20 +70,28 @@ fn main() {
     // Warm up caches (page cache for /bin/true, the binary).
     storm(500, "warmup");
 
-    let (mut base, mut attached, mut complete, mut cpu_per_event) =
+    let (mut base, mut with, mut complete, mut cpu_per_event) =
         (vec![], vec![], vec![], vec![]);
     let mut lost_total = 0u64;
     for round in 0..rounds {
         let marker = format!("cw-bench-{}-{round}", std::process::id());
-        let b = storm(n, &marker).as_secs_f64();
-
-        let c = start_causeway(&bin, "/dev/null");
-        let a = storm(n, &marker).as_secs_f64();
-        stop_causeway(c);
+        // Alternate which goes first, so drift favours neither.
+        let attached = |marker: &str| {
+            let c = start_causeway(&bin, "/dev/null");
+            let a = storm(n, marker).as_secs_f64();
+            stop_causeway(c);
+            a
+        };
+        let (b, a) = if round % 2 == 0 {
+            let b = storm(n, &marker).as_secs_f64();
+            (b, attached(&marker))
+        } else {
+            let a = attached(&marker);
+            (storm(n, &marker).as_secs_f64(), a)
+        };
 
         // causeway's CPU with nothing happening for as long as a storm
-        // lasts: start-up (probe load, /proc scan) and idle polling, which
-        // are not a per-event cost.
+        // lasts: idle polling, which is not a per-event cost.
         let c = start_causeway(&bin, &journal);
         std::thread::sleep(Duration::from_secs_f64(b));
         let idle = stop_causeway(c);
@@ -108,7 +117,7 @@ fn main() {
             }
         }
         base.push(b);
-        attached.push(a);
+        with.push(a);
         complete.push(execs as f64 / n as f64);
         cpu_per_event.push(cpu.as_secs_f64() * 1e6 / events.max(1) as f64);
         eprintln!(
@@ -119,7 +128,7 @@ fn main() {
         );
     }
     let _ = fs::remove_file(&journal);
-    let (b, a) = (median(base), median(attached));
+    let (b, a) = (median(base), median(with));
     println!("fork+exec storm: {n} execs x {rounds} rounds (medians)");
     println!(
         "  alone:                          {:.3} s ({:.0} execs/s)",

@@ -88,8 +88,10 @@ fn run(cli: Cli) -> Result<()> {
                 String::new()
             };
             eprintln!(
-                "causeway: recorded {} processes and {} events{lost}",
-                s.processes, s.events
+                "causeway: recorded {} processes and {} events{lost} ({:.3} s CPU)",
+                s.processes,
+                s.events,
+                s.cpu.as_secs_f64()
             );
             Ok(())
         }

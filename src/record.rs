@@ -22,6 +22,24 @@ pub struct Summary {
     pub events: u64,
     pub lost: u64,
     pub malformed: u64,
+    /// CPU time (user + system, all threads) spent after start-up: probe
+    /// loading and the /proc scan are not counted.
+    pub cpu: Duration,
+}
+
+/// CPU time of this process so far, all threads.
+fn cpu_time() -> Duration {
+    // SAFETY: rusage is plain old data; getrusage fills it in.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
@@ -89,6 +107,7 @@ pub fn record(
         eprintln!("causeway: warning: {w}");
     }
     let mut summary = Summary::default();
+    let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
     let result = write_all(&mut w, &src, duration, stop, &mut summary);
     // Whatever happened, stop the probe: drain the channel until the probe
@@ -101,6 +120,7 @@ pub fn record(
         }
     }
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
+    summary.cpu = cpu_time().saturating_sub(started);
     let probe = src.probe.stop();
     let flushed = if write_failed {
         Ok(())
