@@ -4,9 +4,10 @@
 
 use std::io::{IsTerminal, Stdout, Write};
 use std::sync::Arc;
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 use std::thread::JoinHandle;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -34,9 +35,18 @@ const BATCH_TIME: Duration = Duration::from_millis(8);
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether the terminal is in the view's modes (raw, alternate screen,
+/// mouse), so that restoring happens once: leaving the alternate screen a
+/// second time would move the cursor back over what was printed since
+/// (a panic message, say).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back as it was: cooked mode, main screen, cursor,
-/// no mouse reports. Safe to call more than once.
+/// no mouse reports. Does nothing if it is not in the view's modes.
 pub fn restore_terminal() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = std::io::stdout();
     let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
@@ -52,17 +62,57 @@ impl Drop for Guard {
     }
 }
 
+/// Set by the panic hook: the loop then ends (a panic on another thread,
+/// such as the feed's, must not leave the view running).
+static PANICKED: AtomicBool = AtomicBool::new(false);
+/// The thread that runs the view.
+static VIEW_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
+/// Panic messages from other threads while the view was on screen,
+/// printed once the terminal is restored.
+static PENDING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// A panic prints its message on a restored terminal, not into the
-/// alternate screen in raw mode.
+/// alternate screen in raw mode. On the view's thread: restore, then the
+/// usual message (unwinding follows). On another thread while the view is
+/// up: the message is kept and the view stops, restores the terminal and
+/// prints it (restoring from here would race with the view's drawing).
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            let here = std::thread::current();
+            let on_view = VIEW_THREAD
+                .lock()
+                .map(|t| *t == Some(here.id()))
+                .unwrap_or(true);
+            if ACTIVE.load(Ordering::SeqCst) && !on_view {
+                let msg = format!(
+                    "thread '{}' panicked at {}:\n{}",
+                    here.name().unwrap_or("<unnamed>"),
+                    info.location()
+                        .map_or_else(String::new, ToString::to_string),
+                    panic_payload(info)
+                );
+                if let Ok(mut p) = PENDING.lock() {
+                    p.push(msg);
+                }
+                PANICKED.store(true, Ordering::SeqCst);
+                return;
+            }
             restore_terminal();
+            PANICKED.store(true, Ordering::SeqCst);
             previous(info);
         }));
     });
+}
+
+fn panic_payload(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let p = info.payload();
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 fn enter() -> Result<(Guard, Term)> {
@@ -73,8 +123,12 @@ fn enter() -> Result<(Guard, Term)> {
         );
     }
     install_panic_hook();
+    if let Ok(mut t) = VIEW_THREAD.lock() {
+        *t = Some(std::thread::current().id());
+    }
     enable_raw_mode().context("cannot put the terminal in raw mode")?;
     // From here on, the guard undoes whatever succeeded.
+    ACTIVE.store(true, Ordering::SeqCst);
     let guard = Guard;
     execute!(
         std::io::stdout(),
@@ -299,6 +353,16 @@ pub fn resident_bytes() -> Option<u64> {
 /// Runs the view until the user quits, a signal asks, or the terminal
 /// fails. `feed` is the live message channel (none for a replay).
 pub fn run(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
+    let result = run_view(app, feed);
+    // The terminal is restored by now: say what other threads panicked with.
+    let pending = PENDING.lock().map(|mut p| std::mem::take(&mut *p));
+    for msg in pending.unwrap_or_default() {
+        eprintln!("{msg}");
+    }
+    result
+}
+
+fn run_view(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
     let signals = Signals::register()?;
     let (_guard, mut term) = enter()?;
     let input = Input::start()?;
@@ -314,6 +378,9 @@ pub fn run(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     loop {
+        if PANICKED.load(Ordering::SeqCst) {
+            bail!("an internal error stopped the view (its message is printed above)");
+        }
         if signals.flag.load(Ordering::Relaxed) || app.quit {
             break;
         }
