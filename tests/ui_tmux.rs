@@ -292,6 +292,23 @@ fn closing_the_terminal_ends_the_view() {
     }
 }
 
+/// A child process killed (and reaped) when dropped, so that a failing
+/// test does not leave it running, holding the test's output pipe.
+struct KillOnDrop(std::process::Child);
+
+impl KillOnDrop {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// A child process of `parent` whose comm is `name`.
 fn child_named(parent: u32, name: &str) -> Option<u32> {
     let start = Instant::now();
@@ -476,8 +493,8 @@ fn live_view_shows_new_processes() {
     t.keys(&["f"]);
     t.wait_text("FOLLOW");
 
-    let mut child = Command::new(&script).spawn().expect("start workload");
-    let pid = child.id();
+    let mut child = KillOnDrop(Command::new(&script).spawn().expect("start workload"));
+    let pid = child.0.id();
     // Find it by name; `n` searches again until the probe has seen it.
     t.keys(&["/"]);
     t.wait_text("find: ");
@@ -497,10 +514,24 @@ fn live_view_shows_new_processes() {
     assert!(!s.contains("FOLLOW"), "searching turned follow off: {s}");
     assert!(s.contains(&format!("{pid} {name}")), "its row: {s}");
     assert!(s.contains("ev/s"), "{s}");
-    // Its children are shown under it as they come and go.
-    t.wait_text("sleep  0.05");
-    let _ = child.kill();
-    let _ = child.wait();
+    // Its children hang under it: → goes to the first one, p comes back.
+    let start = Instant::now();
+    let s = loop {
+        t.keys(&["l"]);
+        std::thread::sleep(Duration::from_millis(200));
+        let s = t.screen();
+        if s.contains(&format!("parent   {pid} {name}")) {
+            break s;
+        }
+        assert!(start.elapsed() < DEADLINE, "no child under {name}:\n{s}");
+    };
+    assert!(
+        s.contains("process  sleep") || s.contains("process  true"),
+        "{s}"
+    );
+    t.keys(&["p"]);
+    t.wait_text(&want);
+    child.kill();
     // Killed: the view shows it.
     t.wait_for("the workload shown killed", |s| {
         s.lines()
