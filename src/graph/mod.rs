@@ -68,6 +68,9 @@ pub struct Node {
     pub execs: Vec<ExecRecord>,
     /// Known from the /proc scan at start, not seen being born.
     pub seeded: bool,
+    /// Its fork was not seen: `causal_parent` is the parent the kernel named
+    /// at its first event, which may already be an adoptive one.
+    pub parent_inferred: bool,
     /// Boot-time ns of the first message that mentioned it.
     pub first_seen: u64,
     pub conns: Vec<ConnId>,
@@ -386,6 +389,7 @@ impl CausalTree {
             comm: String::new(),
             execs: Vec::new(),
             seeded: false,
+            parent_inferred: matches!(hint, ParentHint::Current(_)),
             first_seen: seen,
             conns: Vec::new(),
         });
@@ -417,6 +421,7 @@ impl CausalTree {
     }
 }
 
+#[derive(Clone, Copy)]
 enum ParentHint {
     Root,
     /// The process that forked it.

@@ -338,3 +338,20 @@ fn a_late_seed_does_not_mark_a_live_process_seeded() {
     assert_eq!(t.len(), 2);
     assert!(!t.node(t.find(child).unwrap()).seeded);
 }
+
+#[test]
+fn a_parent_known_only_from_a_later_event_is_marked_inferred() {
+    let shell = key(100, 10);
+    let seen_born = key(1300, 130);
+    let unseen_fork = key(1301, 131);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, seen_born);
+    s.exit(unseen_fork, shell, 0);
+    let t = s.tree();
+    assert!(!t.node(t.find(seen_born).unwrap()).parent_inferred);
+    assert!(!t.node(t.find(shell).unwrap()).parent_inferred);
+    let n = t.node(t.find(unseen_fork).unwrap());
+    assert!(n.parent_inferred);
+    assert_eq!(n.parent_id(), t.find(shell));
+}

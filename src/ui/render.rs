@@ -520,7 +520,14 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         ParentLink::Unknown(k) => format!("pid {} (never seen)", k.pid),
         ParentLink::Root => "none (a root)".to_string(),
     };
-    lines.push(Line::from(vec![label(app, "parent"), Span::raw(causal)]));
+    let mut parent = vec![label(app, "parent"), Span::raw(causal)];
+    if n.parent_inferred {
+        parent.push(Span::styled(
+            "  (inferred: its fork was not seen)",
+            t.label(),
+        ));
+    }
+    lines.push(Line::from(parent));
     let causal_key = match n.causal_parent {
         ParentLink::Known(p) => Some(app.tree.node(p).key),
         ParentLink::Unknown(k) => Some(k),

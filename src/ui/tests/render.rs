@@ -336,3 +336,20 @@ fn footer_hints_fit_80_columns() {
     assert!(l[23].contains("/ find"), "{l:?}");
     assert!(l[23].trim_end().ends_with("q quit"), "{l:?}");
 }
+
+#[test]
+fn a_parent_from_a_later_event_is_shown_as_inferred() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
+    // An exec from a process whose fork was never seen.
+    let ghost = crate::event::ProcKey::new(4242, shell.start + 5_000_000);
+    s.exec(ghost, shell, 0, "/usr/bin/ghost", &["ghost"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, ghost.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains("(inferred: its fork was not seen)"), "{text}");
+    select_pid(&mut app, shell.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(!text.contains("inferred"), "{text}");
+}
