@@ -101,6 +101,34 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// Appends `name` (already quoted, with its leading comma and colon) and an
+/// integer, without going through `core::fmt`.
+fn field(line: &mut Vec<u8>, name: &[u8], value: impl itoa::Integer) {
+    line.extend_from_slice(name);
+    line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// `1.2.3.4:80` or `[::1]:80`: digits and punctuation only, so no JSON
+/// escaping is needed.
+fn addr(line: &mut Vec<u8>, a: std::net::SocketAddr) {
+    let mut ints = itoa::Buffer::new();
+    match a {
+        std::net::SocketAddr::V4(v4) => {
+            for (i, octet) in v4.ip().octets().iter().enumerate() {
+                if i > 0 {
+                    line.push(b'.');
+                }
+                line.extend_from_slice(ints.format(*octet).as_bytes());
+            }
+        }
+        std::net::SocketAddr::V6(v6) => {
+            let _ = write!(line, "[{}]", v6.ip());
+        }
+    }
+    line.push(b':');
+    line.extend_from_slice(ints.format(a.port()).as_bytes());
+}
+
 fn json_str(line: &mut Vec<u8>, s: &str) {
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *line, s);
@@ -149,19 +177,16 @@ fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) -> io::Resu
     json_str(line, ev.kind.name());
     line.extend_from_slice(br#","time":"#);
     clock.push(line, ev.ktime);
-    write!(
-        line,
-        r#","ktime":{},"pid":{},"tid":{},"start":{},"ppid":{},"pstart":{},"uid":{},"gid":{},"cgroup":{},"comm":"#,
-        ev.ktime,
-        ev.proc.pid,
-        ev.tid,
-        ev.proc.start,
-        ev.parent.pid,
-        ev.parent.start,
-        ev.uid,
-        ev.gid,
-        ev.cgroup
-    )?;
+    field(line, b",\"ktime\":", ev.ktime);
+    field(line, b",\"pid\":", ev.proc.pid);
+    field(line, b",\"tid\":", ev.tid);
+    field(line, b",\"start\":", ev.proc.start);
+    field(line, b",\"ppid\":", ev.parent.pid);
+    field(line, b",\"pstart\":", ev.parent.start);
+    field(line, b",\"uid\":", ev.uid);
+    field(line, b",\"gid\":", ev.gid);
+    field(line, b",\"cgroup\":", ev.cgroup);
+    line.extend_from_slice(br#","comm":"#);
     json_str(line, &ev.comm);
     match &ev.kind {
         EventKind::Fork => {}
@@ -190,17 +215,15 @@ fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) -> io::Resu
             json_str(line, n.protocol.as_str());
             line.extend_from_slice(br#","direction":"#);
             json_str(line, n.direction.as_str());
-            line.extend_from_slice(br#","local":"#);
-            json_str(line, &n.local.to_string());
-            line.extend_from_slice(br#","remote":"#);
-            json_str(line, &n.remote.to_string());
-            write!(line, r#","cookie":{}"#, n.cookie)?;
+            line.extend_from_slice(br#","local":""#);
+            addr(line, n.local);
+            line.extend_from_slice(br#"","remote":""#);
+            addr(line, n.remote);
+            line.push(b'"');
+            field(line, b",\"cookie\":", n.cookie);
             if n.kind == crate::event::NetKind::Close {
-                write!(
-                    line,
-                    r#","bytes_sent":{},"bytes_received":{}"#,
-                    n.bytes_sent, n.bytes_received
-                )?;
+                field(line, b",\"bytes_sent\":", n.bytes_sent);
+                field(line, b",\"bytes_received\":", n.bytes_received);
             }
         }
     }
