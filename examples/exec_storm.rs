@@ -134,10 +134,28 @@ fn main() {
     let ratio = median(ratios);
     let (b, a) = (median(base), median(with));
     println!("fork+exec storm: {n} execs x {rounds} rounds (medians)");
-    println!("  alone:                          {:.3} s ({:.0} execs/s)", b, n as f64 / b);
+    println!(
+        "  alone:                          {:.3} s ({:.0} execs/s)",
+        b,
+        n as f64 / b
+    );
     println!("  with causeway record >/dev/null: {:.3} s", a);
-    println!("  slowdown (median of rounds):    {:.3} ({:+.1}%)", ratio, (ratio - 1.0) * 100.0);
-    println!("  slowdown (ratio of medians):    {:.3} ({:+.1}%)", a / b, (a / b - 1.0) * 100.0);
-    println!("  completeness:                   {:.2}% of execs captured, {lost_total} lost", median(complete) * 100.0);
-    println!("  causeway CPU per event:         {:.2} us", median(cpu_per_event));
+    println!(
+        "  slowdown (median of rounds):    {:.3} ({:+.1}%)",
+        ratio,
+        (ratio - 1.0) * 100.0
+    );
+    println!(
+        "  slowdown (ratio of medians):    {:.3} ({:+.1}%)",
+        a / b,
+        (a / b - 1.0) * 100.0
+    );
+    println!(
+        "  completeness:                   {:.2}% of execs captured, {lost_total} lost",
+        median(complete) * 100.0
+    );
+    println!(
+        "  causeway CPU per event:         {:.2} us",
+        median(cpu_per_event)
+    );
 }
