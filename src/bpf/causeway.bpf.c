@@ -73,16 +73,15 @@ static __always_inline void submit(void *rec)
 						     : BPF_RB_NO_WAKEUP);
 }
 
-/* The common header for `task`. Kernel memory is read with direct loads
- * through BTF pointers (CO-RE relocated), not one helper call per field. */
-static __always_inline void fill_header(struct cw_header *h, __u32 kind,
-					struct task_struct *task)
+/* Who `task` is: the common header without kind and time. Kernel memory is
+ * read with direct loads through BTF pointers (CO-RE relocated), not one
+ * helper call per field. */
+static __always_inline void fill_ident(struct cw_header *h,
+				       struct task_struct *task)
 {
 	struct task_struct *rp = task->real_parent;
 	const struct cred *cred = task->cred;
 
-	h->kind = kind;
-	h->ktime = bpf_ktime_get_boot_ns();
 	h->tid = task->pid;
 	h->pid = task->tgid;
 	h->start = task->group_leader->start_boottime;
@@ -92,6 +91,15 @@ static __always_inline void fill_header(struct cw_header *h, __u32 kind,
 	h->gid = cred->gid.val;
 	h->cgroup = bpf_get_current_cgroup_id();
 	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+}
+
+/* The common header for an event of `task`, happening now. */
+static __always_inline void fill_header(struct cw_header *h, __u32 kind,
+					struct task_struct *task)
+{
+	h->kind = kind;
+	h->ktime = bpf_ktime_get_boot_ns();
+	fill_ident(h, task);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -243,31 +251,15 @@ static __always_inline __u16 sk_proto(struct sock *sk)
 	return BPF_CORE_READ_BITFIELD(sk, sk_protocol);
 }
 
-/* The identity of the current process, as fill_header() gives it, from
- * direct loads; without kind and time. */
+/* The identity of the current process; without kind and time. */
 static __always_inline void fill_current_ident(struct cw_header *h)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_struct *rp = task->real_parent;
-	const struct cred *cred = task->cred;
-	__u64 id = bpf_get_current_pid_tgid();
-
-	h->tid = (__u32)id;
-	h->pid = id >> 32;
-	h->start = task->group_leader->start_boottime;
-	h->ppid = rp->tgid;
-	h->pstart = rp->group_leader->start_boottime;
-	h->uid = cred->uid.val;
-	h->gid = cred->gid.val;
-	h->cgroup = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	fill_ident(h, bpf_get_current_task_btf());
 }
 
 static __always_inline void fill_current(struct cw_header *h, __u32 kind)
 {
-	h->kind = kind;
-	h->ktime = bpf_ktime_get_boot_ns();
-	fill_current_ident(h);
+	fill_header(h, kind, bpf_get_current_task_btf());
 }
 
 /* An IPv4 address as v4-mapped IPv6. */
