@@ -23,6 +23,16 @@ fn wait_for_header(path: &std::path::Path) {
     panic!("causeway record never wrote its header and seed");
 }
 
+/// Waits for the recorder and returns its status and stderr.
+fn finish(rec: &mut std::process::Child) -> (std::process::ExitStatus, String) {
+    let status = rec.wait().unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = rec.stderr.take() {
+        e.read_to_string(&mut stderr).unwrap();
+    }
+    (status, stderr)
+}
+
 #[test]
 fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
     if !probe_allowed("sigterm_stops_the_recorder_and_nothing_it_saw_is_lost") {
@@ -46,13 +56,7 @@ fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
     // SIGTERM right away: what the probe already had must still be written.
     // SAFETY: signalling our own child.
     unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };
-    let status = rec.wait().unwrap();
-    let mut stderr = String::new();
-    rec.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = finish(&mut rec);
     assert!(status.success(), "record failed: {stderr}");
     assert!(stderr.contains("recorded"), "{stderr}");
 
@@ -145,13 +149,7 @@ fn a_closed_pipe_ends_the_recording_quietly() {
         let _ = Command::new("/bin/true").status();
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = rec.wait().unwrap();
-    let mut stderr = String::new();
-    rec.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = finish(&mut rec);
     assert!(status.success(), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }

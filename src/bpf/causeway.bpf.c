@@ -592,20 +592,13 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!seen || *seen)
 		return 0;
-	e = reserve(sizeof(*e));
+	/* The socket's peer: right for a connected socket; an unconnected
+	 * one's is overwritten by the send's own destination below. */
+	e = conn_record(sk, family, bpf_get_socket_cookie(sk), IPPROTO_UDP);
 	if (!e)
 		return 0;
 	fill_current(&e->h, CW_UDP);
-	e->cookie = bpf_get_socket_cookie(sk);
-	e->family = family;
-	e->protocol = IPPROTO_UDP;
-	e->_pad0 = 0;
-	e->bytes_sent = 0;
-	e->bytes_received = 0;
-	sock_local(sk, family, e);
-	if (sk->__sk_common.skc_state == TCP_ESTABLISHED) {
-		sock_remote(sk, family, e);
-	} else if (syscall_dest(e)) {
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED && syscall_dest(e)) {
 		/* Not from a send syscall (io_uring, the kernel): nothing to
 		 * report yet; a later send may say where it goes. */
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
