@@ -109,7 +109,8 @@ say(local4=u.getsockname()[1], local6=u6.getsockname()[1], localm=m.getsockname(
 
 /// A client connects and resets (SO_LINGER 0) before the server accepts;
 /// the server accepts the dead connection anyway. Then a connect to the
-/// closed listener's port is refused.
+/// closed listener's port is refused, and the same socket connects again,
+/// to a second listener.
 const RESET_AND_REFUSED: &str = r#"
 import struct, time
 s = socket.socket()
@@ -130,7 +131,18 @@ try:
     raise SystemExit('the connect should be refused')
 except ConnectionRefusedError:
     pass
-say(port=port, reset=local, refused=r.getsockname()[1])
+refused = r.getsockname()[1]
+s2 = socket.socket()
+s2.bind(('127.0.0.1', 0))
+s2.listen(8)
+port2 = s2.getsockname()[1]
+r.connect(('127.0.0.1', port2))
+again = r.getsockname()[1]
+a2, _ = s2.accept()
+a2.close()
+r.close()
+s2.close()
+say(port=port, reset=local, refused=refused, port2=port2, again=again)
 "#;
 
 /// argv: n. n connect/accept/close cycles against one listener.
@@ -483,7 +495,7 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
             t.nodes()
                 .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
                 .is_some_and(|(_, n)| {
-                    n.conns.len() == 4 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                    n.conns.len() == 7 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
                 })
         },
         Duration::from_secs(20),
@@ -496,8 +508,16 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     let refused = v["refused"].as_u64().unwrap() as u16;
     let outs = conns_of(tree, id, Direction::Outbound);
     let ins = conns_of(tree, id, Direction::Inbound);
-    assert_eq!(outs.len(), 2, "the reset connect and the refused one");
-    assert_eq!(ins.len(), 1, "the accept of the reset connection");
+    assert_eq!(
+        outs.len(),
+        3,
+        "the reset connect, the refused one, the retry"
+    );
+    assert_eq!(
+        ins.len(),
+        2,
+        "the accepts of the reset and the retried connections"
+    );
     let by_port = |p: u16| {
         outs.iter()
             .copied()
@@ -517,6 +537,13 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     assert_eq!(f.state, ConnState::Closed);
     assert_eq!(f.peer, None);
     assert_eq!((f.bytes_sent, f.bytes_received), (0, 0));
+    // The same socket connecting again is a new connect of the same
+    // process, linked to the second listener's accept.
+    let again = tree.conn(by_port(v["again"].as_u64().unwrap() as u16));
+    assert_eq!(again.remote.port(), v["port2"].as_u64().unwrap() as u16);
+    let peer = again.peer.expect("the retry is linked to its accept");
+    assert_eq!(tree.conn(peer).direction, Direction::Inbound);
+    assert_eq!(again.state, ConnState::Closed);
     journal_round_trip(&cap);
 }
 

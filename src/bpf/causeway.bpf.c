@@ -23,13 +23,15 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Connects in flight, by socket cookie: the connecting process, seen at
- * CLOSE->SYN_SENT (process context), until the connect is reported when
- * the socket is established or fails (softirq). */
+/* Connects in flight: the connecting process, seen at CLOSE->SYN_SENT
+ * (process context), kept with the socket until the connect is reported
+ * when it is established or fails (softirq). Socket-local storage: no
+ * hashing, no eviction, freed with the socket. `kind` is 0 until the
+ * connect is reported. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct cw_header);
 } connecting SEC(".maps");
 
@@ -60,17 +62,12 @@ static __always_inline void *reserve(__u64 size)
 	return rec;
 }
 
-/* Wake the consumer only once this much is waiting: it polls on a short
- * timer anyway, so under load records are taken in batches instead of one
- * wakeup each. */
-#define WAKEUP_BYTES (256 * 1024)
-
+/* Never wakes the consumer: it takes what accumulated on a short timer,
+ * so under load records go in batches, and no record pays for a wakeup
+ * (an inter-processor interrupt, costly in a VM). */
 static __always_inline void submit(void *rec)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-	bpf_ringbuf_submit(rec, avail >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-						     : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
 /* Who `task` is: the common header without kind and time. Kernel memory is
@@ -90,7 +87,9 @@ static __always_inline void fill_ident(struct cw_header *h,
 	h->uid = cred->uid.val;
 	h->gid = cred->gid.val;
 	h->cgroup = bpf_get_current_cgroup_id();
-	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+	/* Two 8-byte loads, not a string-copy helper: comm is always
+	 * NUL-terminated within its 16 bytes; user space stops at the NUL. */
+	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 }
 
 /* The common header for an event of `task`, happening now. */
@@ -375,18 +374,17 @@ static __always_inline void emit_close(struct sock *sk, __u16 family, __u64 cook
 	submit(e);
 }
 
-/* Takes the connecting process out of the map and reports its connect;
- * only the caller whose delete succeeds reports it, so at most once. */
+/* Reports the connect remembered with the socket, once: the first
+ * caller marks it reported (softirq for one socket runs on one CPU at a
+ * time, under the socket's lock). */
 static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct cw_header *p = bpf_map_lookup_elem(&connecting, &cookie);
-	struct cw_header h;
+	struct cw_header *p = bpf_sk_storage_get(&connecting, sk, 0, 0);
 
-	if (!p)
+	if (!p || p->kind)
 		return;
-	h = *p;
-	if (bpf_map_delete_elem(&connecting, &cookie) == 0)
-		emit_connect(sk, family, cookie, &h);
+	p->kind = CW_CONNECT;
+	emit_connect(sk, family, cookie, p);
 }
 
 /* TCP state changes. CLOSE->SYN_SENT runs in the connecting process
@@ -401,7 +399,7 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
 {
 	struct sock *sk = (struct sock *)csk;
-	struct cw_header h = {};
+	struct cw_header *p;
 	struct cw_conn *e;
 	__u64 cookie;
 	__u16 family;
@@ -434,9 +432,13 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	case TCP_SYN_SENT:
 		if (oldstate != TCP_CLOSE)
 			return 0;
-		/* Kind and time are set when the connect is reported. */
-		fill_current_ident(&h);
-		bpf_map_update_elem(&connecting, &cookie, &h, BPF_ANY);
+		/* Time is set when the connect is reported. A socket may
+		 * connect again after a failed attempt: start afresh. */
+		p = bpf_sk_storage_get(&connecting, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (p) {
+			fill_current_ident(p);
+			p->kind = 0;
+		}
 		return 0;
 	case TCP_LISTEN:
 		if (oldstate != TCP_CLOSE)
