@@ -10,6 +10,7 @@
 //! records). Prints medians over the rounds.
 //!
 //! Usage: net_churn CAUSEWAY_BIN [CYCLES] [ROUNDS] [WORKERS]
+//! (CAUSEWAY_BIN `-`: the churn alone, once, for profiling.)
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -156,6 +157,13 @@ fn main() {
     let journal = std::env::temp_dir().join("causeway-bench-net.jsonl");
     let journal = journal.to_string_lossy().into_owned();
 
+    // `net_churn - N`: only the churn, for profiling under a recorder
+    // started by hand.
+    if bin == "-" {
+        let (wall, _) = churn(n, workers);
+        println!("{:.0} cycles/s", n as f64 / wall.as_secs_f64());
+        return;
+    }
     churn(n / 10, workers);
 
     // Slowdown: each round runs the churn alone and with causeway attached

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use super::skel::types::{cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
-    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, canonical_ip,
 };
 
@@ -100,7 +100,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
         uid: h.uid,
         gid: h.gid,
         cgroup: h.cgroup,
-        comm: String::from_utf8_lossy(cstr(&h.comm)).into_owned(),
+        comm: Comm::from_bytes_lossy(cstr(&h.comm)),
         kind,
     }))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::event::{Direction, EventKind, Message, NetKind, ProcKey, Protocol};
+use crate::event::{Comm, Direction, EventKind, Message, NetKind, ProcKey, Protocol};
 
 /// Who opened a socket, as its opening record said.
 #[derive(Clone, Debug)]
@@ -17,7 +17,7 @@ struct Owner {
     uid: u32,
     gid: u32,
     cgroup: u64,
-    comm: String,
+    comm: Comm,
     direction: Direction,
 }
 
@@ -54,7 +54,7 @@ impl Owners {
                         uid: ev.uid,
                         gid: ev.gid,
                         cgroup: ev.cgroup,
-                        comm: ev.comm.clone(),
+                        comm: ev.comm,
                         direction: n.direction,
                     };
                     self.by_cookie.insert(n.cookie, owner);

@@ -236,7 +236,7 @@ mod tests {
             uid: 0,
             gid: 0,
             cgroup: 0,
-            comm: comm.to_string(),
+            comm: comm.into(),
             kind: EventKind::Net(NetInfo {
                 kind,
                 protocol,
