@@ -394,6 +394,11 @@ pub struct SeedProcess {
     pub argv: Vec<Vec<u8>>,
 }
 
+/// Messages in the order they happened, as the channels from the probe
+/// carry them: one batch per ring-buffer poll, so each channel operation
+/// moves many messages.
+pub type Batch = Vec<Message>;
+
 /// Everything that flows from a source (probe or journal) to the tree.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Message {

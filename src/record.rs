@@ -13,7 +13,7 @@ use crossbeam_channel::RecvTimeoutError;
 
 use crate::event::Message;
 use crate::journal::Writer;
-use crate::live::Source;
+use crate::live::{CHANNEL_CAPACITY, Source};
 
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,8 +114,8 @@ pub fn record(
     // thread has delivered everything and gone.
     src.probe.request_stop();
     let mut write_failed = result.is_err();
-    for msg in src.events.iter() {
-        if !write_failed && write_msg(&mut w, &msg, &mut summary).is_err() {
+    for batch in src.events.iter() {
+        if !write_failed && write_batch(&mut w, &batch, &mut summary).is_err() {
             write_failed = true;
         }
     }
@@ -145,6 +145,14 @@ fn write_msg(w: &mut Writer<Box<dyn Write>>, msg: &Message, s: &mut Summary) -> 
     w.write(msg)
 }
 
+fn write_batch(
+    w: &mut Writer<Box<dyn Write>>,
+    batch: &[Message],
+    s: &mut Summary,
+) -> io::Result<()> {
+    batch.iter().try_for_each(|msg| write_msg(w, msg, s))
+}
+
 fn write_all(
     w: &mut Writer<Box<dyn Write>>,
     src: &Source,
@@ -166,11 +174,11 @@ fn write_all(
             d.saturating_duration_since(Instant::now()).min(tick)
         });
         match src.events.recv_timeout(wait) {
-            Ok(msg) => {
-                write_msg(w, &msg, summary)?;
+            Ok(batch) => {
+                write_batch(w, &batch, summary)?;
                 // Write what is queued, then flush once the queue is empty.
-                for msg in src.events.try_iter().take(4096) {
-                    write_msg(w, &msg, summary)?;
+                for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
+                    write_batch(w, &batch, summary)?;
                 }
                 if src.events.is_empty() {
                     w.flush()?;

@@ -18,6 +18,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/causeway.skel.rs"));
 }
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,14 +26,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::Sender;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
 
 pub use decode::{DecodeError, decode, split_args};
 pub use owners::Owners;
 
-use crate::event::Message;
+use crate::event::{Batch, Message};
 use skel::CausewaySkelBuilder;
 
 /// How long one ring-buffer poll waits: the longest a record waits in the
@@ -40,6 +41,9 @@ use skel::CausewaySkelBuilder;
 const POLL_TIMEOUT: Duration = Duration::from_millis(30);
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
+/// The most messages in one batch: a poll that takes more from the ring
+/// buffer sends several batches.
+pub const MAX_BATCH: usize = 2048;
 
 /// Counters the probe thread keeps; readable from any thread.
 #[derive(Default, Debug)]
@@ -100,15 +104,17 @@ pub struct Probe {
 impl Probe {
     /// Loads and attaches the probe on its own thread and returns once it is
     /// attached (or failed to). Every record is sent on `tx` as a
-    /// [`Message`]; the send blocks when the channel is full, and what the
-    /// kernel then cannot deliver is counted and sent as `Message::Lost`.
-    pub fn start(tx: Sender<Message>) -> Result<Probe> {
+    /// [`Message`], in batches of what one poll of the ring buffer took (at
+    /// most [`MAX_BATCH`]); the send blocks when the channel is full, and
+    /// what the kernel then cannot deliver is counted and sent as
+    /// `Message::Lost`, alone in its batch.
+    pub fn start(tx: Sender<Batch>) -> Result<Probe> {
         Self::start_with(tx, ProbeOptions::default())
     }
 
     /// [`Probe::start`] with options. The fullest set of programs that
     /// loads on this kernel is used; see [`Probe::features`].
-    pub fn start_with(tx: Sender<Message>, options: ProbeOptions) -> Result<Probe> {
+    pub fn start_with(tx: Sender<Batch>, options: ProbeOptions) -> Result<Probe> {
         check_privileges()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
@@ -204,8 +210,19 @@ pub fn check_privileges() -> Result<()> {
     )
 }
 
+/// Sends the messages gathered so far, if any, leaving an empty batch with
+/// room for as many. False when the receiver is gone.
+fn send_batch(tx: &Sender<Batch>, batch: &mut Batch) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    // The next poll most likely takes about as many.
+    let full = std::mem::replace(batch, Vec::with_capacity(batch.len()));
+    tx.send(full).is_ok()
+}
+
 fn run(
-    tx: &Sender<Message>,
+    tx: &Sender<Batch>,
     options: ProbeOptions,
     stop: &AtomicBool,
     stats: &ProbeStats,
@@ -248,6 +265,9 @@ fn run(
     // The callback cannot block forever: if the consumer is gone, stop.
     let disconnected = AtomicBool::new(false);
     let mut owners = Owners::default();
+    // What the current poll has taken, sent when the poll returns (or when
+    // full). Shared by the callback and the poll loop, one at a time.
+    let pending = RefCell::new(Batch::new());
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&skel.maps.events, |data: &[u8]| {
@@ -257,7 +277,9 @@ fn run(
                     let Some(msg) = owners.attribute(msg) else {
                         return 0;
                     };
-                    if tx.send(msg).is_err() {
+                    let mut batch = pending.borrow_mut();
+                    batch.push(msg);
+                    if batch.len() >= MAX_BATCH && !send_batch(tx, &mut batch) {
                         disconnected.store(true, Ordering::Relaxed);
                         return -1;
                     }
@@ -282,19 +304,20 @@ fn run(
             *seen = total;
             stats.lost.store(total, Ordering::Relaxed);
             let ktime = crate::journal::boot_clock_ns().unwrap_or(0);
-            match tx.try_send(Message::Lost { ktime, count }) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                Err(TrySendError::Full(m)) => {
-                    let _ = tx.send(m);
-                }
-            }
+            // A gone receiver is noticed by the next batch's send.
+            let _ = tx.send(vec![Message::Lost { ktime, count }]);
         }
         Ok(())
     };
+    // Sends what the last poll took; false when the receiver is gone.
+    let send_pending = || send_batch(tx, &mut pending.borrow_mut());
     while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
         // The probe wakes us only when a lot is waiting; otherwise the
         // poll times out and we take whatever has accumulated.
         let polled = ring.poll(POLL_TIMEOUT).and_then(|()| ring.consume());
+        if !send_pending() {
+            disconnected.store(true, Ordering::Relaxed);
+        }
         if let Err(e) = polled {
             if e.kind() != libbpf_rs::ErrorKind::Interrupted
                 && !disconnected.load(Ordering::Relaxed)
@@ -310,7 +333,9 @@ fn run(
     // Deliver what is already in the ring buffer before detaching.
     if !disconnected.load(Ordering::Relaxed) {
         let _ = ring.consume();
-        report_lost(&mut lost_seen)?;
+        if send_pending() {
+            report_lost(&mut lost_seen)?;
+        }
     }
     Ok(())
 }
