@@ -2,6 +2,7 @@
 //! generated skeleton (from `causeway.h`); what leaves this file is plain
 //! Rust.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
@@ -44,11 +45,23 @@ impl fmt::Display for DecodeError {
     }
 }
 
-fn copy<T: plain::Plain + Default>(data: &[u8], what: &str) -> Result<T, DecodeError> {
-    let mut v = T::default();
-    plain::copy_from_bytes(&mut v, data)
-        .map_err(|_| DecodeError(format!("{what} record too short ({} bytes)", data.len())))?;
-    Ok(v)
+/// The record as a `T`: read in place when the bytes are aligned for it
+/// (ring-buffer samples are 8-byte aligned, so in practice always), else
+/// copied. `plain` checks both length and alignment.
+fn view<'a, T: plain::Plain + Default + Clone>(
+    data: &'a [u8],
+    what: &str,
+) -> Result<Cow<'a, T>, DecodeError> {
+    let too_short = || DecodeError(format!("{what} record too short ({} bytes)", data.len()));
+    match plain::from_bytes::<T>(data) {
+        Ok(v) => Ok(Cow::Borrowed(v)),
+        Err(plain::Error::TooShort) => Err(too_short()),
+        Err(plain::Error::BadAlignment) => {
+            let mut v = T::default();
+            plain::copy_from_bytes(&mut v, data).map_err(|_| too_short())?;
+            Ok(Cow::Owned(v))
+        }
+    }
 }
 
 fn cstr(bytes: &[u8]) -> &[u8] {
@@ -68,11 +81,11 @@ pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {
 
 /// Decodes one ring-buffer record.
 pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
-    let h: cw_header = copy(data, "event")?;
+    let h = view::<cw_header>(data, "event")?;
     let kind = match h.kind {
         CW_FORK => EventKind::Fork,
         CW_EXEC => {
-            let e: cw_exec = copy(data, "exec")?;
+            let e = view::<cw_exec>(data, "exec")?;
             let name_len = (e.filename_len as usize).min(e.filename.len());
             let args_len = (e.args_len as usize).min(e.args.len());
             EventKind::Exec(ExecInfo {
@@ -83,11 +96,11 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
             })
         }
         CW_EXIT => {
-            let e: cw_exit = copy(data, "exit")?;
+            let e = view::<cw_exit>(data, "exit")?;
             EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
         }
         CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_CLOSE | CW_UDP => {
-            let c: cw_conn = copy(data, "connection")?;
+            let c = view::<cw_conn>(data, "connection")?;
             EventKind::Net(net(h.kind, &c))
         }
         other => return Err(DecodeError(format!("unknown record kind {other}"))),
@@ -233,6 +246,24 @@ mod tests {
         assert!(decode(&bytes(&h)).is_err());
         let h = header(CW_EXEC);
         assert!(decode(&bytes(&h)).is_err());
+    }
+
+    #[test]
+    fn a_misaligned_record_is_copied_and_decodes_the_same() {
+        let e = cw_exit {
+            h: header(CW_EXIT),
+            exit_code: 3 << 8,
+            _pad: 0,
+        };
+        let raw = bytes(&e);
+        // One byte in from an 8-byte aligned buffer: misaligned for cw_exit.
+        let mut buf = vec![0u64; raw.len() / 8 + 2];
+        // SAFETY: viewing u64s as bytes is sound; the view is in bounds.
+        let area = unsafe { plain::as_mut_bytes(&mut buf[..]) };
+        area[1..=raw.len()].copy_from_slice(&raw);
+        let shifted = &area[1..=raw.len()];
+        assert_eq!(decode(shifted), decode(&raw));
+        assert!(decode(&area[1..raw.len()]).is_err(), "one byte short");
     }
 
     #[test]
