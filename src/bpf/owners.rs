@@ -4,9 +4,8 @@
 //! socket cookie named the process that owns it. Joining them here keeps
 //! the kernel side free of per-socket state.
 
-use std::collections::HashMap;
-
 use crate::event::{Comm, Direction, EventKind, Message, NetKind, ProcKey, Protocol};
+use crate::hash::CookieMap;
 
 /// Who opened a socket, as its opening record said.
 #[derive(Clone, Debug)]
@@ -25,7 +24,7 @@ struct Owner {
 /// not yet seen closed.
 #[derive(Default, Debug)]
 pub struct Owners {
-    by_cookie: HashMap<u64, Owner>,
+    by_cookie: CookieMap<Owner>,
 }
 
 impl Owners {
