@@ -43,6 +43,7 @@ impl fmt::Display for ProcKey {
 pub struct Comm {
     len: u8,
     /// Only `bytes[..len]` is the name; it is always whole UTF-8 chars.
+    /// The rest is zero, so equal names have equal arrays.
     bytes: [u8; Comm::CAPACITY],
 }
 
@@ -143,7 +144,8 @@ impl fmt::Debug for Comm {
 
 impl PartialEq for Comm {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        // Fixed-size compares (no call), valid as the unused bytes are zero.
+        self.len == other.len && self.bytes == other.bytes
     }
 }
 

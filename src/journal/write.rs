@@ -1,18 +1,22 @@
 //! Writing journal lines. Lines are formatted by hand (no intermediate JSON
-//! tree): the recorder writes one per kernel event and must keep up.
+//! tree): the recorder writes one per kernel event and must keep up. What
+//! consecutive lines share (the time up to the second, a thread's process
+//! fields) is formatted once and reused.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use super::{FORMAT_NAME, Header, rfc3339, wall_time};
 use crate::event::{
-    Direction, Event, EventKind, ExitStatus, Message, NetKind, Protocol, SeedProcess, signal_name,
+    Comm, Direction, Event, EventKind, ExitStatus, Message, NetKind, ProcKey, Protocol,
+    SeedProcess, signal_name,
 };
 
 /// Writes a journal: the header first, then one line per message.
 pub struct Writer<W: Write> {
     out: W,
     clock: WallClock,
+    idents: Idents,
     line: Vec<u8>,
 }
 
@@ -51,18 +55,94 @@ impl WallClock {
             let _ = write!(self.prefix, "\"{}.", t.format("%Y-%m-%dT%H:%M:%S"));
         }
         line.extend_from_slice(&self.prefix);
-        let mut nanos = ns.rem_euclid(NS_PER_SEC);
-        let mut tail = *b"000000000Z\"";
-        for digit in tail[..9].iter_mut().rev() {
-            // A single decimal digit: the cast cannot truncate.
-            *digit = b'0' + (nanos % 10) as u8;
-            nanos /= 10;
+        // The nanoseconds, zero-padded, written in place as in `decimal`.
+        let at = line.len();
+        line.extend_from_slice(b"000000000Z\"");
+        let digits = &mut line[at..at + 9];
+        // Below 10^9: the cast cannot truncate.
+        let mut nanos = ns.rem_euclid(NS_PER_SEC) as usize;
+        let mut end = 9;
+        while end > 1 {
+            let pair = nanos % 100 * 2;
+            nanos /= 100;
+            end -= 2;
+            digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
         }
-        line.extend_from_slice(&tail);
+        // A single digit is left: the cast cannot truncate.
+        digits[0] = b'0' + nanos as u8;
     }
 }
 
 const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// How many threads' process fields [`Idents`] keeps.
+const IDENT_SLOTS: usize = 8;
+
+/// The fields naming an event's process and thread, `"pid"` to `"comm"`,
+/// formatted once per thread and reused while they stay the same: a
+/// thread's events come in runs (and a close repeats its socket owner's
+/// fields), and these are most of a line's numbers. One slot per thread
+/// id modulo [`IDENT_SLOTS`].
+#[derive(Default)]
+struct Idents {
+    slots: [IdentSlot; IDENT_SLOTS],
+}
+
+#[derive(Default)]
+struct IdentSlot {
+    /// What `text` was formatted from.
+    key: Option<Ident>,
+    text: Vec<u8>,
+}
+
+/// Everything [`ident_fields`] writes.
+#[derive(Clone, Copy)]
+struct Ident {
+    proc: ProcKey,
+    tid: u32,
+    parent: ProcKey,
+    uid: u32,
+    gid: u32,
+    cgroup: u64,
+    comm: Comm,
+}
+
+impl Ident {
+    fn of(ev: &Event) -> Self {
+        Ident {
+            proc: ev.proc,
+            tid: ev.tid,
+            parent: ev.parent,
+            uid: ev.uid,
+            gid: ev.gid,
+            cgroup: ev.cgroup,
+            comm: ev.comm,
+        }
+    }
+
+    /// `*self == Ident::of(ev)`, without making one.
+    fn is_of(&self, ev: &Event) -> bool {
+        self.tid == ev.tid
+            && self.proc == ev.proc
+            && self.parent == ev.parent
+            && self.uid == ev.uid
+            && self.gid == ev.gid
+            && self.cgroup == ev.cgroup
+            && self.comm == ev.comm
+    }
+}
+
+impl Idents {
+    fn push(&mut self, line: &mut Vec<u8>, ev: &Event) {
+        let slot = &mut self.slots[ev.tid as usize % IDENT_SLOTS];
+        if !slot.key.as_ref().is_some_and(|k| k.is_of(ev)) {
+            slot.text.clear();
+            ident_fields(&mut slot.text, ev);
+            slot.key = Some(Ident::of(ev));
+        }
+        line.extend_from_slice(&slot.text);
+    }
+}
 
 impl<W: Write> Writer<W> {
     /// Starts a journal by writing its header line.
@@ -87,6 +167,7 @@ impl<W: Write> Writer<W> {
         Ok(Writer {
             out,
             clock: WallClock::new(header.boot_time_ns),
+            idents: Idents::default(),
             line,
         })
     }
@@ -96,7 +177,9 @@ impl<W: Write> Writer<W> {
         self.line.clear();
         match msg {
             Message::Seed(p) => seed_line(&mut self.line, p),
-            Message::Event(ev) => event_line(&mut self.line, &mut self.clock, ev),
+            Message::Event(ev) => {
+                event_line(&mut self.line, &mut self.clock, &mut self.idents, ev);
+            }
             Message::Lost { ktime, count } => {
                 self.line.extend_from_slice(br#"{"type":"lost","time":"#);
                 json_str(
@@ -127,18 +210,34 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
-/// Appends the decimal digits of `v`. The digits are laid out in a
-/// fixed-size array that is appended whole and then cut to length, so no
-/// copy has a size only known at run time (each would be a call to
-/// `memcpy`, the largest cost of a line).
+/// Appends the decimal digits of `v`. Room is made with a constant-size
+/// append, cut to length, and the digits are written in place: no copy has
+/// a size only known at run time (each would be a call to `memcpy`), and
+/// nothing is read back right after being written byte by byte (which
+/// stalls store forwarding).
 fn decimal(line: &mut Vec<u8>, v: u64) {
     let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-    let mut digits = [b'0'; 20];
-    let mut rest = v;
+    let at = line.len();
+    line.extend_from_slice(&[b'0'; 20]);
+    line.truncate(at + len);
+    let digits = &mut line[at..];
     let mut end = len;
+    let mut rest = v;
+    // Four digits at a time while the number is large (as itoa does), then
+    // two, then one.
+    while rest >= 10_000 {
+        // Below 10,000: the cast cannot truncate.
+        let four = (rest % 10_000) as usize;
+        rest /= 10_000;
+        end -= 4;
+        let (hi, lo) = (four / 100 * 2, four % 100 * 2);
+        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[hi..hi + 2]);
+        digits[end + 2..end + 4].copy_from_slice(&DIGIT_PAIRS[lo..lo + 2]);
+    }
+    // Below 10,000 now: the cast cannot truncate.
+    let mut rest = rest as usize;
     while rest >= 10 {
-        // Below 100: the cast cannot truncate.
-        let pair = (rest % 100) as usize * 2;
+        let pair = rest % 100 * 2;
         rest /= 100;
         end -= 2;
         digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
@@ -147,9 +246,6 @@ fn decimal(line: &mut Vec<u8>, v: u64) {
         // A single digit: the cast cannot truncate.
         digits[0] = b'0' + rest as u8;
     }
-    let at = line.len();
-    line.extend_from_slice(&digits);
-    line.truncate(at + len);
 }
 
 /// Appends `name` (already quoted, with its leading comma and colon) and an
@@ -170,19 +266,44 @@ fn bool_field(line: &mut Vec<u8>, name: &[u8], value: bool) {
     line.extend_from_slice(if value { b"true" } else { b"false" });
 }
 
+/// Each byte value's decimal digits (padded with zeros) and their count.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([0; 3], 0); 256];
+    let mut i = 0;
+    while i < 256 {
+        // Each is a single decimal digit: the casts cannot truncate.
+        let (a, b, c) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        table[i] = if i >= 100 {
+            ([b'0' + a, b'0' + b, b'0' + c], 3)
+        } else if i >= 10 {
+            ([b'0' + b, b'0' + c, 0], 2)
+        } else {
+            ([b'0' + c, 0, 0], 1)
+        };
+        i += 1;
+    }
+    table
+};
+
+/// Appends one byte of an IPv4 address, as `decimal` would.
+fn octet(line: &mut Vec<u8>, o: u8) {
+    let (digits, len) = OCTETS[usize::from(o)];
+    let at = line.len();
+    line.extend_from_slice(&digits);
+    line.truncate(at + usize::from(len));
+}
+
 /// `1.2.3.4:80` or `[::1]:80`: digits and punctuation only, so no JSON
 /// escaping is needed.
 fn addr(line: &mut Vec<u8>, a: SocketAddr) {
     match a {
         SocketAddr::V4(v4) => {
             let [a, b, c, d] = v4.ip().octets();
-            decimal(line, a.into());
-            line.push(b'.');
-            decimal(line, b.into());
-            line.push(b'.');
-            decimal(line, c.into());
-            line.push(b'.');
-            decimal(line, d.into());
+            for o in [a, b, c] {
+                octet(line, o);
+                line.push(b'.');
+            }
+            octet(line, d);
         }
         SocketAddr::V6(v6) => {
             // Writing into a Vec cannot fail.
@@ -287,10 +408,8 @@ fn net_open(protocol: Protocol, direction: Direction) -> (&'static [u8], &'stati
     (protocol, direction)
 }
 
-fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) {
-    line.extend_from_slice(event_open(&ev.kind));
-    clock.push(line, ev.ktime);
-    field(line, br#","ktime":"#, ev.ktime);
+/// `"pid"` to `"comm"` of an event: see [`Idents`].
+fn ident_fields(line: &mut Vec<u8>, ev: &Event) {
     field(line, br#","pid":"#, ev.proc.pid);
     field(line, br#","tid":"#, ev.tid);
     field(line, br#","start":"#, ev.proc.start);
@@ -301,6 +420,13 @@ fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) {
     field(line, br#","cgroup":"#, ev.cgroup);
     line.extend_from_slice(br#","comm":"#);
     json_str(line, &ev.comm);
+}
+
+fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, ev: &Event) {
+    line.extend_from_slice(event_open(&ev.kind));
+    clock.push(line, ev.ktime);
+    field(line, br#","ktime":"#, ev.ktime);
+    idents.push(line, ev);
     match &ev.kind {
         EventKind::Fork => {}
         EventKind::Exec(x) => {
@@ -488,6 +614,53 @@ mod tests {
     }
 
     #[test]
+    fn reused_process_fields_are_those_of_the_line() {
+        let base = Event {
+            ktime: 1,
+            proc: ProcKey::new(10, 20),
+            tid: 11,
+            parent: ProcKey::new(1, 2),
+            uid: 0,
+            gid: 0,
+            cgroup: 5,
+            comm: Comm::from("a"),
+            kind: EventKind::Fork,
+        };
+        let mut variants = vec![base.clone()];
+        let mut each = |f: &dyn Fn(&mut Event)| {
+            let mut e = base.clone();
+            f(&mut e);
+            variants.push(e);
+        };
+        each(&|e| e.proc.pid = 12);
+        each(&|e| e.proc.start = 21);
+        each(&|e| e.tid = 11 + IDENT_SLOTS as u32);
+        each(&|e| e.parent.pid = 3);
+        each(&|e| e.parent.start = 4);
+        each(&|e| e.uid = 1000);
+        each(&|e| e.gid = 100);
+        each(&|e| e.cgroup = 6);
+        each(&|e| e.comm = Comm::from("b"));
+        each(&|e| e.comm = Comm::from("a\""));
+        let fresh = |e: &Event| {
+            let mut line = Vec::new();
+            event_line(&mut line, &mut WallClock::new(0), &mut Idents::default(), e);
+            line
+        };
+        let (mut clock, mut idents) = (WallClock::new(0), Idents::default());
+        // Every variant after every other, through one cache.
+        for a in &variants {
+            for b in &variants {
+                for e in [a, b, b] {
+                    let mut line = Vec::new();
+                    event_line(&mut line, &mut clock, &mut idents, e);
+                    assert_eq!(line, fresh(e));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_net_line_is_what_serde_json_reads_back() {
         let ev = Event {
             ktime: 7,
@@ -510,7 +683,12 @@ mod tests {
             }),
         };
         let mut line = Vec::new();
-        event_line(&mut line, &mut WallClock::new(0), &ev);
+        event_line(
+            &mut line,
+            &mut WallClock::new(0),
+            &mut Idents::default(),
+            &ev,
+        );
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["type"], "close");
         assert_eq!(v["comm"], "c\"1");
