@@ -118,6 +118,7 @@ pub fn record(
         if !write_failed && write_batch(&mut w, &batch, &mut summary).is_err() {
             write_failed = true;
         }
+        src.probe.recycle(batch);
     }
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
     summary.cpu = cpu_time().saturating_sub(started);
@@ -176,9 +177,11 @@ fn write_all(
         match src.events.recv_timeout(wait) {
             Ok(batch) => {
                 write_batch(w, &batch, summary)?;
+                src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
                 for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
                     write_batch(w, &batch, summary)?;
+                    src.probe.recycle(batch);
                 }
                 if src.events.is_empty() {
                     w.flush()?;

@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
 
@@ -44,6 +44,9 @@ const LOST_INTERVAL: Duration = Duration::from_millis(200);
 /// The most messages in one batch: a poll that takes more from the ring
 /// buffer sends several batches.
 pub const MAX_BATCH: usize = 2048;
+/// Emptied batches kept for the probe to fill again (see
+/// [`Probe::recycle`]).
+const SPARE_BATCHES: usize = 4;
 
 /// Counters the probe thread keeps; readable from any thread.
 #[derive(Default, Debug)]
@@ -99,6 +102,7 @@ pub struct Probe {
     thread: Option<JoinHandle<Result<()>>>,
     stats: Arc<ProbeStats>,
     features: Features,
+    spares: Sender<Batch>,
 }
 
 impl Probe {
@@ -120,12 +124,17 @@ impl Probe {
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
         let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<Features>>(1);
+        let (spares, spares_rx) = crossbeam_channel::bounded(SPARE_BATCHES);
         let thread = {
             let stop = Arc::clone(&stop);
             let stats = Arc::clone(&stats);
+            let out = Out {
+                tx,
+                spares: spares_rx,
+            };
             std::thread::Builder::new()
                 .name("causeway-probe".into())
-                .spawn(move || run(&tx, options, &stop, &stats, &ready_tx))
+                .spawn(move || run(&out, options, &stop, &stats, &ready_tx))
                 .context("starting the probe thread")?
         };
         match ready_rx.recv() {
@@ -138,6 +147,7 @@ impl Probe {
                     thread: Some(thread),
                     stats,
                     features,
+                    spares,
                 })
             }
             Ok(Err(e)) => {
@@ -160,6 +170,15 @@ impl Probe {
 
     pub fn stats(&self) -> &Arc<ProbeStats> {
         &self.stats
+    }
+
+    /// Hands a batch that has been read back to the probe, to be filled
+    /// again instead of allocating a new one (and having the kernel fault
+    /// its pages in). Optional: a batch not handed back is simply freed, as
+    /// is one handed back when enough are waiting.
+    pub fn recycle(&self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.spares.try_send(batch);
     }
 
     /// What loaded on this kernel.
@@ -210,19 +229,31 @@ pub fn check_privileges() -> Result<()> {
     )
 }
 
-/// Sends the messages gathered so far, if any, leaving an empty batch with
-/// room for as many. False when the receiver is gone.
-fn send_batch(tx: &Sender<Batch>, batch: &mut Batch) -> bool {
-    if batch.is_empty() {
-        return true;
+/// Where the probe thread's batches go, and come back from.
+struct Out {
+    tx: Sender<Batch>,
+    /// Emptied batches handed back by [`Probe::recycle`].
+    spares: Receiver<Batch>,
+}
+
+impl Out {
+    /// Sends the messages gathered so far, if any, leaving an empty batch
+    /// in their place. False when the receiver is gone.
+    fn send(&self, batch: &mut Batch) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let next = self.spares.try_recv().unwrap_or_else(|_| {
+            // The next poll most likely takes about as many.
+            Vec::with_capacity(batch.len())
+        });
+        let full = std::mem::replace(batch, next);
+        self.tx.send(full).is_ok()
     }
-    // The next poll most likely takes about as many.
-    let full = std::mem::replace(batch, Vec::with_capacity(batch.len()));
-    tx.send(full).is_ok()
 }
 
 fn run(
-    tx: &Sender<Batch>,
+    out: &Out,
     options: ProbeOptions,
     stop: &AtomicBool,
     stats: &ProbeStats,
@@ -279,7 +310,7 @@ fn run(
                     };
                     let mut batch = pending.borrow_mut();
                     batch.push(msg);
-                    if batch.len() >= MAX_BATCH && !send_batch(tx, &mut batch) {
+                    if batch.len() >= MAX_BATCH && !out.send(&mut batch) {
                         disconnected.store(true, Ordering::Relaxed);
                         return -1;
                     }
@@ -305,12 +336,12 @@ fn run(
             stats.lost.store(total, Ordering::Relaxed);
             let ktime = crate::journal::boot_clock_ns().unwrap_or(0);
             // A gone receiver is noticed by the next batch's send.
-            let _ = tx.send(vec![Message::Lost { ktime, count }]);
+            let _ = out.tx.send(vec![Message::Lost { ktime, count }]);
         }
         Ok(())
     };
     // Sends what the last poll took; false when the receiver is gone.
-    let send_pending = || send_batch(tx, &mut pending.borrow_mut());
+    let send_pending = || out.send(&mut pending.borrow_mut());
     while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
         // The probe wakes us only when a lot is waiting; otherwise the
         // poll times out and we take whatever has accumulated.
