@@ -65,6 +65,13 @@ impl Comm {
     /// [`String::from_utf8_lossy`]; what does not fit is cut.
     pub fn from_bytes_lossy(bytes: &[u8]) -> Self {
         let mut comm = Comm::new();
+        // Almost always: short and ASCII.
+        if bytes.len() <= Comm::CAPACITY && bytes.is_ascii() {
+            comm.bytes[..bytes.len()].copy_from_slice(bytes);
+            // At most CAPACITY, which fits in a u8.
+            comm.len = bytes.len() as u8;
+            return comm;
+        }
         for chunk in bytes.utf8_chunks() {
             if !comm.push(chunk.valid()) || (!chunk.invalid().is_empty() && !comm.push("\u{FFFD}"))
             {
@@ -96,8 +103,9 @@ impl Comm {
     pub fn as_str(&self) -> &str {
         let bytes = &self.bytes[..usize::from(self.len)];
         // SAFETY: `bytes[..len]` is only ever written by `push`, which
-        // copies a prefix of a `&str` that ends at a char boundary, so it is
-        // valid UTF-8.
+        // copies a prefix of a `&str` that ends at a char boundary, and by
+        // `from_bytes_lossy` from bytes it checked are ASCII: it is valid
+        // UTF-8.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 }
