@@ -2,9 +2,9 @@
 //! generated skeleton (from `causeway.h`); what leaves this file is plain
 //! Rust.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
 
 use super::skel::types::{cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
@@ -45,23 +45,44 @@ impl fmt::Display for DecodeError {
     }
 }
 
-/// The record as a `T`: read in place when the bytes are aligned for it
-/// (ring-buffer samples are 8-byte aligned, so in practice always), else
-/// copied. `plain` checks both length and alignment.
-fn view<'a, T: plain::Plain + Default + Clone>(
-    data: &'a [u8],
-    what: &str,
-) -> Result<Cow<'a, T>, DecodeError> {
-    let too_short = || DecodeError(format!("{what} record too short ({} bytes)", data.len()));
-    match plain::from_bytes::<T>(data) {
-        Ok(v) => Ok(Cow::Borrowed(v)),
-        Err(plain::Error::TooShort) => Err(too_short()),
-        Err(plain::Error::BadAlignment) => {
-            let mut v = T::default();
-            plain::copy_from_bytes(&mut v, data).map_err(|_| too_short())?;
-            Ok(Cow::Owned(v))
+/// A record read in place, or a copy of it where its bytes are not aligned
+/// for it. Ring-buffer samples are 8-byte aligned, so in practice always in
+/// place; the copy is on the heap so that `decode` does not carry room for
+/// the largest record on its stack.
+enum Record<'a, T> {
+    InPlace(&'a T),
+    Copied(Box<T>),
+}
+
+impl<T> Deref for Record<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Record::InPlace(r) => r,
+            Record::Copied(b) => b,
         }
     }
+}
+
+/// The record as a `T`. `plain` checks both length and alignment.
+fn view<'a, T: plain::Plain + Default>(
+    data: &'a [u8],
+    what: &str,
+) -> Result<Record<'a, T>, DecodeError> {
+    match plain::from_bytes::<T>(data) {
+        Ok(v) => Some(Record::InPlace(v)),
+        Err(plain::Error::BadAlignment) => copied(data).map(Record::Copied),
+        Err(plain::Error::TooShort) => None,
+    }
+    .ok_or_else(|| DecodeError(format!("{what} record too short ({} bytes)", data.len())))
+}
+
+#[cold]
+#[inline(never)]
+fn copied<T: plain::Plain + Default>(data: &[u8]) -> Option<Box<T>> {
+    let mut v = Box::<T>::default();
+    plain::copy_from_bytes(&mut *v, data).ok()?;
+    Some(v)
 }
 
 fn cstr(bytes: &[u8]) -> &[u8] {
