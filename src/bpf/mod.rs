@@ -18,7 +18,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/causeway.skel.rs"));
 }
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -299,10 +299,12 @@ fn run(
     // What the current poll has taken, sent when the poll returns (or when
     // full). Shared by the callback and the poll loop, one at a time.
     let pending = RefCell::new(Batch::new());
+    // Records taken by the current poll, added to the stats after it.
+    let received = Cell::new(0u64);
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&skel.maps.events, |data: &[u8]| {
-            stats.received.fetch_add(1, Ordering::Relaxed);
+            received.set(received.get() + 1);
             match decode(data) {
                 Ok(msg) => {
                     let Some(msg) = owners.attribute(msg) else {
@@ -341,7 +343,10 @@ fn run(
         Ok(())
     };
     // Sends what the last poll took; false when the receiver is gone.
-    let send_pending = || out.send(&mut pending.borrow_mut());
+    let send_pending = || {
+        stats.received.fetch_add(received.take(), Ordering::Relaxed);
+        out.send(&mut pending.borrow_mut())
+    };
     while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
         // The probe wakes us only when a lot is waiting; otherwise the
         // poll times out and we take whatever has accumulated.
