@@ -154,9 +154,7 @@ fn forward(
     let mut viewer = true;
     let mut pass = |batch: Batch, journal: &mut Option<Writer<BufWriter<File>>>| -> Result<()> {
         if let Some(w) = journal.as_mut() {
-            for msg in &batch {
-                w.write(msg).context("writing the journal")?;
-            }
+            w.write_batch(&batch).context("writing the journal")?;
         }
         if viewer && tx.send(batch).is_err() {
             viewer = false;

@@ -18,6 +18,18 @@ pub struct Writer<W: Write> {
     clock: WallClock,
     idents: Idents,
     line: Vec<u8>,
+    counts: Counts,
+}
+
+/// Lines written, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `process` lines: processes from the /proc scan.
+    pub processes: u64,
+    /// Event lines.
+    pub events: u64,
+    /// What the `lost` lines add up to.
+    pub lost: u64,
 }
 
 /// Formats boot-time stamps as RFC 3339 wall-clock strings. The part up to
@@ -74,6 +86,10 @@ impl WallClock {
 }
 
 const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// About how many bytes of lines [`Writer::write_batch`] gathers before
+/// handing them to its output.
+const CHUNK: usize = 256 * 1024;
 
 /// How many threads' process fields [`Idents`] keeps.
 const IDENT_SLOTS: usize = 8;
@@ -168,6 +184,7 @@ impl<W: Write> Writer<W> {
             out,
             clock: WallClock::new(header.boot_time_ns),
             idents: Idents::default(),
+            counts: Counts::default(),
             line,
         })
     }
@@ -175,22 +192,53 @@ impl<W: Write> Writer<W> {
     /// Appends one message as one line.
     pub fn write(&mut self, msg: &Message) -> io::Result<()> {
         self.line.clear();
-        match msg {
-            Message::Seed(p) => seed_line(&mut self.line, p),
-            Message::Event(ev) => {
-                event_line(&mut self.line, &mut self.clock, &mut self.idents, ev);
-            }
-            Message::Lost { ktime, count } => {
-                self.line.extend_from_slice(br#"{"type":"lost","time":"#);
-                json_str(
-                    &mut self.line,
-                    &rfc3339(wall_time(self.clock.boot_time_ns, *ktime)),
-                );
-                write!(self.line, r#","ktime":{ktime},"count":{count}}}"#)?;
+        self.format(msg);
+        self.out.write_all(&self.line)
+    }
+
+    /// Appends messages, one line each: [`Writer::write`] for each, but the
+    /// lines reach the output in chunks of about 256 KiB, not one by one
+    /// (an output that buffers itself passes chunks that size through
+    /// without copying them).
+    pub fn write_batch(&mut self, msgs: &[Message]) -> io::Result<()> {
+        self.line.clear();
+        for msg in msgs {
+            self.format(msg);
+            if self.line.len() >= CHUNK {
+                self.out.write_all(&self.line)?;
+                self.line.clear();
             }
         }
-        self.line.push(b'\n');
         self.out.write_all(&self.line)
+    }
+
+    /// Lines written so far, by kind.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Formats `msg` as a line at the end of `self.line`.
+    fn format(&mut self, msg: &Message) {
+        let line = &mut self.line;
+        match msg {
+            Message::Seed(p) => {
+                self.counts.processes += 1;
+                seed_line(line, p);
+            }
+            Message::Event(ev) => {
+                self.counts.events += 1;
+                event_line(line, &mut self.clock, &mut self.idents, ev);
+            }
+            Message::Lost { ktime, count } => {
+                self.counts.lost += count;
+                line.extend_from_slice(br#"{"type":"lost","time":"#);
+                json_str(line, &rfc3339(wall_time(self.clock.boot_time_ns, *ktime)));
+                field(line, br#","ktime":"#, *ktime);
+                field(line, br#","count":"#, *count);
+                line.push(b'}');
+            }
+        }
+        line.push(b'\n');
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
