@@ -15,6 +15,12 @@ use crate::event::Message;
 use crate::journal::Writer;
 use crate::live::{CHANNEL_CAPACITY, Source};
 
+/// After writing, the recorder lets the next batches gather for this long
+/// rather than waiting for each: under load, waking for every batch costs
+/// more than writing it. Journal lines reach the output at most this much
+/// later.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -173,6 +179,10 @@ fn write_all(
                 if src.events.is_empty() {
                     w.flush()?;
                 }
+                let linger = deadline.map_or(LINGER, |d| {
+                    d.saturating_duration_since(Instant::now()).min(LINGER)
+                });
+                std::thread::sleep(linger);
             }
             Err(RecvTimeoutError::Timeout) => w.flush()?,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
