@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use causeway::bpf::ProbeOptions;
-use causeway::event::Message;
+use causeway::event::{Batch, Message};
 use causeway::graph::CausalTree;
 use causeway::live::Source;
 
@@ -65,7 +65,7 @@ pub fn capture_with(
     let mut tree = CausalTree::from_messages(&messages);
     let worker = std::thread::spawn(work);
     let start = Instant::now();
-    let mut take = |batch: Vec<Message>, tree: &mut CausalTree| {
+    let mut take = |batch: Batch, tree: &mut CausalTree| {
         for m in batch {
             tree.apply(&m);
             messages.push(m);
