@@ -3,7 +3,9 @@
 //! journal reads and writes them.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Deref;
 
 /// Nanoseconds in one `clock_t` tick as /proc reports start times
 /// (`USER_HZ` is 100 on every Linux architecture).
@@ -32,6 +34,146 @@ impl ProcKey {
 impl fmt::Display for ProcKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.pid, self.start)
+    }
+}
+
+/// A process's short name (the kernel's `comm`), held inline: valid UTF-8
+/// of at most [`Comm::CAPACITY`] bytes, copied without allocating.
+#[derive(Clone, Copy)]
+pub struct Comm {
+    len: u8,
+    /// Only `bytes[..len]` is the name; it is always whole UTF-8 chars.
+    /// The rest is zero, so equal names have equal arrays.
+    bytes: [u8; Comm::CAPACITY],
+}
+
+impl Comm {
+    /// Room for any kernel comm (at most 15 bytes) after lossy UTF-8
+    /// conversion, which can turn each byte into U+FFFD (3 bytes). Longer
+    /// names (from /proc or a journal) are cut at a char boundary.
+    pub const CAPACITY: usize = 47;
+
+    /// The empty name.
+    pub const fn new() -> Self {
+        Comm {
+            len: 0,
+            bytes: [0; Comm::CAPACITY],
+        }
+    }
+
+    /// From raw bytes: invalid UTF-8 becomes U+FFFD, as in
+    /// [`String::from_utf8_lossy`]; what does not fit is cut.
+    pub fn from_bytes_lossy(bytes: &[u8]) -> Self {
+        let mut comm = Comm::new();
+        // Almost always: short and ASCII.
+        if bytes.len() <= Comm::CAPACITY && bytes.is_ascii() {
+            comm.bytes[..bytes.len()].copy_from_slice(bytes);
+            // At most CAPACITY, which fits in a u8.
+            comm.len = bytes.len() as u8;
+            return comm;
+        }
+        for chunk in bytes.utf8_chunks() {
+            if !comm.push(chunk.valid()) || (!chunk.invalid().is_empty() && !comm.push("\u{FFFD}"))
+            {
+                break;
+            }
+        }
+        comm
+    }
+
+    /// Appends as much of `s` as fits, cut at a char boundary. False when
+    /// something did not fit.
+    fn push(&mut self, s: &str) -> bool {
+        let len = usize::from(self.len);
+        let room = Comm::CAPACITY - len;
+        let take = if s.len() <= room {
+            s.len()
+        } else {
+            (0..=room)
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0)
+        };
+        self.bytes[len..len + take].copy_from_slice(&s.as_bytes()[..take]);
+        // At most CAPACITY, which fits in a u8.
+        self.len = (len + take) as u8;
+        take == s.len()
+    }
+
+    pub fn as_str(&self) -> &str {
+        let bytes = &self.bytes[..usize::from(self.len)];
+        // SAFETY: `bytes[..len]` is only ever written by `push`, which
+        // copies a prefix of a `&str` that ends at a char boundary, and by
+        // `from_bytes_lossy` from bytes it checked are ASCII: it is valid
+        // UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+}
+
+impl Default for Comm {
+    fn default() -> Self {
+        Comm::new()
+    }
+}
+
+impl Deref for Comm {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Comm {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Comm {
+    /// Cut at a char boundary if longer than [`Comm::CAPACITY`].
+    fn from(s: &str) -> Self {
+        let mut comm = Comm::new();
+        comm.push(s);
+        comm
+    }
+}
+
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Comm {
+    fn eq(&self, other: &Self) -> bool {
+        // Fixed-size compares (no call), valid as the unused bytes are zero.
+        self.len == other.len && self.bytes == other.bytes
+    }
+}
+
+impl Eq for Comm {}
+
+impl PartialEq<str> for Comm {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Comm {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Hash for Comm {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -244,7 +386,7 @@ pub struct Event {
     pub uid: u32,
     pub gid: u32,
     pub cgroup: u64,
-    pub comm: String,
+    pub comm: Comm,
     pub kind: EventKind,
 }
 
@@ -257,10 +399,15 @@ pub struct SeedProcess {
     pub uid: u32,
     pub gid: u32,
     pub cgroup: u64,
-    pub comm: String,
+    pub comm: Comm,
     pub exe: Vec<u8>,
     pub argv: Vec<Vec<u8>>,
 }
+
+/// Messages in the order they happened, as the channels from the probe
+/// carry them: one batch per ring-buffer poll, so each channel operation
+/// moves many messages.
+pub type Batch = Vec<Message>;
 
 /// Everything that flows from a source (probe or journal) to the tree.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -272,4 +419,49 @@ pub enum Message {
         ktime: u64,
         count: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_reads_as_the_str_it_holds() {
+        let c = Comm::from("bash");
+        assert_eq!(c, "bash");
+        assert_eq!(c.as_str(), "bash");
+        assert_eq!(c.len(), 4);
+        assert_eq!(format!("{c} {c:?}"), "bash \"bash\"");
+        assert_eq!(Comm::default(), "");
+        assert!(Comm::new().is_empty());
+        assert_eq!(
+            Comm::from_bytes_lossy(b"kworker/0:1"),
+            Comm::from("kworker/0:1")
+        );
+    }
+
+    #[test]
+    fn invalid_bytes_become_replacement_chars_like_from_utf8_lossy() {
+        for raw in [
+            &b"caf\xc3\xa9"[..],
+            b"\xff\xfe",
+            b"a\xc3",
+            b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80",
+        ] {
+            let c = Comm::from_bytes_lossy(raw);
+            assert_eq!(c.as_str(), String::from_utf8_lossy(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_name_is_cut_at_a_char_boundary() {
+        let long = "é".repeat(40);
+        let c = Comm::from(long.as_str());
+        assert_eq!(c.len(), Comm::CAPACITY - 1);
+        assert!(long.starts_with(c.as_str()));
+        let c = Comm::from_bytes_lossy(&[0xff; 64]);
+        assert_eq!(c.as_str(), "\u{FFFD}".repeat(Comm::CAPACITY / 3));
+        let ascii = "x".repeat(100);
+        assert_eq!(Comm::from(ascii.as_str()).len(), Comm::CAPACITY);
+    }
 }

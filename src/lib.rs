@@ -5,6 +5,7 @@ pub mod bpf;
 pub mod cli;
 pub mod event;
 pub mod graph;
+pub mod hash;
 pub mod journal;
 pub mod live;
 pub mod logging;

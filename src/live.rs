@@ -1,6 +1,7 @@
 //! The live feed: the probe attached, /proc scanned, and every message in
 //! order on one channel (seeds first, then events), optionally written to a
-//! journal as it passes.
+//! journal as it passes. Channels carry messages in [`Batch`]es, so one
+//! channel operation moves what one poll of the probe took.
 //!
 //! Attach first, then scan: a process born during the scan is seen by the
 //! probe and may also be read from /proc; the tree merges the two by
@@ -15,22 +16,27 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, anyhow};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 
-use crate::bpf::{Features, Probe, ProbeOptions, ProbeStats};
-use crate::event::{Message, SeedProcess};
+use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats};
+use crate::event::{Batch, Message, SeedProcess};
 use crate::journal::{Header, Writer, boot_clock_ns};
 
-/// Capacity of the channel between the probe and its consumer. A full
-/// channel makes the probe wait, and the kernel then counts lost records.
-pub const CHANNEL_CAPACITY: usize = 1 << 16;
+/// Capacity of the channels between the probe and its consumers, in
+/// batches (each at most [`MAX_BATCH`] messages, so at most 32,768
+/// messages wait in one channel). A full channel makes the probe wait, and
+/// the kernel then counts lost records; nothing is dropped silently.
+pub const CHANNEL_CAPACITY: usize = 16;
 
 /// The probe attached and /proc scanned: what a consumer of the host needs.
 pub struct Source {
     pub header: Header,
+    /// Events from the probe, from the moment it attached, in batches.
+    /// Declared before `probe` so that dropping a `Source` disconnects the
+    /// channel first: a probe waiting on a full channel then stops instead
+    /// of waiting forever.
+    pub events: Receiver<Batch>,
     pub probe: Probe,
     /// Processes that existed before the probe attached.
     pub seeds: Vec<SeedProcess>,
-    /// Events from the probe, from the moment it attached.
-    pub events: Receiver<Message>,
 }
 
 impl Source {
@@ -57,7 +63,7 @@ impl Source {
 
 /// A live source for the view: seeds, then events, on one channel.
 pub struct LiveFeed {
-    rx: Receiver<Message>,
+    rx: Receiver<Batch>,
     header: Header,
     features: Features,
     stats: Arc<ProbeStats>,
@@ -102,9 +108,9 @@ impl LiveFeed {
         })
     }
 
-    /// Seeds first, then live events, in order. Disconnected once the probe
-    /// has stopped and everything was delivered.
-    pub fn receiver(&self) -> &Receiver<Message> {
+    /// Seeds first, then live events, in order, in batches. Disconnected
+    /// once the probe has stopped and everything was delivered.
+    pub fn receiver(&self) -> &Receiver<Batch> {
         &self.rx
     }
 
@@ -141,25 +147,26 @@ impl LiveFeed {
 /// whenever the probe has nothing more for the moment.
 fn forward(
     seeds: Vec<SeedProcess>,
-    events: &Receiver<Message>,
-    tx: &Sender<Message>,
+    events: &Receiver<Batch>,
+    tx: &Sender<Batch>,
     mut journal: Option<Writer<BufWriter<File>>>,
 ) -> Result<()> {
     let mut viewer = true;
-    let mut pass = |msg: Message, journal: &mut Option<Writer<BufWriter<File>>>| -> Result<()> {
+    let mut pass = |batch: Batch, journal: &mut Option<Writer<BufWriter<File>>>| -> Result<()> {
         if let Some(w) = journal.as_mut() {
-            w.write(&msg).context("writing the journal")?;
+            w.write_batch(&batch).context("writing the journal")?;
         }
-        if viewer && tx.send(msg).is_err() {
+        if viewer && tx.send(batch).is_err() {
             viewer = false;
         }
         Ok(())
     };
-    for s in seeds {
-        pass(Message::Seed(s), &mut journal)?;
+    let mut seeds = seeds.into_iter().map(Message::Seed).peekable();
+    while seeds.peek().is_some() {
+        pass(seeds.by_ref().take(MAX_BATCH).collect(), &mut journal)?;
     }
     loop {
-        let msg = match events.try_recv() {
+        let batch = match events.try_recv() {
             Ok(m) => m,
             Err(TryRecvError::Empty) => {
                 if let Some(w) = journal.as_mut() {
@@ -172,7 +179,7 @@ fn forward(
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        pass(msg, &mut journal)?;
+        pass(batch, &mut journal)?;
     }
     if let Some(mut w) = journal {
         w.flush().context("writing the journal")?;

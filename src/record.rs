@@ -2,7 +2,7 @@
 //! SIGTERM, the end of `--duration`, or the reader going away (`| head`).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,13 @@ use crossbeam_channel::RecvTimeoutError;
 
 use crate::event::Message;
 use crate::journal::Writer;
-use crate::live::Source;
+use crate::live::{CHANNEL_CAPACITY, Source};
+
+/// After writing, the recorder lets the next batches gather for this long
+/// rather than waiting for each: under load, waking for every batch costs
+/// more than writing it. Journal lines reach the output at most this much
+/// later.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,13 +49,13 @@ fn cpu_time() -> Duration {
 }
 
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
+/// Unbuffered: the journal writer hands over large chunks of lines.
 pub fn open_output(output: Option<&PathBuf>) -> Result<Box<dyn Write>> {
     Ok(match output {
-        Some(p) if p.as_os_str() != "-" => Box::new(BufWriter::with_capacity(
-            1 << 18,
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        _ => Box::new(BufWriter::with_capacity(1 << 18, io::stdout())),
+        Some(p) if p.as_os_str() != "-" => {
+            Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
+        }
+        _ => Box::new(io::stdout()),
     })
 }
 
@@ -109,16 +115,21 @@ pub fn record(
     let mut summary = Summary::default();
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
-    let result = write_all(&mut w, &src, duration, stop, &mut summary);
+    let result = write_all(&mut w, &src, duration, stop);
     // Whatever happened, stop the probe: drain the channel until the probe
     // thread has delivered everything and gone.
     src.probe.request_stop();
     let mut write_failed = result.is_err();
-    for msg in src.events.iter() {
-        if !write_failed && write_msg(&mut w, &msg, &mut summary).is_err() {
+    for batch in src.events.iter() {
+        if !write_failed && w.write_batch(&batch).is_err() {
             write_failed = true;
         }
+        src.probe.recycle(batch);
     }
+    let counts = w.counts();
+    summary.processes = counts.processes;
+    summary.events = counts.events;
+    summary.lost = counts.lost;
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
     summary.cpu = cpu_time().saturating_sub(started);
     let probe = src.probe.stop();
@@ -136,25 +147,16 @@ pub fn record(
     Ok(summary)
 }
 
-fn write_msg(w: &mut Writer<Box<dyn Write>>, msg: &Message, s: &mut Summary) -> io::Result<()> {
-    match msg {
-        Message::Seed(_) => s.processes += 1,
-        Message::Event(_) => s.events += 1,
-        Message::Lost { count, .. } => s.lost += count,
-    }
-    w.write(msg)
-}
-
+/// Writes the seeds, then batches as they come, until stopped. Each batch
+/// reaches the output whole; `flush` is for an output that buffers.
 fn write_all(
     w: &mut Writer<Box<dyn Write>>,
     src: &Source,
     duration: Option<Duration>,
     stop: &AtomicBool,
-    summary: &mut Summary,
 ) -> Result<()> {
-    for seed in &src.seeds {
-        write_msg(w, &Message::Seed(seed.clone()), summary)?;
-    }
+    let seeds: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
+    w.write_batch(&seeds)?;
     w.flush()?;
     let deadline = duration.map(|d| Instant::now() + d);
     let tick = Duration::from_millis(100);
@@ -166,15 +168,21 @@ fn write_all(
             d.saturating_duration_since(Instant::now()).min(tick)
         });
         match src.events.recv_timeout(wait) {
-            Ok(msg) => {
-                write_msg(w, &msg, summary)?;
+            Ok(batch) => {
+                w.write_batch(&batch)?;
+                src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
-                for msg in src.events.try_iter().take(4096) {
-                    write_msg(w, &msg, summary)?;
+                for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
+                    w.write_batch(&batch)?;
+                    src.probe.recycle(batch);
                 }
                 if src.events.is_empty() {
                     w.flush()?;
                 }
+                let linger = deadline.map_or(LINGER, |d| {
+                    d.saturating_duration_since(Instant::now()).min(LINGER)
+                });
+                std::thread::sleep(linger);
             }
             Err(RecvTimeoutError::Timeout) => w.flush()?,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),

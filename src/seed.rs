@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::bpf::split_args;
-use crate::event::{NS_PER_TICK, ProcKey, SeedProcess};
+use crate::event::{Comm, NS_PER_TICK, ProcKey, SeedProcess};
 
 /// The cgroup v2 id of a process: the inode of its cgroup directory.
 fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
@@ -74,7 +74,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             uid,
             gid,
             cgroup: cgroup_id(&dir, &mut cgroups),
-            comm: st.comm.clone(),
+            comm: Comm::from(st.comm.as_str()),
             exe,
             argv,
         });

@@ -4,10 +4,11 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
 
 use super::skel::types::{cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
-    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, canonical_ip,
 };
 
@@ -44,11 +45,44 @@ impl fmt::Display for DecodeError {
     }
 }
 
-fn copy<T: plain::Plain + Default>(data: &[u8], what: &str) -> Result<T, DecodeError> {
-    let mut v = T::default();
-    plain::copy_from_bytes(&mut v, data)
-        .map_err(|_| DecodeError(format!("{what} record too short ({} bytes)", data.len())))?;
-    Ok(v)
+/// A record read in place, or a copy of it where its bytes are not aligned
+/// for it. Ring-buffer samples are 8-byte aligned, so in practice always in
+/// place; the copy is on the heap so that `decode` does not carry room for
+/// the largest record on its stack.
+enum Record<'a, T> {
+    InPlace(&'a T),
+    Copied(Box<T>),
+}
+
+impl<T> Deref for Record<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Record::InPlace(r) => r,
+            Record::Copied(b) => b,
+        }
+    }
+}
+
+/// The record as a `T`. `plain` checks both length and alignment.
+fn view<'a, T: plain::Plain + Default>(
+    data: &'a [u8],
+    what: &str,
+) -> Result<Record<'a, T>, DecodeError> {
+    match plain::from_bytes::<T>(data) {
+        Ok(v) => Some(Record::InPlace(v)),
+        Err(plain::Error::BadAlignment) => copied(data).map(Record::Copied),
+        Err(plain::Error::TooShort) => None,
+    }
+    .ok_or_else(|| DecodeError(format!("{what} record too short ({} bytes)", data.len())))
+}
+
+#[cold]
+#[inline(never)]
+fn copied<T: plain::Plain + Default>(data: &[u8]) -> Option<Box<T>> {
+    let mut v = Box::<T>::default();
+    plain::copy_from_bytes(&mut *v, data).ok()?;
+    Some(v)
 }
 
 fn cstr(bytes: &[u8]) -> &[u8] {
@@ -68,11 +102,11 @@ pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {
 
 /// Decodes one ring-buffer record.
 pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
-    let h: cw_header = copy(data, "event")?;
+    let h = view::<cw_header>(data, "event")?;
     let kind = match h.kind {
         CW_FORK => EventKind::Fork,
         CW_EXEC => {
-            let e: cw_exec = copy(data, "exec")?;
+            let e = view::<cw_exec>(data, "exec")?;
             let name_len = (e.filename_len as usize).min(e.filename.len());
             let args_len = (e.args_len as usize).min(e.args.len());
             EventKind::Exec(ExecInfo {
@@ -83,11 +117,11 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
             })
         }
         CW_EXIT => {
-            let e: cw_exit = copy(data, "exit")?;
+            let e = view::<cw_exit>(data, "exit")?;
             EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
         }
         CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_CLOSE | CW_UDP => {
-            let c: cw_conn = copy(data, "connection")?;
+            let c = view::<cw_conn>(data, "connection")?;
             EventKind::Net(net(h.kind, &c))
         }
         other => return Err(DecodeError(format!("unknown record kind {other}"))),
@@ -100,7 +134,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
         uid: h.uid,
         gid: h.gid,
         cgroup: h.cgroup,
-        comm: String::from_utf8_lossy(cstr(&h.comm)).into_owned(),
+        comm: Comm::from_bytes_lossy(cstr(&h.comm)),
         kind,
     }))
 }
@@ -233,6 +267,24 @@ mod tests {
         assert!(decode(&bytes(&h)).is_err());
         let h = header(CW_EXEC);
         assert!(decode(&bytes(&h)).is_err());
+    }
+
+    #[test]
+    fn a_misaligned_record_is_copied_and_decodes_the_same() {
+        let e = cw_exit {
+            h: header(CW_EXIT),
+            exit_code: 3 << 8,
+            _pad: 0,
+        };
+        let raw = bytes(&e);
+        // One byte in from an 8-byte aligned buffer: misaligned for cw_exit.
+        let mut buf = vec![0u64; raw.len() / 8 + 2];
+        // SAFETY: viewing u64s as bytes is sound; the view is in bounds.
+        let area = unsafe { plain::as_mut_bytes(&mut buf[..]) };
+        area[1..=raw.len()].copy_from_slice(&raw);
+        let shifted = &area[1..=raw.len()];
+        assert_eq!(decode(shifted), decode(&raw));
+        assert!(decode(&area[1..raw.len()]).is_err(), "one byte short");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/causeway.skel.rs"));
 }
 
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,14 +26,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
 
 pub use decode::{DecodeError, decode, split_args};
 pub use owners::Owners;
 
-use crate::event::Message;
+use crate::event::{Batch, Message};
 use skel::CausewaySkelBuilder;
 
 /// How long the consumer sleeps between takes from the ring buffer: about
@@ -45,6 +46,12 @@ const POLL_INTERVAL: Duration = Duration::from_millis(10);
 const BEHIND: i32 = 16_384;
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
+/// The most messages in one batch: a poll that takes more from the ring
+/// buffer sends several batches.
+pub const MAX_BATCH: usize = 2048;
+/// Emptied batches kept for the probe to fill again (see
+/// [`Probe::recycle`]).
+const SPARE_BATCHES: usize = 4;
 
 /// Counters the probe thread keeps; readable from any thread.
 #[derive(Default, Debug)]
@@ -100,31 +107,39 @@ pub struct Probe {
     thread: Option<JoinHandle<Result<()>>>,
     stats: Arc<ProbeStats>,
     features: Features,
+    spares: Sender<Batch>,
 }
 
 impl Probe {
     /// Loads and attaches the probe on its own thread and returns once it is
     /// attached (or failed to). Every record is sent on `tx` as a
-    /// [`Message`]; the send blocks when the channel is full, and what the
-    /// kernel then cannot deliver is counted and sent as `Message::Lost`.
-    pub fn start(tx: Sender<Message>) -> Result<Probe> {
+    /// [`Message`], in batches of what one poll of the ring buffer took (at
+    /// most [`MAX_BATCH`]); the send blocks when the channel is full, and
+    /// what the kernel then cannot deliver is counted and sent as
+    /// `Message::Lost`, alone in its batch.
+    pub fn start(tx: Sender<Batch>) -> Result<Probe> {
         Self::start_with(tx, ProbeOptions::default())
     }
 
     /// [`Probe::start`] with options. The fullest set of programs that
     /// loads on this kernel is used; see [`Probe::features`].
-    pub fn start_with(tx: Sender<Message>, options: ProbeOptions) -> Result<Probe> {
+    pub fn start_with(tx: Sender<Batch>, options: ProbeOptions) -> Result<Probe> {
         check_privileges()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
         let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<Features>>(1);
+        let (spares, spares_rx) = crossbeam_channel::bounded(SPARE_BATCHES);
         let thread = {
             let stop = Arc::clone(&stop);
             let stats = Arc::clone(&stats);
+            let out = Out {
+                tx,
+                spares: spares_rx,
+            };
             std::thread::Builder::new()
                 .name("causeway-probe".into())
-                .spawn(move || run(&tx, options, &stop, &stats, &ready_tx))
+                .spawn(move || run(&out, options, &stop, &stats, &ready_tx))
                 .context("starting the probe thread")?
         };
         match ready_rx.recv() {
@@ -137,6 +152,7 @@ impl Probe {
                     thread: Some(thread),
                     stats,
                     features,
+                    spares,
                 })
             }
             Ok(Err(e)) => {
@@ -159,6 +175,15 @@ impl Probe {
 
     pub fn stats(&self) -> &Arc<ProbeStats> {
         &self.stats
+    }
+
+    /// Hands a batch that has been read back to the probe, to be filled
+    /// again instead of allocating a new one (and having the kernel fault
+    /// its pages in). Optional: a batch not handed back is simply freed, as
+    /// is one handed back when enough are waiting.
+    pub fn recycle(&self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.spares.try_send(batch);
     }
 
     /// What loaded on this kernel.
@@ -209,8 +234,31 @@ pub fn check_privileges() -> Result<()> {
     )
 }
 
+/// Where the probe thread's batches go, and come back from.
+struct Out {
+    tx: Sender<Batch>,
+    /// Emptied batches handed back by [`Probe::recycle`].
+    spares: Receiver<Batch>,
+}
+
+impl Out {
+    /// Sends the messages gathered so far, if any, leaving an empty batch
+    /// in their place. False when the receiver is gone.
+    fn send(&self, batch: &mut Batch) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let next = self.spares.try_recv().unwrap_or_else(|_| {
+            // The next poll most likely takes about as many.
+            Vec::with_capacity(batch.len())
+        });
+        let full = std::mem::replace(batch, next);
+        self.tx.send(full).is_ok()
+    }
+}
+
 fn run(
-    tx: &Sender<Message>,
+    out: &Out,
     options: ProbeOptions,
     stop: &AtomicBool,
     stats: &ProbeStats,
@@ -253,16 +301,23 @@ fn run(
     // The callback cannot block forever: if the consumer is gone, stop.
     let disconnected = AtomicBool::new(false);
     let mut owners = Owners::default();
+    // What the current poll has taken, sent when the poll returns (or when
+    // full). Shared by the callback and the poll loop, one at a time.
+    let pending = RefCell::new(Batch::new());
+    // Records taken by the current poll, added to the stats after it.
+    let received = Cell::new(0u64);
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&skel.maps.events, |data: &[u8]| {
-            stats.received.fetch_add(1, Ordering::Relaxed);
+            received.set(received.get() + 1);
             match decode(data) {
                 Ok(msg) => {
                     let Some(msg) = owners.attribute(msg) else {
                         return 0;
                     };
-                    if tx.send(msg).is_err() {
+                    let mut batch = pending.borrow_mut();
+                    batch.push(msg);
+                    if batch.len() >= MAX_BATCH && !out.send(&mut batch) {
                         disconnected.store(true, Ordering::Relaxed);
                         return -1;
                     }
@@ -287,20 +342,24 @@ fn run(
             *seen = total;
             stats.lost.store(total, Ordering::Relaxed);
             let ktime = crate::journal::boot_clock_ns().unwrap_or(0);
-            match tx.try_send(Message::Lost { ktime, count }) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                Err(TrySendError::Full(m)) => {
-                    let _ = tx.send(m);
-                }
-            }
+            // A gone receiver is noticed by the next batch's send.
+            let _ = out.tx.send(vec![Message::Lost { ktime, count }]);
         }
         Ok(())
+    };
+    // Sends what the last poll took; false when the receiver is gone.
+    let send_pending = || {
+        stats.received.fetch_add(received.take(), Ordering::Relaxed);
+        out.send(&mut pending.borrow_mut())
     };
     while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
         // The probe never wakes us (a wakeup per record costs the traced
         // code an interrupt): take what accumulated, then sleep a little
         // unless we are falling behind.
         let taken = ring.consume_raw();
+        if !send_pending() {
+            disconnected.store(true, Ordering::Relaxed);
+        }
         if taken < 0 && taken != -libc::EINTR && !disconnected.load(Ordering::Relaxed) {
             return Err(std::io::Error::from_raw_os_error(-taken))
                 .context("reading the ring buffer");
@@ -316,7 +375,9 @@ fn run(
     // Deliver what is already in the ring buffer before detaching.
     if !disconnected.load(Ordering::Relaxed) {
         let _ = ring.consume();
-        report_lost(&mut lost_seen)?;
+        if send_pending() {
+            report_lost(&mut lost_seen)?;
+        }
     }
     Ok(())
 }

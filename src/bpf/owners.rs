@@ -4,9 +4,8 @@
 //! socket cookie named the process that owns it. Joining them here keeps
 //! the kernel side free of per-socket state.
 
-use std::collections::HashMap;
-
-use crate::event::{Direction, EventKind, Message, NetKind, ProcKey, Protocol};
+use crate::event::{Comm, Direction, EventKind, Message, NetKind, ProcKey, Protocol};
+use crate::hash::CookieMap;
 
 /// Who opened a socket, as its opening record said.
 #[derive(Clone, Debug)]
@@ -17,7 +16,7 @@ struct Owner {
     uid: u32,
     gid: u32,
     cgroup: u64,
-    comm: String,
+    comm: Comm,
     direction: Direction,
 }
 
@@ -25,7 +24,7 @@ struct Owner {
 /// not yet seen closed.
 #[derive(Default, Debug)]
 pub struct Owners {
-    by_cookie: HashMap<u64, Owner>,
+    by_cookie: CookieMap<Owner>,
 }
 
 impl Owners {
@@ -54,7 +53,7 @@ impl Owners {
                         uid: ev.uid,
                         gid: ev.gid,
                         cgroup: ev.cgroup,
-                        comm: ev.comm.clone(),
+                        comm: ev.comm,
                         direction: n.direction,
                     };
                     self.by_cookie.insert(n.cookie, owner);

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 pub use net::{ConnId, ConnState, Connection};
 
 use crate::event::{
-    Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
+    Comm, Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
 };
 
 /// Index of a node in its tree. Stable for the life of the tree.
@@ -64,7 +64,7 @@ pub struct Node {
     pub uid: u32,
     pub gid: u32,
     pub cgroup: u64,
-    pub comm: String,
+    pub comm: Comm,
     pub execs: Vec<ExecRecord>,
     /// Known from the /proc scan at start, not seen being born.
     pub seeded: bool,
@@ -98,7 +98,7 @@ impl Node {
                 let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
                 String::from_utf8_lossy(base).into_owned()
             }
-            _ => self.comm.clone(),
+            _ => self.comm.to_string(),
         }
     }
 
@@ -273,7 +273,7 @@ impl CausalTree {
             node.uid = seed.uid;
             node.gid = seed.gid;
             node.cgroup = seed.cgroup;
-            node.comm.clone_from(&seed.comm);
+            node.comm = seed.comm;
             node.current_parent = seed.parent;
         }
         // The program it was running at the scan, unless an exec was seen.
@@ -310,7 +310,7 @@ impl CausalTree {
             node.gid = ev.gid;
             node.cgroup = ev.cgroup;
             if !ev.comm.is_empty() {
-                node.comm.clone_from(&ev.comm);
+                node.comm = ev.comm;
             }
         }
         match &ev.kind {
@@ -386,7 +386,7 @@ impl CausalTree {
             uid: 0,
             gid: 0,
             cgroup: 0,
-            comm: String::new(),
+            comm: Comm::new(),
             execs: Vec::new(),
             seeded: false,
             parent_inferred: matches!(hint, ParentHint::Current(_)),

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
 use crate::event::{Direction, NetInfo, NetKind, Protocol};
+use crate::hash::CookieMap;
 
 /// Index of a connection in its tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -65,7 +66,7 @@ type End = (Direction, SocketAddr, SocketAddr);
 pub(super) struct NetTable {
     conns: Vec<Connection>,
     /// Open connections by socket cookie, to close them.
-    by_cookie: HashMap<u64, ConnId>,
+    by_cookie: CookieMap<ConnId>,
     /// TCP connections not yet linked to their other end, open or closed
     /// within [`LINK_WINDOW_NS`], to link the two ends of a local
     /// connection whatever order their records come in.
@@ -236,7 +237,7 @@ mod tests {
             uid: 0,
             gid: 0,
             cgroup: 0,
-            comm: comm.to_string(),
+            comm: comm.into(),
             kind: EventKind::Net(NetInfo {
                 kind,
                 protocol,

@@ -8,7 +8,7 @@ mod write;
 
 pub use bytes::{decode_bytes, encode_bytes};
 pub use read::{Loaded, Problem, load, read};
-pub use write::Writer;
+pub use write::{Counts, Writer};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};

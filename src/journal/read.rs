@@ -13,7 +13,7 @@ use serde::de::{self, MapAccess, Visitor};
 
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
-    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, SeedProcess, canonical_ip,
 };
 
@@ -276,7 +276,7 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
         uid: raw.uid.unwrap_or(0),
         gid: raw.gid.unwrap_or(0),
         cgroup: raw.cgroup.unwrap_or(0),
-        comm: raw.comm.unwrap_or_default(),
+        comm: raw.comm.as_deref().map(Comm::from).unwrap_or_default(),
         kind,
     })))
 }
@@ -288,7 +288,7 @@ fn seed(raw: Raw) -> Result<SeedProcess, String> {
         uid: raw.uid.unwrap_or(0),
         gid: raw.gid.unwrap_or(0),
         cgroup: raw.cgroup.unwrap_or(0),
-        comm: raw.comm.unwrap_or_default(),
+        comm: raw.comm.as_deref().map(Comm::from).unwrap_or_default(),
         exe: raw.exe.map(|b| b.0).unwrap_or_default(),
         argv: raw
             .argv

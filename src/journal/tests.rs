@@ -91,6 +91,17 @@ fn write(msgs: &[Message]) -> Vec<u8> {
 }
 
 #[test]
+fn a_batch_is_written_as_its_messages_one_by_one() {
+    // Enough lines to go out in several chunks.
+    let msgs: Vec<Message> = std::iter::repeat_with(sample).take(200).flatten().collect();
+    let mut w = Writer::new(Vec::new(), &header()).unwrap();
+    w.write_batch(&msgs[..5]).unwrap();
+    w.write_batch(&[]).unwrap();
+    w.write_batch(&msgs[5..]).unwrap();
+    assert_eq!(w.into_inner(), write(&msgs));
+}
+
+#[test]
 fn every_message_round_trips() {
     let msgs = sample();
     let bytes = write(&msgs);

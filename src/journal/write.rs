@@ -1,16 +1,35 @@
 //! Writing journal lines. Lines are formatted by hand (no intermediate JSON
-//! tree): the recorder writes one per kernel event and must keep up.
+//! tree): the recorder writes one per kernel event and must keep up. What
+//! consecutive lines share (the time up to the second, a thread's process
+//! fields) is formatted once and reused.
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
 use super::{FORMAT_NAME, Header, rfc3339, wall_time};
-use crate::event::{Event, EventKind, ExitStatus, Message, SeedProcess, signal_name};
+use crate::event::{
+    Comm, Direction, Event, EventKind, ExitStatus, Message, NetKind, ProcKey, Protocol,
+    SeedProcess, signal_name,
+};
 
 /// Writes a journal: the header first, then one line per message.
 pub struct Writer<W: Write> {
     out: W,
     clock: WallClock,
+    idents: Idents,
     line: Vec<u8>,
+    counts: Counts,
+}
+
+/// Lines written, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `process` lines: processes from the /proc scan.
+    pub processes: u64,
+    /// Event lines.
+    pub events: u64,
+    /// What the `lost` lines add up to.
+    pub lost: u64,
 }
 
 /// Formats boot-time stamps as RFC 3339 wall-clock strings. The part up to
@@ -19,7 +38,8 @@ pub struct Writer<W: Write> {
 struct WallClock {
     boot_time_ns: i64,
     second: i64,
-    prefix: String,
+    /// `"2026-11-27T17:26:00.` for `second`.
+    prefix: Vec<u8>,
 }
 
 impl WallClock {
@@ -27,22 +47,116 @@ impl WallClock {
         WallClock {
             boot_time_ns,
             second: i64::MIN,
-            prefix: String::new(),
+            prefix: Vec::new(),
         }
     }
 
-    /// Appends `"2026-11-27T17:26:00.231834849Z"` (with the quotes).
+    /// Appends `"2026-11-27T17:26:00.231834849Z"` (with the quotes): the
+    /// same as [`wall_time`] formatted by chrono, which splits the
+    /// nanoseconds the same way.
     fn push(&mut self, line: &mut Vec<u8>, ktime: u64) {
-        let t = wall_time(self.boot_time_ns, ktime);
-        let second = t.timestamp();
+        let ns = self
+            .boot_time_ns
+            .saturating_add(i64::try_from(ktime).unwrap_or(i64::MAX));
+        let second = ns.div_euclid(NS_PER_SEC);
         if second != self.second {
             self.second = second;
-            self.prefix = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            self.prefix.clear();
+            let t = wall_time(self.boot_time_ns, ktime);
+            // Writing into a Vec cannot fail.
+            let _ = write!(self.prefix, "\"{}.", t.format("%Y-%m-%dT%H:%M:%S"));
         }
-        line.push(b'"');
-        line.extend_from_slice(self.prefix.as_bytes());
-        // Writing into a Vec cannot fail.
-        let _ = write!(line, ".{:09}Z\"", t.timestamp_subsec_nanos());
+        line.extend_from_slice(&self.prefix);
+        // The nanoseconds, zero-padded, written in place as in `decimal`.
+        let at = line.len();
+        line.extend_from_slice(b"000000000Z\"");
+        let digits = &mut line[at..at + 9];
+        // Below 10^9: the cast cannot truncate.
+        let mut nanos = ns.rem_euclid(NS_PER_SEC) as usize;
+        let mut end = 9;
+        while end > 1 {
+            let pair = nanos % 100 * 2;
+            nanos /= 100;
+            end -= 2;
+            digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        // A single digit is left: the cast cannot truncate.
+        digits[0] = b'0' + nanos as u8;
+    }
+}
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// About how many bytes of lines [`Writer::write_batch`] gathers before
+/// handing them to its output.
+const CHUNK: usize = 256 * 1024;
+
+/// How many threads' process fields [`Idents`] keeps.
+const IDENT_SLOTS: usize = 8;
+
+/// The fields naming an event's process and thread, `"pid"` to `"comm"`,
+/// formatted once per thread and reused while they stay the same: a
+/// thread's events come in runs (and a close repeats its socket owner's
+/// fields), and these are most of a line's numbers. One slot per thread
+/// id modulo [`IDENT_SLOTS`].
+#[derive(Default)]
+struct Idents {
+    slots: [IdentSlot; IDENT_SLOTS],
+}
+
+#[derive(Default)]
+struct IdentSlot {
+    /// What `text` was formatted from.
+    key: Option<Ident>,
+    text: Vec<u8>,
+}
+
+/// Everything [`ident_fields`] writes.
+#[derive(Clone, Copy)]
+struct Ident {
+    proc: ProcKey,
+    tid: u32,
+    parent: ProcKey,
+    uid: u32,
+    gid: u32,
+    cgroup: u64,
+    comm: Comm,
+}
+
+impl Ident {
+    fn of(ev: &Event) -> Self {
+        Ident {
+            proc: ev.proc,
+            tid: ev.tid,
+            parent: ev.parent,
+            uid: ev.uid,
+            gid: ev.gid,
+            cgroup: ev.cgroup,
+            comm: ev.comm,
+        }
+    }
+
+    /// `*self == Ident::of(ev)`, without making one.
+    fn is_of(&self, ev: &Event) -> bool {
+        self.tid == ev.tid
+            && self.proc == ev.proc
+            && self.parent == ev.parent
+            && self.uid == ev.uid
+            && self.gid == ev.gid
+            && self.cgroup == ev.cgroup
+            && self.comm == ev.comm
+    }
+}
+
+impl Idents {
+    fn push(&mut self, line: &mut Vec<u8>, ev: &Event) {
+        let slot = &mut self.slots[ev.tid as usize % IDENT_SLOTS];
+        if !slot.key.as_ref().is_some_and(|k| k.is_of(ev)) {
+            slot.text.clear();
+            ident_fields(&mut slot.text, ev);
+            slot.key = Some(Ident::of(ev));
+        }
+        line.extend_from_slice(&slot.text);
     }
 }
 
@@ -69,6 +183,8 @@ impl<W: Write> Writer<W> {
         Ok(Writer {
             out,
             clock: WallClock::new(header.boot_time_ns),
+            idents: Idents::default(),
+            counts: Counts::default(),
             line,
         })
     }
@@ -76,20 +192,53 @@ impl<W: Write> Writer<W> {
     /// Appends one message as one line.
     pub fn write(&mut self, msg: &Message) -> io::Result<()> {
         self.line.clear();
-        match msg {
-            Message::Seed(p) => seed_line(&mut self.line, p)?,
-            Message::Event(ev) => event_line(&mut self.line, &mut self.clock, ev)?,
-            Message::Lost { ktime, count } => {
-                self.line.extend_from_slice(br#"{"type":"lost","time":"#);
-                json_str(
-                    &mut self.line,
-                    &rfc3339(wall_time(self.clock.boot_time_ns, *ktime)),
-                );
-                write!(self.line, r#","ktime":{ktime},"count":{count}}}"#)?;
+        self.format(msg);
+        self.out.write_all(&self.line)
+    }
+
+    /// Appends messages, one line each: [`Writer::write`] for each, but the
+    /// lines reach the output in chunks of about 256 KiB, not one by one
+    /// (an output that buffers itself passes chunks that size through
+    /// without copying them).
+    pub fn write_batch(&mut self, msgs: &[Message]) -> io::Result<()> {
+        self.line.clear();
+        for msg in msgs {
+            self.format(msg);
+            if self.line.len() >= CHUNK {
+                self.out.write_all(&self.line)?;
+                self.line.clear();
             }
         }
-        self.line.push(b'\n');
         self.out.write_all(&self.line)
+    }
+
+    /// Lines written so far, by kind.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Formats `msg` as a line at the end of `self.line`.
+    fn format(&mut self, msg: &Message) {
+        let line = &mut self.line;
+        match msg {
+            Message::Seed(p) => {
+                self.counts.processes += 1;
+                seed_line(line, p);
+            }
+            Message::Event(ev) => {
+                self.counts.events += 1;
+                event_line(line, &mut self.clock, &mut self.idents, ev);
+            }
+            Message::Lost { ktime, count } => {
+                self.counts.lost += count;
+                line.extend_from_slice(br#"{"type":"lost","time":"#);
+                json_str(line, &rfc3339(wall_time(self.clock.boot_time_ns, *ktime)));
+                field(line, br#","ktime":"#, *ktime);
+                field(line, br#","count":"#, *count);
+                line.push(b'}');
+            }
+        }
+        line.push(b'\n');
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -101,41 +250,148 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// Two decimal digits for each number below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// Appends the decimal digits of `v`. Room is made with a constant-size
+/// append, cut to length, and the digits are written in place: no copy has
+/// a size only known at run time (each would be a call to `memcpy`), and
+/// nothing is read back right after being written byte by byte (which
+/// stalls store forwarding).
+fn decimal(line: &mut Vec<u8>, v: u64) {
+    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let at = line.len();
+    line.extend_from_slice(&[b'0'; 20]);
+    line.truncate(at + len);
+    let digits = &mut line[at..];
+    let mut end = len;
+    let mut rest = v;
+    // Four digits at a time while the number is large (as itoa does), then
+    // two, then one.
+    while rest >= 10_000 {
+        // Below 10,000: the cast cannot truncate.
+        let four = (rest % 10_000) as usize;
+        rest /= 10_000;
+        end -= 4;
+        let (hi, lo) = (four / 100 * 2, four % 100 * 2);
+        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[hi..hi + 2]);
+        digits[end + 2..end + 4].copy_from_slice(&DIGIT_PAIRS[lo..lo + 2]);
+    }
+    // Below 10,000 now: the cast cannot truncate.
+    let mut rest = rest as usize;
+    while rest >= 10 {
+        let pair = rest % 100 * 2;
+        rest /= 100;
+        end -= 2;
+        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if end == 1 {
+        // A single digit: the cast cannot truncate.
+        digits[0] = b'0' + rest as u8;
+    }
+}
+
 /// Appends `name` (already quoted, with its leading comma and colon) and an
-/// integer, without going through `core::fmt`.
-fn field(line: &mut Vec<u8>, name: &[u8], value: impl itoa::Integer) {
+/// unsigned integer.
+fn field(line: &mut Vec<u8>, name: &[u8], value: impl Into<u64>) {
+    line.extend_from_slice(name);
+    decimal(line, value.into());
+}
+
+/// Appends `name` and a signed integer (rare: exit codes and signals).
+fn signed_field(line: &mut Vec<u8>, name: &[u8], value: i32) {
     line.extend_from_slice(name);
     line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
+fn bool_field(line: &mut Vec<u8>, name: &[u8], value: bool) {
+    line.extend_from_slice(name);
+    line.extend_from_slice(if value { b"true" } else { b"false" });
+}
+
+/// Each byte value's decimal digits (padded with zeros) and their count.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([0; 3], 0); 256];
+    let mut i = 0;
+    while i < 256 {
+        // Each is a single decimal digit: the casts cannot truncate.
+        let (a, b, c) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        table[i] = if i >= 100 {
+            ([b'0' + a, b'0' + b, b'0' + c], 3)
+        } else if i >= 10 {
+            ([b'0' + b, b'0' + c, 0], 2)
+        } else {
+            ([b'0' + c, 0, 0], 1)
+        };
+        i += 1;
+    }
+    table
+};
+
+/// Appends one byte of an IPv4 address, as `decimal` would.
+fn octet(line: &mut Vec<u8>, o: u8) {
+    let (digits, len) = OCTETS[usize::from(o)];
+    let at = line.len();
+    line.extend_from_slice(&digits);
+    line.truncate(at + usize::from(len));
+}
+
 /// `1.2.3.4:80` or `[::1]:80`: digits and punctuation only, so no JSON
 /// escaping is needed.
-fn addr(line: &mut Vec<u8>, a: std::net::SocketAddr) {
-    let mut ints = itoa::Buffer::new();
+fn addr(line: &mut Vec<u8>, a: SocketAddr) {
     match a {
-        std::net::SocketAddr::V4(v4) => {
-            for (i, octet) in v4.ip().octets().iter().enumerate() {
-                if i > 0 {
-                    line.push(b'.');
-                }
-                line.extend_from_slice(ints.format(*octet).as_bytes());
+        SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            for o in [a, b, c] {
+                octet(line, o);
+                line.push(b'.');
             }
+            octet(line, d);
         }
-        std::net::SocketAddr::V6(v6) => {
+        SocketAddr::V6(v6) => {
+            // Writing into a Vec cannot fail.
             let _ = write!(line, "[{}]", v6.ip());
         }
     }
     line.push(b':');
-    line.extend_from_slice(ints.format(a.port()).as_bytes());
+    decimal(line, a.port().into());
 }
 
+/// Appends `s` as a JSON string, exactly as serde_json writes it. serde_json
+/// escapes only `"`, `\` and the control characters below U+0020, so a
+/// string without those is copied as it is.
 fn json_str(line: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *line, s);
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        line.reserve(s.len() + 2);
+        line.push(b'"');
+        line.extend_from_slice(s.as_bytes());
+        line.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *line, s);
+    }
 }
 
+/// A byte string as [`super::encode_bytes`] encodes it: a string when it
+/// is UTF-8, else `{"hex":"..."}`.
 fn json_bytes(line: &mut Vec<u8>, b: &[u8]) {
-    let _ = serde_json::to_writer(&mut *line, &super::encode_bytes(b));
+    match std::str::from_utf8(b) {
+        Ok(s) => json_str(line, s),
+        Err(_) => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            line.extend_from_slice(br#"{"hex":""#);
+            for &byte in b {
+                line.push(HEX[usize::from(byte >> 4)]);
+                line.push(HEX[usize::from(byte & 0xf)]);
+            }
+            line.extend_from_slice(br#""}"#);
+        }
+    }
 }
 
 fn json_argv(line: &mut Vec<u8>, argv: &[Vec<u8>]) {
@@ -149,45 +405,76 @@ fn json_argv(line: &mut Vec<u8>, argv: &[Vec<u8>]) {
     line.push(b']');
 }
 
-fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) -> io::Result<()> {
-    write!(
-        line,
-        r#"{{"type":"process","pid":{},"start":{}"#,
-        p.proc.pid, p.proc.start
-    )?;
+fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
+    field(line, br#"{"type":"process","pid":"#, p.proc.pid);
+    field(line, br#","start":"#, p.proc.start);
     if let Some(parent) = p.parent {
-        write!(line, r#","ppid":{},"pstart":{}"#, parent.pid, parent.start)?;
+        field(line, br#","ppid":"#, parent.pid);
+        field(line, br#","pstart":"#, parent.start);
     }
-    write!(
-        line,
-        r#","uid":{},"gid":{},"cgroup":{},"comm":"#,
-        p.uid, p.gid, p.cgroup
-    )?;
+    field(line, br#","uid":"#, p.uid);
+    field(line, br#","gid":"#, p.gid);
+    field(line, br#","cgroup":"#, p.cgroup);
+    line.extend_from_slice(br#","comm":"#);
     json_str(line, &p.comm);
     line.extend_from_slice(br#","exe":"#);
     json_bytes(line, &p.exe);
     line.extend_from_slice(br#","argv":"#);
     json_argv(line, &p.argv);
     line.push(b'}');
-    Ok(())
 }
 
-fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) -> io::Result<()> {
-    line.extend_from_slice(br#"{"type":"#);
-    json_str(line, ev.kind.name());
-    line.extend_from_slice(br#","time":"#);
-    clock.push(line, ev.ktime);
-    field(line, b",\"ktime\":", ev.ktime);
-    field(line, b",\"pid\":", ev.proc.pid);
-    field(line, b",\"tid\":", ev.tid);
-    field(line, b",\"start\":", ev.proc.start);
-    field(line, b",\"ppid\":", ev.parent.pid);
-    field(line, b",\"pstart\":", ev.parent.start);
-    field(line, b",\"uid\":", ev.uid);
-    field(line, b",\"gid\":", ev.gid);
-    field(line, b",\"cgroup\":", ev.cgroup);
+/// The start of an event's line, up to its time: the type names are
+/// constants, written without escaping.
+fn event_open(kind: &EventKind) -> &'static [u8] {
+    match kind {
+        EventKind::Fork => br#"{"type":"fork","time":"#,
+        EventKind::Exec(_) => br#"{"type":"exec","time":"#,
+        EventKind::Exit(_) => br#"{"type":"exit","time":"#,
+        EventKind::Net(n) => match n.kind {
+            NetKind::Connect => br#"{"type":"connect","time":"#,
+            NetKind::Accept => br#"{"type":"accept","time":"#,
+            NetKind::Listen => br#"{"type":"listen","time":"#,
+            NetKind::Close => br#"{"type":"close","time":"#,
+            NetKind::Udp => br#"{"type":"udp","time":"#,
+        },
+    }
+}
+
+/// A connection's protocol and direction, up to the opening quote of its
+/// local address.
+fn net_open(protocol: Protocol, direction: Direction) -> (&'static [u8], &'static [u8]) {
+    let protocol: &[u8] = match protocol {
+        Protocol::Tcp => br#","protocol":"tcp""#,
+        Protocol::Udp => br#","protocol":"udp""#,
+    };
+    let direction: &[u8] = match direction {
+        Direction::Outbound => br#","direction":"outbound","local":""#,
+        Direction::Inbound => br#","direction":"inbound","local":""#,
+        Direction::Listen => br#","direction":"listen","local":""#,
+    };
+    (protocol, direction)
+}
+
+/// `"pid"` to `"comm"` of an event: see [`Idents`].
+fn ident_fields(line: &mut Vec<u8>, ev: &Event) {
+    field(line, br#","pid":"#, ev.proc.pid);
+    field(line, br#","tid":"#, ev.tid);
+    field(line, br#","start":"#, ev.proc.start);
+    field(line, br#","ppid":"#, ev.parent.pid);
+    field(line, br#","pstart":"#, ev.parent.start);
+    field(line, br#","uid":"#, ev.uid);
+    field(line, br#","gid":"#, ev.gid);
+    field(line, br#","cgroup":"#, ev.cgroup);
     line.extend_from_slice(br#","comm":"#);
     json_str(line, &ev.comm);
+}
+
+fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, ev: &Event) {
+    line.extend_from_slice(event_open(&ev.kind));
+    clock.push(line, ev.ktime);
+    field(line, br#","ktime":"#, ev.ktime);
+    idents.push(line, ev);
     match &ev.kind {
         EventKind::Fork => {}
         EventKind::Exec(x) => {
@@ -195,38 +482,269 @@ fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, ev: &Event) -> io::Resu
             json_bytes(line, &x.exe);
             line.extend_from_slice(br#","argv":"#);
             json_argv(line, &x.argv);
-            write!(
-                line,
-                r#","argv_truncated":{},"old_tid":{}"#,
-                x.argv_truncated, x.old_tid
-            )?;
+            bool_field(line, br#","argv_truncated":"#, x.argv_truncated);
+            field(line, br#","old_tid":"#, x.old_tid);
         }
-        EventKind::Exit(ExitStatus::Code(c)) => write!(line, r#","exit_code":{c}"#)?,
+        EventKind::Exit(ExitStatus::Code(c)) => signed_field(line, br#","exit_code":"#, *c),
         EventKind::Exit(ExitStatus::Signal {
             signal,
             core_dumped,
         }) => {
-            write!(line, r#","signal":{signal},"signal_name":"#)?;
+            signed_field(line, br#","signal":"#, *signal);
+            line.extend_from_slice(br#","signal_name":"#);
             json_str(line, &signal_name(*signal));
-            write!(line, r#","core_dumped":{core_dumped}"#)?;
+            bool_field(line, br#","core_dumped":"#, *core_dumped);
         }
         EventKind::Net(n) => {
-            line.extend_from_slice(br#","protocol":"#);
-            json_str(line, n.protocol.as_str());
-            line.extend_from_slice(br#","direction":"#);
-            json_str(line, n.direction.as_str());
-            line.extend_from_slice(br#","local":""#);
+            let (protocol, direction) = net_open(n.protocol, n.direction);
+            line.extend_from_slice(protocol);
+            line.extend_from_slice(direction);
             addr(line, n.local);
             line.extend_from_slice(br#"","remote":""#);
             addr(line, n.remote);
-            line.push(b'"');
-            field(line, b",\"cookie\":", n.cookie);
-            if n.kind == crate::event::NetKind::Close {
-                field(line, b",\"bytes_sent\":", n.bytes_sent);
-                field(line, b",\"bytes_received\":", n.bytes_received);
+            field(line, br#"","cookie":"#, n.cookie);
+            if n.kind == NetKind::Close {
+                field(line, br#","bytes_sent":"#, n.bytes_sent);
+                field(line, br#","bytes_received":"#, n.bytes_received);
             }
         }
     }
     line.push(b'}');
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Comm, NetInfo, ProcKey};
+
+    fn serde(s: &str) -> Vec<u8> {
+        serde_json::to_vec(s).unwrap()
+    }
+
+    fn ours(s: &str) -> Vec<u8> {
+        let mut line = Vec::new();
+        json_str(&mut line, s);
+        line
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "bash",
+            "wé\"ird",
+            "\"",
+            "\\",
+            "a\\\"b",
+            "tab\there",
+            "nl\n",
+            "nul\0x",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+            " ~",
+            "日本語",
+            "\u{FFFD}\u{FFFD}",
+            "emoji 😀",
+            "</script>",
+        ] {
+            assert_eq!(ours(s), serde(s), "{s:?}");
+        }
+        for c in (0..0x3000u32)
+            .chain(0x1_F600..0x1_F650)
+            .filter_map(char::from_u32)
+        {
+            let s = format!("a{c}b");
+            assert_eq!(ours(&s), serde(&s), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_comm_with_every_kind_of_byte_round_trips() {
+        for raw in [
+            &b"qu\"ote"[..],
+            b"back\\slash",
+            b"ctl\x01\x1b[31m",
+            b"caf\xc3\xa9",
+            b"\xff\xfe bad",
+        ] {
+            let comm = Comm::from_bytes_lossy(raw);
+            let mut line = Vec::new();
+            json_str(&mut line, &comm);
+            let back: String = serde_json::from_slice(&line).unwrap();
+            assert_eq!(comm, back.as_str());
+        }
+    }
+
+    #[test]
+    fn byte_strings_are_written_as_encode_bytes_says() {
+        for b in [
+            &b""[..],
+            b"plain",
+            b"q\"\\",
+            b"\xff\x00\x80",
+            b"caf\xc3\xa9",
+            b"\xc3",
+        ] {
+            let mut line = Vec::new();
+            json_bytes(&mut line, b);
+            assert_eq!(
+                line,
+                serde_json::to_vec(&crate::journal::encode_bytes(b)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn decimals_match_to_string() {
+        let mut values = vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let v = 10u64.pow(p);
+            values.extend([v - 1, v, v + 1]);
+        }
+        for v in values {
+            let mut line = b"x".to_vec();
+            decimal(&mut line, v);
+            assert_eq!(line, format!("x{v}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn constant_fragments_match_the_names() {
+        let net = |kind| {
+            EventKind::Net(NetInfo {
+                kind,
+                protocol: Protocol::Tcp,
+                direction: Direction::Outbound,
+                local: "127.0.0.1:1".parse().unwrap(),
+                remote: "127.0.0.1:2".parse().unwrap(),
+                cookie: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+            })
+        };
+        let kinds = [
+            EventKind::Fork,
+            EventKind::Exec(Default::default()),
+            EventKind::Exit(ExitStatus::Code(0)),
+            net(NetKind::Connect),
+            net(NetKind::Accept),
+            net(NetKind::Listen),
+            net(NetKind::Close),
+            net(NetKind::Udp),
+        ];
+        for k in kinds {
+            let want = format!(r#"{{"type":"{}","time":"#, k.name());
+            assert_eq!(event_open(&k), want.as_bytes());
+        }
+        for p in [Protocol::Tcp, Protocol::Udp] {
+            for d in [Direction::Outbound, Direction::Inbound, Direction::Listen] {
+                let (a, b) = net_open(p, d);
+                let want = format!(
+                    r#","protocol":"{}","direction":"{}","local":""#,
+                    p.as_str(),
+                    d.as_str()
+                );
+                assert_eq!([a, b].concat(), want.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn times_match_chrono_across_seconds() {
+        let boot = 1_700_000_000_999_999_998;
+        let mut clock = WallClock::new(boot);
+        for ktime in [0, 1, 2, 3, 1_000_000_000, 999_999_999, 5, u64::MAX] {
+            let mut line = Vec::new();
+            clock.push(&mut line, ktime);
+            let want = serde_json::to_vec(&rfc3339(wall_time(boot, ktime))).unwrap();
+            assert_eq!(line, want, "{ktime}");
+        }
+    }
+
+    #[test]
+    fn reused_process_fields_are_those_of_the_line() {
+        let base = Event {
+            ktime: 1,
+            proc: ProcKey::new(10, 20),
+            tid: 11,
+            parent: ProcKey::new(1, 2),
+            uid: 0,
+            gid: 0,
+            cgroup: 5,
+            comm: Comm::from("a"),
+            kind: EventKind::Fork,
+        };
+        let mut variants = vec![base.clone()];
+        let mut each = |f: &dyn Fn(&mut Event)| {
+            let mut e = base.clone();
+            f(&mut e);
+            variants.push(e);
+        };
+        each(&|e| e.proc.pid = 12);
+        each(&|e| e.proc.start = 21);
+        each(&|e| e.tid = 11 + IDENT_SLOTS as u32);
+        each(&|e| e.parent.pid = 3);
+        each(&|e| e.parent.start = 4);
+        each(&|e| e.uid = 1000);
+        each(&|e| e.gid = 100);
+        each(&|e| e.cgroup = 6);
+        each(&|e| e.comm = Comm::from("b"));
+        each(&|e| e.comm = Comm::from("a\""));
+        let fresh = |e: &Event| {
+            let mut line = Vec::new();
+            event_line(&mut line, &mut WallClock::new(0), &mut Idents::default(), e);
+            line
+        };
+        let (mut clock, mut idents) = (WallClock::new(0), Idents::default());
+        // Every variant after every other, through one cache.
+        for a in &variants {
+            for b in &variants {
+                for e in [a, b, b] {
+                    let mut line = Vec::new();
+                    event_line(&mut line, &mut clock, &mut idents, e);
+                    assert_eq!(line, fresh(e));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_net_line_is_what_serde_json_reads_back() {
+        let ev = Event {
+            ktime: 7,
+            proc: ProcKey::new(1, 2),
+            tid: 3,
+            parent: ProcKey::new(4, 5),
+            uid: 6,
+            gid: 7,
+            cgroup: 8,
+            comm: Comm::from("c\"1"),
+            kind: EventKind::Net(NetInfo {
+                kind: NetKind::Close,
+                protocol: Protocol::Udp,
+                direction: Direction::Inbound,
+                local: "0.0.0.0:0".parse().unwrap(),
+                remote: "[::1]:65535".parse().unwrap(),
+                cookie: u64::MAX,
+                bytes_sent: 0,
+                bytes_received: 10,
+            }),
+        };
+        let mut line = Vec::new();
+        event_line(
+            &mut line,
+            &mut WallClock::new(0),
+            &mut Idents::default(),
+            &ev,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["type"], "close");
+        assert_eq!(v["comm"], "c\"1");
+        assert_eq!(v["protocol"], "udp");
+        assert_eq!(v["direction"], "inbound");
+        assert_eq!(v["local"], "0.0.0.0:0");
+        assert_eq!(v["remote"], "[::1]:65535");
+        assert_eq!(v["cookie"], u64::MAX);
+        assert_eq!(v["bytes_received"], 10);
+    }
 }

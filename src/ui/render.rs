@@ -466,7 +466,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         Span::styled(n.display_name(), t.title()),
         Span::raw(format!("  pid {}", n.key.pid)),
     ];
-    if n.comm != n.display_name() && !n.comm.is_empty() {
+    if n.comm.as_str() != n.display_name() && !n.comm.is_empty() {
         ident.push(Span::styled(format!("  comm {}", n.comm), t.dim()));
     }
     if n.seeded {

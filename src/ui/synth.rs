@@ -80,7 +80,7 @@ impl Synth {
             uid: 0,
             gid: 0,
             cgroup: 1,
-            comm: comm.to_string(),
+            comm: comm.into(),
             exe: argv
                 .first()
                 .map(|a| format!("/usr/bin/{a}").into_bytes())
@@ -101,7 +101,7 @@ impl Synth {
             uid,
             gid: uid,
             cgroup: 42,
-            comm: comm.to_string(),
+            comm: comm.into(),
             kind,
         }));
     }

@@ -22,13 +22,14 @@ use ratatui::crossterm::{cursor, execute};
 
 use super::app::App;
 use super::keys::{key_to_action, mouse_to_action};
-use crate::event::Message;
+use crate::event::Batch;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
 /// How often the status figures are measured.
 const TICK: Duration = Duration::from_millis(250);
-/// Most messages applied before the loop looks at the keyboard again...
+/// Most messages applied before the loop looks at the keyboard again
+/// (checked between batches, so it can be passed by one batch)...
 const BATCH: usize = 20_000;
 /// ...or this long, whichever comes first.
 const BATCH_TIME: Duration = Duration::from_millis(8);
@@ -352,7 +353,7 @@ pub fn resident_bytes() -> Option<u64> {
 
 /// Runs the view until the user quits, a signal asks, or the terminal
 /// fails. `feed` is the live message channel (none for a replay).
-pub fn run(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
+pub fn run(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     let result = run_view(app, feed);
     // The terminal is restored by now: say what other threads panicked with.
     let pending = PENDING.lock().map(|mut p| std::mem::take(&mut *p));
@@ -362,7 +363,7 @@ pub fn run(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
     result
 }
 
-fn run_view(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
+fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     let signals = Signals::register()?;
     let (_guard, mut term) = enter()?;
     let input = Input::start()?;
@@ -403,10 +404,9 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
                 Ok(Err(e)) => return Err(e).context("reading the terminal"),
                 Err(_) => bail!("the terminal input thread stopped"),
             },
-            recv(feed) -> msg => match msg {
-                Ok(msg) => {
-                    app.apply(&msg);
-                    drain(app, feed);
+            recv(feed) -> batch => match batch {
+                Ok(batch) => {
+                    drain(app, batch, feed);
                     app.settle();
                     dirty = true;
                 }
@@ -433,16 +433,22 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Message>>) -> Result<()> {
     Ok(())
 }
 
-/// Applies what is waiting on the feed, within the batch limits.
-fn drain(app: &mut App, feed: &Receiver<Message>) {
+/// Applies `first`, then what is waiting on the feed, within the limits.
+fn drain(app: &mut App, first: Batch, feed: &Receiver<Batch>) {
     let start = Instant::now();
-    for i in 0..BATCH {
-        match feed.try_recv() {
-            Ok(msg) => app.apply(&msg),
-            Err(_) => break,
+    let mut applied = 0;
+    let mut batch = first;
+    loop {
+        for msg in &batch {
+            app.apply(msg);
         }
-        if i % 256 == 255 && start.elapsed() >= BATCH_TIME {
+        applied += batch.len();
+        if applied >= BATCH || start.elapsed() >= BATCH_TIME {
             break;
+        }
+        match feed.try_recv() {
+            Ok(next) => batch = next,
+            Err(_) => break,
         }
     }
 }

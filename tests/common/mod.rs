@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use causeway::bpf::ProbeOptions;
-use causeway::event::Message;
+use causeway::event::{Batch, Message};
 use causeway::graph::CausalTree;
 use causeway::live::Source;
 
@@ -65,13 +65,15 @@ pub fn capture_with(
     let mut tree = CausalTree::from_messages(&messages);
     let worker = std::thread::spawn(work);
     let start = Instant::now();
-    let mut take = |m: Message, tree: &mut CausalTree| {
-        tree.apply(&m);
-        messages.push(m);
+    let mut take = |batch: Batch, tree: &mut CausalTree| {
+        for m in batch {
+            tree.apply(&m);
+            messages.push(m);
+        }
     };
     loop {
-        if let Ok(m) = src.events.recv_timeout(Duration::from_millis(50)) {
-            take(m, &mut tree);
+        if let Ok(batch) = src.events.recv_timeout(Duration::from_millis(50)) {
+            take(batch, &mut tree);
             continue;
         }
         if (worker.is_finished() && done(&tree)) || start.elapsed() > deadline {
@@ -80,8 +82,8 @@ pub fn capture_with(
     }
     worker.join().expect("the workload ran");
     src.probe.request_stop();
-    for m in src.events.iter() {
-        take(m, &mut tree);
+    for batch in src.events.iter() {
+        take(batch, &mut tree);
     }
     src.probe.stop().expect("the probe stops cleanly");
     Capture { messages, tree }
