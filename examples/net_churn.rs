@@ -15,6 +15,7 @@
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// This process's CPU time so far (user + system, all threads).
@@ -41,13 +42,18 @@ fn churn_wall(cycles: usize, workers: usize) -> Duration {
     let listeners: Vec<TcpListener> = (0..workers)
         .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("listen on loopback"))
         .collect();
+    // Workers take cycles from one counter rather than a fixed share each:
+    // with fixed shares, whichever worker shares its core with causeway
+    // finishes last while the other core idles, and the wall time measures
+    // that imbalance rather than the work.
+    let next = AtomicUsize::new(0);
     let t = Instant::now();
     std::thread::scope(|s| {
-        for (w, l) in listeners.iter().enumerate() {
-            let n = cycles / workers + usize::from(w < cycles % workers);
+        for l in &listeners {
+            let next = &next;
             s.spawn(move || {
                 let addr = l.local_addr().expect("bound");
-                for _ in 0..n {
+                while next.fetch_add(1, Ordering::Relaxed) < cycles {
                     let c = TcpStream::connect(addr).expect("connect on loopback");
                     let (a, _) = l.accept().expect("accept");
                     // The server closes first, so TIME_WAIT sockets sit on

@@ -23,15 +23,16 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Connects in flight: the connecting process, seen at CLOSE->SYN_SENT
- * (process context), kept with the socket until the connect is reported
- * when it is established or fails (softirq). Socket-local storage: no
- * hashing, no eviction, freed with the socket. `kind` is 0 until the
- * connect is reported. */
+/* Connects in flight, by socket cookie: the connecting process, seen at
+ * CLOSE->SYN_SENT (process context), until the connect is reported when
+ * the socket is established or fails (softirq). An LRU hash, so that
+ * entries of sockets whose end was never seen cannot fill it for good.
+ * (Socket-local storage, tried instead, allocates and frees per socket;
+ * it measured no better within this VM's noise.) */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
 	__type(value, struct cw_header);
 } connecting SEC(".maps");
 
@@ -49,16 +50,23 @@ struct cw_fork _cw_fork = {};
 struct cw_exec _cw_exec = {};
 struct cw_exit _cw_exit = {};
 struct cw_conn _cw_conn = {};
+struct cw_close _cw_close = {};
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		*n += 1;
+}
 
 static __always_inline void *reserve(__u64 size)
 {
 	void *rec = bpf_ringbuf_reserve(&events, size, 0);
-	if (!rec) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-		if (n)
-			*n += 1;
-	}
+
+	if (!rec)
+		count_lost();
 	return rec;
 }
 
@@ -310,7 +318,7 @@ static __always_inline void sock_remote(struct sock *sk, __u16 family,
  * bytes_received counts a received FIN as one byte (tcp_fin() marks the
  * socket SOCK_DONE); bytes_acked would count SYN and FIN too, so sent
  * bytes are first transmissions: bytes_sent less bytes_retrans. */
-static __always_inline void tcp_payload(struct sock *sk, struct cw_conn *e)
+static __always_inline void tcp_payload(struct sock *sk, struct cw_close *e)
 {
 	struct tcp_sock *tp = bpf_core_cast(sk, struct tcp_sock);
 	unsigned long flags = sk->__sk_common.skc_flags;
@@ -336,8 +344,6 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 	e->family = family;
 	e->protocol = protocol;
 	e->_pad0 = 0;
-	e->bytes_sent = 0;
-	e->bytes_received = 0;
 	sock_local(sk, family, e);
 	sock_remote(sk, family, e);
 	return e;
@@ -357,34 +363,35 @@ static __always_inline void emit_connect(struct sock *sk, __u16 family,
 	submit(e);
 }
 
-/* Reports a close. It names no process: most closes happen in softirq,
- * and user space knows each socket's owner from the connect, accept or
- * listen with the same cookie (closes of sockets it never saw opened are
- * dropped there). */
-static __always_inline void emit_close(struct sock *sk, __u16 family, __u64 cookie)
+/* Reports a close: a small record, attributed in user space (see struct
+ * cw_close). Closes of sockets user space never saw opened are dropped
+ * there. */
+static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 {
-	struct cw_conn *e = conn_record(sk, family, cookie, IPPROTO_TCP);
+	struct cw_close *e = reserve(sizeof(*e));
 
 	if (!e)
 		return;
-	__builtin_memset(&e->h, 0, sizeof(e->h));
-	e->h.kind = CW_CLOSE;
-	e->h.ktime = bpf_ktime_get_boot_ns();
+	e->kind = CW_CLOSE;
+	e->_pad = 0;
+	e->ktime = bpf_ktime_get_boot_ns();
+	e->cookie = cookie;
 	tcp_payload(sk, e);
 	submit(e);
 }
 
-/* Reports the connect remembered with the socket, once: the first
- * caller marks it reported (softirq for one socket runs on one CPU at a
- * time, under the socket's lock). */
+/* Takes the connecting process out of the map and reports its connect;
+ * only the caller whose delete succeeds reports it, so at most once. */
 static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct cw_header *p = bpf_sk_storage_get(&connecting, sk, 0, 0);
+	struct cw_header *p = bpf_map_lookup_elem(&connecting, &cookie);
+	struct cw_header h;
 
-	if (!p || p->kind)
+	if (!p)
 		return;
-	p->kind = CW_CONNECT;
-	emit_connect(sk, family, cookie, p);
+	h = *p;
+	if (bpf_map_delete_elem(&connecting, &cookie) == 0)
+		emit_connect(sk, family, cookie, &h);
 }
 
 /* TCP state changes. CLOSE->SYN_SENT runs in the connecting process
@@ -399,7 +406,7 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
 {
 	struct sock *sk = (struct sock *)csk;
-	struct cw_header *p;
+	struct cw_header h = {};
 	struct cw_conn *e;
 	__u64 cookie;
 	__u16 family;
@@ -432,13 +439,12 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	case TCP_SYN_SENT:
 		if (oldstate != TCP_CLOSE)
 			return 0;
-		/* Time is set when the connect is reported. A socket may
-		 * connect again after a failed attempt: start afresh. */
-		p = bpf_sk_storage_get(&connecting, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (p) {
-			fill_current_ident(p);
-			p->kind = 0;
-		}
+		/* Kind and time are set when the connect is reported. A
+		 * socket that connects again after a failed attempt replaces
+		 * its entry. */
+		fill_current_ident(&h);
+		if (bpf_map_update_elem(&connecting, &cookie, &h, BPF_ANY))
+			count_lost();
 		return 0;
 	case TCP_LISTEN:
 		if (oldstate != TCP_CLOSE)
@@ -460,7 +466,7 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		 * reported here, followed at once by its close. */
 		if (oldstate == TCP_SYN_SENT)
 			connected(sk, family, cookie);
-		emit_close(sk, family, cookie);
+		emit_close(sk, cookie);
 		return 0;
 	}
 	return 0;
@@ -514,7 +520,7 @@ static __always_inline int on_accept(long fd)
 	 * close came before anyone owned it, so it is reported again. A close
 	 * racing with this one is reported twice; user space keeps the first. */
 	if (cookie && sk->__sk_common.skc_state == TCP_CLOSE)
-		emit_close(sk, family, cookie);
+		emit_close(sk, cookie);
 	return 0;
 }
 

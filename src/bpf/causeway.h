@@ -59,14 +59,13 @@ struct cw_exit {
 	__u32 _pad;
 };
 
-/* A network record (CW_CONNECT .. CW_UDP). The header names the process
- * that connected, accepted, listened or sent, also when the record is made
- * later in softirq context (an established connect). A CW_CLOSE names no
- * process (its header is zero but for kind and ktime): user space gives it
- * the owner of the connect, accept or listen with the same cookie.
- * Addresses are 16 bytes, IPv4 as v4-mapped IPv6 (network order); ports
- * are host order. `cookie` is the kernel's socket cookie; 0 for an accepted
- * socket established before the probe attached. */
+/* A network record that opens a socket's story (CW_CONNECT, CW_ACCEPT,
+ * CW_LISTEN, CW_UDP). The header names the process that connected,
+ * accepted, listened or sent, also when the record is made later in
+ * softirq context (an established connect). Addresses are 16 bytes, IPv4
+ * as v4-mapped IPv6 (network order); ports are host order. `cookie` is the
+ * kernel's socket cookie; 0 for an accepted socket established before the
+ * probe attached. */
 struct cw_conn {
 	struct cw_header h;
 	__u64 cookie;
@@ -77,8 +76,18 @@ struct cw_conn {
 	__u16 family;
 	__u8 protocol;
 	__u8 _pad0;
-	/* CW_CLOSE only: payload bytes, each counted once (no SYN, FIN or
-	 * retransmission). */
+};
+
+/* A TCP socket closed (CW_CLOSE). It names no process and no addresses:
+ * most closes happen in softirq, where the current task is whoever was
+ * interrupted, so user space gives it the process and addresses of the
+ * connect, accept or listen with the same cookie. Bytes are payload, each
+ * counted once (no SYN, FIN or retransmission). */
+struct cw_close {
+	__u32 kind;
+	__u32 _pad;
+	__u64 ktime;
+	__u64 cookie;
 	__u64 bytes_sent;
 	__u64 bytes_received;
 };

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
 
-use super::skel::types::{cw_conn, cw_exec, cw_exit, cw_header};
+use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
     Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, canonical_ip,
@@ -21,6 +21,8 @@ unsafe impl plain::Plain for cw_exec {}
 unsafe impl plain::Plain for cw_exit {}
 // SAFETY: as above.
 unsafe impl plain::Plain for cw_conn {}
+// SAFETY: as above.
+unsafe impl plain::Plain for cw_close {}
 
 // Record kinds, as in `enum cw_kind` in causeway.h.
 const CW_FORK: u32 = 1;
@@ -102,6 +104,14 @@ pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {
 
 /// Decodes one ring-buffer record.
 pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
+    // Every record starts with its kind; all but a close with a header.
+    let kind = data
+        .first_chunk::<4>()
+        .map(|k| u32::from_ne_bytes(*k))
+        .ok_or_else(|| DecodeError(format!("record too short ({} bytes)", data.len())))?;
+    if kind == CW_CLOSE {
+        return view::<cw_close>(data, "close").map(|c| close(&c));
+    }
     let h = view::<cw_header>(data, "event")?;
     let kind = match h.kind {
         CW_FORK => EventKind::Fork,
@@ -120,7 +130,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
             let e = view::<cw_exit>(data, "exit")?;
             EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
         }
-        CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_CLOSE | CW_UDP => {
+        CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_UDP => {
             let c = view::<cw_conn>(data, "connection")?;
             EventKind::Net(net(h.kind, &c))
         }
@@ -147,10 +157,7 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         CW_CONNECT => (NetKind::Connect, Direction::Outbound),
         CW_ACCEPT => (NetKind::Accept, Direction::Inbound),
         CW_LISTEN => (NetKind::Listen, Direction::Listen),
-        CW_UDP => (NetKind::Udp, Direction::Outbound),
-        // A close's direction (and process) come from its socket's
-        // opening record: see `Owners`.
-        _ => (NetKind::Close, Direction::Outbound),
+        _ => (NetKind::Udp, Direction::Outbound),
     };
     NetInfo {
         kind,
@@ -163,9 +170,35 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         local: addr(c.saddr, c.sport),
         remote: addr(c.daddr, c.dport),
         cookie: c.cookie,
-        bytes_sent: c.bytes_sent,
-        bytes_received: c.bytes_received,
+        bytes_sent: 0,
+        bytes_received: 0,
     }
+}
+
+/// A close as the probe reports it: no process, no addresses. `Owners`
+/// gives it those of the record that opened the socket.
+fn close(c: &cw_close) -> Message {
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    Message::Event(Event {
+        ktime: c.ktime,
+        proc: ProcKey::default(),
+        tid: 0,
+        parent: ProcKey::default(),
+        uid: 0,
+        gid: 0,
+        cgroup: 0,
+        comm: Comm::default(),
+        kind: EventKind::Net(NetInfo {
+            kind: NetKind::Close,
+            protocol: Protocol::Tcp,
+            direction: Direction::Outbound,
+            local: unspecified,
+            remote: unspecified,
+            cookie: c.cookie,
+            bytes_sent: c.bytes_sent,
+            bytes_received: c.bytes_received,
+        }),
+    })
 }
 
 #[cfg(test)]
@@ -263,6 +296,7 @@ mod tests {
     #[test]
     fn short_and_unknown_records_are_errors_not_panics() {
         assert!(decode(&[1, 2, 3]).is_err());
+        assert!(decode(&[]).is_err());
         let h = header(99);
         assert!(decode(&bytes(&h)).is_err());
         let h = header(CW_EXEC);
@@ -311,9 +345,9 @@ mod tests {
 
     #[test]
     fn a_close_carries_cookie_and_payload_bytes() {
-        let c = cw_conn {
-            h: header(CW_CLOSE),
-            protocol: 6,
+        let c = cw_close {
+            kind: CW_CLOSE,
+            ktime: 9_000,
             bytes_sent: 40,
             bytes_received: 300,
             cookie: 77,
@@ -322,9 +356,14 @@ mod tests {
         let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
             panic!()
         };
+        assert_eq!(ev.ktime, 9_000);
+        assert_eq!(ev.proc, ProcKey::default(), "named later, by Owners");
         let EventKind::Net(n) = ev.kind else { panic!() };
         assert_eq!(n.kind, NetKind::Close);
+        assert_eq!(n.protocol, Protocol::Tcp);
         assert_eq!((n.bytes_sent, n.bytes_received, n.cookie), (40, 300, 77));
+        // A close cut short is an error, not a guess.
+        assert!(decode(&bytes(&c)[..20]).is_err());
     }
 
     #[test]

@@ -311,10 +311,12 @@ fn run(
         .add(&skel.maps.events, |data: &[u8]| {
             received.set(received.get() + 1);
             match decode(data) {
-                Ok(msg) => {
-                    let Some(msg) = owners.attribute(msg) else {
-                        return 0;
-                    };
+                Ok(mut msg) => {
+                    if let Message::Event(ev) = &mut msg {
+                        if !owners.attribute(ev) {
+                            return 0;
+                        }
+                    }
                     let mut batch = pending.borrow_mut();
                     batch.push(msg);
                     if batch.len() >= MAX_BATCH && !out.send(&mut batch) {

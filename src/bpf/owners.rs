@@ -1,10 +1,13 @@
 //! Closes, named by their socket's owner. The probe reports a TCP close
-//! without a process (most closes happen in softirq, where the current task
-//! is whoever was interrupted); the connect, accept or listen with the same
-//! socket cookie named the process that owns it. Joining them here keeps
-//! the kernel side free of per-socket state.
+//! without a process or addresses (most closes happen in softirq, where the
+//! current task is whoever was interrupted, and a small record is cheaper
+//! for the traced code); the connect, accept or listen with the same socket
+//! cookie named the process that owns it and the socket's addresses.
+//! Joining them here keeps the kernel side free of per-socket state.
 
-use crate::event::{Comm, Direction, EventKind, Message, NetKind, ProcKey, Protocol};
+use std::net::SocketAddr;
+
+use crate::event::{Comm, Direction, Event, EventKind, NetKind, ProcKey, Protocol};
 use crate::hash::CookieMap;
 
 /// Who opened a socket, as its opening record said.
@@ -18,6 +21,8 @@ struct Owner {
     cgroup: u64,
     comm: Comm,
     direction: Direction,
+    local: SocketAddr,
+    remote: SocketAddr,
 }
 
 /// Open TCP sockets by cookie. Holds one entry per socket seen opened and
@@ -28,20 +33,17 @@ pub struct Owners {
 }
 
 impl Owners {
-    /// Completes a message on its way out of the probe: remembers who
-    /// opened each TCP socket and gives each close that owner and the
-    /// direction of what it closes. `None` for a close of a socket never
-    /// seen opened (it predates the probe, was never accepted, or its
-    /// opening record was lost).
-    pub fn attribute(&mut self, msg: Message) -> Option<Message> {
-        let Message::Event(mut ev) = msg else {
-            return Some(msg);
-        };
+    /// Completes an event on its way out of the probe: remembers who
+    /// opened each TCP socket and gives each close that owner, and the
+    /// direction and addresses of what it closes. False for a close of a
+    /// socket never seen opened (it predates the probe, was never accepted,
+    /// or its opening record was lost): there is nobody to give it to.
+    pub fn attribute(&mut self, ev: &mut Event) -> bool {
         let EventKind::Net(n) = &mut ev.kind else {
-            return Some(Message::Event(ev));
+            return true;
         };
         if n.protocol != Protocol::Tcp {
-            return Some(Message::Event(ev));
+            return true;
         }
         match n.kind {
             NetKind::Connect | NetKind::Accept | NetKind::Listen => {
@@ -55,13 +57,19 @@ impl Owners {
                         cgroup: ev.cgroup,
                         comm: ev.comm,
                         direction: n.direction,
+                        local: n.local,
+                        remote: n.remote,
                     };
                     self.by_cookie.insert(n.cookie, owner);
                 }
             }
             NetKind::Close => {
-                let o = self.by_cookie.remove(&n.cookie)?;
+                let Some(o) = self.by_cookie.remove(&n.cookie) else {
+                    return false;
+                };
                 n.direction = o.direction;
+                n.local = o.local;
+                n.remote = o.remote;
                 ev.proc = o.proc;
                 ev.tid = o.tid;
                 ev.parent = o.parent;
@@ -72,7 +80,7 @@ impl Owners {
             }
             NetKind::Udp => {}
         }
-        Some(Message::Event(ev))
+        true
     }
 
     /// Sockets seen opened and not yet closed.
@@ -88,10 +96,10 @@ impl Owners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, NetInfo};
+    use crate::event::NetInfo;
 
-    fn msg(kind: NetKind, direction: Direction, proc: ProcKey, comm: &str, cookie: u64) -> Message {
-        Message::Event(Event {
+    fn ev(kind: NetKind, direction: Direction, proc: ProcKey, comm: &str, cookie: u64) -> Event {
+        Event {
             ktime: 1,
             proc,
             tid: proc.pid + 1,
@@ -110,64 +118,74 @@ mod tests {
                 bytes_sent: 0,
                 bytes_received: 0,
             }),
-        })
+        }
     }
 
-    fn close(cookie: u64) -> Message {
-        // As the probe sends it: no process, outbound by default.
-        msg(
+    fn close(cookie: u64) -> Event {
+        // As the probe sends it: no process, no addresses, outbound.
+        let mut c = ev(
             NetKind::Close,
             Direction::Outbound,
             ProcKey::default(),
             "",
             cookie,
-        )
+        );
+        if let EventKind::Net(n) = &mut c.kind {
+            n.local = "0.0.0.0:0".parse().unwrap();
+            n.remote = n.local;
+            n.bytes_sent = 40;
+        }
+        c
     }
 
     #[test]
-    fn a_close_gets_the_owner_and_direction_of_its_socket() {
+    fn a_close_gets_the_owner_direction_and_addresses_of_its_socket() {
         let server = ProcKey::new(300, 9_000);
         let mut o = Owners::default();
-        let accept = msg(NetKind::Accept, Direction::Inbound, server, "nginx", 42);
-        assert_eq!(o.attribute(accept.clone()), Some(accept));
-        let Some(Message::Event(ev)) = o.attribute(close(42)) else {
-            panic!("the close is kept")
-        };
-        assert_eq!((ev.proc, ev.tid, ev.comm.as_str()), (server, 301, "nginx"));
-        assert_eq!((ev.uid, ev.gid, ev.cgroup), (1000, 100, 7));
-        let EventKind::Net(n) = ev.kind else { panic!() };
+        let mut accept = ev(NetKind::Accept, Direction::Inbound, server, "nginx", 42);
+        let before = accept.clone();
+        assert!(o.attribute(&mut accept));
+        assert_eq!(accept, before, "an opening record passes unchanged");
+        let mut c = close(42);
+        assert!(o.attribute(&mut c), "the close is kept");
+        assert_eq!((c.proc, c.tid, c.comm.as_str()), (server, 301, "nginx"));
+        assert_eq!((c.uid, c.gid, c.cgroup), (1000, 100, 7));
+        let EventKind::Net(n) = c.kind else { panic!() };
         assert_eq!(n.direction, Direction::Inbound);
+        assert_eq!(n.local, "127.0.0.1:80".parse().unwrap());
+        assert_eq!(n.remote, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(n.bytes_sent, 40, "the close's own bytes");
         assert!(o.is_empty());
     }
 
     #[test]
     fn unknown_and_repeated_closes_are_dropped() {
         let mut o = Owners::default();
-        assert_eq!(o.attribute(close(7)), None);
-        let listen = msg(
+        assert!(!o.attribute(&mut close(7)));
+        let mut listen = ev(
             NetKind::Listen,
             Direction::Listen,
             ProcKey::new(5, 1),
             "srv",
             8,
         );
-        o.attribute(listen);
-        assert!(o.attribute(close(8)).is_some());
-        assert_eq!(o.attribute(close(8)), None, "a second close of one socket");
+        o.attribute(&mut listen);
+        assert!(o.attribute(&mut close(8)));
+        assert!(!o.attribute(&mut close(8)), "a second close of one socket");
     }
 
     #[test]
     fn accepts_without_a_cookie_are_not_remembered() {
         let mut o = Owners::default();
-        let accept = msg(
+        let mut accept = ev(
             NetKind::Accept,
             Direction::Inbound,
             ProcKey::new(5, 1),
             "srv",
             0,
         );
-        assert!(o.attribute(accept).is_some());
+        assert!(o.attribute(&mut accept));
         assert!(o.is_empty());
-        assert_eq!(o.attribute(close(0)), None);
+        assert!(!o.attribute(&mut close(0)));
     }
 }
