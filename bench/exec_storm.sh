@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin causeway --example exec_storm
-exec target/release/examples/exec_storm target/release/causeway "${1:-5000}" "${2:-5}"
+t="${CARGO_TARGET_DIR:-target}/release"
+exec "$t/examples/exec_storm" "$t/causeway" "${1:-5000}" "${2:-5}"
