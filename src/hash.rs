@@ -1,7 +1,8 @@
-//! A hasher for maps keyed by a kernel socket cookie. Cookies come from a
-//! kernel counter, not from anyone who could choose them to collide, so
-//! SipHash's protection against chosen keys buys nothing there, and costs
-//! more than the rest of a lookup.
+//! A hasher for maps keyed by a kernel socket cookie fresh from the probe.
+//! Such cookies come from a kernel counter, not from anyone who could
+//! choose them to collide, so SipHash's protection against chosen keys buys
+//! nothing there, and costs more than the rest of a lookup. Maps fed from a
+//! journal (which may be hostile) keep the default hasher.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

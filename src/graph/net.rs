@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
 use crate::event::{Direction, NetInfo, NetKind, Protocol};
-use crate::hash::CookieMap;
 
 /// Index of a connection in its tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -65,8 +64,9 @@ type End = (Direction, SocketAddr, SocketAddr);
 #[derive(Default, Debug)]
 pub(super) struct NetTable {
     conns: Vec<Connection>,
-    /// Open connections by socket cookie, to close them.
-    by_cookie: CookieMap<ConnId>,
+    /// Open connections by socket cookie, to close them. Default hashing:
+    /// a replayed journal may be hostile and choose colliding cookies.
+    by_cookie: HashMap<u64, ConnId>,
     /// TCP connections not yet linked to their other end, open or closed
     /// within [`LINK_WINDOW_NS`], to link the two ends of a local
     /// connection whatever order their records come in.
