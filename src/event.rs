@@ -390,6 +390,59 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// Who did something, as an event's header says: the process, the thread,
+/// the parent, credentials and name. Kept apart from an event where one
+/// event's actor is remembered for another (a close is given its socket's
+/// opener) or compared across events (the journal writer reuses the
+/// formatted fields while they stay the same).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Actor {
+    pub proc: ProcKey,
+    pub tid: u32,
+    pub parent: ProcKey,
+    pub uid: u32,
+    pub gid: u32,
+    pub cgroup: u64,
+    pub comm: Comm,
+}
+
+impl Actor {
+    /// The actor of `ev`.
+    pub fn of(ev: &Event) -> Self {
+        Actor {
+            proc: ev.proc,
+            tid: ev.tid,
+            parent: ev.parent,
+            uid: ev.uid,
+            gid: ev.gid,
+            cgroup: ev.cgroup,
+            comm: ev.comm,
+        }
+    }
+
+    /// `*self == Actor::of(ev)`, without making one.
+    pub fn is_of(&self, ev: &Event) -> bool {
+        self.tid == ev.tid
+            && self.proc == ev.proc
+            && self.parent == ev.parent
+            && self.uid == ev.uid
+            && self.gid == ev.gid
+            && self.cgroup == ev.cgroup
+            && self.comm == ev.comm
+    }
+
+    /// Makes this the actor of `ev`.
+    pub fn give_to(&self, ev: &mut Event) {
+        ev.proc = self.proc;
+        ev.tid = self.tid;
+        ev.parent = self.parent;
+        ev.uid = self.uid;
+        ev.gid = self.gid;
+        ev.cgroup = self.cgroup;
+        ev.comm = self.comm;
+    }
+}
+
 /// A process that already existed when causeway started, read from /proc.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct SeedProcess {

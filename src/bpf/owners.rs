@@ -7,19 +7,13 @@
 
 use std::net::SocketAddr;
 
-use crate::event::{Comm, Direction, Event, EventKind, NetKind, ProcKey, Protocol};
+use crate::event::{Actor, Direction, Event, EventKind, NetKind, Protocol};
 use crate::hash::CookieMap;
 
 /// Who opened a socket, as its opening record said.
 #[derive(Clone, Debug)]
 struct Owner {
-    proc: ProcKey,
-    tid: u32,
-    parent: ProcKey,
-    uid: u32,
-    gid: u32,
-    cgroup: u64,
-    comm: Comm,
+    actor: Actor,
     direction: Direction,
     local: SocketAddr,
     remote: SocketAddr,
@@ -39,7 +33,7 @@ impl Owners {
     /// socket never seen opened (it predates the probe, was never accepted,
     /// or its opening record was lost): there is nobody to give it to.
     pub fn attribute(&mut self, ev: &mut Event) -> bool {
-        let EventKind::Net(n) = &mut ev.kind else {
+        let EventKind::Net(n) = &ev.kind else {
             return true;
         };
         if n.protocol != Protocol::Tcp {
@@ -49,13 +43,7 @@ impl Owners {
             NetKind::Connect | NetKind::Accept | NetKind::Listen => {
                 if n.cookie != 0 {
                     let owner = Owner {
-                        proc: ev.proc,
-                        tid: ev.tid,
-                        parent: ev.parent,
-                        uid: ev.uid,
-                        gid: ev.gid,
-                        cgroup: ev.cgroup,
-                        comm: ev.comm,
+                        actor: Actor::of(ev),
                         direction: n.direction,
                         local: n.local,
                         remote: n.remote,
@@ -67,16 +55,12 @@ impl Owners {
                 let Some(o) = self.by_cookie.remove(&n.cookie) else {
                     return false;
                 };
-                n.direction = o.direction;
-                n.local = o.local;
-                n.remote = o.remote;
-                ev.proc = o.proc;
-                ev.tid = o.tid;
-                ev.parent = o.parent;
-                ev.uid = o.uid;
-                ev.gid = o.gid;
-                ev.cgroup = o.cgroup;
-                ev.comm = o.comm;
+                o.actor.give_to(ev);
+                if let EventKind::Net(n) = &mut ev.kind {
+                    n.direction = o.direction;
+                    n.local = o.local;
+                    n.remote = o.remote;
+                }
             }
             NetKind::Udp => {}
         }
@@ -96,7 +80,7 @@ impl Owners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::NetInfo;
+    use crate::event::{NetInfo, ProcKey};
 
     fn ev(kind: NetKind, direction: Direction, proc: ProcKey, comm: &str, cookie: u64) -> Event {
         Event {

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 
 use super::{FORMAT_NAME, Header, rfc3339, wall_time};
 use crate::event::{
-    Comm, Direction, Event, EventKind, ExitStatus, Message, NetKind, ProcKey, Protocol,
-    SeedProcess, signal_name,
+    Actor, Direction, Event, EventKind, ExitStatus, Message, NetKind, Protocol, SeedProcess,
+    signal_name,
 };
 
 /// Writes a journal: the header first, then one line per message.
@@ -107,45 +107,8 @@ struct Idents {
 #[derive(Default)]
 struct IdentSlot {
     /// What `text` was formatted from.
-    key: Option<Ident>,
+    key: Option<Actor>,
     text: Vec<u8>,
-}
-
-/// Everything [`ident_fields`] writes.
-#[derive(Clone, Copy)]
-struct Ident {
-    proc: ProcKey,
-    tid: u32,
-    parent: ProcKey,
-    uid: u32,
-    gid: u32,
-    cgroup: u64,
-    comm: Comm,
-}
-
-impl Ident {
-    fn of(ev: &Event) -> Self {
-        Ident {
-            proc: ev.proc,
-            tid: ev.tid,
-            parent: ev.parent,
-            uid: ev.uid,
-            gid: ev.gid,
-            cgroup: ev.cgroup,
-            comm: ev.comm,
-        }
-    }
-
-    /// `*self == Ident::of(ev)`, without making one.
-    fn is_of(&self, ev: &Event) -> bool {
-        self.tid == ev.tid
-            && self.proc == ev.proc
-            && self.parent == ev.parent
-            && self.uid == ev.uid
-            && self.gid == ev.gid
-            && self.cgroup == ev.cgroup
-            && self.comm == ev.comm
-    }
 }
 
 impl Idents {
@@ -154,7 +117,7 @@ impl Idents {
         if !slot.key.as_ref().is_some_and(|k| k.is_of(ev)) {
             slot.text.clear();
             ident_fields(&mut slot.text, ev);
-            slot.key = Some(Ident::of(ev));
+            slot.key = Some(Actor::of(ev));
         }
         line.extend_from_slice(&slot.text);
     }
