@@ -90,6 +90,39 @@ os.waitpid(child, 0)
 say(role='parent', port=port)
 "#;
 
+/// A server that forks per connection: the parent accepts, a child serves
+/// (reads the request, answers) and the parent only closes its copy. A
+/// forked client connects, sends 5 bytes and reads 7.
+const FORK_PER_CONNECTION: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+port = s.getsockname()[1]
+client = os.fork()
+if client == 0:
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'hello')
+    recv_exactly(c, 7)
+    c.close()
+    say(role='client', port=port)
+    os._exit(0)
+a, _ = s.accept()
+handler = os.fork()
+if handler == 0:
+    s.close()
+    recv_exactly(a, 5)
+    a.sendall(b'welcome')
+    recv_exactly(a, 1)  # returns empty at the client's close
+    a.close()
+    say(role='handler', port=port)
+    os._exit(0)
+a.close()
+os.waitpid(client, 0)
+os.waitpid(handler, 0)
+s.close()
+say(role='server', port=port)
+"#;
+
 /// argv: port4 port6. Sends one datagram over IPv4 to 127.0.0.1:port4 and
 /// another to port4+1 (the socket's second destination: not reported),
 /// connects an IPv6 socket to [::1]:port6 and sends on it, and sends with
@@ -423,6 +456,67 @@ fn a_connect_from_a_forked_child_belongs_to_the_child() {
     assert_eq!(tree.peer_process(ins[0]), Some(child));
     assert!(tree.conn(outs[0]).end.is_some());
     assert_eq!(tree.conn(outs[0]).bytes_sent, 2);
+}
+
+#[test]
+fn an_accepted_connection_served_by_a_forked_child_belongs_to_the_child() {
+    let test = "an_accepted_connection_served_by_a_forked_child_belongs_to_the_child";
+    if !probe_allowed(test) {
+        return;
+    }
+    let out: Arc<Mutex<Option<Vec<Value>>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let text = python(FORK_PER_CONNECTION).output().expect("python3 runs");
+            assert!(text.status.success(), "{text:?}");
+            let lines: Vec<Value> = String::from_utf8_lossy(&text.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("JSON"))
+                .collect();
+            *o.lock().unwrap() = Some(lines);
+        },
+        |t| {
+            let Some(lines) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            lines.iter().map(who).all(|w| {
+                t.nodes()
+                    .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                    .is_some_and(|(_, n)| {
+                        !n.conns.is_empty() && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                    })
+            })
+        },
+        Duration::from_secs(20),
+    );
+    let lines = out.lock().unwrap().clone().expect("the workload reported");
+    let role = |r: &str| {
+        let v = lines
+            .iter()
+            .find(|v| v["role"] == r)
+            .unwrap_or_else(|| panic!("the {r} reported"));
+        node_of(&cap.tree, who(v))
+    };
+    let tree = &cap.tree;
+    let (server, handler, client) = (role("server"), role("handler"), role("client"));
+    assert_eq!(tree.node(handler).parent_id(), Some(server));
+    assert!(
+        conns_of(tree, server, Direction::Inbound).is_empty(),
+        "the accepting parent never used the connection"
+    );
+    assert_eq!(conns_of(tree, server, Direction::Listen).len(), 1);
+    let ins = conns_of(tree, handler, Direction::Inbound);
+    assert_eq!(ins.len(), 1, "the connection the child served");
+    let outs = conns_of(tree, client, Direction::Outbound);
+    assert_eq!(outs.len(), 1);
+    assert_eq!(tree.peer_process(outs[0]), Some(handler));
+    assert_eq!(tree.peer_process(ins[0]), Some(client));
+    let inb = tree.conn(ins[0]);
+    assert_eq!(inb.local.port(), port(&lines[0], "port"));
+    assert_eq!((inb.bytes_received, inb.bytes_sent), (5, 7));
+    assert_eq!(inb.state, ConnState::Closed);
+    journal_round_trip(&cap);
 }
 
 #[test]

@@ -23,17 +23,29 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Connects in flight, by socket cookie: the connecting process, seen at
- * CLOSE->SYN_SENT (process context), until the connect is reported when
- * the socket is established or fails (softirq). An LRU hash, so that
- * entries of sockets whose end was never seen cannot fill it for good.
- * (Socket-local storage, tried instead, allocates and frees per socket;
- * it measured no better within this VM's noise.) */
+/* Sockets between two events, found again by cookie in direct-mapped
+ * slots: slot `cookie % SLOTS`, which holds the cookie it is for (0: free).
+ * Finding one is an index and a compare, with no helper call and no lock;
+ * the kernel's hash maps cost far more per socket here (a lock, a free
+ * list, cold buckets: about 2 % of the churn benchmark's time for the two
+ * maps this replaced). Cookies are handed out in near sequence, so two
+ * sockets share a slot only when SLOTS of them are between events at once;
+ * the later one then takes the slot, and the earlier one is counted lost. */
+#define SLOTS 16384
+
+/* Connects in flight: the connecting process, seen at CLOSE->SYN_SENT
+ * (process context), until the connect is reported when the socket is
+ * established or fails (softirq). */
+struct inflight {
+	__u64 cookie;
+	struct cw_header h;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct cw_header);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLOTS);
+	__type(key, __u32);
+	__type(value, struct inflight);
 } connecting SEC(".maps");
 
 /* UDP sockets whose first destination was reported: socket-local
@@ -44,6 +56,16 @@ struct {
 	__type(key, int);
 	__type(value, __u8);
 } udp_seen SEC(".maps");
+
+/* Accepted sockets no process has used yet: the cookie, from when the
+ * kernel creates one (in softirq, from a listener) until its first use or
+ * its end. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} unclaimed SEC(".maps");
 
 /* Make the record types visible in the generated skeleton. */
 struct cw_fork _cw_fork = {};
@@ -59,6 +81,22 @@ static __always_inline void count_lost(void)
 
 	if (n)
 		*n += 1;
+}
+
+/* The slot of `cookie` in a direct-mapped map (see SLOTS). */
+static __always_inline void *slot_of(void *map, __u64 cookie)
+{
+	__u32 key = cookie & (SLOTS - 1);
+
+	return bpf_map_lookup_elem(map, &key);
+}
+
+/* Frees `*slot` if it still holds `cookie`: true for the one caller that
+ * did. */
+static __always_inline bool take_slot(__u64 *slot, __u64 cookie)
+{
+	return *slot == cookie &&
+	       __sync_val_compare_and_swap(slot, cookie, 0) == cookie;
 }
 
 static __always_inline void *reserve(__u64 size)
@@ -209,8 +247,6 @@ int BPF_PROG(handle_exit_compat, struct task_struct *p)
 
 #define AF_INET 2
 #define AF_INET6 10
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 
 /* Syscall numbers and the pt_regs field that holds the current one, for
  * finding the address of an unconnected UDP send. */
@@ -241,8 +277,8 @@ struct sock___cookie {
 	atomic64_t sk_cookie;
 } __attribute__((preserve_access_index));
 
-/* The cookie the kernel already gave a socket (0 if it has none yet), for
- * programs that cannot call bpf_get_socket_cookie(). */
+/* The cookie the kernel already gave a socket (0 if it has none yet), read
+ * without giving it one as bpf_get_socket_cookie() would. */
 static __always_inline __u64 read_cookie(struct sock *sk)
 {
 	if (bpf_core_field_exists(struct sock_common___cookie, skc_cookie))
@@ -380,47 +416,115 @@ static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 	submit(e);
 }
 
-/* Takes the connecting process out of the map and reports its connect;
- * only the caller whose delete succeeds reports it, so at most once. */
+/* Takes the connecting process out of its slot and reports its connect;
+ * only the caller that frees the slot reports it, so at most once. The
+ * process is copied before the slot is freed: a colliding connect that
+ * rewrites it first clears the cookie, and then this one is lost. */
 static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct cw_header *p = bpf_map_lookup_elem(&connecting, &cookie);
+	struct inflight *s = slot_of(&connecting, cookie);
 	struct cw_header h;
 
-	if (!p)
+	if (!s || s->cookie != cookie)
 		return;
-	h = *p;
-	if (bpf_map_delete_elem(&connecting, &cookie) == 0)
+	h = s->h;
+	if (take_slot(&s->cookie, cookie))
 		emit_connect(sk, family, cookie, &h);
+	else
+		count_lost();
+}
+
+/* ---- accepted sockets ---------------------------------------------------
+ *
+ * The kernel creates an accepted socket in softirq, where no process is at
+ * hand, and accept() hands it over without a tracepoint of its own. (The
+ * accept syscall's exit tracepoint would do, but any syscall tracepoint
+ * puts every syscall of every process on the host on the slow path: +40 to
+ * +75 ns each here.) So an accepted socket is marked when it is created,
+ * and attributed to the first process that uses it: that receives or sends
+ * on it, or changes its state or destroys it while holding its lock (only
+ * a process holds it: softirq and timers defer to the owner). That is the
+ * process that accepted it, unless it handed the socket on before using it
+ * (a fork-per-connection server: the child that serves it). The accept is
+ * stamped with that first use. */
+
+/* Takes `sk` out of the accepted sockets no process has used yet; true
+ * if it was there, for one caller only, so the accept is reported exactly
+ * once. On every send and receive: a load, an index and a compare. */
+static __always_inline bool take_unclaimed(struct sock *sk)
+{
+	__u64 cookie = read_cookie(sk);
+	__u64 *slot;
+
+	if (!cookie)
+		return false;
+	slot = slot_of(&unclaimed, cookie);
+	return slot && take_slot(slot, cookie);
+}
+
+/* Reports the accept of `sk` by the current process. A socket the peer
+ * closed (reset) before this first use had its close reported before it
+ * had an owner: that close is reported again, after the accept (user space
+ * keeps the first close it can attribute). */
+static __always_inline void report_accept(struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct cw_conn *e = conn_record(sk, family, cookie, IPPROTO_TCP);
+
+	if (!e)
+		return;
+	fill_current(&e->h, CW_ACCEPT);
+	submit(e);
+	if (sk->__sk_common.skc_state == TCP_CLOSE)
+		emit_close(sk, cookie);
+}
+
+/* A process is using `sk` now: report the accept if it is the first. */
+static __always_inline void on_use(struct sock *sk)
+{
+	if (take_unclaimed(sk))
+		report_accept(sk);
 }
 
 /* TCP state changes. CLOSE->SYN_SENT runs in the connecting process
  * (tcp_v[46]_connect), before the source port is chosen: the process is
  * remembered, and the connect is reported with its full 4-tuple when the
  * socket is established (in softirq; SYN_RECV in a simultaneous open), or
- * when it fails. CLOSE->LISTEN runs in the listen() caller. Every ->CLOSE
- * is reported, attributed in user space. Accepted sockets are attributed
- * at accept's exit (below). */
+ * when it fails. CLOSE->LISTEN runs in the listen() caller. LISTEN->SYN_RECV
+ * is a new accepted socket, marked for its first use (above). Every ->CLOSE
+ * is reported, attributed in user space. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
 {
 	struct sock *sk = (struct sock *)csk;
-	struct cw_header h = {};
+	struct inflight *inflight;
+	__u64 cookie, old, *unclaimed_slot;
 	struct cw_conn *e;
-	__u64 cookie;
 	__u16 family;
 
+	/* A process changing an accepted socket's state (closing or shutting
+	 * it down) holds its lock. */
+	if (sk->sk_lock.owned)
+		on_use(sk);
+	/* Only these changes need more than that. */
 	switch (newstate) {
 	case TCP_SYN_RECV:
-		/* Only a simultaneous open goes there from SYN_SENT; a new
-		 * accepted socket comes from LISTEN and needs nothing yet. */
-		if (oldstate != TCP_SYN_SENT)
+		/* From LISTEN: a new accepted socket. From SYN_SENT: a
+		 * simultaneous open. */
+		if (oldstate != TCP_SYN_SENT && oldstate != TCP_LISTEN)
 			return 0;
 		break;
 	case TCP_SYN_SENT:
-	case TCP_ESTABLISHED:
 	case TCP_LISTEN:
+		if (oldstate != TCP_CLOSE)
+			return 0;
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate != TCP_SYN_SENT)
+			return 0;
+		break;
 	case TCP_CLOSE:
 		break;
 	default:
@@ -431,35 +535,43 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	/* Also gives an accepted socket its cookie before accept() returns
-	 * it, so accept's exit can read it. */
 	cookie = bpf_get_socket_cookie(sk);
 
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		if (oldstate != TCP_CLOSE)
-			return 0;
 		/* Kind and time are set when the connect is reported. A
 		 * socket that connects again after a failed attempt replaces
 		 * its entry. */
-		fill_current_ident(&h);
-		if (bpf_map_update_elem(&connecting, &cookie, &h, BPF_ANY))
+		inflight = slot_of(&connecting, cookie);
+		if (!inflight)
+			return 0;
+		/* Cleared first, so that a reader of the old entry cannot take
+		 * it half rewritten; published last. */
+		old = __sync_lock_test_and_set(&inflight->cookie, 0);
+		if (old && old != cookie)
 			count_lost();
+		fill_current_ident(&inflight->h);
+		__sync_lock_test_and_set(&inflight->cookie, cookie);
 		return 0;
 	case TCP_LISTEN:
-		if (oldstate != TCP_CLOSE)
-			return 0;
 		e = conn_record(sk, family, cookie, IPPROTO_TCP);
 		if (!e)
 			return 0;
 		fill_current(&e->h, CW_LISTEN);
 		submit(e);
 		return 0;
-	case TCP_ESTABLISHED:
 	case TCP_SYN_RECV:
-		/* An accepted socket (from SYN_RECV) only needed its cookie. */
-		if (oldstate == TCP_SYN_SENT)
-			connected(sk, family, cookie);
+		if (oldstate == TCP_LISTEN) {
+			unclaimed_slot = slot_of(&unclaimed, cookie);
+			if (unclaimed_slot &&
+			    __sync_lock_test_and_set(unclaimed_slot, cookie))
+				count_lost();
+			return 0;
+		}
+		connected(sk, family, cookie);
+		return 0;
+	case TCP_ESTABLISHED:
+		connected(sk, family, cookie);
 		return 0;
 	case TCP_CLOSE:
 		/* A connect that never got established (refused, timed out) is
@@ -472,68 +584,25 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	return 0;
 }
 
-/* The socket behind a file descriptor of the current process, or NULL if
- * the descriptor is not a socket. */
-static __always_inline struct sock *fd_sock(long fd)
+/* A process closing a socket the peer had already reset destroys it with
+ * no state change left to see: if it never used it, that close is its
+ * first use. An accepted socket that ends unused (its listener closed, or
+ * the kernel dropped it) leaves the map here. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_destroy, struct sock *sk)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
-	struct socket *sock;
-
-	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
-		return NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]) || !f)
-		return NULL;
-	f = bpf_core_cast(f, struct file);
-	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-		return NULL;
-	sock = bpf_core_cast(f->private_data, struct socket);
-	return sock->sk;
-}
-
-/* accept() and accept4() returned a connected socket: it is the caller's. */
-static __always_inline int on_accept(long fd)
-{
-	struct cw_conn *e;
-	struct sock *sk;
-	__u64 cookie;
-	__u16 family;
-
-	if (fd < 0)
-		return 0;
-	sk = fd_sock(fd);
-	if (!sk || sk_proto(sk) != IPPROTO_TCP)
-		return 0;
-	family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	/* 0 if the socket was established before the probe attached: its
-	 * close cannot be matched then. */
-	cookie = read_cookie(sk);
-	e = conn_record(sk, family, cookie, IPPROTO_TCP);
-	if (!e)
-		return 0;
-	fill_current(&e->h, CW_ACCEPT);
-	submit(e);
-	/* Closed while it waited in the accept queue (reset by the peer): its
-	 * close came before anyone owned it, so it is reported again. A close
-	 * racing with this one is reported twice; user space keeps the first. */
-	if (cookie && sk->__sk_common.skc_state == TCP_CLOSE)
-		emit_close(sk, cookie);
+	if (take_unclaimed(sk) && sk->sk_lock.owned)
+		report_accept(sk);
 	return 0;
 }
 
-SEC("tp/syscalls/sys_exit_accept4")
-int handle_accept4(struct trace_event_raw_sys_exit *ctx)
+/* Every socket receive (recv, recvfrom, recvmsg, read, io_uring, ...)
+ * ends here, in the receiving process. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
 {
-	return on_accept(ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_accept")
-int handle_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_accept(ctx->ret);
+	on_use(sk);
+	return 0;
 }
 
 /* Reads an AF_INET or AF_INET6 sockaddr from user memory into the record's
@@ -582,7 +651,8 @@ static __always_inline int syscall_dest(struct cw_conn *e)
 }
 
 /* Every socket send (sendto, sendmsg, sendmmsg, write, ...) ends here with
- * its socket: the first successful send of each UDP socket is reported,
+ * its socket, in the sending process: it may be an accepted socket's first
+ * use (above). The first successful send of each UDP socket is reported,
  * with its destination, once the local port is bound. A connected socket's
  * destination is its peer (set by connect(), which needs no program). */
 SEC("tp_btf/sock_send_length")
@@ -592,6 +662,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 	__u16 family;
 	__u8 *seen;
 
+	on_use(sk);
 	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
 		return 0;
 	family = sk->__sk_common.skc_family;

@@ -67,7 +67,7 @@ pub struct ProbeStats {
 /// What the probe could load on this kernel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Features {
-    /// Connections are observed (needs Linux 6.3 or later and tracefs).
+    /// Connections are observed (needs Linux 6.3 or later).
     pub network: bool,
     /// Exits come from the kernel's own "thread group died" flag (Linux
     /// 6.16 or later); otherwise from the live-thread count, where two
@@ -390,7 +390,7 @@ struct Variant {
     /// The exit program for kernels before 6.16, whose exit tracepoint does
     /// not say whether the thread group died.
     exit_compat: bool,
-    /// The network programs (Linux 6.3 or later, and tracefs).
+    /// The network programs (Linux 6.3 or later).
     network: bool,
 }
 
@@ -426,8 +426,8 @@ fn load_and_attach(
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
     for prog in [
         &mut progs.handle_sock_state,
-        &mut progs.handle_accept4,
-        &mut progs.handle_accept,
+        &mut progs.handle_destroy,
+        &mut progs.handle_recv,
         &mut progs.handle_send,
     ] {
         prog.set_autoload(variant.network);
@@ -436,51 +436,10 @@ fn load_and_attach(
         .load()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("loading the eBPF probe into the kernel")?;
-    if variant.network {
-        ensure_tracefs()?;
-    }
     skel.attach()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("attaching the eBPF probe to its tracepoints")?;
     Ok(skel)
-}
-
-/// Where libbpf looks up syscall tracepoints' ids.
-const TRACEFS: &str = "/sys/kernel/tracing";
-const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
-
-/// The syscall tracepoints (`tp/syscalls/...`) are attached by id, which
-/// libbpf reads from tracefs. Hosts without an init that mounts it (minimal
-/// VMs, some containers) get it mounted here, as `perf` does; it stays
-/// mounted.
-fn ensure_tracefs() -> Result<()> {
-    let ready = |dir: &str| std::path::Path::new(dir).join("events").is_dir();
-    if ready(TRACEFS) || ready(DEBUGFS_TRACING) {
-        return Ok(());
-    }
-    let c = |s: &str| std::ffi::CString::new(s).map_err(|e| anyhow!(e));
-    let (source, target, fstype) = (c("tracefs")?, c(TRACEFS)?, c("tracefs")?);
-    // SAFETY: all three are valid NUL-terminated strings that outlive the
-    // call; a null `data` is allowed for tracefs.
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| {
-            format!(
-                "tracefs is not mounted and mounting it failed; \
-                 mount it with `mount -t tracefs tracefs {TRACEFS}`"
-            )
-        });
-    }
-    log::info!("mounted tracefs at {TRACEFS} for the syscall tracepoints");
-    Ok(())
 }
 
 fn read_lost(map: &impl MapCore) -> Result<u64> {
