@@ -3,6 +3,7 @@
 //! here into [`Message`]s; nothing outside this module sees an FFI type.
 
 mod decode;
+mod merge;
 mod owners;
 
 #[allow(
@@ -27,19 +28,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender};
+use libbpf_rs::libbpf_sys;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{MapCore, MapFlags, RingBufferBuilder};
+use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, RingBufferBuilder};
+use std::os::fd::{AsFd, AsRawFd};
 
 pub use decode::{DecodeError, decode, split_args};
+use merge::Merge;
 pub use owners::Owners;
 
 use crate::event::{Batch, Message};
 use skel::CausewaySkelBuilder;
 
-/// How long the consumer sleeps between takes from the ring buffer: about
+/// How long the consumer sleeps between takes from the ring buffers: about
 /// the longest a record waits there, and how often the stop flag is
-/// checked. The 32 MiB ring buffer holds far more than the busiest host
-/// writes in that time.
+/// checked. Each CPU's ring buffer (4 MiB or more) holds far more than the
+/// busiest CPU writes in that time.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// A take of at least this many records means the consumer is behind: it
 /// takes again at once instead of sleeping.
@@ -277,8 +281,8 @@ fn run(
             continue;
         }
         match load_and_attach(storage, variant) {
-            Ok(skel) => {
-                loaded = Some((skel, variant));
+            Ok((skel, rings)) => {
+                loaded = Some((skel, rings, variant));
                 break;
             }
             Err(e) => {
@@ -287,7 +291,7 @@ fn run(
             }
         }
     }
-    let Some((skel, variant)) = loaded else {
+    let Some((skel, rings, variant)) = loaded else {
         let e = first_error.unwrap_or_else(|| anyhow!("no probe variant was tried"));
         let _ = ready.send(Err(e));
         return Ok(());
@@ -298,43 +302,49 @@ fn run(
         unavailable: first_error.map(|e| format!("{e:#}")),
     };
 
-    // The callback cannot block forever: if the consumer is gone, stop.
-    let disconnected = AtomicBool::new(false);
-    let mut owners = Owners::default();
-    // What the current poll has taken, sent when the poll returns (or when
-    // full). Shared by the callback and the poll loop, one at a time.
-    let pending = RefCell::new(Batch::new());
-    // Records taken by the current poll, added to the stats after it.
+    // Records taken by the current read, added to the stats after it.
     let received = Cell::new(0u64);
-    let mut builder = RingBufferBuilder::new();
-    builder
-        .add(&skel.maps.events, |data: &[u8]| {
-            received.set(received.get() + 1);
-            match decode(data) {
-                Ok(mut msg) => {
-                    if let Message::Event(ev) = &mut msg {
-                        if !owners.attribute(ev) {
-                            return 0;
-                        }
-                    }
-                    let mut batch = pending.borrow_mut();
-                    batch.push(msg);
-                    if batch.len() >= MAX_BATCH && !out.send(&mut batch) {
-                        disconnected.store(true, Ordering::Relaxed);
-                        return -1;
-                    }
-                }
-                Err(e) => {
-                    stats.malformed.fetch_add(1, Ordering::Relaxed);
-                    log::warn!("dropped a probe record: {e}");
-                }
+    // What the rings gave, until it is released in time order.
+    let merge = RefCell::new(Merge::new(rings.len()));
+    let take = |ring: usize, data: &[u8]| -> i32 {
+        received.set(received.get() + 1);
+        match decode(data) {
+            Ok(Message::Event(ev)) => merge.borrow_mut().push(ring, ev),
+            Ok(_) => {}
+            Err(e) => {
+                stats.malformed.fetch_add(1, Ordering::Relaxed);
+                log::warn!("dropped a probe record: {e}");
             }
-            0
-        })
-        .context("setting up the ring buffer")?;
+        }
+        0
+    };
+    let mut builder = RingBufferBuilder::new();
+    for (i, ring) in rings.iter().enumerate() {
+        let take = &take;
+        builder
+            .add(ring, move |data: &[u8]| take(i, data))
+            .context("setting up the ring buffer")?;
+    }
     let ring = builder.build().context("setting up the ring buffer")?;
     let _ = ready.send(Ok(features));
 
+    let mut owners = Owners::default();
+    let mut batch = Batch::new();
+    // Sends what was released up to `watermark`, its closes attributed, in
+    // batches; false when the receiver is gone.
+    let mut release = |watermark: u64| -> bool {
+        stats.received.fetch_add(received.take(), Ordering::Relaxed);
+        let mut connected = true;
+        merge.borrow_mut().release(watermark, |mut ev| {
+            if connected && owners.attribute(&mut ev) {
+                batch.push(Message::Event(ev));
+                if batch.len() >= MAX_BATCH {
+                    connected = out.send(&mut batch);
+                }
+            }
+        });
+        connected && out.send(&mut batch)
+    };
     let mut lost_seen = 0u64;
     let mut last_lost_check = Instant::now();
     let report_lost = |seen: &mut u64| -> Result<()> {
@@ -349,20 +359,24 @@ fn run(
         }
         Ok(())
     };
-    // Sends what the last poll took; false when the receiver is gone.
-    let send_pending = || {
-        stats.received.fetch_add(received.take(), Ordering::Relaxed);
-        out.send(&mut pending.borrow_mut())
-    };
-    while !stop.load(Ordering::Acquire) && !disconnected.load(Ordering::Relaxed) {
+    loop {
+        if stop.load(Ordering::Acquire) {
+            // Deliver what is already in the rings before detaching.
+            let _ = ring.consume();
+            if release(u64::MAX) {
+                report_lost(&mut lost_seen)?;
+            }
+            return Ok(());
+        }
         // The probe never wakes us (a wakeup per record costs the traced
         // code an interrupt): take what accumulated, then sleep a little
         // unless we are falling behind.
+        let watermark = crate::journal::boot_clock_ns().context("reading the boot clock")?;
         let taken = ring.consume_raw();
-        if !send_pending() {
-            disconnected.store(true, Ordering::Relaxed);
+        if !release(watermark) {
+            return Ok(());
         }
-        if taken < 0 && taken != -libc::EINTR && !disconnected.load(Ordering::Relaxed) {
+        if taken < 0 && taken != -libc::EINTR {
             return Err(std::io::Error::from_raw_os_error(-taken))
                 .context("reading the ring buffer");
         }
@@ -374,14 +388,6 @@ fn run(
             report_lost(&mut lost_seen)?;
         }
     }
-    // Deliver what is already in the ring buffer before detaching.
-    if !disconnected.load(Ordering::Relaxed) {
-        let _ = ring.consume();
-        if send_pending() {
-            report_lost(&mut lost_seen)?;
-        }
-    }
-    Ok(())
 }
 
 /// Which of the probe's programs one load attempt enables.
@@ -414,13 +420,31 @@ const VARIANTS: [Variant; 4] = [
     },
 ];
 
+/// The probe, attached, and its ring buffers (one per possible CPU).
+type Loaded<'obj> = (skel::CausewaySkel<'obj>, Vec<MapHandle>);
+
+/// Bytes of each CPU's ring buffer: 32 MiB in all, split over the CPUs, but
+/// no less than 4 MiB each (a power of two, as the kernel requires).
+fn ring_size(cpus: usize) -> u32 {
+    const TOTAL: usize = 32 << 20;
+    const MIN: usize = 4 << 20;
+    let each = (TOTAL / cpus.max(1)).max(MIN).next_power_of_two();
+    u32::try_from(each).unwrap_or(MIN as u32)
+}
+
 fn load_and_attach(
     storage: &mut MaybeUninit<libbpf_rs::OpenObject>,
     variant: Variant,
-) -> Result<skel::CausewaySkel<'_>> {
+) -> Result<Loaded<'_>> {
+    let mut rings = Vec::new();
     let mut open = CausewaySkelBuilder::default()
         .open(storage)
         .context("opening the eBPF probe")?;
+    let cpus = libbpf_rs::num_possible_cpus().context("counting the CPUs")?;
+    open.maps
+        .rings
+        .set_max_entries(u32::try_from(cpus).context("counting the CPUs")?)
+        .context("sizing the ring buffers")?;
     let progs = &mut open.progs;
     progs.handle_exit.set_autoload(!variant.exit_compat);
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
@@ -436,10 +460,28 @@ fn load_and_attach(
         .load()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("loading the eBPF probe into the kernel")?;
+    let size = ring_size(cpus);
+    let opts = libbpf_sys::bpf_map_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
+        ..Default::default()
+    };
+    for cpu in 0..cpus as u32 {
+        let ring = MapHandle::create(MapType::RingBuf, Some("cw_ring"), 0, 0, size, &opts)
+            .context("creating a ring buffer")?;
+        skel.maps
+            .rings
+            .update(
+                &cpu.to_ne_bytes(),
+                &ring.as_fd().as_raw_fd().to_ne_bytes(),
+                MapFlags::ANY,
+            )
+            .context("installing a ring buffer")?;
+        rings.push(ring);
+    }
     skel.attach()
         .map_err(|e| crate::logging::with_libbpf_detail(e.into()))
         .context("attaching the eBPF probe to its tracepoints")?;
-    Ok(skel)
+    Ok((skel, rings))
 }
 
 fn read_lost(map: &impl MapCore) -> Result<u64> {

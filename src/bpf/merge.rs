@@ -1,0 +1,139 @@
+//! The probe writes each CPU's records to that CPU's ring buffer; this puts
+//! them back into one time order.
+//!
+//! Each ring is in order of reservation, which is time order but for
+//! records of programs that interrupted one another on one CPU, sub-µs
+//! apart and never two steps of one process or one socket, so each ring's
+//! order is kept as it is. One read of all the rings takes them one after
+//! another, so a record read from a later ring can be later than records
+//! an earlier ring only got after it was read. A read therefore releases
+//! only records up to a watermark, the boot clock read just before it:
+//! every record stamped before then was reserved before then. Later
+//! records wait for the next read. What is released is merged by time, so
+//! a process's fork comes before its child's exec even when the two ran on
+//! different CPUs, and a connection's opening record before its close.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::event::Event;
+
+/// Events taken from each ring and not yet released.
+pub(crate) struct Merge {
+    rings: Vec<VecDeque<Event>>,
+    /// The first event of each nonempty ring: (time, ring).
+    heads: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+impl Merge {
+    pub(crate) fn new(rings: usize) -> Merge {
+        Merge {
+            rings: (0..rings).map(|_| VecDeque::new()).collect(),
+            heads: BinaryHeap::with_capacity(rings),
+        }
+    }
+
+    /// An event read from `ring`, after those read from it before.
+    pub(crate) fn push(&mut self, ring: usize, ev: Event) {
+        self.rings[ring].push_back(ev);
+    }
+
+    /// Hands `out` every held event stamped at or before `watermark`, each
+    /// ring's in its order, the rings merged by time (the lower ring first
+    /// at equal times), and keeps the rest.
+    pub(crate) fn release(&mut self, watermark: u64, mut out: impl FnMut(Event)) {
+        self.heads.clear();
+        for (i, ring) in self.rings.iter().enumerate() {
+            if let Some(ev) = ring.front() {
+                self.heads.push(Reverse((ev.ktime, i)));
+            }
+        }
+        while let Some(Reverse((ktime, i))) = self.heads.pop() {
+            if ktime > watermark {
+                break;
+            }
+            let ring = &mut self.rings[i];
+            if let Some(ev) = ring.pop_front() {
+                out(ev);
+            }
+            if let Some(next) = ring.front() {
+                self.heads.push(Reverse((next.ktime, i)));
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.rings.iter().map(VecDeque::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventKind, ProcKey};
+
+    fn ev(ktime: u64, pid: u32) -> Event {
+        Event {
+            ktime,
+            proc: ProcKey::new(pid, 1),
+            tid: pid,
+            parent: ProcKey::default(),
+            uid: 0,
+            gid: 0,
+            cgroup: 0,
+            comm: "t".into(),
+            kind: EventKind::Fork,
+        }
+    }
+
+    fn released(m: &mut Merge, watermark: u64) -> Vec<(u64, u32)> {
+        let mut out = vec![];
+        m.release(watermark, |e| out.push((e.ktime, e.proc.pid)));
+        out
+    }
+
+    #[test]
+    fn rings_read_one_after_another_come_out_in_time_order() {
+        let mut m = Merge::new(2);
+        for t in [10, 30, 50] {
+            m.push(0, ev(t, 1));
+        }
+        for t in [20, 40] {
+            m.push(1, ev(t, 2));
+        }
+        assert_eq!(
+            released(&mut m, 100),
+            [(10, 1), (20, 2), (30, 1), (40, 2), (50, 1)]
+        );
+        assert_eq!(m.held(), 0);
+    }
+
+    #[test]
+    fn records_after_the_watermark_wait_for_the_next_read() {
+        let mut m = Merge::new(2);
+        m.push(0, ev(10, 1));
+        m.push(0, ev(60, 1));
+        m.push(1, ev(20, 2));
+        assert_eq!(released(&mut m, 50), [(10, 1), (20, 2)]);
+        assert_eq!(m.held(), 1);
+        // The next read brings a record of the other CPU from before the
+        // one held back.
+        m.push(1, ev(55, 2));
+        m.push(1, ev(70, 2));
+        assert_eq!(released(&mut m, 65), [(55, 2), (60, 1)]);
+        assert_eq!(released(&mut m, u64::MAX), [(70, 2)]);
+    }
+
+    #[test]
+    fn a_ring_keeps_its_own_order_and_ties_go_to_the_lower_ring() {
+        let mut m = Merge::new(3);
+        // A program interrupted on CPU 2 between its reservation and its
+        // clock read: its record is stamped after the interrupting one's.
+        m.push(2, ev(12, 3));
+        m.push(2, ev(11, 4));
+        m.push(1, ev(10, 2));
+        m.push(0, ev(10, 1));
+        assert_eq!(released(&mut m, 20), [(10, 1), (10, 2), (12, 3), (11, 4)]);
+    }
+}
