@@ -179,6 +179,45 @@ s2.close()
 say(port=port, reset=local, refused=refused, port2=port2, again=again)
 "#;
 
+/// argv: n. A connect waits in SYN_SENT (its listener's accept queue is
+/// full, so its SYNs are dropped) while n connect/accept/close cycles churn
+/// on a second listener; then the queue is drained, the waiting connect's
+/// SYN is retried and it is accepted.
+const WAITING_CONNECT: &str = r#"
+import select, time
+n = int(sys.argv[1])
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(0)
+port = s.getsockname()[1]
+filler = socket.create_connection(('127.0.0.1', port))
+time.sleep(0.05)
+w = socket.socket()
+w.setblocking(False)
+w.connect_ex(('127.0.0.1', port))
+time.sleep(0.05)
+SYN_SENT = 2
+assert w.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == SYN_SENT
+c2 = socket.socket()
+c2.bind(('127.0.0.1', 0))
+c2.listen(128)
+for _ in range(n):
+    c = socket.create_connection(c2.getsockname())
+    a, _ = c2.accept()
+    c.close()
+    a.close()
+c2.close()
+assert w.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == SYN_SENT
+a, _ = s.accept()
+select.select([], [w], [], 30)
+assert w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+b, _ = s.accept()
+waiting = w.getsockname()[1]
+for x in (filler, a, w, b, s):
+    x.close()
+say(port=port, waiting=waiting)
+"#;
+
 /// argv: n. n connect/accept/close cycles against one listener.
 const CHURN: &str = r#"
 n = int(sys.argv[1])
@@ -640,6 +679,54 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     assert_eq!(tree.conn(peer).direction, Direction::Inbound);
     assert_eq!(again.state, ConnState::Closed);
     journal_round_trip(&cap);
+}
+
+#[test]
+fn a_connect_waiting_through_heavy_churn_is_still_reported() {
+    let test = "a_connect_waiting_through_heavy_churn_is_still_reported";
+    if !probe_allowed(test) {
+        return;
+    }
+    // More sockets than the probe's tables have sets, several times over.
+    const N: usize = 12_000;
+    let out: Arc<Mutex<Option<Value>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let mut cmd = python(WAITING_CONNECT);
+            cmd.arg(N.to_string());
+            *o.lock().unwrap() = Some(run(cmd));
+        },
+        |t| {
+            let Some(v) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            let w = who(&v);
+            t.nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                .is_some_and(|(_, n)| {
+                    n.conns.len() >= 2 * N + 6 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                })
+        },
+        Duration::from_secs(60),
+    );
+    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let tree = &cap.tree;
+    let id = node_of(tree, who(&v));
+    let waiting = port(&v, "waiting");
+    assert_eq!(conns_of(tree, id, Direction::Outbound).len(), N + 2);
+    assert_eq!(conns_of(tree, id, Direction::Inbound).len(), N + 2);
+    // Churn connects may reuse its local port, towards the other listener.
+    let w = conns_of(tree, id, Direction::Outbound)
+        .into_iter()
+        .find(|&c| {
+            let c = tree.conn(c);
+            c.local.port() == waiting && c.remote.port() == port(&v, "port")
+        })
+        .expect("the connect that waited is reported");
+    let peer = tree.conn(w).peer.expect("linked to its accept");
+    assert_eq!(tree.conn(peer).remote.port(), waiting);
+    assert_eq!(cap.lost(), 0);
 }
 
 #[test]

@@ -33,19 +33,27 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Sockets between two events, found again by cookie in direct-mapped
- * slots: slot `cookie % SLOTS`, which holds the cookie it is for (0: free).
- * Finding one is an index and a compare, with no helper call and no lock;
- * the kernel's hash maps cost far more per socket here (a lock, a free
- * list, cold buckets: about 2 % of the churn benchmark's time for the two
- * maps this replaced). Cookies are handed out in near sequence, so two
- * sockets share a slot only when SLOTS of them are between events at once;
- * the later one then takes the slot, and the earlier one is counted lost. */
+/* Sockets between two events, found again by cookie in open-addressed
+ * tables: a socket's slot is the first of `cookie % SLOTS` and the few
+ * after it (its window) that is free or its own; each slot holds the
+ * cookie it is for (0: free, BUSY: being written). Finding one is an index
+ * and a compare or a few, in adjacent memory, with no helper call and no
+ * lock; the kernel's hash maps cost far more per socket here (a lock, a
+ * free list, a helper call: about 2 % of the churn benchmark's time for
+ * the two maps these replaced). A socket keeps its slot however many
+ * others come and go after it, however long it waits (a connect retrying
+ * its SYN for two minutes); only when its whole window is taken at once
+ * does a newcomer take its first slot, and the socket that held it is
+ * counted lost. Cookies are handed out in near sequence, so sockets
+ * between events at the same time rarely share a window. */
 #define SLOTS 16384
+#define BUSY (~0ULL)
 
 /* Connects in flight: the connecting process, seen at CLOSE->SYN_SENT
  * (process context), until the connect is reported when the socket is
  * established or fails (softirq). */
+#define CONNECT_WINDOW 4
+
 struct inflight {
 	__u64 cookie;
 	struct cw_header h;
@@ -53,7 +61,7 @@ struct inflight {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLOTS);
+	__uint(max_entries, SLOTS + CONNECT_WINDOW - 1);
 	__type(key, __u32);
 	__type(value, struct inflight);
 } connecting SEC(".maps");
@@ -69,10 +77,12 @@ struct {
 
 /* Accepted sockets no process has used yet: the cookie, from when the
  * kernel creates one (in softirq, from a listener) until its first use or
- * its end. */
+ * its end. A window is one or two cache lines. */
+#define ACCEPT_WINDOW 8
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLOTS);
+	__uint(max_entries, SLOTS + ACCEPT_WINDOW - 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } unclaimed SEC(".maps");
@@ -93,20 +103,56 @@ static __always_inline void count_lost(void)
 		*n += 1;
 }
 
-/* The slot of `cookie` in a direct-mapped map (see SLOTS). */
-static __always_inline void *slot_of(void *map, __u64 cookie)
+/* Slot `i` of the window of `cookie` in `map` (see SLOTS); its cookie
+ * is its first field. */
+static __always_inline __u64 *slot(void *map, __u64 cookie, __u32 i)
 {
-	__u32 key = cookie & (SLOTS - 1);
+	__u32 key = cookie % SLOTS + i;
 
 	return bpf_map_lookup_elem(map, &key);
 }
 
-/* Frees `*slot` if it still holds `cookie`: true for the one caller that
- * did. */
-static __always_inline bool take_slot(__u64 *slot, __u64 cookie)
+/* Takes a slot of the window (`window` slots) of `cookie` and marks it
+ * BUSY: the first that is free or already its own, else the first, whose
+ * socket is counted lost. */
+static __always_inline __u64 *claim_slot(void *map, __u32 window, __u64 cookie)
 {
-	return *slot == cookie &&
-	       __sync_val_compare_and_swap(slot, cookie, 0) == cookie;
+	__u64 *c, v;
+	__u32 i;
+
+	for (i = 0; i < window; i++) {
+		c = slot(map, cookie, i);
+		if (!c)
+			return NULL;
+		v = *c;
+		if ((v == 0 || v == cookie) &&
+		    __sync_val_compare_and_swap(c, v, BUSY) == v)
+			return c;
+	}
+	c = slot(map, cookie, 0);
+	if (c && __sync_lock_test_and_set(c, BUSY))
+		count_lost();
+	return c;
+}
+
+/* The slot of the window of `cookie` that holds it, or NULL. */
+static __always_inline __u64 *find_slot(void *map, __u32 window, __u64 cookie)
+{
+	__u64 *c;
+	__u32 i;
+
+	for (i = 0; i < window; i++) {
+		c = slot(map, cookie, i);
+		if (c && *c == cookie)
+			return c;
+	}
+	return NULL;
+}
+
+/* Frees the slot that holds `cookie`: true for the one caller that did. */
+static __always_inline bool free_slot(__u64 *c, __u64 cookie)
+{
+	return __sync_val_compare_and_swap(c, cookie, 0) == cookie;
 }
 
 static __always_inline void *reserve(__u64 size)
@@ -428,19 +474,20 @@ static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 	submit(e);
 }
 
-/* Takes the connecting process out of its slot and reports its connect;
- * only the caller that frees the slot reports it, so at most once. The
- * process is copied before the slot is freed: a colliding connect that
- * rewrites it first clears the cookie, and then this one is lost. */
+/* Takes the connecting process out of its way and reports its connect;
+ * only the caller that frees the way reports it, so at most once. The
+ * process is copied before the way is freed: a colliding connect that
+ * rewrites it first marks it BUSY, and then this one is lost. */
 static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
-	struct inflight *s = slot_of(&connecting, cookie);
+	struct inflight *s = (struct inflight *)find_slot(&connecting,
+							   CONNECT_WINDOW, cookie);
 	struct cw_header h;
 
-	if (!s || s->cookie != cookie)
+	if (!s)
 		return;
 	h = s->h;
-	if (take_slot(&s->cookie, cookie))
+	if (free_slot(&s->cookie, cookie))
 		emit_connect(sk, family, cookie, &h);
 	else
 		count_lost();
@@ -466,12 +513,12 @@ static __always_inline void connected(struct sock *sk, __u16 family, __u64 cooki
 static __always_inline bool take_unclaimed(struct sock *sk)
 {
 	__u64 cookie = read_cookie(sk);
-	__u64 *slot;
+	__u64 *c;
 
 	if (!cookie)
 		return false;
-	slot = slot_of(&unclaimed, cookie);
-	return slot && take_slot(slot, cookie);
+	c = find_slot(&unclaimed, ACCEPT_WINDOW, cookie);
+	return c && free_slot(c, cookie);
 }
 
 /* Reports the accept of `sk` by the current process. A socket the peer
@@ -512,7 +559,7 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 {
 	struct sock *sk = (struct sock *)csk;
 	struct inflight *inflight;
-	__u64 cookie, old, *unclaimed_slot;
+	__u64 cookie, *mark;
 	struct cw_conn *e;
 	__u16 family;
 
@@ -554,14 +601,12 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		/* Kind and time are set when the connect is reported. A
 		 * socket that connects again after a failed attempt replaces
 		 * its entry. */
-		inflight = slot_of(&connecting, cookie);
+		/* Marked BUSY first, so that no reader takes the slot half
+		 * written; published last. */
+		inflight = (struct inflight *)claim_slot(&connecting,
+							 CONNECT_WINDOW, cookie);
 		if (!inflight)
 			return 0;
-		/* Cleared first, so that a reader of the old entry cannot take
-		 * it half rewritten; published last. */
-		old = __sync_lock_test_and_set(&inflight->cookie, 0);
-		if (old && old != cookie)
-			count_lost();
 		fill_current_ident(&inflight->h);
 		__sync_lock_test_and_set(&inflight->cookie, cookie);
 		return 0;
@@ -574,10 +619,9 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		return 0;
 	case TCP_SYN_RECV:
 		if (oldstate == TCP_LISTEN) {
-			unclaimed_slot = slot_of(&unclaimed, cookie);
-			if (unclaimed_slot &&
-			    __sync_lock_test_and_set(unclaimed_slot, cookie))
-				count_lost();
+			mark = claim_slot(&unclaimed, ACCEPT_WINDOW, cookie);
+			if (mark)
+				__sync_lock_test_and_set(mark, cookie);
 			return 0;
 		}
 		connected(sk, family, cookie);

@@ -72,9 +72,10 @@ pub fn capture_with(
         }
     };
     loop {
+        // Checked after every batch too: on a busy host batches may never
+        // pause for long.
         if let Ok(batch) = src.events.recv_timeout(Duration::from_millis(50)) {
             take(batch, &mut tree);
-            continue;
         }
         if (worker.is_finished() && done(&tree)) || start.elapsed() > deadline {
             break;
