@@ -552,7 +552,8 @@ static __always_inline void on_use(struct sock *sk)
  * socket is established (in softirq; SYN_RECV in a simultaneous open), or
  * when it fails. CLOSE->LISTEN runs in the listen() caller. LISTEN->SYN_RECV
  * is a new accepted socket, marked for its first use (above). Every ->CLOSE
- * is reported, attributed in user space. */
+ * of a socket opened since the probe started is reported, attributed in
+ * user space. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
@@ -594,15 +595,23 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	cookie = bpf_get_socket_cookie(sk);
+	/* A socket is given its cookie when it opens (connects, listens, or
+	 * is created for an accept); later changes only read it. A socket
+	 * without one was opened before the probe, and nothing of it can be
+	 * matched. */
+	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN ||
+	    (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN))
+		cookie = bpf_get_socket_cookie(sk);
+	else
+		cookie = read_cookie(sk);
+	if (!cookie)
+		return 0;
 
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		/* Kind and time are set when the connect is reported. A
-		 * socket that connects again after a failed attempt replaces
-		 * its entry. */
-		/* Marked BUSY first, so that no reader takes the slot half
-		 * written; published last. */
+		/* Kind and time are set when the connect is reported. The
+		 * slot is marked BUSY first, so that no reader takes it half
+		 * written, and published last. */
 		inflight = (struct inflight *)claim_slot(&connecting,
 							 CONNECT_WINDOW, cookie);
 		if (!inflight)
@@ -631,7 +640,8 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		return 0;
 	case TCP_CLOSE:
 		/* A connect that never got established (refused, timed out) is
-		 * reported here, followed at once by its close. */
+		 * reported here, followed at once by its close. Closes of
+		 * sockets user space never saw opened are dropped there. */
 		if (oldstate == TCP_SYN_SENT)
 			connected(sk, family, cookie);
 		emit_close(sk, cookie);
