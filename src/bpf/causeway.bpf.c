@@ -528,7 +528,8 @@ static __always_inline bool take_unclaimed(struct sock *sk)
 static __always_inline void report_accept(struct sock *sk)
 {
 	__u16 family = sk->__sk_common.skc_family;
-	__u64 cookie = bpf_get_socket_cookie(sk);
+	/* Given when the socket was created (LISTEN->SYN_RECV). */
+	__u64 cookie = read_cookie(sk);
 	struct cw_conn *e = conn_record(sk, family, cookie, IPPROTO_TCP);
 
 	if (!e)

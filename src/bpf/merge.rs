@@ -16,11 +16,13 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::event::Event;
+use crate::event::Message;
 
-/// Events taken from each ring and not yet released.
+/// Records taken from each ring and not yet released: decoded, but kept as
+/// the [`Message`]s they will be sent as (each move of one is a copy of a
+/// couple of hundred bytes, on the path of every record).
 pub(crate) struct Merge {
-    rings: Vec<VecDeque<Event>>,
+    rings: Vec<VecDeque<Message>>,
     /// The first event of each nonempty ring: (time, ring).
     heads: BinaryHeap<Reverse<(u64, usize)>>,
 }
@@ -33,31 +35,31 @@ impl Merge {
         }
     }
 
-    /// An event read from `ring`, after those read from it before.
-    pub(crate) fn push(&mut self, ring: usize, ev: Event) {
-        self.rings[ring].push_back(ev);
+    /// A record read from `ring`, after those read from it before.
+    pub(crate) fn push(&mut self, ring: usize, msg: Message) {
+        self.rings[ring].push_back(msg);
     }
 
     /// Hands `out` every held event stamped at or before `watermark`, each
     /// ring's in its order, the rings merged by time (the lower ring first
     /// at equal times), and keeps the rest.
-    pub(crate) fn release(&mut self, watermark: u64, mut out: impl FnMut(Event)) {
+    pub(crate) fn release(&mut self, watermark: u64, mut out: impl FnMut(Message)) {
         self.heads.clear();
         for (i, ring) in self.rings.iter().enumerate() {
-            if let Some(ev) = ring.front() {
-                self.heads.push(Reverse((ev.ktime, i)));
+            if let Some(m) = ring.front() {
+                self.heads.push(Reverse((ktime(m), i)));
             }
         }
-        while let Some(Reverse((ktime, i))) = self.heads.pop() {
-            if ktime > watermark {
+        while let Some(Reverse((at, i))) = self.heads.pop() {
+            if at > watermark {
                 break;
             }
             let ring = &mut self.rings[i];
-            if let Some(ev) = ring.pop_front() {
-                out(ev);
+            if let Some(m) = ring.pop_front() {
+                out(m);
             }
             if let Some(next) = ring.front() {
-                self.heads.push(Reverse((next.ktime, i)));
+                self.heads.push(Reverse((ktime(next), i)));
             }
         }
     }
@@ -68,13 +70,22 @@ impl Merge {
     }
 }
 
+/// When a record happened (boot clock).
+fn ktime(m: &Message) -> u64 {
+    match m {
+        Message::Event(ev) => ev.ktime,
+        Message::Lost { ktime, .. } => *ktime,
+        Message::Seed(_) => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventKind, ProcKey};
+    use crate::event::{Event, EventKind, ProcKey};
 
-    fn ev(ktime: u64, pid: u32) -> Event {
-        Event {
+    fn ev(ktime: u64, pid: u32) -> Message {
+        Message::Event(Event {
             ktime,
             proc: ProcKey::new(pid, 1),
             tid: pid,
@@ -84,12 +95,15 @@ mod tests {
             cgroup: 0,
             comm: "t".into(),
             kind: EventKind::Fork,
-        }
+        })
     }
 
     fn released(m: &mut Merge, watermark: u64) -> Vec<(u64, u32)> {
         let mut out = vec![];
-        m.release(watermark, |e| out.push((e.ktime, e.proc.pid)));
+        m.release(watermark, |m| match m {
+            Message::Event(e) => out.push((e.ktime, e.proc.pid)),
+            _ => unreachable!("only events pushed"),
+        });
         out
     }
 

@@ -309,8 +309,7 @@ fn run(
     let take = |ring: usize, data: &[u8]| -> i32 {
         received.set(received.get() + 1);
         match decode(data) {
-            Ok(Message::Event(ev)) => merge.borrow_mut().push(ring, ev),
-            Ok(_) => {}
+            Ok(msg) => merge.borrow_mut().push(ring, msg),
             Err(e) => {
                 stats.malformed.fetch_add(1, Ordering::Relaxed);
                 log::warn!("dropped a probe record: {e}");
@@ -335,9 +334,13 @@ fn run(
     let mut release = |watermark: u64| -> bool {
         stats.received.fetch_add(received.take(), Ordering::Relaxed);
         let mut connected = true;
-        merge.borrow_mut().release(watermark, |mut ev| {
-            if connected && owners.attribute(&mut ev) {
-                batch.push(Message::Event(ev));
+        merge.borrow_mut().release(watermark, |mut msg| {
+            let keep = match &mut msg {
+                Message::Event(ev) => owners.attribute(ev),
+                _ => true,
+            };
+            if connected && keep {
+                batch.push(msg);
                 if batch.len() >= MAX_BATCH {
                     connected = out.send(&mut batch);
                 }
