@@ -565,9 +565,12 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	struct cw_conn *e;
 	__u16 family;
 
-	/* A process changing an accepted socket's state (closing or shutting
-	 * it down) holds its lock. */
-	if (sk->sk_lock.owned)
+	/* A process changing an accepted socket's state (closing it or
+	 * shutting it down, from ESTABLISHED, CLOSE_WAIT or, with Fast Open,
+	 * SYN_RECV) holds its lock. */
+	if ((oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT ||
+	     oldstate == TCP_SYN_RECV) &&
+	    sk->sk_lock.owned)
 		on_use(sk);
 	/* Only these changes need more than that. */
 	switch (newstate) {

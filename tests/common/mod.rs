@@ -1,6 +1,8 @@
 //! Shared by the tests that load the real probe.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use causeway::bpf::ProbeOptions;
@@ -63,7 +65,16 @@ pub fn capture_with(
     let src = Source::start_with(options).expect("the probe starts");
     let mut messages: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
     let mut tree = CausalTree::from_messages(&messages);
-    let worker = std::thread::spawn(work);
+    // A workload that panics ends the wait at once: its message is the
+    // failure, not a timeout long after.
+    let failed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&failed);
+    let worker = std::thread::spawn(move || {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            flag.store(true, Ordering::Relaxed);
+            std::panic::resume_unwind(panic);
+        }
+    });
     let start = Instant::now();
     let mut take = |batch: Batch, tree: &mut CausalTree| {
         for m in batch {
@@ -77,7 +88,10 @@ pub fn capture_with(
         if let Ok(batch) = src.events.recv_timeout(Duration::from_millis(50)) {
             take(batch, &mut tree);
         }
-        if (worker.is_finished() && done(&tree)) || start.elapsed() > deadline {
+        if (worker.is_finished() && done(&tree))
+            || failed.load(Ordering::Relaxed)
+            || start.elapsed() > deadline
+        {
             break;
         }
     }
