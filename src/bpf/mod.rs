@@ -44,7 +44,7 @@ use skel::CausewaySkelBuilder;
 /// the longest a record waits there, and how often the stop flag is
 /// checked. Each CPU's ring buffer (4 MiB or more) holds far more than the
 /// busiest CPU writes in that time.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+const POLL_INTERVAL: Duration = Duration::from_millis(30);
 /// A take of at least this many records means the consumer is behind: it
 /// takes again at once instead of sleeping.
 const BEHIND: i32 = 16_384;
