@@ -114,7 +114,8 @@ static __always_inline __u64 *slot(void *map, __u64 cookie, __u32 i)
 
 /* Takes a slot of the window (`window` slots) of `cookie` and marks it
  * BUSY: the first that is free or already its own, else the first, whose
- * socket is counted lost. */
+ * socket is counted lost. NULL (and `cookie` counted lost) if even that
+ * one is being written by another CPU: two writers never share a slot. */
 static __always_inline __u64 *claim_slot(void *map, __u32 window, __u64 cookie)
 {
 	__u64 *c, v;
@@ -129,9 +130,13 @@ static __always_inline __u64 *claim_slot(void *map, __u32 window, __u64 cookie)
 		    __sync_val_compare_and_swap(c, v, BUSY) == v)
 			return c;
 	}
+	count_lost();
 	c = slot(map, cookie, 0);
-	if (c && __sync_lock_test_and_set(c, BUSY))
-		count_lost();
+	if (!c)
+		return NULL;
+	v = *c;
+	if (v == BUSY || __sync_val_compare_and_swap(c, v, BUSY) != v)
+		return NULL;
 	return c;
 }
 
