@@ -8,6 +8,10 @@
 //! CPU time per event after start-up, less its CPU time over an idle run
 //! as long as the storm). Prints medians over the rounds.
 
+mod bench;
+
+use bench::median;
+
 use std::fs;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,21 +30,13 @@ fn storm(n: usize, marker: &str) -> Duration {
 }
 
 fn start_causeway(bin: &str, output: &str) -> Child {
-    let child = Command::new(bin)
-        .args(["record", "--output", output])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start causeway");
-    // Attach and /proc scan take well under a second.
-    std::thread::sleep(Duration::from_millis(1500));
-    child
+    bench::start_record(bin, output, Stdio::piped())
 }
 
 /// Stops causeway with SIGINT; returns the CPU time it spent after
 /// start-up (its own account, on stderr: "... (0.123 s CPU)").
 fn stop_causeway(child: Child) -> Duration {
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    bench::interrupt(&child);
     let out = child.wait_with_output().expect("causeway ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let secs = stderr
@@ -50,11 +46,6 @@ fn stop_causeway(child: Child) -> Duration {
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no CPU figure in causeway's summary: {stderr}"));
     Duration::from_secs_f64(secs)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -12,6 +12,10 @@
 //! Usage: net_churn CAUSEWAY_BIN [CYCLES] [ROUNDS] [WORKERS]
 //! (CAUSEWAY_BIN `-`: the churn alone, once, for profiling.)
 
+mod bench;
+
+use bench::median;
+
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -71,34 +75,22 @@ fn churn_wall(cycles: usize, workers: usize) -> Duration {
 }
 
 fn start_causeway(bin: &str, output: &str) -> Child {
-    let child = Command::new(bin)
-        .args(["record", "--output", output])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start causeway");
-    // Attach and /proc scan take well under a second.
-    std::thread::sleep(Duration::from_millis(1500));
-    child
+    bench::start_record(bin, output, Stdio::null())
 }
 
 /// Stops causeway with SIGINT; returns its CPU time (user + system).
 fn stop_causeway(child: Child) -> Duration {
     let pid = child.id() as libc::pid_t;
-    // SAFETY: plain syscalls on our own child's pid; `ru` and `status` are
+    bench::interrupt(&child);
+    // SAFETY: a plain syscall on our own child's pid; `ru` and `status` are
     // valid, writable locals.
     unsafe {
-        libc::kill(pid, libc::SIGINT);
         let mut status = 0;
         let mut ru: libc::rusage = std::mem::zeroed();
         libc::wait4(pid, &mut status, 0, &mut ru);
         let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         tv(ru.ru_utime) + tv(ru.ru_stime)
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Counts this process's connect, accept and close lines, and lost records.

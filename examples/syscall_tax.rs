@@ -5,8 +5,12 @@
 //!
 //! Usage: syscall_tax CAUSEWAY_BIN [CALLS] [ROUNDS]
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod bench;
+
+use bench::median;
+
+use std::process::Stdio;
+use std::time::Instant;
 
 /// Nanoseconds per `getppid()` over `calls` calls.
 fn per_call(calls: u32) -> f64 {
@@ -16,11 +20,6 @@ fn per_call(calls: u32) -> f64 {
         std::hint::black_box(unsafe { libc::syscall(libc::SYS_getppid) });
     }
     t.elapsed().as_nanos() as f64 / f64::from(calls)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -33,15 +32,9 @@ fn main() {
     let (mut alone, mut attached) = (vec![], vec![]);
     for round in 0..rounds {
         let with = |attached: &mut Vec<f64>| {
-            let mut cw = Command::new(&bin)
-                .args(["record", "--output", "/dev/null"])
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start causeway");
-            std::thread::sleep(Duration::from_millis(1500));
+            let mut cw = bench::start_record(&bin, "/dev/null", Stdio::null());
             attached.push(per_call(calls));
-            // SAFETY: signalling our own child by its pid.
-            unsafe { libc::kill(cw.id() as i32, libc::SIGINT) };
+            bench::interrupt(&cw);
             cw.wait().expect("causeway exits");
         };
         if round % 2 == 0 {

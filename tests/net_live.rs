@@ -288,6 +288,35 @@ fn conns_of(tree: &CausalTree, id: NodeId, direction: Direction) -> Vec<ConnId> 
         .collect()
 }
 
+/// Captures `cmd`, a workload whose last line reports its identity, until
+/// that process's connections are as many as `enough` asks and all closed.
+/// The report and the capture.
+fn capture_conns_of(
+    cmd: Command,
+    enough: impl Fn(usize) -> bool,
+    deadline: Duration,
+) -> (Value, common::Capture) {
+    let out: Arc<Mutex<Option<Value>>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || *o.lock().unwrap() = Some(run(cmd)),
+        |t| {
+            let Some(v) = out.lock().unwrap().clone() else {
+                return false;
+            };
+            let w = who(&v);
+            t.nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                .is_some_and(|(_, n)| {
+                    enough(n.conns.len()) && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                })
+        },
+        deadline,
+    );
+    let v = out.lock().unwrap().clone().expect("the workload reported");
+    (v, cap)
+}
+
 fn addr(s: String) -> SocketAddr {
     s.parse().expect("an address")
 }
@@ -617,24 +646,11 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     if !probe_allowed(test) {
         return;
     }
-    let out: Arc<Mutex<Option<Value>>> = Arc::default();
-    let o = Arc::clone(&out);
-    let cap = capture(
-        move || *o.lock().unwrap() = Some(run(python(RESET_AND_REFUSED))),
-        |t| {
-            let Some(v) = out.lock().unwrap().clone() else {
-                return false;
-            };
-            let w = who(&v);
-            t.nodes()
-                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
-                .is_some_and(|(_, n)| {
-                    n.conns.len() == 7 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
-                })
-        },
+    let (v, cap) = capture_conns_of(
+        python(RESET_AND_REFUSED),
+        |n| n == 7,
         Duration::from_secs(20),
     );
-    let v = out.lock().unwrap().clone().expect("the workload reported");
     let tree = &cap.tree;
     let id = node_of(tree, who(&v));
     let port = port(&v, "port");
@@ -689,28 +705,9 @@ fn a_connect_waiting_through_heavy_churn_is_still_reported() {
     }
     // More sockets than the probe's tables have sets, several times over.
     const N: usize = 12_000;
-    let out: Arc<Mutex<Option<Value>>> = Arc::default();
-    let o = Arc::clone(&out);
-    let cap = capture(
-        move || {
-            let mut cmd = python(WAITING_CONNECT);
-            cmd.arg(N.to_string());
-            *o.lock().unwrap() = Some(run(cmd));
-        },
-        |t| {
-            let Some(v) = out.lock().unwrap().clone() else {
-                return false;
-            };
-            let w = who(&v);
-            t.nodes()
-                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
-                .is_some_and(|(_, n)| {
-                    n.conns.len() >= 2 * N + 6 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
-                })
-        },
-        Duration::from_secs(60),
-    );
-    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let mut cmd = python(WAITING_CONNECT);
+    cmd.arg(N.to_string());
+    let (v, cap) = capture_conns_of(cmd, |n| n >= 2 * N + 6, Duration::from_secs(60));
     let tree = &cap.tree;
     let id = node_of(tree, who(&v));
     let waiting = port(&v, "waiting");
@@ -736,28 +733,9 @@ fn connection_churn_is_captured_completely() {
         return;
     }
     const N: usize = 2000;
-    let out: Arc<Mutex<Option<Value>>> = Arc::default();
-    let o = Arc::clone(&out);
-    let cap = capture(
-        move || {
-            let mut cmd = python(CHURN);
-            cmd.arg(N.to_string());
-            *o.lock().unwrap() = Some(run(cmd));
-        },
-        |t| {
-            let Some(v) = out.lock().unwrap().clone() else {
-                return false;
-            };
-            let w = who(&v);
-            t.nodes()
-                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
-                .is_some_and(|(_, n)| {
-                    n.conns.len() == 2 * N + 1 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
-                })
-        },
-        Duration::from_secs(60),
-    );
-    let v = out.lock().unwrap().clone().expect("the workload reported");
+    let mut cmd = python(CHURN);
+    cmd.arg(N.to_string());
+    let (v, cap) = capture_conns_of(cmd, |n| n == 2 * N + 1, Duration::from_secs(60));
     let tree = &cap.tree;
     let id = node_of(tree, who(&v));
     let lport = port(&v, "port");
