@@ -88,8 +88,9 @@ fn run(cli: Cli) -> Result<()> {
                 String::new()
             };
             eprintln!(
-                "causeway: recorded {} processes and {} events{lost} ({:.3} s CPU)",
+                "causeway: recorded {} processes, {} open sockets and {} events{lost} ({:.3} s CPU)",
                 s.processes,
+                s.sockets,
                 s.events,
                 s.cpu.as_secs_f64()
             );

@@ -457,6 +457,72 @@ pub struct SeedProcess {
     pub argv: Vec<Vec<u8>>,
 }
 
+/// A TCP socket that already existed when causeway started, as the kernel
+/// listed it, and the process that held it then.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SeedSocket {
+    /// When it was listed (boot-time ns): it opened before then.
+    pub seen: u64,
+    pub actor: Actor,
+    pub protocol: Protocol,
+    /// Listen; else inbound when its local port is a listener's, else
+    /// outbound (the kernel does not keep which end connected).
+    pub direction: Direction,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The kernel's socket cookie: a later close has the same one.
+    pub cookie: u64,
+}
+
+impl SeedSocket {
+    /// The socket as the event that would have opened it, at `seen`.
+    pub fn as_event(&self) -> Event {
+        let kind = match self.direction {
+            Direction::Listen => NetKind::Listen,
+            Direction::Inbound => NetKind::Accept,
+            Direction::Outbound => NetKind::Connect,
+        };
+        let mut ev = Event {
+            ktime: self.seen,
+            proc: ProcKey::default(),
+            tid: 0,
+            parent: ProcKey::default(),
+            uid: 0,
+            gid: 0,
+            cgroup: 0,
+            comm: Comm::new(),
+            kind: EventKind::Net(NetInfo {
+                kind,
+                protocol: self.protocol,
+                direction: self.direction,
+                local: self.local,
+                remote: self.remote,
+                cookie: self.cookie,
+                bytes_sent: 0,
+                bytes_received: 0,
+            }),
+        };
+        self.actor.give_to(&mut ev);
+        ev
+    }
+
+    /// The socket an event of the journal's `socket` line describes.
+    pub fn from_event(ev: &Event) -> Option<SeedSocket> {
+        let EventKind::Net(n) = &ev.kind else {
+            return None;
+        };
+        Some(SeedSocket {
+            seen: ev.ktime,
+            actor: Actor::of(ev),
+            protocol: n.protocol,
+            direction: n.direction,
+            local: n.local,
+            remote: n.remote,
+            cookie: n.cookie,
+        })
+    }
+}
+
 /// Messages in the order they happened, as the channels from the probe
 /// carry them: one batch per ring-buffer poll, so each channel operation
 /// moves many messages.
@@ -466,6 +532,8 @@ pub type Batch = Vec<Message>;
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Message {
     Seed(SeedProcess),
+    /// A socket that existed when causeway started; after the processes.
+    Socket(SeedSocket),
     Event(Event),
     /// Records the probe could not deliver (ring buffer full).
     Lost {

@@ -49,6 +49,10 @@ impl Source {
     pub fn start_with(options: ProbeOptions) -> Result<Source> {
         let header = Header::for_this_host()?;
         let (tx, events) = bounded(CHANNEL_CAPACITY);
+        let options = ProbeOptions {
+            list_sockets: true,
+            ..options
+        };
         let probe = Probe::start_with(tx, options)?;
         let attached = boot_clock_ns()?;
         let seeds = crate::seed::scan(attached);

@@ -25,6 +25,8 @@ const LINGER: Duration = Duration::from_millis(20);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub processes: u64,
+    /// TCP sockets open at start.
+    pub sockets: u64,
     pub events: u64,
     pub lost: u64,
     pub malformed: u64,
@@ -128,6 +130,7 @@ pub fn record(
     }
     let counts = w.counts();
     summary.processes = counts.processes;
+    summary.sockets = counts.sockets;
     summary.events = counts.events;
     summary.lost = counts.lost;
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);

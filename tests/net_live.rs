@@ -759,3 +759,113 @@ fn connection_churn_is_captured_completely() {
     assert_eq!(ports.len(), N);
     journal_round_trip(&cap);
 }
+
+/// Listens, says its port, accepts one connection, says so, then waits for
+/// a line on stdin before closing both.
+const HELD_SERVER: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+a, _ = s.accept()
+say(accepted=a.getpeername()[1])
+sys.stdin.readline()
+a.close()
+s.close()
+"#;
+
+/// argv: port. Connects, says its local port, then waits for a line on
+/// stdin before closing.
+const HELD_CLIENT: &str = r#"
+c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+say(port=c.getsockname()[1])
+sys.stdin.readline()
+c.close()
+"#;
+
+#[test]
+fn connections_open_before_causeway_started_are_listed_and_closed() {
+    let test = "connections_open_before_causeway_started_are_listed_and_closed";
+    if !probe_allowed(test) {
+        return;
+    }
+    let started = |script: &str, args: &[String]| {
+        let mut cmd = python(script);
+        cmd.args(args).stdin(Stdio::piped());
+        let mut child = cmd.spawn().expect("python3 runs");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        (child, lines)
+    };
+    let next = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| -> Value {
+        let line = lines.next().expect("a report").expect("readable");
+        serde_json::from_str(&line).expect("JSON")
+    };
+    // Both ends connected before the probe attaches.
+    let (mut server, mut server_out) = started(HELD_SERVER, &[]);
+    let listening = next(&mut server_out);
+    let lport = port(&listening, "port");
+    let (mut client, mut client_out) = started(HELD_CLIENT, &[lport.to_string()]);
+    let connected = next(&mut client_out);
+    let cport = port(&connected, "port");
+    assert_eq!(port(&next(&mut server_out), "accepted"), cport);
+    let (s, c) = (who(&listening), who(&connected));
+
+    let mut stdins = vec![
+        server.stdin.take().expect("stdin"),
+        client.stdin.take().expect("stdin"),
+    ];
+    let cap = capture(
+        move || {
+            use std::io::Write;
+            for stdin in &mut stdins {
+                stdin.write_all(b"close\n").expect("told to close");
+            }
+            assert!(server.wait().expect("server ran").success());
+            assert!(client.wait().expect("client ran").success());
+        },
+        move |t| {
+            [s, c].iter().all(|&w| {
+                t.nodes()
+                    .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                    .is_some_and(|(_, n)| {
+                        !n.conns.is_empty() && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                    })
+            })
+        },
+        Duration::from_secs(60),
+    );
+    let tree = &cap.tree;
+    let (sid, cid) = (node_of(tree, s), node_of(tree, c));
+    let one = |id, d| {
+        let found = conns_of(tree, id, d);
+        let all: Vec<_> = tree.node(id).conns.iter().map(|&c| tree.conn(c)).collect();
+        assert_eq!(found.len(), 1, "one {d:?} connection among {all:?}");
+        tree.conn(found[0]).clone()
+    };
+    let listen = one(sid, Direction::Listen);
+    let inbound = one(sid, Direction::Inbound);
+    let outbound = one(cid, Direction::Outbound);
+    let lo = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    assert_eq!(listen.local, lo(lport));
+    assert_eq!((inbound.local, inbound.remote), (lo(lport), lo(cport)));
+    assert_eq!((outbound.local, outbound.remote), (lo(cport), lo(lport)));
+    for conn in [&listen, &inbound, &outbound] {
+        assert!(conn.seeded, "listed, not seen opening: {conn:?}");
+        assert_eq!(
+            conn.state,
+            ConnState::Closed,
+            "its close was seen: {conn:?}"
+        );
+    }
+    assert_eq!(
+        tree.peer_process(node_conn(tree, cid, Direction::Outbound)),
+        Some(sid),
+        "the client is linked to the server"
+    );
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
+fn node_conn(tree: &CausalTree, id: NodeId, d: Direction) -> ConnId {
+    conns_of(tree, id, d)[0]
+}

@@ -75,7 +75,7 @@ fn ktime(m: &Message) -> u64 {
     match m {
         Message::Event(ev) => ev.ktime,
         Message::Lost { ktime, .. } => *ktime,
-        Message::Seed(_) => 0,
+        Message::Seed(_) | Message::Socket(_) => 0,
     }
 }
 

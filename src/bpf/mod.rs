@@ -103,6 +103,10 @@ pub struct ProbeOptions {
     pub force_exit_compat: bool,
     /// Leave the network programs out.
     pub no_network: bool,
+    /// List the TCP sockets that exist once the probe is attached and send
+    /// them first, as [`Message::Socket`]s, so that their closes are
+    /// reported too.
+    pub list_sockets: bool,
 }
 
 /// A running probe. Dropping it stops it.
@@ -116,7 +120,8 @@ pub struct Probe {
 
 impl Probe {
     /// Loads and attaches the probe on its own thread and returns once it is
-    /// attached (or failed to). Every record is sent on `tx` as a
+    /// attached (or failed to), and with [`ProbeOptions::list_sockets`],
+    /// once the sockets open then are listed. Every record is sent on `tx` as a
     /// [`Message`], in batches of what one poll of the ring buffer took (at
     /// most [`MAX_BATCH`]); the send blocks when the channel is full, and
     /// what the kernel then cannot deliver is counted and sent as
@@ -325,9 +330,37 @@ fn run(
             .context("setting up the ring buffer")?;
     }
     let ring = builder.build().context("setting up the ring buffer")?;
-    let _ = ready.send(Ok(features));
+    let attached = crate::journal::boot_clock_ns().context("reading the boot clock")?;
+    let network = features.network;
 
     let mut owners = Owners::default();
+    if options.list_sockets && network {
+        // Before any record is released: a listed socket's close may
+        // already be in the rings.
+        let listed = crate::journal::boot_clock_ns()
+            .and_then(|seen| crate::seed::sockets::scan(attached, seen).map_err(Into::into));
+        match listed {
+            Ok(sockets) if !sockets.is_empty() => {
+                for s in &sockets {
+                    owners.listed(s);
+                }
+                if out
+                    .tx
+                    .send(sockets.into_iter().map(Message::Socket).collect())
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                log::warn!("the TCP sockets open before the probe attached are not shown: {e:#}")
+            }
+        }
+    }
+    // Ready once the listing is done: what the caller does next cannot
+    // race it.
+    let _ = ready.send(Ok(features));
     let mut batch = Batch::new();
     // Sends what was released up to `watermark`, its closes attributed, in
     // batches; false when the receiver is gone.

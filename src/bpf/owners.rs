@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use crate::event::{Actor, Direction, Event, EventKind, NetKind, Protocol};
+use crate::event::{Actor, Direction, Event, EventKind, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
 
 /// Who opened a socket, as its opening record said.
@@ -65,6 +65,20 @@ impl Owners {
             NetKind::Udp => {}
         }
         true
+    }
+
+    /// Remembers who holds a socket listed when the probe attached, for
+    /// its close.
+    pub fn listed(&mut self, s: &SeedSocket) {
+        if s.protocol == Protocol::Tcp && s.cookie != 0 {
+            let owner = Owner {
+                actor: s.actor,
+                direction: s.direction,
+                local: s.local,
+                remote: s.remote,
+            };
+            self.by_cookie.insert(s.cookie, owner);
+        }
     }
 
     /// Sockets seen opened and not yet closed.

@@ -15,6 +15,7 @@ pub use net::{ConnId, ConnState, Connection};
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
+    SeedSocket,
 };
 
 /// Index of a node in its tree. Stable for the life of the tree.
@@ -248,6 +249,7 @@ impl CausalTree {
     pub fn apply(&mut self, msg: &Message) {
         match msg {
             Message::Seed(seed) => self.apply_seed(seed),
+            Message::Socket(socket) => self.apply_socket(socket),
             Message::Event(ev) => self.apply_event(ev),
             Message::Lost { ktime, count } => {
                 self.stats.lost += count;
@@ -288,6 +290,23 @@ impl CausalTree {
                 },
             });
         }
+    }
+
+    fn apply_socket(&mut self, s: &SeedSocket) {
+        self.bump_time(s.seen);
+        // Its holder started before the probe attached, so the /proc scan
+        // normally has it already; if not, it is known from here.
+        let known = self.nodes.len();
+        let id = self.get_or_insert(s.actor.proc, ParentHint::Current(s.actor.parent), s.seen);
+        if id.index() >= known {
+            let node = &mut self.nodes[id.index()];
+            node.seeded = true;
+            node.uid = s.actor.uid;
+            node.gid = s.actor.gid;
+            node.cgroup = s.actor.cgroup;
+            node.comm = s.actor.comm;
+        }
+        self.net_socket(id, s);
     }
 
     fn apply_event(&mut self, ev: &Event) {

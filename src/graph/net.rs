@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
-use crate::event::{Direction, NetInfo, NetKind, Protocol};
+use crate::event::{Direction, NetInfo, NetKind, Protocol, SeedSocket};
 
 /// Index of a connection in its tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -50,6 +50,9 @@ pub struct Connection {
     pub cookie: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Open before causeway started (listed then): `start` is when it was
+    /// listed, not when it opened.
+    pub seeded: bool,
 }
 
 /// How long after its close a connection can still be linked to its other
@@ -145,6 +148,15 @@ impl CausalTree {
             }
             return;
         }
+        if let Some(&listed) = net.by_cookie.get(&info.cookie) {
+            let c = &net.conns[listed.index()];
+            if c.seeded && c.end.is_none() && info.cookie != 0 {
+                // Listed at the start while it was being opened, or before
+                // its first use: the probe's record says it better.
+                self.reopen_listed(listed, owner, ktime, info);
+                return;
+            }
+        }
         let id = ConnId(net.conns.len() as u32);
         let state = if info.kind == NetKind::Listen {
             ConnState::Listening
@@ -164,6 +176,7 @@ impl CausalTree {
             cookie: info.cookie,
             bytes_sent: 0,
             bytes_received: 0,
+            seeded: false,
         };
         if let Some(mirror) = mirror_of(&conn) {
             if let Some(peer) = net.unlinked.remove(&mirror) {
@@ -186,6 +199,46 @@ impl CausalTree {
         self.nodes[owner.index()].conns.push(id);
     }
 
+    /// A socket listed at the start, on its holder `owner`.
+    pub(super) fn net_socket(&mut self, owner: NodeId, s: &SeedSocket) {
+        let kind = match s.direction {
+            Direction::Listen => NetKind::Listen,
+            Direction::Inbound => NetKind::Accept,
+            Direction::Outbound => NetKind::Connect,
+        };
+        let info = NetInfo {
+            kind,
+            protocol: s.protocol,
+            direction: s.direction,
+            local: s.local,
+            remote: s.remote,
+            cookie: s.cookie,
+            bytes_sent: 0,
+            bytes_received: 0,
+        };
+        let before = self.net.conns.len();
+        self.net_event(owner, s.seen, &info);
+        if let Some(c) = self.net.conns.get_mut(before) {
+            c.seeded = true;
+        }
+    }
+
+    /// Makes the listed connection `id` the one the probe reported now.
+    fn reopen_listed(&mut self, id: ConnId, owner: NodeId, ktime: u64, info: &NetInfo) {
+        let was = self.net.conns[id.index()].owner;
+        if was != owner {
+            self.nodes[was.index()].conns.retain(|&c| c != id);
+            self.nodes[owner.index()].conns.push(id);
+        }
+        let c = &mut self.net.conns[id.index()];
+        c.owner = owner;
+        c.start = ktime;
+        c.seeded = false;
+        c.direction = info.direction;
+        c.local = info.local;
+        c.remote = info.remote;
+    }
+
     /// UDP sockets have no close the probe sees: they end with their process.
     pub(super) fn net_process_exited(&mut self, owner: NodeId, ktime: u64) {
         let ids = self.nodes[owner.index()].conns.clone();
@@ -205,7 +258,7 @@ impl CausalTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, EventKind, Message, ProcKey};
+    use crate::event::{Event, EventKind, Message, ProcKey, SeedSocket};
 
     const CLIENT: ProcKey = ProcKey::new(100, 1_000);
     const SERVER: ProcKey = ProcKey::new(200, 2_000);
@@ -272,6 +325,72 @@ mod tests {
         assert_eq!(tree.conn(out).direction, Direction::Outbound);
         assert_eq!(tree.conn(inb).direction, Direction::Inbound);
         (out, inb)
+    }
+
+    /// A socket listed at the start, held by `proc`.
+    fn listed(
+        proc: ProcKey,
+        direction: Direction,
+        local: &str,
+        remote: &str,
+        cookie: u64,
+    ) -> Message {
+        Message::Socket(SeedSocket {
+            seen: 5,
+            actor: crate::event::Actor {
+                proc,
+                tid: proc.pid,
+                parent: ProcKey::new(1, 0),
+                uid: 0,
+                gid: 0,
+                cgroup: 0,
+                comm: "held".into(),
+            },
+            protocol: Protocol::Tcp,
+            direction,
+            local: addr(local),
+            remote: addr(remote),
+            cookie,
+        })
+    }
+
+    #[test]
+    fn listed_sockets_hang_on_their_holders_linked_and_close() {
+        let tree = CausalTree::from_messages(&[
+            listed(CLIENT, Direction::Outbound, C, S, 1),
+            listed(SERVER, Direction::Inbound, S, C, 2),
+            close(30, CLIENT, 1),
+        ]);
+        let (out, inb) = linked(&tree);
+        assert_eq!(tree.conn(out).peer, Some(inb));
+        for id in [out, inb] {
+            assert!(tree.conn(id).seeded);
+            assert_eq!(tree.conn(id).start, 5);
+        }
+        assert_eq!(tree.conn(out).end, Some(30));
+        assert_eq!(tree.conn(inb).state, ConnState::Open);
+    }
+
+    #[test]
+    fn the_probes_record_of_a_listed_socket_replaces_the_listing() {
+        // Listed on the server before its first use; the probe then saw a
+        // forked child use it first.
+        const CHILD: ProcKey = ProcKey::new(201, 3_000);
+        let tree = CausalTree::from_messages(&[
+            listed(SERVER, Direction::Inbound, S, C, 2),
+            net(20, CHILD, "worker", NetKind::Accept, S, C, 2),
+            close(30, CHILD, 2),
+        ]);
+        let server = tree.find(SERVER).unwrap();
+        let child = tree.find(CHILD).unwrap();
+        assert!(tree.node(server).conns.is_empty());
+        let [id] = tree.node(child).conns[..] else {
+            panic!("one connection on the child");
+        };
+        let c = tree.conn(id);
+        assert!(!c.seeded);
+        assert_eq!((c.start, c.end), (20, Some(30)));
+        assert_eq!(tree.conns().len(), 1, "not a second connection");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::de::{self, MapAccess, Visitor};
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
     Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
-    Protocol, SeedProcess, canonical_ip,
+    Protocol, SeedProcess, SeedSocket, canonical_ip,
 };
 
 /// Lines longer than this are not journal lines; they are skipped without
@@ -265,10 +265,10 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
             (Some(code), _) => ExitStatus::Code(code),
             _ => return Err("exit without \"exit_code\" or \"signal\"".to_string()),
         }),
-        "connect" | "accept" | "listen" | "close" | "udp" => EventKind::Net(net(&raw)?),
+        "connect" | "accept" | "listen" | "close" | "udp" | "socket" => EventKind::Net(net(&raw)?),
         _ => return Ok(None),
     };
-    Ok(Some(Message::Event(Event {
+    let ev = Event {
         ktime: need(raw.ktime, "ktime")?,
         proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
         tid: raw.tid.or(raw.pid).unwrap_or(0),
@@ -278,7 +278,11 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
         cgroup: raw.cgroup.unwrap_or(0),
         comm: raw.comm.as_deref().map(Comm::from).unwrap_or_default(),
         kind,
-    })))
+    };
+    if raw.ty == "socket" {
+        return Ok(SeedSocket::from_event(&ev).map(Message::Socket));
+    }
+    Ok(Some(Message::Event(ev)))
 }
 
 fn seed(raw: Raw) -> Result<SeedProcess, String> {

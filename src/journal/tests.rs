@@ -79,6 +79,23 @@ fn sample() -> Vec<Message> {
             ktime: 6_000_000_000,
             count: 17,
         },
+        Message::Socket(crate::event::SeedSocket {
+            seen: 4_500_000_000,
+            actor: crate::event::Actor {
+                proc: ProcKey::new(1, 10_000_000),
+                tid: 1,
+                parent: ProcKey::new(0, 0),
+                uid: 0,
+                gid: 0,
+                cgroup: 1,
+                comm: "init".into(),
+            },
+            protocol: Protocol::Tcp,
+            direction: Direction::Listen,
+            local: addr("[::]:22"),
+            remote: addr("[::]:0"),
+            cookie: 7,
+        }),
     ]
 }
 
@@ -140,6 +157,13 @@ fn lines_are_json_with_the_documented_fields() {
     assert_eq!(lines[7]["bytes_received"], 20);
     assert_eq!(lines[8]["type"], "lost");
     assert_eq!(lines[8]["count"], 17);
+    let socket = &lines[9];
+    assert_eq!(socket["type"], "socket");
+    assert_eq!(socket["ktime"], 4_500_000_000u64);
+    assert_eq!(socket["pid"], 1);
+    assert_eq!(socket["direction"], "listen");
+    assert_eq!(socket["local"], "[::]:22");
+    assert_eq!(socket["cookie"], 7);
 }
 
 #[test]
@@ -149,9 +173,9 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 9);
+    assert_eq!(loaded.problems[0].line, 10);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 9"));
+    assert!(loaded.problem_summary().unwrap().contains("line 10"));
 }
 
 #[test]

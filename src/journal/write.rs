@@ -26,6 +26,8 @@ pub struct Writer<W: Write> {
 pub struct Counts {
     /// `process` lines: processes from the /proc scan.
     pub processes: u64,
+    /// `socket` lines: TCP sockets that existed at start.
+    pub sockets: u64,
     /// Event lines.
     pub events: u64,
     /// What the `lost` lines add up to.
@@ -187,6 +189,12 @@ impl<W: Write> Writer<W> {
             Message::Seed(p) => {
                 self.counts.processes += 1;
                 seed_line(line, p);
+            }
+            Message::Socket(socket) => {
+                self.counts.sockets += 1;
+                let ev = socket.as_event();
+                line.extend_from_slice(br#"{"type":"socket","time":"#);
+                event_fields(line, &mut self.clock, &mut self.idents, &ev);
             }
             Message::Event(ev) => {
                 self.counts.events += 1;
@@ -435,6 +443,12 @@ fn ident_fields(line: &mut Vec<u8>, ev: &Event) {
 
 fn event_line(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, ev: &Event) {
     line.extend_from_slice(event_open(&ev.kind));
+    event_fields(line, clock, idents, ev);
+}
+
+/// An event line's fields from its time on, after its opening
+/// ([`event_open`]).
+fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, ev: &Event) {
     clock.push(line, ev.ktime);
     field(line, br#","ktime":"#, ev.ktime);
     idents.push(line, ev);

@@ -656,9 +656,13 @@ fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
                 t.running()
             },
         ),
+        // A connection open before causeway started opened before it was
+        // listed: its start and duration are bounds.
         Span::raw(format!(
-            " {} {}",
+            " {}{} {}{}",
+            if c.seeded { "≤" } else { "" },
             clock(app, c.start),
+            if c.seeded { "≥" } else { "" },
             format::duration(end.saturating_sub(c.start))
         )),
     ];

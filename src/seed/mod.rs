@@ -7,6 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+pub mod sockets;
+
 use crate::bpf::split_args;
 use crate::event::{Comm, NS_PER_TICK, ProcKey, SeedProcess};
 

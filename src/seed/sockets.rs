@@ -1,0 +1,433 @@
+//! The TCP sockets that exist when causeway starts, as the kernel lists
+//! them over sock_diag netlink (what `ss -tap` reads), each with the
+//! process that holds it. The tree then shows the connections and listeners
+//! made before the probe attached, and the probe can name their closes:
+//! listing a socket gives it its cookie, and the probe reports the close
+//! of every socket that has one.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+
+use crate::event::{
+    Actor, Comm, Direction, NS_PER_TICK, ProcKey, Protocol, SeedSocket, canonical_ip,
+};
+
+const NETLINK_SOCK_DIAG: i32 = 4;
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+/// struct nlmsghdr.
+const HEADER_LEN: usize = 16;
+/// struct inet_diag_req_v2.
+const REQUEST_LEN: usize = 56;
+/// struct inet_diag_msg.
+const MSG_LEN: usize = 72;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const IPPROTO_TCP: u8 = 6;
+
+// TCP states (include/net/tcp_states.h).
+const TCP_LISTEN: u8 = 10;
+/// Every state of a socket a process can hold: not TIME_WAIT or CLOSE
+/// (over), nor NEW_SYN_RECV (a handshake in progress, no socket yet).
+const STATES: u32 = (1 << 1)
+    | (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 8)
+    | (1 << 9)
+    | (1 << TCP_LISTEN)
+    | (1 << 11);
+
+/// A TCP socket as the kernel listed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub state: u8,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub cookie: u64,
+    /// The socket's inode; 0 for one no process holds yet (waiting in a
+    /// listener's accept queue).
+    pub inode: u64,
+}
+
+/// The kernel's TCP sockets, IPv4 and IPv6, in every state a process can
+/// hold one in.
+pub fn list_tcp() -> io::Result<Vec<Listed>> {
+    // SAFETY: socket(2) with constant arguments; the descriptor it returns
+    // is owned by `fd` alone.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            NETLINK_SOCK_DIAG,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a descriptor just opened and owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    for (seq, family) in [(1, AF_INET), (2, AF_INET6)] {
+        let req = request(family, seq);
+        // SAFETY: `req` is a valid buffer of `req.len()` bytes for the call.
+        let sent = unsafe { libc::send(fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        loop {
+            // SAFETY: `buf` is a valid, writable buffer of `buf.len()` bytes.
+            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            if n == 0 || parse(&buf[..n], &mut out)? {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A dump request for the TCP sockets of `family`.
+fn request(family: u8, seq: u32) -> [u8; HEADER_LEN + REQUEST_LEN] {
+    let mut r = [0u8; HEADER_LEN + REQUEST_LEN];
+    r[0..4].copy_from_slice(&((HEADER_LEN + REQUEST_LEN) as u32).to_ne_bytes());
+    r[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    r[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    r[8..12].copy_from_slice(&seq.to_ne_bytes());
+    // Port id 0: the kernel. Then inet_diag_req_v2: family, protocol, no
+    // extensions, the states wanted, and an all-zero socket id (any).
+    r[HEADER_LEN] = family;
+    r[HEADER_LEN + 1] = IPPROTO_TCP;
+    r[HEADER_LEN + 4..HEADER_LEN + 8].copy_from_slice(&STATES.to_ne_bytes());
+    r
+}
+
+fn u16_ne(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn u32_ne(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Adds the sockets in one datagram of a dump's reply to `out`; true once
+/// the dump is done. A message cut short is an error; one of another type
+/// is skipped.
+fn parse(buf: &[u8], out: &mut Vec<Listed>) -> io::Result<bool> {
+    let mut at = 0;
+    while buf.len() - at >= HEADER_LEN {
+        let len = u32_ne(buf, at) as usize;
+        if len < HEADER_LEN || len > buf.len() - at {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a sock_diag reply was cut short",
+            ));
+        }
+        let body = &buf[at + HEADER_LEN..at + len];
+        match u16_ne(buf, at + 4) {
+            NLMSG_DONE => return Ok(true),
+            NLMSG_ERROR => {
+                let errno = if body.len() >= 4 {
+                    u32_ne(body, 0) as i32
+                } else {
+                    0
+                };
+                return Err(if errno < 0 {
+                    io::Error::from_raw_os_error(-errno)
+                } else {
+                    io::Error::other("sock_diag refused the request")
+                });
+            }
+            SOCK_DIAG_BY_FAMILY => out.extend(listed(body)),
+            _ => {}
+        }
+        // Messages are 4-byte aligned.
+        at += (len + 3) & !3;
+        at = at.min(buf.len());
+    }
+    Ok(false)
+}
+
+/// One struct inet_diag_msg.
+fn listed(m: &[u8]) -> Option<Listed> {
+    if m.len() < MSG_LEN {
+        return None;
+    }
+    let ip = |from: usize| -> Option<IpAddr> {
+        match m[0] {
+            AF_INET => Some(IpAddr::V4(Ipv4Addr::new(
+                m[from],
+                m[from + 1],
+                m[from + 2],
+                m[from + 3],
+            ))),
+            AF_INET6 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&m[from..from + 16]);
+                Some(canonical_ip(IpAddr::V6(Ipv6Addr::from(a))))
+            }
+            _ => None,
+        }
+    };
+    // Ports are in network order; the cookie is two host-order halves,
+    // the low one first.
+    let sport = u16::from_be_bytes([m[4], m[5]]);
+    let dport = u16::from_be_bytes([m[6], m[7]]);
+    Some(Listed {
+        state: m[1],
+        local: SocketAddr::new(ip(8)?, sport),
+        remote: SocketAddr::new(ip(24)?, dport),
+        cookie: u64::from(u32_ne(m, 44)) | u64::from(u32_ne(m, 48)) << 32,
+        inode: u64::from(u32_ne(m, 68)),
+    })
+}
+
+/// A socket's direction as seen from its process: a listener's, or inbound
+/// when its local address and port are a listener's (it was accepted
+/// there), otherwise outbound. The kernel does not keep which end
+/// connected; this is what `ss` users read from the ports too.
+fn direction(s: &Listed, listening: &HashSet<SocketAddr>) -> Direction {
+    if s.state == TCP_LISTEN {
+        return Direction::Listen;
+    }
+    let any = match s.local {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let port = s.local.port();
+    // A dual-stack listener on [::] also accepts IPv4 connections, which
+    // read as IPv4 here.
+    if listening.contains(&s.local)
+        || listening.contains(&SocketAddr::new(any, port))
+        || listening.contains(&SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port))
+    {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    }
+}
+
+/// The process holding each socket inode, from /proc/*/fd: of several (a
+/// listener shared by a server's workers, a socket inherited across a
+/// fork), the one that started first, most likely the one that made it.
+fn holders() -> HashMap<u64, i32> {
+    let mut best: HashMap<u64, (u64, i32)> = HashMap::new();
+    let Ok(all) = procfs::process::all_processes() else {
+        return best
+            .into_iter()
+            .map(|(inode, (_, pid))| (inode, pid))
+            .collect();
+    };
+    for p in all.flatten() {
+        // A process gone meanwhile, or whose fds are unreadable, is skipped.
+        let Ok(fds) = p.fd() else { continue };
+        let mut mine = fds.flatten().filter_map(|f| match f.target {
+            procfs::process::FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        });
+        let Some(first) = mine.next() else { continue };
+        let Ok(stat) = p.stat() else { continue };
+        let me = (stat.starttime, stat.pid);
+        for inode in std::iter::once(first).chain(mine) {
+            let held = best.entry(inode).or_insert(me);
+            *held = (*held).min(me);
+        }
+    }
+    best.into_iter()
+        .map(|(inode, (_, pid))| (inode, pid))
+        .collect()
+}
+
+/// Who `p` is, from /proc, as the probe's records would say (its start time
+/// at /proc's resolution).
+fn actor(pid: i32, cgroups: &mut HashMap<String, u64>) -> Option<Actor> {
+    let p = procfs::process::Process::new(pid).ok()?;
+    let stat = p.stat().ok()?;
+    let pid = u32::try_from(stat.pid).ok()?;
+    let ppid = u32::try_from(stat.ppid).unwrap_or(0);
+    let pstart = procfs::process::Process::new(stat.ppid)
+        .and_then(|pp| pp.stat())
+        .map_or(0, |s| s.starttime * NS_PER_TICK);
+    let (uid, gid) = p.status().map_or((0, 0), |s| (s.ruid, s.rgid));
+    Some(Actor {
+        proc: ProcKey::new(pid, stat.starttime * NS_PER_TICK),
+        tid: pid,
+        parent: ProcKey::new(ppid, pstart),
+        uid,
+        gid,
+        cgroup: super::cgroup_id(&Path::new("/proc").join(pid.to_string()), cgroups),
+        comm: Comm::from(stat.comm.as_str()),
+    })
+}
+
+/// The TCP sockets held by processes that started no later than `until`
+/// (boot-time ns; a later process's sockets are the probe's to see), each
+/// with its holder, stamped `seen`. Sockets no process holds (waiting to
+/// be accepted) are left out. Fails only when the kernel cannot be
+/// asked; a process that vanishes meanwhile is skipped.
+pub fn scan(until: u64, seen: u64) -> io::Result<Vec<SeedSocket>> {
+    // Holders first: a socket closed before the listing is not listed (and
+    // has no cookie for its close), one opened after the holders were read
+    // is the probe's, and one listed with no holder is skipped.
+    let holders = holders();
+    let listed = list_tcp()?;
+    let listening: HashSet<SocketAddr> = listed
+        .iter()
+        .filter(|s| s.state == TCP_LISTEN)
+        .map(|s| s.local)
+        .collect();
+    let mut actors: HashMap<i32, Option<Actor>> = HashMap::new();
+    let mut cgroups = HashMap::new();
+    let until_tick = until / NS_PER_TICK;
+    let mut out = Vec::new();
+    for s in &listed {
+        let Some(&pid) = holders.get(&s.inode) else {
+            continue;
+        };
+        let Some(actor) = *actors
+            .entry(pid)
+            .or_insert_with(|| actor(pid, &mut cgroups))
+        else {
+            continue;
+        };
+        if actor.proc.start_tick() > until_tick {
+            continue;
+        }
+        out.push(SeedSocket {
+            seen,
+            actor,
+            protocol: Protocol::Tcp,
+            direction: direction(s, &listening),
+            local: s.local,
+            remote: s.remote,
+            cookie: s.cookie,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCP_ESTABLISHED: u8 = 1;
+
+    /// One message of a dump reply, as the kernel would send it.
+    fn diag(family: u8, state: u8, local: &[u8], sport: u16, remote: &[u8], dport: u16) -> Vec<u8> {
+        let mut m = vec![0u8; HEADER_LEN + MSG_LEN];
+        m[0..4].copy_from_slice(&((HEADER_LEN + MSG_LEN) as u32).to_ne_bytes());
+        m[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        let b = &mut m[HEADER_LEN..];
+        b[0] = family;
+        b[1] = state;
+        b[4..6].copy_from_slice(&sport.to_be_bytes());
+        b[6..8].copy_from_slice(&dport.to_be_bytes());
+        b[8..8 + local.len()].copy_from_slice(local);
+        b[24..24 + remote.len()].copy_from_slice(remote);
+        b[44..48].copy_from_slice(&0x89ab_cdefu32.to_ne_bytes());
+        b[48..52].copy_from_slice(&0x1u32.to_ne_bytes());
+        b[68..72].copy_from_slice(&4242u32.to_ne_bytes());
+        m
+    }
+
+    fn done() -> Vec<u8> {
+        let mut m = vec![0u8; HEADER_LEN + 4];
+        m[0..4].copy_from_slice(&((HEADER_LEN + 4) as u32).to_ne_bytes());
+        m[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
+        m
+    }
+
+    #[test]
+    fn a_reply_reads_as_its_sockets_until_done() {
+        let mut mapped = [0u8; 16];
+        mapped[10] = 0xff;
+        mapped[11] = 0xff;
+        mapped[12..].copy_from_slice(&[10, 0, 0, 7]);
+        let mut buf = diag(
+            AF_INET,
+            TCP_ESTABLISHED,
+            &[127, 0, 0, 1],
+            40000,
+            &[127, 0, 0, 1],
+            8080,
+        );
+        buf.extend(diag(AF_INET6, TCP_LISTEN, &mapped, 22, &[0; 16], 0));
+        let mut out = vec![];
+        assert!(!parse(&buf, &mut out).unwrap());
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].local, "127.0.0.1:40000".parse().unwrap());
+        assert_eq!(out[0].remote, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(out[0].cookie, 0x1_89ab_cdef);
+        assert_eq!(out[0].inode, 4242);
+        // A v4-mapped address reads as the IPv4 it is.
+        assert_eq!(out[1].local, "10.0.0.7:22".parse().unwrap());
+        assert_eq!(out[1].remote, "[::]:0".parse().unwrap());
+        assert!(parse(&done(), &mut out).unwrap());
+    }
+
+    #[test]
+    fn a_cut_reply_or_an_error_is_an_error_not_a_socket() {
+        let buf = diag(
+            AF_INET,
+            TCP_ESTABLISHED,
+            &[127, 0, 0, 1],
+            1,
+            &[127, 0, 0, 1],
+            2,
+        );
+        let mut out = vec![];
+        assert!(parse(&buf[..buf.len() - 1], &mut out).is_err());
+        let mut err = done();
+        err[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        err[HEADER_LEN..].copy_from_slice(&(-libc::EPERM).to_ne_bytes());
+        let e = parse(&err, &mut out).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn direction_comes_from_the_listeners_ports() {
+        let l = |a: &str| a.parse::<SocketAddr>().unwrap();
+        let listening: HashSet<SocketAddr> = [l("0.0.0.0:80"), l("127.0.0.1:5432"), l("[::]:443")]
+            .into_iter()
+            .collect();
+        let s = |state, local: &str| Listed {
+            state,
+            local: l(local),
+            remote: l("10.0.0.9:51000"),
+            cookie: 1,
+            inode: 1,
+        };
+        let d = |state, local| direction(&s(state, local), &listening);
+        assert_eq!(d(TCP_LISTEN, "0.0.0.0:80"), Direction::Listen);
+        assert_eq!(d(TCP_ESTABLISHED, "10.0.0.1:80"), Direction::Inbound);
+        assert_eq!(d(TCP_ESTABLISHED, "127.0.0.1:5432"), Direction::Inbound);
+        assert_eq!(d(TCP_ESTABLISHED, "10.0.0.1:5432"), Direction::Outbound);
+        // IPv4 through a dual-stack listener.
+        assert_eq!(d(TCP_ESTABLISHED, "10.0.0.1:443"), Direction::Inbound);
+        assert_eq!(d(TCP_ESTABLISHED, "10.0.0.1:40000"), Direction::Outbound);
+    }
+
+    #[test]
+    fn this_processes_own_listener_is_listed_and_held_by_it() {
+        // Our own fds are readable without root.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let seeds = scan(u64::MAX, 7).unwrap();
+        let mine = seeds
+            .iter()
+            .find(|s| s.local.port() == port && s.direction == Direction::Listen)
+            .expect("our listener listed");
+        assert_eq!(mine.actor.proc.pid, std::process::id());
+        assert_ne!(mine.cookie, 0);
+        assert_eq!(mine.seen, 7);
+    }
+}
