@@ -107,6 +107,10 @@ pub struct ProbeOptions {
     /// them first, as [`Message::Socket`]s, so that their closes are
     /// reported too.
     pub list_sockets: bool,
+    /// Attach the network programs hollow: they return at once. For one
+    /// benchmark only (`bench/net_floor.sh`: what attaching them costs by
+    /// itself); nothing is observed.
+    pub hollow_network: bool,
 }
 
 /// A running probe. Dropping it stops it.
@@ -285,7 +289,7 @@ fn run(
         {
             continue;
         }
-        match load_and_attach(storage, variant) {
+        match load_and_attach(storage, variant, options.hollow_network) {
             Ok((skel, rings)) => {
                 loaded = Some((skel, rings, variant));
                 break;
@@ -471,6 +475,7 @@ fn ring_size(cpus: usize) -> u32 {
 fn load_and_attach(
     storage: &mut MaybeUninit<libbpf_rs::OpenObject>,
     variant: Variant,
+    hollow: bool,
 ) -> Result<Loaded<'_>> {
     let mut rings = Vec::new();
     let mut open = CausewaySkelBuilder::default()
@@ -481,6 +486,9 @@ fn load_and_attach(
         .rings
         .set_max_entries(u32::try_from(cpus).context("counting the CPUs")?)
         .context("sizing the ring buffers")?;
+    if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
+        rodata.hollow = hollow;
+    }
     let progs = &mut open.progs;
     progs.handle_exit.set_autoload(!variant.exit_compat);
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
