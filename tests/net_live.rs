@@ -869,3 +869,80 @@ fn connections_open_before_causeway_started_are_listed_and_closed() {
 fn node_conn(tree: &CausalTree, id: NodeId, d: Direction) -> ConnId {
     conns_of(tree, id, d)[0]
 }
+
+/// Listens without binding first (the kernel picks the port at listen()),
+/// says its port, and closes when told to on stdin.
+const UNBOUND_LISTENER: &str = r#"
+s = socket.socket()
+s.listen(8)
+say(port=s.getsockname()[1])
+sys.stdin.readline()
+s.close()
+"#;
+
+#[test]
+fn a_listener_never_bound_shows_the_port_the_kernel_chose() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let test = "a_listener_never_bound_shows_the_port_the_kernel_chose";
+    if !probe_allowed(test) {
+        return;
+    }
+    let report: Arc<Mutex<Option<Value>>> = Arc::default();
+    let seen = Arc::new(AtomicBool::new(false));
+    let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
+    // The listener stays open until the tree has its port (or 20 s): the
+    // port is read from the kernel while the listener exists.
+    let work = move || {
+        use std::io::Write;
+        let mut child = python(UNBOUND_LISTENER)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = lines.next().expect("a report").expect("readable");
+        *r.lock().unwrap() = Some(serde_json::from_str(&line).expect("JSON"));
+        let waited = std::time::Instant::now();
+        while !s.load(Ordering::Relaxed) && waited.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"close\n").expect("told to close");
+        assert!(child.wait().expect("ran").success());
+    };
+    let rep = Arc::clone(&report);
+    let cap = capture(
+        work,
+        move |t| {
+            let Some(v) = rep.lock().unwrap().clone() else {
+                return false;
+            };
+            let w = who(&v);
+            let Some((_, n)) = t
+                .nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+            else {
+                return false;
+            };
+            if n.conns
+                .iter()
+                .any(|&c| t.conn(c).local.port() == port(&v, "port"))
+            {
+                seen.store(true, Ordering::Relaxed);
+            }
+            !n.conns.is_empty() && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+        },
+        Duration::from_secs(60),
+    );
+    let v = report
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the workload reported");
+    let tree = &cap.tree;
+    let id = node_of(tree, who(&v));
+    let listen = conns_of(tree, id, Direction::Listen);
+    assert_eq!(listen.len(), 1);
+    let l = tree.conn(listen[0]);
+    assert_eq!(l.local.port(), port(&v, "port"), "{l:?}");
+    assert_eq!(l.state, ConnState::Closed);
+}

@@ -37,7 +37,7 @@ pub use decode::{DecodeError, decode, split_args};
 use merge::Merge;
 pub use owners::Owners;
 
-use crate::event::{Batch, Message};
+use crate::event::{Batch, Event, EventKind, Message, NetKind};
 use skel::CausewaySkelBuilder;
 
 /// How long the consumer sleeps between takes from the ring buffers: about
@@ -373,7 +373,10 @@ fn run(
         let mut connected = true;
         merge.borrow_mut().release(watermark, |mut msg| {
             let keep = match &mut msg {
-                Message::Event(ev) => owners.attribute(ev),
+                Message::Event(ev) => {
+                    bind_listener(ev);
+                    owners.attribute(ev)
+                }
                 _ => true,
             };
             if connected && keep {
@@ -427,6 +430,23 @@ fn run(
             last_lost_check = Instant::now();
             report_lost(&mut lost_seen)?;
         }
+    }
+}
+
+/// A `listen()` on a socket never bound is traced before the kernel picks
+/// its port: the listener's port is then read from the kernel's list of
+/// sockets, by cookie (one netlink dump; such listeners are rare). It stays
+/// 0 if the listener is gone by then.
+fn bind_listener(ev: &mut Event) {
+    let EventKind::Net(n) = &mut ev.kind else {
+        return;
+    };
+    if n.kind != NetKind::Listen || n.local.port() != 0 || n.cookie == 0 {
+        return;
+    }
+    let listed = crate::seed::sockets::list_tcp().unwrap_or_default();
+    if let Some(s) = listed.iter().find(|s| s.cookie == n.cookie) {
+        n.local = s.local;
     }
 }
 

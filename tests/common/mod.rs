@@ -45,7 +45,8 @@ impl Capture {
 
 /// Attaches the probe, runs `work` on another thread while this one
 /// applies every message to a tree, and stops once `work` has returned and
-/// `done` holds for the tree (or `deadline` passed). Everything the probe
+/// `done` holds for the tree (or `deadline` passed). `done` is asked after
+/// every batch, while `work` runs too. Everything the probe
 /// had is drained before it returns.
 pub fn capture(
     work: impl FnOnce() + Send + 'static,
@@ -88,7 +89,10 @@ pub fn capture_with(
         if let Ok(batch) = src.events.recv_timeout(Duration::from_millis(50)) {
             take(batch, &mut tree);
         }
-        if (worker.is_finished() && done(&tree))
+        // `done` is asked every time, also while the workload runs: a
+        // workload may wait for what it sets.
+        let satisfied = done(&tree);
+        if (satisfied && worker.is_finished())
             || failed.load(Ordering::Relaxed)
             || start.elapsed() > deadline
         {
