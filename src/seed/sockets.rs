@@ -221,10 +221,7 @@ fn direction(s: &Listed, listening: &HashSet<SocketAddr>) -> Direction {
 fn holders() -> HashMap<u64, i32> {
     let mut best: HashMap<u64, (u64, i32)> = HashMap::new();
     let Ok(all) = procfs::process::all_processes() else {
-        return best
-            .into_iter()
-            .map(|(inode, (_, pid))| (inode, pid))
-            .collect();
+        return HashMap::new();
     };
     for p in all.flatten() {
         // A process gone meanwhile, or whose fds are unreadable, is skipped.
