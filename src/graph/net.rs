@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
-use crate::event::{Direction, NetInfo, NetKind, Protocol, SeedSocket};
+use crate::event::{Direction, EventKind, NetInfo, NetKind, Protocol, SeedSocket};
 
 /// Index of a connection in its tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -201,20 +201,8 @@ impl CausalTree {
 
     /// A socket listed at the start, on its holder `owner`.
     pub(super) fn net_socket(&mut self, owner: NodeId, s: &SeedSocket) {
-        let kind = match s.direction {
-            Direction::Listen => NetKind::Listen,
-            Direction::Inbound => NetKind::Accept,
-            Direction::Outbound => NetKind::Connect,
-        };
-        let info = NetInfo {
-            kind,
-            protocol: s.protocol,
-            direction: s.direction,
-            local: s.local,
-            remote: s.remote,
-            cookie: s.cookie,
-            bytes_sent: 0,
-            bytes_received: 0,
+        let EventKind::Net(info) = s.as_event().kind else {
+            return;
         };
         let before = self.net.conns.len();
         self.net_event(owner, s.seen, &info);
