@@ -395,7 +395,7 @@ pub struct Event {
 /// event's actor is remembered for another (a close is given its socket's
 /// opener) or compared across events (the journal writer reuses the
 /// formatted fields while they stay the same).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Actor {
     pub proc: ProcKey,
     pub tid: u32,
@@ -429,6 +429,21 @@ impl Actor {
             && self.gid == ev.gid
             && self.cgroup == ev.cgroup
             && self.comm == ev.comm
+    }
+
+    /// An event of this actor: `kind`, at `ktime`.
+    pub fn event(&self, ktime: u64, kind: EventKind) -> Event {
+        Event {
+            ktime,
+            proc: self.proc,
+            tid: self.tid,
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            cgroup: self.cgroup,
+            comm: self.comm,
+            kind,
+        }
     }
 
     /// Makes this the actor of `ev`.
@@ -482,16 +497,9 @@ impl SeedSocket {
             Direction::Inbound => NetKind::Accept,
             Direction::Outbound => NetKind::Connect,
         };
-        let mut ev = Event {
-            ktime: self.seen,
-            proc: ProcKey::default(),
-            tid: 0,
-            parent: ProcKey::default(),
-            uid: 0,
-            gid: 0,
-            cgroup: 0,
-            comm: Comm::new(),
-            kind: EventKind::Net(NetInfo {
+        self.actor.event(
+            self.seen,
+            EventKind::Net(NetInfo {
                 kind,
                 protocol: self.protocol,
                 direction: self.direction,
@@ -501,9 +509,7 @@ impl SeedSocket {
                 bytes_sent: 0,
                 bytes_received: 0,
             }),
-        };
-        self.actor.give_to(&mut ev);
-        ev
+        )
     }
 
     /// The socket an event of the journal's `socket` line describes.

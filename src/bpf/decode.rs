@@ -8,8 +8,8 @@ use std::ops::Deref;
 
 use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
-    Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
-    Protocol, canonical_ip,
+    Actor, Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
+    ProcKey, Protocol, canonical_ip,
 };
 
 // SAFETY: these are `repr(C)` structs of integers and byte arrays generated
@@ -179,16 +179,9 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
 /// gives it those of the record that opened the socket.
 fn close(c: &cw_close) -> Message {
     let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-    Message::Event(Event {
-        ktime: c.ktime,
-        proc: ProcKey::default(),
-        tid: 0,
-        parent: ProcKey::default(),
-        uid: 0,
-        gid: 0,
-        cgroup: 0,
-        comm: Comm::default(),
-        kind: EventKind::Net(NetInfo {
+    Message::Event(Actor::default().event(
+        c.ktime,
+        EventKind::Net(NetInfo {
             kind: NetKind::Close,
             protocol: Protocol::Tcp,
             direction: Direction::Outbound,
@@ -198,7 +191,7 @@ fn close(c: &cw_close) -> Message {
             bytes_sent: c.bytes_sent,
             bytes_received: c.bytes_received,
         }),
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -70,15 +70,7 @@ impl Owners {
     /// Remembers who holds a socket listed when the probe attached, for
     /// its close.
     pub fn listed(&mut self, s: &SeedSocket) {
-        if s.protocol == Protocol::Tcp && s.cookie != 0 {
-            let owner = Owner {
-                actor: s.actor,
-                direction: s.direction,
-                local: s.local,
-                remote: s.remote,
-            };
-            self.by_cookie.insert(s.cookie, owner);
-        }
+        self.attribute(&mut s.as_event());
     }
 
     /// Sockets seen opened and not yet closed.

@@ -315,38 +315,20 @@ mod tests {
         (out, inb)
     }
 
-    /// A socket listed at the start, held by `proc`.
-    fn listed(
-        proc: ProcKey,
-        direction: Direction,
-        local: &str,
-        remote: &str,
-        cookie: u64,
-    ) -> Message {
-        Message::Socket(SeedSocket {
-            seen: 5,
-            actor: crate::event::Actor {
-                proc,
-                tid: proc.pid,
-                parent: ProcKey::new(1, 0),
-                uid: 0,
-                gid: 0,
-                cgroup: 0,
-                comm: "held".into(),
-            },
-            protocol: Protocol::Tcp,
-            direction,
-            local: addr(local),
-            remote: addr(remote),
-            cookie,
-        })
+    /// A socket listed at the start, held by `proc`: what `kind` would
+    /// have opened it.
+    fn listed(proc: ProcKey, kind: NetKind, local: &str, remote: &str, cookie: u64) -> Message {
+        let Message::Event(ev) = net(5, proc, "held", kind, local, remote, cookie) else {
+            unreachable!("net() makes events");
+        };
+        Message::Socket(SeedSocket::from_event(&ev).expect("a network event"))
     }
 
     #[test]
     fn listed_sockets_hang_on_their_holders_linked_and_close() {
         let tree = CausalTree::from_messages(&[
-            listed(CLIENT, Direction::Outbound, C, S, 1),
-            listed(SERVER, Direction::Inbound, S, C, 2),
+            listed(CLIENT, NetKind::Connect, C, S, 1),
+            listed(SERVER, NetKind::Accept, S, C, 2),
             close(30, CLIENT, 1),
         ]);
         let (out, inb) = linked(&tree);
@@ -365,7 +347,7 @@ mod tests {
         // forked child use it first.
         const CHILD: ProcKey = ProcKey::new(201, 3_000);
         let tree = CausalTree::from_messages(&[
-            listed(SERVER, Direction::Inbound, S, C, 2),
+            listed(SERVER, NetKind::Accept, S, C, 2),
             net(20, CHILD, "worker", NetKind::Accept, S, C, 2),
             close(30, CHILD, 2),
         ]);
