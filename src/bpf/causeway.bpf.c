@@ -10,12 +10,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by the loader for one benchmark only (`bench/net_floor.sh`): the
- * network programs are attached but return at once, which measures what
- * attaching them costs by itself. The verifier drops the test when it is
- * false. */
-const volatile bool hollow = false;
-
 /* One ring buffer per CPU, created and sized by the loader: a record never
  * waits for, or pulls cache lines from, another CPU's. User space merges
  * the rings back into time order. */
@@ -173,10 +167,16 @@ static __always_inline bool free_slot(__u64 *c, __u64 cookie)
 	return __sync_val_compare_and_swap(c, cookie, 0) == cookie;
 }
 
-static __always_inline void *reserve(__u64 size)
+static __always_inline void *cpu_ring(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	void *ring = bpf_map_lookup_elem(&rings, &cpu);
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *ring = cpu_ring();
 	void *rec = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!rec)
@@ -190,6 +190,16 @@ static __always_inline void *reserve(__u64 size)
 static __always_inline void submit(void *rec)
 {
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+}
+
+/* A small record built on the stack, copied in with one helper call
+ * instead of two (reserve and submit). */
+static __always_inline void output(void *rec, __u64 size)
+{
+	void *ring = cpu_ring();
+
+	if (!ring || bpf_ringbuf_output(ring, rec, size, BPF_RB_NO_WAKEUP))
+		count_lost();
 }
 
 /* Who `task` is: the common header without kind and time. Kernel memory is
@@ -208,7 +218,10 @@ static __always_inline void fill_ident(struct cw_header *h,
 	h->pstart = rp->group_leader->start_boottime;
 	h->uid = cred->uid.val;
 	h->gid = cred->gid.val;
-	h->cgroup = bpf_get_current_cgroup_id();
+	/* What bpf_get_current_cgroup_id() reads, without a helper call, and
+	 * of `task` rather than of the current task: a child forked into
+	 * another cgroup (CLONE_INTO_CGROUP) is already there. */
+	h->cgroup = task->cgroups->dfl_cgrp->kn->id;
 	/* Two 8-byte loads, not a string-copy helper: comm is always
 	 * NUL-terminated within its 16 bytes; user space stops at the NUL. */
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
@@ -466,16 +479,14 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
  * there. */
 static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 {
-	struct cw_close *e = reserve(sizeof(*e));
+	struct cw_close e = {
+		.kind = CW_CLOSE,
+		.ktime = bpf_ktime_get_boot_ns(),
+		.cookie = cookie,
+	};
 
-	if (!e)
-		return;
-	e->kind = CW_CLOSE;
-	e->_pad = 0;
-	e->ktime = bpf_ktime_get_boot_ns();
-	e->cookie = cookie;
-	tcp_payload(sk, e);
-	submit(e);
+	tcp_payload(sk, &e);
+	output(&e, sizeof(e));
 }
 
 /* Reports the connect of `cookie`, stamped now, for the process seen at
@@ -518,11 +529,14 @@ static __always_inline void connected(struct sock *sk, __u16 family, __u64 cooki
  * puts every syscall of every process on the host on the slow path: +40 to
  * +75 ns each here.) So an accepted socket is marked when it is created,
  * and attributed to the first process that uses it: that receives or sends
- * on it, or changes its state or destroys it while holding its lock (only
- * a process holds it: softirq and timers defer to the owner). That is the
- * process that accepted it, unless it handed the socket on before using it
- * (a fork-per-connection server: the child that serves it). The accept is
- * stamped with that first use. */
+ * on it, or changes its state while holding its lock (only a process
+ * holds it: softirq and timers defer to the owner). That is the process
+ * that accepted it, unless it handed the socket on before using it (a
+ * fork-per-connection server: the child that serves it). The accept is
+ * stamped with that first use. A socket that ends before any process used
+ * it (reset by its peer, or dropped with its listener) is reported as it
+ * ends, naming no process: user space gives it to the process listening
+ * on its address. */
 
 /* Takes `sk` out of the accepted sockets no process has used yet; true
  * if it was there, for one caller only, so the accept is reported exactly
@@ -539,11 +553,9 @@ static __always_inline bool take_unclaimed(struct sock *sk)
 	return c && free_slot(c, cookie);
 }
 
-/* Reports the accept of `sk` by the current process. A socket the peer
- * closed (reset) before this first use had its close reported before it
- * had an owner: that close is reported again, after the accept (user space
- * keeps the first close it can attribute). */
-static __always_inline void report_accept(struct sock *sk)
+/* Reports the accept of `sk`, by the current process if `by_current`,
+ * else naming no process (see above). */
+static __always_inline void report_accept(struct sock *sk, bool by_current)
 {
 	__u16 family = sk->__sk_common.skc_family;
 	/* Given when the socket was created (LISTEN->SYN_RECV). */
@@ -552,17 +564,21 @@ static __always_inline void report_accept(struct sock *sk)
 
 	if (!e)
 		return;
-	fill_current(&e->h, CW_ACCEPT);
+	if (by_current) {
+		fill_current(&e->h, CW_ACCEPT);
+	} else {
+		__builtin_memset(&e->h, 0, sizeof(e->h));
+		e->h.kind = CW_ACCEPT;
+		e->h.ktime = bpf_ktime_get_boot_ns();
+	}
 	submit(e);
-	if (sk->__sk_common.skc_state == TCP_CLOSE)
-		emit_close(sk, cookie);
 }
 
 /* A process is using `sk` now: report the accept if it is the first. */
 static __always_inline void on_use(struct sock *sk)
 {
 	if (take_unclaimed(sk))
-		report_accept(sk);
+		report_accept(sk, true);
 }
 
 /* TCP state changes. CLOSE->SYN_SENT runs in the connecting process
@@ -572,7 +588,8 @@ static __always_inline void on_use(struct sock *sk)
  * when it fails. CLOSE->LISTEN runs in the listen() caller. LISTEN->SYN_RECV
  * is a new accepted socket, marked for its first use (above). Every ->CLOSE
  * of a socket opened since the probe started is reported, attributed in
- * user space. */
+ * user space, just after the accept of an accepted socket no process used
+ * (above). */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
@@ -584,8 +601,6 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 	__u16 family;
 	__u32 at;
 
-	if (hollow)
-		return 0;
 	/* A process changing an accepted socket's state (closing it or
 	 * shutting it down, from ESTABLISHED, CLOSE_WAIT or, with Fast Open,
 	 * SYN_RECV) holds its lock. */
@@ -671,23 +686,11 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 		 * sockets user space never saw opened are dropped there. */
 		if (oldstate == TCP_SYN_SENT)
 			connected(sk, family, cookie);
+		else if (take_unclaimed(sk))
+			report_accept(sk, sk->sk_lock.owned);
 		emit_close(sk, cookie);
 		return 0;
 	}
-	return 0;
-}
-
-/* A process closing a socket the peer had already reset destroys it with
- * no state change left to see: if it never used it, that close is its
- * first use. An accepted socket that ends unused (its listener closed, or
- * the kernel dropped it) leaves the map here. */
-SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(handle_destroy, struct sock *sk)
-{
-	if (hollow)
-		return 0;
-	if (take_unclaimed(sk) && sk->sk_lock.owned)
-		report_accept(sk);
 	return 0;
 }
 
@@ -696,8 +699,6 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
 {
-	if (hollow)
-		return 0;
 	on_use(sk);
 	return 0;
 }
@@ -759,8 +760,6 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 	__u16 family;
 	__u8 *seen;
 
-	if (hollow)
-		return 0;
 	on_use(sk);
 	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
 		return 0;

@@ -62,7 +62,9 @@ struct cw_exit {
 /* A network record that opens a socket's story (CW_CONNECT, CW_ACCEPT,
  * CW_LISTEN, CW_UDP). The header names the process that connected,
  * accepted, listened or sent, also when the record is made later in
- * softirq context (an established connect). Addresses are 16 bytes, IPv4
+ * softirq context (an established connect); a CW_ACCEPT of a socket that
+ * ended before any process used it names none (all zero but kind and
+ * time). Addresses are 16 bytes, IPv4
  * as v4-mapped IPv6 (network order); ports are host order. `cookie` is the
  * kernel's socket cookie; 0 for an accepted socket established before the
  * probe attached. */

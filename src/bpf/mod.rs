@@ -3,6 +3,7 @@
 //! here into [`Message`]s; nothing outside this module sees an FFI type.
 
 mod decode;
+pub mod hollow;
 mod merge;
 mod owners;
 
@@ -107,10 +108,6 @@ pub struct ProbeOptions {
     /// them first, as [`Message::Socket`]s, so that their closes are
     /// reported too.
     pub list_sockets: bool,
-    /// Attach the network programs hollow: they return at once. For one
-    /// benchmark only (`bench/net_floor.sh`: what attaching them costs by
-    /// itself); nothing is observed.
-    pub hollow_network: bool,
 }
 
 /// A running probe. Dropping it stops it.
@@ -289,7 +286,7 @@ fn run(
         {
             continue;
         }
-        match load_and_attach(storage, variant, options.hollow_network) {
+        match load_and_attach(storage, variant) {
             Ok((skel, rings)) => {
                 loaded = Some((skel, rings, variant));
                 break;
@@ -495,7 +492,6 @@ fn ring_size(cpus: usize) -> u32 {
 fn load_and_attach(
     storage: &mut MaybeUninit<libbpf_rs::OpenObject>,
     variant: Variant,
-    hollow: bool,
 ) -> Result<Loaded<'_>> {
     let mut rings = Vec::new();
     let mut open = CausewaySkelBuilder::default()
@@ -506,15 +502,11 @@ fn load_and_attach(
         .rings
         .set_max_entries(u32::try_from(cpus).context("counting the CPUs")?)
         .context("sizing the ring buffers")?;
-    if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
-        rodata.hollow = hollow;
-    }
     let progs = &mut open.progs;
     progs.handle_exit.set_autoload(!variant.exit_compat);
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
     for prog in [
         &mut progs.handle_sock_state,
-        &mut progs.handle_destroy,
         &mut progs.handle_recv,
         &mut progs.handle_send,
     ] {

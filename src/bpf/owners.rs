@@ -4,8 +4,13 @@
 //! for the traced code); the connect, accept or listen with the same socket
 //! cookie named the process that owns it and the socket's addresses.
 //! Joining them here keeps the kernel side free of per-socket state.
+//!
+//! An accepted socket that ended before any process used it (reset by its
+//! peer) is reported naming no process; it is given to the process
+//! listening on its address.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::event::{Actor, Direction, Event, EventKind, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
@@ -24,6 +29,9 @@ struct Owner {
 #[derive(Default, Debug)]
 pub struct Owners {
     by_cookie: CookieMap<Owner>,
+    /// The open listener on each local address (the latest, when several
+    /// share one), by cookie.
+    listening: HashMap<SocketAddr, u64>,
 }
 
 impl Owners {
@@ -32,6 +40,8 @@ impl Owners {
     /// direction and addresses of what it closes. False for a close of a
     /// socket never seen opened (it predates the probe, was never accepted,
     /// or its opening record was lost): there is nobody to give it to.
+    /// An accept naming no process is given the listener's; false when
+    /// there is none (it closed first, or was never seen).
     pub fn attribute(&mut self, ev: &mut Event) -> bool {
         let EventKind::Net(n) = &ev.kind else {
             return true;
@@ -40,21 +50,23 @@ impl Owners {
             return true;
         }
         match n.kind {
-            NetKind::Connect | NetKind::Accept | NetKind::Listen => {
-                if n.cookie != 0 {
-                    let owner = Owner {
-                        actor: Actor::of(ev),
-                        direction: n.direction,
-                        local: n.local,
-                        remote: n.remote,
-                    };
-                    self.by_cookie.insert(n.cookie, owner);
-                }
+            NetKind::Accept if ev.proc.pid == 0 => {
+                let Some(listener) = self.listener_on(n.local) else {
+                    return false;
+                };
+                listener.give_to(ev);
+                self.remember(ev);
             }
+            NetKind::Connect | NetKind::Accept | NetKind::Listen => self.remember(ev),
             NetKind::Close => {
                 let Some(o) = self.by_cookie.remove(&n.cookie) else {
                     return false;
                 };
+                if o.direction == Direction::Listen
+                    && self.listening.get(&o.local) == Some(&n.cookie)
+                {
+                    self.listening.remove(&o.local);
+                }
                 o.actor.give_to(ev);
                 if let EventKind::Net(n) = &mut ev.kind {
                     n.direction = o.direction;
@@ -68,9 +80,46 @@ impl Owners {
     }
 
     /// Remembers who holds a socket listed when the probe attached, for
-    /// its close.
+    /// its close (and, for a listener, its unused accepts).
     pub fn listed(&mut self, s: &SeedSocket) {
-        self.attribute(&mut s.as_event());
+        self.remember(&s.as_event());
+    }
+
+    /// Remembers who opened the socket of an opening record.
+    fn remember(&mut self, ev: &Event) {
+        let EventKind::Net(n) = &ev.kind else {
+            return;
+        };
+        if n.cookie == 0 {
+            return;
+        }
+        if n.kind == NetKind::Listen {
+            self.listening.insert(n.local, n.cookie);
+        }
+        let owner = Owner {
+            actor: Actor::of(ev),
+            direction: n.direction,
+            local: n.local,
+            remote: n.remote,
+        };
+        self.by_cookie.insert(n.cookie, owner);
+    }
+
+    /// Who listens where an accepted socket's local address says: on that
+    /// address, else on any address of its family with its port, else (for
+    /// IPv4, shown unmapped) on any IPv6 address with its port.
+    fn listener_on(&self, local: SocketAddr) -> Option<Actor> {
+        let port = local.port();
+        let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
+        let wildcards = match local {
+            SocketAddr::V4(_) => [SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), any6],
+            SocketAddr::V6(_) => [any6, any6],
+        };
+        std::iter::once(local)
+            .chain(wildcards)
+            .find_map(|a| self.listening.get(&a))
+            .and_then(|cookie| self.by_cookie.get(cookie))
+            .map(|o| o.actor)
     }
 
     /// Sockets seen opened and not yet closed.
@@ -162,6 +211,68 @@ mod tests {
         o.attribute(&mut listen);
         assert!(o.attribute(&mut close(8)));
         assert!(!o.attribute(&mut close(8)), "a second close of one socket");
+    }
+
+    /// An opening record of `proc` on `local`.
+    fn on(kind: NetKind, proc: ProcKey, local: &str, cookie: u64) -> Event {
+        let direction = match kind {
+            NetKind::Listen => Direction::Listen,
+            NetKind::Connect => Direction::Outbound,
+            _ => Direction::Inbound,
+        };
+        let mut e = ev(kind, direction, proc, "srv", cookie);
+        if let EventKind::Net(n) = &mut e.kind {
+            n.local = local.parse().unwrap();
+        }
+        e
+    }
+
+    /// An accept as the probe reports one no process used: no process.
+    fn unused_accept(local: &str, cookie: u64) -> Event {
+        on(NetKind::Accept, ProcKey::default(), local, cookie)
+    }
+
+    #[test]
+    fn an_unused_accept_goes_to_the_process_listening_on_its_address() {
+        let (any, exact, v6) = (ProcKey::new(5, 1), ProcKey::new(6, 1), ProcKey::new(7, 1));
+        let mut o = Owners::default();
+        o.attribute(&mut on(NetKind::Listen, any, "0.0.0.0:80", 1));
+        o.attribute(&mut on(NetKind::Listen, exact, "127.0.0.2:80", 2));
+        o.attribute(&mut on(NetKind::Listen, v6, "[::]:8080", 3));
+        // A connect from a port does not listen on it.
+        o.attribute(&mut on(NetKind::Connect, exact, "127.0.0.1:81", 4));
+        for (local, cookie, owner) in [
+            ("127.0.0.1:80", 10, any),
+            ("127.0.0.2:80", 11, exact),
+            ("127.0.0.1:8080", 12, v6),
+            ("[::1]:8080", 13, v6),
+        ] {
+            let mut a = unused_accept(local, cookie);
+            assert!(o.attribute(&mut a), "{local}");
+            assert_eq!((a.proc, a.comm.as_str()), (owner, "srv"), "{local}");
+            let mut c = close(cookie);
+            assert!(o.attribute(&mut c), "its close follows it");
+            assert_eq!(c.proc, owner);
+            let EventKind::Net(n) = c.kind else { panic!() };
+            assert_eq!(n.local, local.parse().unwrap());
+        }
+        // On a port nobody listens on (any more): nobody to give it to.
+        assert!(!o.attribute(&mut unused_accept("127.0.0.1:81", 14)));
+        assert!(!o.attribute(&mut close(14)));
+        assert!(o.attribute(&mut close(1)), "the listener closes");
+        assert!(!o.attribute(&mut unused_accept("127.0.0.1:80", 15)));
+        assert!(!o.attribute(&mut unused_accept("[::1]:80", 16)));
+    }
+
+    #[test]
+    fn a_listener_listed_at_start_takes_unused_accepts() {
+        let holder = ProcKey::new(9, 3);
+        let listed = on(NetKind::Listen, holder, "0.0.0.0:22", 5);
+        let mut o = Owners::default();
+        o.listed(&SeedSocket::from_event(&listed).unwrap());
+        let mut a = unused_accept("10.0.0.1:22", 6);
+        assert!(o.attribute(&mut a));
+        assert_eq!(a.proc, holder);
     }
 
     #[test]
