@@ -16,6 +16,15 @@
 //!    each phase timed. The journal is written to a temporary file first
 //!    (not timed).
 //!
+//! 3. Live ingest: a storm of processes applied to the tree alone and
+//!    through the view.
+//! 4. Connection churn: one process's connects and closes applied to a
+//!    tree with its default connection limit and to one without a limit:
+//!    the time per message, the longest single apply (when the tree
+//!    forgets closed connections and renumbers the rest), the connections
+//!    held at the end and the heap they take (the connection table's
+//!    length times the size of a connection; the indexes are not counted).
+//!
 //! `UI_BENCH_QUICK=1` runs smaller sizes (for a smoke run).
 
 use std::time::{Duration, Instant};
@@ -175,6 +184,65 @@ fn ingest_bench(events: usize) {
     println!("  tree + row index:  {}", ms(view));
 }
 
+/// One process's `n` TCP connects, each closed at once but every 100th.
+fn conn_churn(n: u64) -> Vec<causeway::event::Message> {
+    use causeway::event::{Direction, NetKind};
+    use std::net::SocketAddr;
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let client = s.spawn(init, 0, "/usr/bin/client", &["client"]);
+    let server = SocketAddr::from(([127, 0, 0, 1], 443));
+    for i in 0..n {
+        let local = SocketAddr::from(([127, 0, 0, 1], 1024 + (i % 60_000) as u16));
+        let who = (client, init);
+        s.net(
+            who,
+            NetKind::Connect,
+            Direction::Outbound,
+            local,
+            server,
+            i + 1,
+        );
+        if i % 100 != 0 {
+            s.net(
+                who,
+                NetKind::Close,
+                Direction::Outbound,
+                local,
+                server,
+                i + 1,
+            );
+        }
+    }
+    s.messages
+}
+
+fn conn_bench(conns: u64) {
+    println!("connection churn, {conns} connects of one process (99 % closed at once):");
+    let msgs = conn_churn(conns);
+    for (label, limit) in [
+        ("default limit", causeway::graph::MAX_CONNS),
+        ("no limit", usize::MAX),
+    ] {
+        let mut tree = CausalTree::with_conn_limit(limit);
+        let mut worst = Duration::ZERO;
+        let t = Instant::now();
+        for m in &msgs {
+            let one = Instant::now();
+            tree.apply(m);
+            worst = worst.max(one.elapsed());
+        }
+        let total = t.elapsed();
+        let held = tree.conns().len();
+        println!(
+            "  {label:<13}: {:.0} ns per message, longest apply {}, {held} connections held ({:.0} MiB)",
+            total.as_nanos() as f64 / msgs.len() as f64,
+            ms(worst),
+            std::mem::size_of_val(tree.conns()) as f64 / (1024.0 * 1024.0)
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let quick = std::env::var_os("UI_BENCH_QUICK").is_some();
@@ -182,9 +250,11 @@ fn main() {
         frame_bench(&[1_000, 10_000], 50);
         replay_bench(100_000);
         ingest_bench(100_000);
+        conn_bench(1_000_000);
     } else {
         frame_bench(&[1_000, 10_000, 100_000], 300);
         replay_bench(1_000_000);
         ingest_bench(1_000_000);
+        conn_bench(5_000_000);
     }
 }

@@ -11,7 +11,7 @@ mod net;
 
 use std::collections::HashMap;
 
-pub use net::{ConnId, ConnState, Connection};
+pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
@@ -74,7 +74,11 @@ pub struct Node {
     pub parent_inferred: bool,
     /// Boot-time ns of the first message that mentioned it.
     pub first_seen: u64,
+    /// Its connections the tree holds, in start order: all but those
+    /// forgotten (see [`MAX_CONNS`]).
     pub conns: Vec<ConnId>,
+    /// Its connections as counted when they came, forgotten ones too.
+    pub conn_counts: ConnCounts,
 }
 
 impl Node {
@@ -144,6 +148,14 @@ pub struct CausalTree {
 impl CausalTree {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A tree that holds at most `limit` connections (see [`MAX_CONNS`],
+    /// the default).
+    pub fn with_conn_limit(limit: usize) -> Self {
+        let mut tree = Self::new();
+        tree.net.set_limit(limit);
+        tree
     }
 
     /// Builds a tree from messages in order.
@@ -411,6 +423,7 @@ impl CausalTree {
             parent_inferred: matches!(hint, ParentHint::Current(_)),
             first_seen: seen,
             conns: Vec::new(),
+            conn_counts: ConnCounts::default(),
         });
         self.index.insert(ident(key), id);
         self.stats.alive += 1;

@@ -35,6 +35,51 @@ impl ConnState {
     }
 }
 
+/// The most connections a tree holds. A busy host opens thousands a
+/// second (the churn benchmark, 50,000), and each costs the tree about 130
+/// bytes, more while open: kept without end, they would take gigabytes of
+/// the host's memory within the hour (this limit: about 65 MiB). Once a tree holds this many, it forgets closed connections until
+/// a quarter of the room is free again: first the oldest of processes
+/// holding more than [`KEEP_CLOSED_PER_PROCESS`] closed ones (down to
+/// that many), then the oldest anywhere. Open
+/// connections and listeners are never forgotten, and each process counts
+/// what it forgot ([`ConnCounts::forgotten`]). `causeway record` keeps
+/// everything in its journal.
+pub const MAX_CONNS: usize = 500_000;
+
+/// How many of its newest closed connections a process keeps when some
+/// must be forgotten.
+pub const KEEP_CLOSED_PER_PROCESS: usize = 1_000;
+
+/// A process's connections, counted as they come: the forgotten ones too.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct ConnCounts {
+    pub outbound: u64,
+    pub inbound: u64,
+    pub listen: u64,
+    /// Not closed yet (open or listening).
+    pub open: u64,
+    /// Closed, and forgotten to bound the tree's memory: counted above,
+    /// no longer in [`super::Node::conns`].
+    pub forgotten: u64,
+}
+
+impl ConnCounts {
+    pub fn total(&self) -> u64 {
+        self.outbound + self.inbound + self.listen
+    }
+
+    fn count(&mut self, direction: Direction, by: i64) {
+        let n = match direction {
+            Direction::Outbound => &mut self.outbound,
+            Direction::Inbound => &mut self.inbound,
+            Direction::Listen => &mut self.listen,
+        };
+        *n = n.saturating_add_signed(by);
+        self.open = self.open.saturating_add_signed(by);
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Connection {
     pub owner: NodeId,
@@ -64,9 +109,17 @@ pub const LINK_WINDOW_NS: u64 = 60_000_000_000;
 /// (direction, local, remote).
 type End = (Direction, SocketAddr, SocketAddr);
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub(super) struct NetTable {
     conns: Vec<Connection>,
+    /// At most this many connections are held (see [`MAX_CONNS`]).
+    limit: usize,
+    /// How many connections make the next check for what to forget: the
+    /// limit, or more when the last check found too little it could
+    /// forget (connections still open).
+    next_check: usize,
+    /// Counts the forgetting: each renumbers the connections.
+    generation: u64,
     /// Open connections by socket cookie, to close them. Default hashing:
     /// a replayed journal may be hostile and choose colliding cookies.
     by_cookie: HashMap<u64, ConnId>,
@@ -77,6 +130,20 @@ pub(super) struct NetTable {
     /// Closed, unlinked connections in close order, to forget them from
     /// `unlinked` once the window has passed.
     closed_unlinked: VecDeque<(u64, ConnId)>,
+}
+
+impl Default for NetTable {
+    fn default() -> Self {
+        NetTable {
+            conns: Vec::new(),
+            limit: MAX_CONNS,
+            next_check: MAX_CONNS,
+            generation: 0,
+            by_cookie: HashMap::new(),
+            unlinked: HashMap::new(),
+            closed_unlinked: VecDeque::new(),
+        }
+    }
 }
 
 fn end_of(c: &Connection) -> End {
@@ -94,6 +161,11 @@ fn mirror_of(c: &Connection) -> Option<End> {
 }
 
 impl NetTable {
+    pub(super) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(1);
+        self.next_check = self.limit;
+    }
+
     /// Forgets closed connections whose other end can no longer show up.
     fn expire(&mut self, now: u64) {
         while let Some(&(closed, id)) = self.closed_unlinked.front() {
@@ -108,10 +180,11 @@ impl NetTable {
         }
     }
 
-    fn close(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
+    /// Closes `id`; its owner when it was open until now.
+    fn close(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) -> Option<NodeId> {
         let c = &mut self.conns[id.index()];
         if c.end.is_some() {
-            return;
+            return None;
         }
         c.end = Some(ktime);
         c.state = ConnState::Closed;
@@ -122,6 +195,7 @@ impl NetTable {
         if c.peer.is_none() && mirror_of(c).is_some() {
             self.closed_unlinked.push_back((ktime, id));
         }
+        Some(c.owner)
     }
 }
 
@@ -134,6 +208,19 @@ impl CausalTree {
         &self.net.conns
     }
 
+    /// Changes whenever connections were forgotten, which renumbers them:
+    /// a [`ConnId`] held across a change may name another connection.
+    pub fn conn_generation(&self) -> u64 {
+        self.net.generation
+    }
+
+    /// Closes `id` and counts it closed on its owner.
+    fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
+        if let Some(owner) = self.net.close(id, ktime, info) {
+            self.nodes[owner.index()].conn_counts.open -= 1;
+        }
+    }
+
     /// The process at the other end of a local connection.
     pub fn peer_process(&self, id: ConnId) -> Option<NodeId> {
         self.conn(id).peer.map(|p| self.conn(p).owner)
@@ -144,7 +231,7 @@ impl CausalTree {
         net.expire(ktime);
         if info.kind == NetKind::Close {
             if let Some(id) = net.by_cookie.remove(&info.cookie) {
-                net.close(id, ktime, Some(info));
+                self.close_conn(id, ktime, Some(info));
             }
             return;
         }
@@ -188,15 +275,111 @@ impl CausalTree {
                 net.unlinked.insert(end_of(&conn), id);
             }
         }
-        if info.cookie != 0 {
-            if let Some(old) = net.by_cookie.insert(info.cookie, id) {
-                // A cookie reused after a missed close (a socket connected
-                // again after a failed connect): the old record is over.
-                net.close(old, ktime, None);
+        let reused = if info.cookie != 0 {
+            net.by_cookie.insert(info.cookie, id)
+        } else {
+            None
+        };
+        net.conns.push(conn);
+        let node = &mut self.nodes[owner.index()];
+        node.conns.push(id);
+        node.conn_counts.count(info.direction, 1);
+        if let Some(old) = reused {
+            // A cookie reused after a missed close (a socket connected
+            // again after a failed connect): the old record is over.
+            self.close_conn(old, ktime, None);
+        }
+        if self.net.conns.len() >= self.net.next_check {
+            self.forget_closed();
+        }
+    }
+
+    /// Forgets closed connections to bound memory (see [`MAX_CONNS`]), and
+    /// renumbers the rest.
+    fn forget_closed(&mut self) {
+        let conns = &self.net.conns;
+        let target = self.net.limit - self.net.limit / 4;
+        let mut forget = vec![false; conns.len()];
+        let mut left = conns.len();
+        // The oldest closed connections of processes with more than a few
+        // (a process's list is in start order).
+        for node in &self.nodes {
+            let closed = |c: &&ConnId| conns[c.index()].end.is_some();
+            let mut over = node
+                .conns
+                .iter()
+                .filter(closed)
+                .count()
+                .saturating_sub(KEEP_CLOSED_PER_PROCESS);
+            for c in node.conns.iter().filter(closed) {
+                if over == 0 || left <= target {
+                    break;
+                }
+                forget[c.index()] = true;
+                over -= 1;
+                left -= 1;
             }
         }
-        net.conns.push(conn);
-        self.nodes[owner.index()].conns.push(id);
+        // Then the oldest closed connections anywhere.
+        for (c, f) in conns.iter().zip(forget.iter_mut()) {
+            if left <= target {
+                break;
+            }
+            if c.end.is_some() && !*f {
+                *f = true;
+                left -= 1;
+            }
+        }
+        let before = conns.len();
+        // When too little could go (most are open), look again only once
+        // a quarter of the room has been taken again.
+        self.net.next_check = self.net.limit.max(left + self.net.limit / 4);
+        if left < before {
+            self.renumber(&forget);
+        }
+    }
+
+    /// Drops the connections marked in `forget` and renumbers the rest,
+    /// wherever the tree holds their ids.
+    fn renumber(&mut self, forget: &[bool]) {
+        let net = &mut self.net;
+        let mut new_id = Vec::with_capacity(net.conns.len());
+        let mut kept = 0;
+        for (c, &f) in net.conns.iter().zip(forget) {
+            if f {
+                self.nodes[c.owner.index()].conn_counts.forgotten += 1;
+                new_id.push(None);
+            } else {
+                new_id.push(Some(ConnId(kept)));
+                kept += 1;
+            }
+        }
+        let mut at = 0;
+        net.conns.retain(|_| {
+            at += 1;
+            !forget[at - 1]
+        });
+        let renumber = |id: &mut ConnId| match new_id[id.index()] {
+            Some(new) => {
+                *id = new;
+                true
+            }
+            None => false,
+        };
+        for c in &mut net.conns {
+            if let Some(p) = &mut c.peer {
+                if !renumber(p) {
+                    c.peer = None;
+                }
+            }
+        }
+        for node in &mut self.nodes {
+            node.conns.retain_mut(renumber);
+        }
+        net.by_cookie.retain(|_, id| renumber(id));
+        net.unlinked.retain(|_, id| renumber(id));
+        net.closed_unlinked.retain_mut(|(_, id)| renumber(id));
+        net.generation += 1;
     }
 
     /// A socket listed at the start, on its holder `owner`.
@@ -213,11 +396,16 @@ impl CausalTree {
 
     /// Makes the listed connection `id` the one the probe reported now.
     fn reopen_listed(&mut self, id: ConnId, owner: NodeId, ktime: u64, info: &NetInfo) {
-        let was = self.net.conns[id.index()].owner;
+        let c = &self.net.conns[id.index()];
+        let was = c.owner;
         if was != owner {
             self.nodes[was.index()].conns.retain(|&c| c != id);
             self.nodes[owner.index()].conns.push(id);
         }
+        self.nodes[was.index()].conn_counts.count(c.direction, -1);
+        self.nodes[owner.index()]
+            .conn_counts
+            .count(info.direction, 1);
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
         c.start = ktime;
@@ -234,7 +422,7 @@ impl CausalTree {
             let c = &self.net.conns[id.index()];
             if c.protocol == Protocol::Udp && c.end.is_none() {
                 let cookie = c.cookie;
-                self.net.close(id, ktime, None);
+                self.close_conn(id, ktime, None);
                 if self.net.by_cookie.get(&cookie) == Some(&id) {
                     self.net.by_cookie.remove(&cookie);
                 }
@@ -491,6 +679,126 @@ mod tests {
         assert_eq!(c.remote, addr("127.0.0.53:53"));
         assert_eq!(c.end, Some(20));
         assert_eq!(c.state, ConnState::Closed);
+    }
+
+    /// `n` connections of CLIENT to S (cookies from 1), each closed when
+    /// `closed(i)` says so, applied to `tree`.
+    fn churn(tree: &mut CausalTree, n: u64, closed: impl Fn(u64) -> bool) {
+        for i in 1..=n {
+            let local = format!("127.0.0.1:{}", 1000 + i);
+            tree.apply(&net(10 * i, CLIENT, "curl", NetKind::Connect, &local, S, i));
+            if closed(i) {
+                tree.apply(&close(10 * i + 5, CLIENT, i));
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_tree_forgets_the_oldest_closed_connections_and_keeps_open_ones() {
+        let mut tree = CausalTree::with_conn_limit(40);
+        // Every fifth stays open.
+        churn(&mut tree, 100, |i| i % 5 != 0);
+        let held = tree.conns().len();
+        assert!(held <= 40, "{held} connections held");
+        let node = tree.node(tree.find(CLIENT).unwrap());
+        let counts = node.conn_counts;
+        assert_eq!((counts.outbound, counts.open), (100, 20));
+        assert_eq!(counts.forgotten as usize + node.conns.len(), 100);
+        assert_eq!(node.conns.len(), held);
+        // All 20 open ones are kept; the closed ones kept are the newest.
+        let open: Vec<u64> = node
+            .conns
+            .iter()
+            .map(|&c| tree.conn(c))
+            .filter(|c| c.end.is_none())
+            .map(|c| c.cookie)
+            .collect();
+        assert_eq!(open, (1..=20).map(|i| 5 * i).collect::<Vec<_>>());
+        let oldest_closed_kept = node
+            .conns
+            .iter()
+            .map(|&c| tree.conn(c))
+            .filter(|c| c.end.is_some())
+            .map(|c| c.cookie)
+            .min()
+            .unwrap();
+        let kept_closed = (held - 20) as u64;
+        let newer_closed = (oldest_closed_kept..=100).filter(|i| i % 5 != 0).count() as u64;
+        assert_eq!(newer_closed, kept_closed, "no gap among the closed kept");
+        // Ids were renumbered consistently: each conn is its owner's, and
+        // closing an open one still finds it.
+        for (i, c) in tree.conns().iter().enumerate() {
+            assert!(tree.node(c.owner).conns.contains(&ConnId(i as u32)));
+        }
+        tree.apply(&close(5_000, CLIENT, 100));
+        let c100 = tree.conns().iter().find(|c| c.cookie == 100).unwrap();
+        assert_eq!(c100.end, Some(5_000));
+        assert!(tree.conn_generation() > 0);
+    }
+
+    #[test]
+    fn forgetting_keeps_links_between_what_is_kept() {
+        let mut tree = CausalTree::with_conn_limit(8);
+        for i in 0..10u64 {
+            let (c, a) = (2 * i + 1, 2 * i + 2);
+            let t = 100 * i;
+            let port = format!("127.0.0.1:{}", 40_000 + i);
+            tree.apply(&net(t, CLIENT, "curl", NetKind::Connect, &port, S, c));
+            tree.apply(&net(t + 1, SERVER, "nginx", NetKind::Accept, S, &port, a));
+            if i < 9 {
+                tree.apply(&close(t + 2, CLIENT, c));
+                tree.apply(&close(t + 3, SERVER, a));
+            }
+        }
+        for (i, c) in tree.conns().iter().enumerate() {
+            let p = c.peer.expect("each kept end keeps its link");
+            assert_eq!(tree.conn(p).peer, Some(ConnId(i as u32)));
+            assert_eq!(tree.conn(p).local, c.remote);
+        }
+        let open = tree.conns().iter().filter(|c| c.end.is_none()).count();
+        assert_eq!(open, 2, "the last pair is open and kept");
+    }
+
+    #[test]
+    fn a_tree_of_open_connections_grows_past_its_limit_without_rescanning_each_time() {
+        let mut tree = CausalTree::with_conn_limit(10);
+        churn(&mut tree, 30, |_| false);
+        assert_eq!(
+            tree.conns().len(),
+            30,
+            "open connections are never forgotten"
+        );
+        assert_eq!(tree.conn_generation(), 0, "nothing was renumbered");
+        assert_eq!(
+            tree.net.next_check, 32,
+            "the next look is a quarter of the room later"
+        );
+    }
+
+    #[test]
+    fn a_quiet_process_keeps_its_old_connection_through_anothers_churn() {
+        // One quiet process's old connection survives another's churn.
+        let mut tree = CausalTree::with_conn_limit(4 * KEEP_CLOSED_PER_PROCESS);
+        tree.apply(&connect(1, 1_000_000));
+        tree.apply(&close(2, CLIENT, 1_000_000));
+        let quiet = tree.find(CLIENT).unwrap();
+        for i in 0..(4 * KEEP_CLOSED_PER_PROCESS as u64) {
+            let local = format!("127.0.0.1:{}", 1 + i % 60_000);
+            tree.apply(&net(
+                10 + i,
+                SERVER,
+                "nginx",
+                NetKind::Accept,
+                S,
+                &local,
+                i + 1,
+            ));
+            tree.apply(&close(10 + i, SERVER, i + 1));
+        }
+        assert_eq!(tree.node(quiet).conns.len(), 1);
+        let server = tree.node(tree.find(SERVER).unwrap());
+        assert!(server.conn_counts.forgotten > 0);
+        assert!(server.conns.len() >= KEEP_CLOSED_PER_PROCESS);
     }
 
     #[test]

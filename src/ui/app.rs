@@ -10,7 +10,7 @@ use super::rows::{Item, Rows};
 use super::theme::Theme;
 use super::users::Users;
 use crate::event::Message;
-use crate::graph::{CausalTree, NodeId, ParentLink};
+use crate::graph::{CausalTree, ConnId, Connection, NodeId, ParentLink};
 use crate::journal::Header;
 
 /// How long a new process stays highlighted, ns.
@@ -169,10 +169,47 @@ impl App {
     /// Call [`App::settle`] after a batch.
     pub fn apply(&mut self, msg: &Message) {
         let before = self.tree.len();
+        let generation = self.tree.conn_generation();
+        // The connection selected in the list, should the tree forget some
+        // and renumber the rest.
+        let held = match self.mode {
+            Mode::Connections => self.selected_conn().map(|c| self.tree.conn(c).clone()),
+            _ => None,
+        };
         self.tree.apply(msg);
         if self.tree.len() != before {
             self.rows.sync(&self.tree);
         }
+        if self.tree.conn_generation() != generation {
+            self.select_conn_again(held);
+        }
+    }
+
+    /// After connections were forgotten: selects the connection that was
+    /// selected, where it is now (the list may have lost some before it).
+    fn select_conn_again(&mut self, held: Option<Connection>) {
+        let (Some(held), Some(id)) = (held, self.selected_node()) else {
+            return;
+        };
+        let same = |c: &Connection| {
+            (c.start, c.cookie, c.local, c.remote)
+                == (held.start, held.cookie, held.local, held.remote)
+        };
+        if let Some(i) = self
+            .tree
+            .node(id)
+            .conns
+            .iter()
+            .position(|&c| same(self.tree.conn(c)))
+        {
+            self.conn_sel = i;
+        }
+    }
+
+    /// The connection selected in the selected process's list.
+    fn selected_conn(&self) -> Option<ConnId> {
+        let id = self.selected_node()?;
+        self.tree.node(id).conns.get(self.conn_sel).copied()
     }
 
     /// After a batch of messages: follow the newest process if asked, and
@@ -456,10 +493,7 @@ impl App {
     }
 
     fn jump_to_peer(&mut self) {
-        let Some(id) = self.selected_node() else {
-            return;
-        };
-        let Some(&conn) = self.tree.node(id).conns.get(self.conn_sel) else {
+        let Some(conn) = self.selected_conn() else {
             return;
         };
         match self.tree.peer_process(conn) {

@@ -254,20 +254,17 @@ pub fn guides(vr: &VisibleRow, budget: usize) -> String {
     s
 }
 
-fn conn_marker(app: &App, node: &Node) -> Option<String> {
-    if node.conns.is_empty() {
+fn conn_marker(node: &Node) -> Option<String> {
+    let counts = node.conn_counts;
+    if counts.total() == 0 {
         return None;
     }
-    let (mut out, mut inb, mut listen) = (0u64, 0u64, 0u64);
-    for &c in &node.conns {
-        match app.tree.conn(c).direction {
-            Direction::Outbound => out += 1,
-            Direction::Inbound => inb += 1,
-            Direction::Listen => listen += 1,
-        }
-    }
     let mut s = String::new();
-    for (n, glyph) in [(out, "↗"), (inb, "↙"), (listen, "◉")] {
+    for (n, glyph) in [
+        (counts.outbound, "↗"),
+        (counts.inbound, "↙"),
+        (counts.listen, "◉"),
+    ] {
         if n > 0 {
             s.push_str(&format!(" {glyph}{n}"));
         }
@@ -322,7 +319,7 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         Span::styled(format!("{} ", node.key.pid), base),
         Span::styled(node.display_name(), name_style),
     ];
-    if let Some(m) = conn_marker(app, node) {
+    if let Some(m) = conn_marker(node) {
         left.push(Span::styled(m, t.net()));
     }
     if let Some(exec) = node.current_exec() {
@@ -599,15 +596,19 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             ]));
         }
     }
-    if !n.conns.is_empty() {
-        let open = n
-            .conns
-            .iter()
-            .filter(|&&c| app.tree.conn(c).state != ConnState::Closed)
-            .count();
+    let counts = n.conn_counts;
+    if counts.total() > 0 {
+        let forgotten = match counts.forgotten {
+            0 => String::new(),
+            f => format!(", {f} oldest closed forgotten"),
+        };
         lines.push(Line::from(vec![
             label(app, "conns"),
-            Span::raw(format!("{} ({} open)  ", n.conns.len(), open)),
+            Span::raw(format!(
+                "{} ({} open{forgotten})  ",
+                counts.total(),
+                counts.open
+            )),
             Span::styled("c", t.key()),
             Span::raw(" lists them"),
         ]));

@@ -353,3 +353,81 @@ fn a_parent_from_a_later_event_is_shown_as_inferred() {
     let text = screen(&draw(&mut app, 200, 50));
     assert!(!text.contains("inferred"), "{text}");
 }
+
+/// `n` connections of one process, the `open` ones (by index) left open,
+/// the others closed; applied to `app` one message at a time.
+fn connections(s: &mut Synth, who: (ProcKey, ProcKey), from: u64, n: u64, open: &[u64]) {
+    use crate::event::{Direction, NetKind};
+    use std::net::SocketAddr;
+    let server = SocketAddr::from(([127, 0, 0, 1], 443));
+    for i in from..from + n {
+        let local = SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16));
+        let cookie = 1_000 + i;
+        s.net(
+            who,
+            NetKind::Connect,
+            Direction::Outbound,
+            local,
+            server,
+            cookie,
+        );
+        if !open.contains(&i) {
+            s.net(
+                who,
+                NetKind::Close,
+                Direction::Outbound,
+                local,
+                server,
+                cookie,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_full_tree_says_what_it_forgot_and_keeps_the_selected_connection() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let client = s.spawn(init, 0, "/usr/bin/client", &["client"]);
+    connections(&mut s, (client, init), 0, 30, &[25]);
+    let mut app = App::new(
+        CausalTree::with_conn_limit(40),
+        SourceKind::Live,
+        synth::header(),
+        Users::default(),
+    );
+    for m in &std::mem::take(&mut s.messages) {
+        app.apply(m);
+    }
+    app.settle();
+    select_pid(&mut app, client.pid);
+    app.handle(Action::Connections);
+    for _ in 0..25 {
+        app.handle(Action::Down);
+    }
+    let selected = |app: &App| {
+        let id = app.tree.find_pid(client.pid).unwrap();
+        app.tree.conn(app.tree.node(id).conns[app.conn_sel]).cookie
+    };
+    assert_eq!(selected(&app), 1_025);
+    // 70 more: the tree forgets closed ones, renumbering the rest.
+    connections(&mut s, (client, init), 30, 70, &[]);
+    for m in &s.messages {
+        app.apply(m);
+    }
+    app.settle();
+    assert!(app.tree.conn_generation() > 0, "something was forgotten");
+    assert_eq!(selected(&app), 1_025, "the same connection stays selected");
+    let node = app.tree.node(app.tree.find_pid(client.pid).unwrap());
+    let forgotten = node.conn_counts.forgotten;
+    assert_eq!(forgotten as usize + node.conns.len(), 100);
+    app.handle(Action::Back);
+    let s = screen(&draw(&mut app, 200, 50));
+    assert!(s.contains("client ↗100"), "the marker counts all: {s}");
+    assert!(
+        s.contains(&format!(
+            "conns    100 (1 open, {forgotten} oldest closed forgotten)"
+        )),
+        "{s}"
+    );
+}
