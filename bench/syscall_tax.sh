@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What attaching causeway costs every syscall on the host: getppid() timed
+# What attaching causeway costs every syscall on the host (getppid() timed)
+# and every TCP send and receive (a one-byte ping over loopback),
 # alone and with `causeway record` attached. Needs root.
 # Usage: bench/syscall_tax.sh [CAUSEWAY_BIN] [CALLS] [ROUNDS]
 # (CAUSEWAY_BIN defaults to this checkout's release build.)

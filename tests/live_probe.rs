@@ -230,6 +230,7 @@ fn the_full_probe_loads_on_a_current_kernel() {
         .split(['.', '-'])
         .map(|p| p.parse::<u32>().unwrap_or(0));
     let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let _probe = common::one_probe();
     let src = causeway::live::Source::start().unwrap();
     let f = src.probe.features().clone();
     if version >= (6, 16) {

@@ -1,8 +1,8 @@
 //! Shared by the tests that load the real probe.
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use causeway::bpf::ProbeOptions;
@@ -29,6 +29,21 @@ pub fn probe_allowed(test: &str) -> bool {
             false
         }
     }
+}
+
+/// Held while a test has the probe attached: one probe at a time in a test
+/// binary. Every probe runs its programs on every event of the host, and
+/// the kernel never runs a program on a CPU while it runs there: a softirq
+/// arriving during a run in process context that needs the same program
+/// has that run skipped, which counts as lost. With a dozen probes
+/// attached, each event runs a dozen times as many programs, and that
+/// happens often enough to fail tests that assert nothing was lost.
+pub fn one_probe() -> MutexGuard<'static, ()> {
+    static PROBE: Mutex<()> = Mutex::new(());
+    // A test that panicked while holding it leaves nothing to repair.
+    PROBE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What a capture saw.
@@ -63,6 +78,7 @@ pub fn capture_with(
     done: impl Fn(&CausalTree) -> bool,
     deadline: Duration,
 ) -> Capture {
+    let _probe = one_probe();
     let src = Source::start_with(options).expect("the probe starts");
     let mut messages: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
     let mut tree = CausalTree::from_messages(&messages);
