@@ -38,13 +38,14 @@ impl ConnState {
 /// The most connections a tree holds. A busy host opens thousands a
 /// second (the churn benchmark, 50,000), and each costs the tree about 130
 /// bytes, more while open: kept without end, they would take gigabytes of
-/// the host's memory within the hour (this limit: about 65 MiB). Once a tree holds this many, it forgets closed connections until
-/// a quarter of the room is free again: first the oldest of processes
-/// holding more than [`KEEP_CLOSED_PER_PROCESS`] closed ones (down to
-/// that many), then the oldest anywhere. Open
-/// connections and listeners are never forgotten, and each process counts
-/// what it forgot ([`ConnCounts::forgotten`]). `causeway record` keeps
-/// everything in its journal.
+/// the host's memory within the hour (this limit: about 65 MiB). Once a
+/// tree holds this many, it forgets closed connections until a quarter of
+/// the room is free again: first the oldest of processes holding more
+/// than [`KEEP_CLOSED_PER_PROCESS`] closed ones (down to that many), then
+/// the oldest anywhere. Open connections and listeners are never
+/// forgotten, and each process counts what it forgot
+/// ([`ConnCounts::forgotten`]). `causeway record` keeps everything in its
+/// journal.
 pub const MAX_CONNS: usize = 500_000;
 
 /// How many of its newest closed connections a process keeps when some
@@ -217,7 +218,8 @@ impl CausalTree {
     /// Closes `id` and counts it closed on its owner.
     fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
         if let Some(owner) = self.net.close(id, ktime, info) {
-            self.nodes[owner.index()].conn_counts.open -= 1;
+            let open = &mut self.nodes[owner.index()].conn_counts.open;
+            *open = open.saturating_sub(1);
         }
     }
 
@@ -227,6 +229,11 @@ impl CausalTree {
     }
 
     pub(super) fn net_event(&mut self, owner: NodeId, ktime: u64, info: &NetInfo) {
+        self.net_record(owner, ktime, info, false);
+    }
+
+    /// A record of the probe, or (`seeded`) a socket listed at the start.
+    fn net_record(&mut self, owner: NodeId, ktime: u64, info: &NetInfo, seeded: bool) {
         let net = &mut self.net;
         net.expire(ktime);
         if info.kind == NetKind::Close {
@@ -263,7 +270,7 @@ impl CausalTree {
             cookie: info.cookie,
             bytes_sent: 0,
             bytes_received: 0,
-            seeded: false,
+            seeded,
         };
         if let Some(mirror) = mirror_of(&conn) {
             if let Some(peer) = net.unlinked.remove(&mirror) {
@@ -384,13 +391,8 @@ impl CausalTree {
 
     /// A socket listed at the start, on its holder `owner`.
     pub(super) fn net_socket(&mut self, owner: NodeId, s: &SeedSocket) {
-        let EventKind::Net(info) = s.as_event().kind else {
-            return;
-        };
-        let before = self.net.conns.len();
-        self.net_event(owner, s.seen, &info);
-        if let Some(c) = self.net.conns.get_mut(before) {
-            c.seeded = true;
+        if let EventKind::Net(info) = s.as_event().kind {
+            self.net_record(owner, s.seen, &info, true);
         }
     }
 
@@ -799,6 +801,20 @@ mod tests {
         let server = tree.node(tree.find(SERVER).unwrap());
         assert!(server.conn_counts.forgotten > 0);
         assert!(server.conns.len() >= KEEP_CLOSED_PER_PROCESS);
+    }
+
+    #[test]
+    fn a_listed_socket_that_fills_the_tree_is_still_marked_listed() {
+        let mut tree = CausalTree::with_conn_limit(8);
+        churn(&mut tree, 7, |_| true);
+        tree.apply(&listed(SERVER, NetKind::Listen, S, "0.0.0.0:0", 99));
+        assert!(
+            tree.conn_generation() > 0,
+            "the listing made the tree forget"
+        );
+        let c = tree.conns().iter().find(|c| c.cookie == 99).unwrap();
+        assert!(c.seeded);
+        assert_eq!(tree.conns().iter().filter(|c| c.seeded).count(), 1);
     }
 
     #[test]
