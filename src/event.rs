@@ -318,6 +318,9 @@ pub enum NetKind {
     Listen,
     Close,
     Udp,
+    /// A TCP socket the kernel no longer lists, whose close was never
+    /// seen: found by causeway's sweep, at the time it noticed.
+    Gone,
 }
 
 impl NetKind {
@@ -328,7 +331,13 @@ impl NetKind {
             NetKind::Listen => "listen",
             NetKind::Close => "close",
             NetKind::Udp => "udp",
+            NetKind::Gone => "gone",
         }
+    }
+
+    /// Whether this ends a socket's story: a close, seen or not.
+    pub fn is_end(self) -> bool {
+        matches!(self, NetKind::Close | NetKind::Gone)
     }
 }
 

@@ -21,6 +21,7 @@ mod skel {
 }
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,7 +39,7 @@ pub use decode::{DecodeError, decode, split_args};
 use merge::Merge;
 pub use owners::Owners;
 
-use crate::event::{Batch, Event, EventKind, Message, NetKind};
+use crate::event::{Actor, Batch, Event, EventKind, Message, NetKind};
 use skel::CausewaySkelBuilder;
 
 /// How long the consumer sleeps between takes from the ring buffers: about
@@ -51,6 +52,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(30);
 const BEHIND: i32 = 16_384;
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
+/// How often the kernel's TCP sockets are listed to end those whose close
+/// never came (see [`Owners::sweep`]): such a socket shows as `gone` 10 to
+/// 20 s after it ended.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 /// The most messages in one batch: a poll that takes more from the ring
 /// buffer sends several batches.
 pub const MAX_BATCH: usize = 2048;
@@ -364,9 +369,10 @@ fn run(
     // race it.
     let _ = ready.send(Ok(features));
     let mut batch = Batch::new();
-    // Sends what was released up to `watermark`, its closes attributed, in
-    // batches; false when the receiver is gone.
-    let mut release = |watermark: u64| -> bool {
+    // Sends what was released up to `watermark`, its closes attributed, and
+    // with `sweep` the sockets found gone, in batches; false when the
+    // receiver is gone.
+    let mut release = |watermark: u64, sweep: bool| -> bool {
         stats.received.fetch_add(received.take(), Ordering::Relaxed);
         let mut connected = true;
         merge.borrow_mut().release(watermark, |mut msg| {
@@ -384,8 +390,12 @@ fn run(
                 }
             }
         });
+        if connected && sweep && !owners.is_empty() {
+            batch.extend(sweep_gone(&mut owners).into_iter().map(Message::Event));
+        }
         connected && out.send(&mut batch)
     };
+    let mut last_sweep = Instant::now();
     let mut lost_seen = 0u64;
     let mut last_lost_check = Instant::now();
     // Valid while `skel` lives.
@@ -411,7 +421,7 @@ fn run(
         if stop.load(Ordering::Acquire) {
             // Deliver what is already in the rings before detaching.
             let _ = ring.consume();
-            if release(u64::MAX) {
+            if release(u64::MAX, false) {
                 report_lost(&mut lost_seen)?;
             }
             return Ok(());
@@ -421,7 +431,11 @@ fn run(
         // unless we are falling behind.
         let watermark = crate::journal::boot_clock_ns().context("reading the boot clock")?;
         let taken = ring.consume_raw();
-        if !release(watermark) {
+        let sweep = network && last_sweep.elapsed() >= SWEEP_INTERVAL;
+        if sweep {
+            last_sweep = Instant::now();
+        }
+        if !release(watermark, sweep) {
             return Ok(());
         }
         if taken < 0 && taken != -libc::EINTR {
@@ -435,6 +449,57 @@ fn run(
             last_lost_check = Instant::now();
             report_lost(&mut lost_seen)?;
         }
+    }
+}
+
+/// The sockets whose close never came (see [`Owners::sweep`]), by the
+/// kernel's list of this network namespace's TCP sockets. Nothing when the
+/// list cannot be read.
+fn sweep_gone(owners: &mut Owners) -> Vec<Event> {
+    let Ok(now) = crate::journal::boot_clock_ns() else {
+        return Vec::new();
+    };
+    let listed = match crate::seed::sockets::list_tcp() {
+        Ok(listed) => listed.iter().map(|s| s.cookie).collect(),
+        Err(e) => {
+            log::debug!("listing the TCP sockets for the sweep: {e}");
+            return Vec::new();
+        }
+    };
+    let Some(ours) = netns("self") else {
+        return Vec::new();
+    };
+    let mut shown: HashMap<u32, bool> = HashMap::new();
+    owners.sweep(&listed, now, |actor| {
+        *shown
+            .entry(actor.proc.pid)
+            .or_insert_with(|| listing_shows(actor, ours))
+    })
+}
+
+/// The network namespace of `/proc/{pid}` (its inode).
+fn netns(pid: &str) -> Option<u64> {
+    let m = std::fs::metadata(format!("/proc/{pid}/ns/net")).ok()?;
+    Some(std::os::unix::fs::MetadataExt::ino(&m))
+}
+
+/// Whether the kernel's list, which shows one network namespace (`ours`),
+/// would show the sockets `actor` opened: when its process is in that
+/// namespace; and when the process has exited, for the exit closed its
+/// sockets, and what may linger of one is the kernel's, about to end.
+/// A process in another namespace (a container's) keeps its sockets.
+fn listing_shows(actor: &Actor, ours: u64) -> bool {
+    let pid = actor.proc.pid;
+    let Ok(p) = i32::try_from(pid)
+        .map_err(drop)
+        .and_then(|pid| procfs::process::Process::new(pid).map_err(drop))
+    else {
+        return true;
+    };
+    match p.stat() {
+        Ok(st) if st.starttime == actor.proc.start_tick() => netns(&pid.to_string()) == Some(ours),
+        // Its pid is another process's now, or it exited meanwhile.
+        _ => true,
     }
 }
 
@@ -579,4 +644,60 @@ fn read_lost(map: &impl MapCore) -> Result<u64> {
         .iter()
         .filter_map(|v| v.get(..8)?.try_into().ok().map(u64::from_ne_bytes))
         .sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ProcKey;
+
+    /// `pid` as the probe would name it (start time from /proc).
+    fn actor(pid: u32) -> Actor {
+        let start = procfs::process::Process::new(pid as i32)
+            .and_then(|p| p.stat())
+            .map_or(0, |s| s.starttime * crate::event::NS_PER_TICK);
+        Actor {
+            proc: ProcKey::new(pid, start),
+            ..Actor::default()
+        }
+    }
+
+    #[test]
+    fn the_sweep_leaves_processes_of_other_network_namespaces_alone() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true but this test needs root (a new network namespace)"
+            );
+            eprintln!("skipped: needs root for a new network namespace");
+            return;
+        }
+        let ours = netns("self").expect("our network namespace");
+        let mut other = std::process::Command::new("unshare")
+            .args(["--net", "sleep", "30"])
+            .spawn()
+            .expect("unshare --net sleep");
+        // Until unshare has made the namespace and exec'd sleep.
+        let pid = other.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while netns(&pid.to_string()) == Some(ours) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let sleeper = actor(pid);
+        let in_other = listing_shows(&sleeper, ours);
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(
+            !in_other,
+            "a live process in another namespace keeps its sockets"
+        );
+        assert!(listing_shows(&actor(std::process::id()), ours), "our own");
+        // It has exited now: its sockets were closed by its exit.
+        assert!(listing_shows(&sleeper, ours));
+        let mut reused = actor(std::process::id());
+        reused.proc.start += 1_000_000_000;
+        assert!(listing_shows(&reused, ours), "a pid now another process's");
+    }
 }

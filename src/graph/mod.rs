@@ -14,8 +14,7 @@ use std::collections::HashMap;
 pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
-    Comm, Event, EventKind, ExecInfo, ExitStatus, Message, NetKind, ProcKey, SeedProcess,
-    SeedSocket,
+    Comm, Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess, SeedSocket,
 };
 
 /// Index of a node in its tree. Stable for the life of the tree.
@@ -334,7 +333,7 @@ impl CausalTree {
         // (the probe sees most closes in softirq context): that old view of
         // the process must not overwrite a newer one.
         let snapshot =
-            matches!(&ev.kind, EventKind::Net(n) if n.kind == NetKind::Close) && id.index() < known;
+            matches!(&ev.kind, EventKind::Net(n) if n.kind.is_end()) && id.index() < known;
         let node = &mut self.nodes[id.index()];
         if !snapshot {
             node.uid = ev.uid;

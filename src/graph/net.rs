@@ -23,6 +23,9 @@ pub enum ConnState {
     Open,
     Listening,
     Closed,
+    /// Closed unseen: the kernel stopped listing it (see
+    /// [`NetKind::Gone`]); its end is when that was noticed.
+    Gone,
 }
 
 impl ConnState {
@@ -31,6 +34,7 @@ impl ConnState {
             ConnState::Open => "open",
             ConnState::Listening => "listening",
             ConnState::Closed => "closed",
+            ConnState::Gone => "gone",
         }
     }
 }
@@ -188,7 +192,10 @@ impl NetTable {
             return None;
         }
         c.end = Some(ktime);
-        c.state = ConnState::Closed;
+        c.state = match info {
+            Some(i) if i.kind == NetKind::Gone => ConnState::Gone,
+            _ => ConnState::Closed,
+        };
         if let Some(info) = info {
             c.bytes_sent = c.bytes_sent.max(info.bytes_sent);
             c.bytes_received = c.bytes_received.max(info.bytes_received);
@@ -236,7 +243,7 @@ impl CausalTree {
     fn net_record(&mut self, owner: NodeId, ktime: u64, info: &NetInfo, seeded: bool) {
         let net = &mut self.net;
         net.expire(ktime);
-        if info.kind == NetKind::Close {
+        if info.kind.is_end() {
             if let Some(id) = net.by_cookie.remove(&info.cookie) {
                 self.close_conn(id, ktime, Some(info));
             }
@@ -455,7 +462,9 @@ mod tests {
         cookie: u64,
     ) -> Message {
         let (protocol, direction) = match kind {
-            NetKind::Connect | NetKind::Close => (Protocol::Tcp, Direction::Outbound),
+            NetKind::Connect | NetKind::Close | NetKind::Gone => {
+                (Protocol::Tcp, Direction::Outbound)
+            }
             NetKind::Accept => (Protocol::Tcp, Direction::Inbound),
             NetKind::Listen => (Protocol::Tcp, Direction::Listen),
             NetKind::Udp => (Protocol::Udp, Direction::Outbound),
@@ -815,6 +824,17 @@ mod tests {
         let c = tree.conns().iter().find(|c| c.cookie == 99).unwrap();
         assert!(c.seeded);
         assert_eq!(tree.conns().iter().filter(|c| c.seeded).count(), 1);
+    }
+
+    #[test]
+    fn a_gone_socket_ends_its_connection_as_gone() {
+        let tree = CausalTree::from_messages(&[
+            connect(10, 1),
+            net(90, CLIENT, "curl", NetKind::Gone, C, S, 1),
+        ]);
+        let c = &tree.conns()[0];
+        assert_eq!((c.state, c.end), (ConnState::Gone, Some(90)));
+        assert_eq!(tree.node(c.owner).conn_counts.open, 0);
     }
 
     #[test]

@@ -265,7 +265,9 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
             (Some(code), _) => ExitStatus::Code(code),
             _ => return Err("exit without \"exit_code\" or \"signal\"".to_string()),
         }),
-        "connect" | "accept" | "listen" | "close" | "udp" | "socket" => EventKind::Net(net(&raw)?),
+        "connect" | "accept" | "listen" | "close" | "gone" | "udp" | "socket" => {
+            EventKind::Net(net(&raw)?)
+        }
         _ => return Ok(None),
     };
     let ev = Event {
@@ -307,6 +309,7 @@ fn net(raw: &Raw) -> Result<NetInfo, String> {
         "accept" => NetKind::Accept,
         "listen" => NetKind::Listen,
         "close" => NetKind::Close,
+        "gone" => NetKind::Gone,
         _ => NetKind::Udp,
     };
     let protocol = match raw.protocol.as_deref() {

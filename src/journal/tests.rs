@@ -75,6 +75,16 @@ fn sample() -> Vec<Message> {
             bytes_sent: 10,
             bytes_received: 20,
         })),
+        ev(EventKind::Net(NetInfo {
+            kind: NetKind::Gone,
+            protocol: Protocol::Tcp,
+            direction: Direction::Outbound,
+            local: addr("127.0.0.1:40001"),
+            remote: addr("[::1]:8080"),
+            cookie: 100,
+            bytes_sent: 0,
+            bytes_received: 0,
+        })),
         Message::Lost {
             ktime: 6_000_000_000,
             count: 17,
@@ -155,9 +165,14 @@ fn lines_are_json_with_the_documented_fields() {
     assert_eq!(lines[5]["signal_name"], "SIGSEGV");
     assert_eq!(lines[6]["remote"], "[::1]:8080");
     assert_eq!(lines[7]["bytes_received"], 20);
-    assert_eq!(lines[8]["type"], "lost");
-    assert_eq!(lines[8]["count"], 17);
-    let socket = &lines[9];
+    assert_eq!(lines[8]["type"], "gone");
+    assert_eq!(
+        (&lines[8]["bytes_sent"], &lines[8]["cookie"]),
+        (&0.into(), &100.into())
+    );
+    assert_eq!(lines[9]["type"], "lost");
+    assert_eq!(lines[9]["count"], 17);
+    let socket = &lines[10];
     assert_eq!(socket["type"], "socket");
     assert_eq!(socket["ktime"], 4_500_000_000u64);
     assert_eq!(socket["pid"], 1);
@@ -173,9 +188,9 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 10);
+    assert_eq!(loaded.problems[0].line, 11);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 10"));
+    assert!(loaded.problem_summary().unwrap().contains("line 11"));
 }
 
 #[test]

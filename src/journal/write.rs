@@ -408,6 +408,7 @@ fn event_open(kind: &EventKind) -> &'static [u8] {
             NetKind::Listen => br#"{"type":"listen","time":"#,
             NetKind::Close => br#"{"type":"close","time":"#,
             NetKind::Udp => br#"{"type":"udp","time":"#,
+            NetKind::Gone => br#"{"type":"gone","time":"#,
         },
     }
 }
@@ -480,7 +481,7 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             line.extend_from_slice(br#"","remote":""#);
             addr(line, n.remote);
             field(line, br#"","cookie":"#, n.cookie);
-            if n.kind == NetKind::Close {
+            if n.kind.is_end() {
                 field(line, br#","bytes_sent":"#, n.bytes_sent);
                 field(line, br#","bytes_received":"#, n.bytes_received);
             }
@@ -608,6 +609,7 @@ mod tests {
             net(NetKind::Listen),
             net(NetKind::Close),
             net(NetKind::Udp),
+            net(NetKind::Gone),
         ];
         for k in kinds {
             let want = format!(r#"{{"type":"{}","time":"#, k.name());

@@ -14,7 +14,7 @@ use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
 use crate::event::Direction;
-use crate::graph::{ConnId, ConnState, Node, NodeId, ParentLink};
+use crate::graph::{ConnId, Node, NodeId, ParentLink};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -651,7 +651,7 @@ fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
         )),
         Span::styled(
             format!("{:<9}", c.state.as_str()),
-            if c.state == ConnState::Closed {
+            if c.end.is_some() {
                 t.dim()
             } else {
                 t.running()
