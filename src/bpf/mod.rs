@@ -391,7 +391,10 @@ fn run(
             }
         });
         if connected && sweep && !owners.is_empty() {
-            batch.extend(sweep_gone(&mut owners).into_iter().map(Message::Event));
+            // Stamped with the watermark: after every line released, before
+            // every line to come.
+            let gone = sweep_gone(&mut owners, watermark);
+            batch.extend(gone.into_iter().map(Message::Event));
         }
         connected && out.send(&mut batch)
     };
@@ -453,12 +456,9 @@ fn run(
 }
 
 /// The sockets whose close never came (see [`Owners::sweep`]), by the
-/// kernel's list of this network namespace's TCP sockets. Nothing when the
-/// list cannot be read.
-fn sweep_gone(owners: &mut Owners) -> Vec<Event> {
-    let Ok(now) = crate::journal::boot_clock_ns() else {
-        return Vec::new();
-    };
+/// kernel's list of this network namespace's TCP sockets, as `gone` events
+/// at `now`. Nothing when the list cannot be read.
+fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
     let listed = match crate::seed::sockets::list_tcp() {
         Ok(listed) => listed.iter().map(|s| s.cookie).collect(),
         Err(e) => {
