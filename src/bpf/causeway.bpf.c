@@ -192,16 +192,6 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
-/* A small record built on the stack, copied in with one helper call
- * instead of two (reserve and submit). */
-static __always_inline void output(void *rec, __u64 size)
-{
-	void *ring = cpu_ring();
-
-	if (!ring || bpf_ringbuf_output(ring, rec, size, BPF_RB_NO_WAKEUP))
-		count_lost();
-}
-
 /* Who `task` is: the common header without kind and time. Kernel memory is
  * read with direct loads through BTF pointers (CO-RE relocated), not one
  * helper call per field. */
@@ -479,14 +469,19 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
  * there. */
 static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 {
-	struct cw_close e = {
-		.kind = CW_CLOSE,
-		.ktime = bpf_ktime_get_boot_ns(),
-		.cookie = cookie,
-	};
+	/* Reserved before it is stamped, as every record: user space relies
+	 * on it (a record stamped before its take's watermark was reserved
+	 * before it, and so is in that take). */
+	struct cw_close *e = reserve(sizeof(*e));
 
-	tcp_payload(sk, &e);
-	output(&e, sizeof(e));
+	if (!e)
+		return;
+	e->kind = CW_CLOSE;
+	e->_pad = 0;
+	e->ktime = bpf_ktime_get_boot_ns();
+	e->cookie = cookie;
+	tcp_payload(sk, e);
+	submit(e);
 }
 
 /* Reports the connect of `cookie`, stamped now, for the process seen at
