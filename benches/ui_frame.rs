@@ -186,34 +186,10 @@ fn ingest_bench(events: usize) {
 
 /// One process's `n` TCP connects, each closed at once but every 100th.
 fn conn_churn(n: u64) -> Vec<causeway::event::Message> {
-    use causeway::event::{Direction, NetKind};
-    use std::net::SocketAddr;
     let mut s = synth::Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let client = s.spawn(init, 0, "/usr/bin/client", &["client"]);
-    let server = SocketAddr::from(([127, 0, 0, 1], 443));
-    for i in 0..n {
-        let local = SocketAddr::from(([127, 0, 0, 1], 1024 + (i % 60_000) as u16));
-        let who = (client, init);
-        s.net(
-            who,
-            NetKind::Connect,
-            Direction::Outbound,
-            local,
-            server,
-            i + 1,
-        );
-        if i % 100 != 0 {
-            s.net(
-                who,
-                NetKind::Close,
-                Direction::Outbound,
-                local,
-                server,
-                i + 1,
-            );
-        }
-    }
+    s.outbound_churn((client, init), 1..n + 1, |cookie| cookie % 100 == 1);
     s.messages
 }
 

@@ -167,16 +167,10 @@ static __always_inline bool free_slot(__u64 *c, __u64 cookie)
 	return __sync_val_compare_and_swap(c, cookie, 0) == cookie;
 }
 
-static __always_inline void *cpu_ring(void)
-{
-	__u32 cpu = bpf_get_smp_processor_id();
-
-	return bpf_map_lookup_elem(&rings, &cpu);
-}
-
 static __always_inline void *reserve(__u64 size)
 {
-	void *ring = cpu_ring();
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *ring = bpf_map_lookup_elem(&rings, &cpu);
 	void *rec = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!rec)

@@ -9,18 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    unsafe_op_in_unsafe_fn,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/hollow.skel.rs"));
-}
+use super::hollow_skel as skel;
 
 /// Loads and attaches the hollow programs, keeps them attached until
 /// `stop` is set, then detaches them.

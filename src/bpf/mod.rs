@@ -7,18 +7,26 @@ pub mod hollow;
 mod merge;
 mod owners;
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    unsafe_op_in_unsafe_fn,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/causeway.skel.rs"));
+/// A skeleton build.rs generated with libbpf-cargo, its lints off.
+macro_rules! skeleton {
+    ($name:ident, $file:literal) => {
+        #[allow(
+            clippy::all,
+            clippy::pedantic,
+            dead_code,
+            unused_imports,
+            unsafe_op_in_unsafe_fn,
+            non_camel_case_types,
+            non_snake_case
+        )]
+        mod $name {
+            include!(concat!(env!("OUT_DIR"), "/", $file));
+        }
+    };
 }
+
+skeleton!(skel, "causeway.skel.rs");
+skeleton!(hollow_skel, "hollow.skel.rs");
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -187,6 +187,27 @@ impl Synth {
         self.event(who.0, who.1, uid, "", EventKind::Net(info));
     }
 
+    /// Outbound TCP connections of `who` to 127.0.0.1:443, one per cookie
+    /// (its local port derived from the cookie), each closed at once
+    /// unless `open(cookie)`.
+    pub fn outbound_churn(
+        &mut self,
+        who: (ProcKey, ProcKey),
+        cookies: std::ops::Range<u64>,
+        open: impl Fn(u64) -> bool,
+    ) {
+        let server = SocketAddr::from(([127, 0, 0, 1], 443));
+        for cookie in cookies {
+            // Below 61,024: the cast cannot truncate.
+            let local = SocketAddr::from(([127, 0, 0, 1], 1024 + (cookie % 60_000) as u16));
+            let out = Direction::Outbound;
+            self.net(who, NetKind::Connect, out, local, server, cookie);
+            if !open(cookie) {
+                self.net(who, NetKind::Close, out, local, server, cookie);
+            }
+        }
+    }
+
     pub fn listen(&mut self, who: (ProcKey, ProcKey), port: u16) {
         let cookie = self.next_cookie;
         self.next_cookie += 1;

@@ -354,34 +354,12 @@ fn a_parent_from_a_later_event_is_shown_as_inferred() {
     assert!(!text.contains("inferred"), "{text}");
 }
 
-/// `n` connections of one process, the `open` ones (by index) left open,
-/// the others closed; applied to `app` one message at a time.
+/// `n` connections of one process, with cookies from 1,000 + `from`; the
+/// `open` ones (by index) left open, the others closed.
 fn connections(s: &mut Synth, who: (ProcKey, ProcKey), from: u64, n: u64, open: &[u64]) {
-    use crate::event::{Direction, NetKind};
-    use std::net::SocketAddr;
-    let server = SocketAddr::from(([127, 0, 0, 1], 443));
-    for i in from..from + n {
-        let local = SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16));
-        let cookie = 1_000 + i;
-        s.net(
-            who,
-            NetKind::Connect,
-            Direction::Outbound,
-            local,
-            server,
-            cookie,
-        );
-        if !open.contains(&i) {
-            s.net(
-                who,
-                NetKind::Close,
-                Direction::Outbound,
-                local,
-                server,
-                cookie,
-            );
-        }
-    }
+    s.outbound_churn(who, 1_000 + from..1_000 + from + n, |cookie| {
+        open.contains(&(cookie - 1_000))
+    });
 }
 
 #[test]
