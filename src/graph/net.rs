@@ -42,7 +42,7 @@ impl ConnState {
 /// The most connections a tree holds. A busy host opens thousands a
 /// second (the churn benchmark, 50,000), and each costs the tree about 130
 /// bytes, more while open: kept without end, they would take gigabytes of
-/// the host's memory within the hour (this limit: about 65 MiB). Once a
+/// the host's memory within the hour (this limit: about 61 MiB). Once a
 /// tree holds this many, it forgets closed connections until a quarter of
 /// the room is free again: first the oldest of processes holding more
 /// than [`KEEP_CLOSED_PER_PROCESS`] closed ones (down to that many), then
