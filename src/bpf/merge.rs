@@ -13,60 +13,64 @@
 //! a process's fork comes before its child's exec even when the two ran on
 //! different CPUs, and a connection's opening record before its close.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-
 use crate::event::Message;
 
 /// Records taken from each ring and not yet released: decoded, but kept as
 /// the [`Message`]s they will be sent as (each move of one is a copy of a
-/// couple of hundred bytes, on the path of every record).
+/// couple of hundred bytes, on the path of every record: a record is moved
+/// in when it is taken and out when it is released, no more).
 pub(crate) struct Merge {
-    rings: Vec<VecDeque<Message>>,
-    /// The first event of each nonempty ring: (time, ring).
-    heads: BinaryHeap<Reverse<(u64, usize)>>,
+    rings: Vec<Vec<Message>>,
 }
 
 impl Merge {
     pub(crate) fn new(rings: usize) -> Merge {
         Merge {
-            rings: (0..rings).map(|_| VecDeque::new()).collect(),
-            heads: BinaryHeap::with_capacity(rings),
+            rings: (0..rings).map(|_| Vec::new()).collect(),
         }
     }
 
     /// A record read from `ring`, after those read from it before.
     pub(crate) fn push(&mut self, ring: usize, msg: Message) {
-        self.rings[ring].push_back(msg);
+        self.rings[ring].push(msg);
     }
 
-    /// Hands `out` every held event stamped at or before `watermark`, each
-    /// ring's in its order, the rings merged by time (the lower ring first
-    /// at equal times), and keeps the rest.
+    /// Passes on, in time order, each ring's records up to the first one
+    /// stamped after `watermark`; the rest wait. Ties go to the lower ring.
     pub(crate) fn release(&mut self, watermark: u64, mut out: impl FnMut(Message)) {
-        self.heads.clear();
-        for (i, ring) in self.rings.iter().enumerate() {
-            if let Some(m) = ring.front() {
-                self.heads.push(Reverse((ktime(m), i)));
+        let mut rings: Vec<_> = self
+            .rings
+            .iter_mut()
+            .filter_map(|ring| {
+                let cut = ring
+                    .iter()
+                    .position(|m| ktime(m) > watermark)
+                    .unwrap_or(ring.len());
+                (cut > 0).then(|| ring.drain(..cut))
+            })
+            .collect();
+        // Few rings (one per CPU), most of them often empty: a scan for the
+        // earliest head costs less than keeping a heap.
+        loop {
+            let mut next: Option<(u64, usize)> = None;
+            for (i, ring) in rings.iter().enumerate() {
+                if let Some(m) = ring.as_slice().first() {
+                    let t = ktime(m);
+                    if next.is_none_or(|(best, _)| t < best) {
+                        next = Some((t, i));
+                    }
+                }
             }
-        }
-        while let Some(Reverse((at, i))) = self.heads.pop() {
-            if at > watermark {
-                break;
-            }
-            let ring = &mut self.rings[i];
-            if let Some(m) = ring.pop_front() {
+            let Some((_, i)) = next else { break };
+            if let Some(m) = rings[i].next() {
                 out(m);
-            }
-            if let Some(next) = ring.front() {
-                self.heads.push(Reverse((ktime(next), i)));
             }
         }
     }
 
     #[cfg(test)]
     fn held(&self) -> usize {
-        self.rings.iter().map(VecDeque::len).sum()
+        self.rings.iter().map(Vec::len).sum()
     }
 }
 

@@ -6,6 +6,8 @@ mod decode;
 pub mod hollow;
 mod merge;
 mod owners;
+pub mod pipeline;
+pub mod synth;
 
 /// A skeleton build.rs generated with libbpf-cargo, its lints off.
 macro_rules! skeleton {
@@ -44,8 +46,8 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, RingBufferBuilder};
 use std::os::fd::{AsFd, AsRawFd};
 
 pub use decode::{DecodeError, decode, split_args};
-use merge::Merge;
 pub use owners::Owners;
+use pipeline::Pipeline;
 
 use crate::event::{Actor, Batch, Event, EventKind, Message, NetKind};
 use skel::CausewaySkelBuilder;
@@ -324,16 +326,12 @@ fn run(
 
     // Records taken by the current read, added to the stats after it.
     let received = Cell::new(0u64);
-    // What the rings gave, until it is released in time order.
-    let merge = RefCell::new(Merge::new(rings.len()));
+    let pipeline = RefCell::new(Pipeline::new(rings.len()));
     let take = |ring: usize, data: &[u8]| -> i32 {
         received.set(received.get() + 1);
-        match decode(data) {
-            Ok(msg) => merge.borrow_mut().push(ring, msg),
-            Err(e) => {
-                stats.malformed.fetch_add(1, Ordering::Relaxed);
-                log::warn!("dropped a probe record: {e}");
-            }
+        if let Err(e) = pipeline.borrow_mut().take(ring, data) {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            log::warn!("dropped a probe record: {e}");
         }
         0
     };
@@ -348,7 +346,6 @@ fn run(
     let attached = crate::journal::boot_clock_ns().context("reading the boot clock")?;
     let network = features.network;
 
-    let mut owners = Owners::default();
     if options.list_sockets && network {
         // Before any record is released: a listed socket's close may
         // already be in the rings.
@@ -357,7 +354,7 @@ fn run(
         match listed {
             Ok(sockets) if !sockets.is_empty() => {
                 for s in &sockets {
-                    owners.listed(s);
+                    pipeline.borrow_mut().owners().listed(s);
                 }
                 if out
                     .tx
@@ -383,25 +380,20 @@ fn run(
     let mut release = |watermark: u64, sweep: bool| -> bool {
         stats.received.fetch_add(received.take(), Ordering::Relaxed);
         let mut connected = true;
-        merge.borrow_mut().release(watermark, |mut msg| {
-            let keep = match &mut msg {
-                Message::Event(ev) => {
-                    bind_listener(ev);
-                    owners.attribute(ev)
-                }
-                _ => true,
-            };
-            if connected && keep {
+        let mut pipeline = pipeline.borrow_mut();
+        pipeline.release(watermark, |msg| {
+            if connected {
                 batch.push(msg);
                 if batch.len() >= MAX_BATCH {
                     connected = out.send(&mut batch);
                 }
             }
         });
+        let owners = pipeline.owners();
         if connected && sweep && !owners.is_empty() {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            let gone = sweep_gone(&mut owners, watermark);
+            let gone = sweep_gone(owners, watermark);
             batch.extend(gone.into_iter().map(Message::Event));
         }
         connected && out.send(&mut batch)

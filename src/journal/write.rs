@@ -69,21 +69,12 @@ impl WallClock {
             let _ = write!(self.prefix, "\"{}.", t.format("%Y-%m-%dT%H:%M:%S"));
         }
         line.extend_from_slice(&self.prefix);
-        // The nanoseconds, zero-padded, written in place as in `decimal`.
-        let at = line.len();
-        line.extend_from_slice(b"000000000Z\"");
-        let digits = &mut line[at..at + 9];
-        // Below 10^9: the cast cannot truncate.
-        let mut nanos = ns.rem_euclid(NS_PER_SEC) as usize;
-        let mut end = 9;
-        while end > 1 {
-            let pair = nanos % 100 * 2;
-            nanos /= 100;
-            end -= 2;
-            digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-        }
-        // A single digit is left: the cast cannot truncate.
-        digits[0] = b'0' + nanos as u8;
+        // The nanoseconds, zero-padded: the first digit, then eight.
+        // Below 10^9: the casts cannot truncate.
+        let nanos = ns.rem_euclid(NS_PER_SEC) as u32;
+        line.push(b'0' + (nanos / 100_000_000) as u8);
+        digits8_padded(line, nanos % 100_000_000);
+        line.extend_from_slice(b"Z\"");
     }
 }
 
@@ -221,49 +212,53 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// Two decimal digits for each number below 100.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
+/// The eight decimal digits of `n` (below 10^8, zero-padded) as ASCII, in
+/// memory order when stored little-endian: computed in parallel lanes of
+/// one u64 (two 4-digit halves, then four 2-digit quarters, then eight
+/// digits), with multiplications in place of divisions, and no digit
+/// depending on the one before. Each lane's quotient by 100 (then 10) is a
+/// multiply and a shift, exact for the lane's range (below 10,000, then
+/// below 100).
+fn digits8(n: u32) -> u64 {
+    let (hi, lo) = (u64::from(n / 10_000), u64::from(n % 10_000));
+    let v = hi | (lo << 32);
+    let hundreds = ((v * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let v = hundreds | ((v - hundreds * 100) << 16);
+    let tens = ((v * 103) >> 10) & 0x000f_000f_000f_000f;
+    let v = tens | ((v - tens * 10) << 8);
+    v | 0x3030_3030_3030_3030
+}
 
-/// Appends the decimal digits of `v`. Room is made with a constant-size
-/// append, cut to length, and the digits are written in place: no copy has
-/// a size only known at run time (each would be a call to `memcpy`), and
-/// nothing is read back right after being written byte by byte (which
-/// stalls store forwarding).
-fn decimal(line: &mut Vec<u8>, v: u64) {
-    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+/// Appends all eight digits of `n` (below 10^8), zero-padded.
+fn digits8_padded(line: &mut Vec<u8>, n: u32) {
+    line.extend_from_slice(&digits8(n).to_le_bytes());
+}
+
+/// Appends `n` (below 10^8) without leading zeros: the eight digits are
+/// stored whole (a fixed-size store, no call to `memcpy`), shifted so the
+/// first significant one comes first, and the line is cut after the last.
+fn digits8_trimmed(line: &mut Vec<u8>, n: u32) {
+    let len = n.checked_ilog10().map_or(1, |l| l as usize + 1);
     let at = line.len();
-    line.extend_from_slice(&[b'0'; 20]);
+    line.extend_from_slice(&(digits8(n) >> (8 * (8 - len))).to_le_bytes());
     line.truncate(at + len);
-    let digits = &mut line[at..];
-    let mut end = len;
-    let mut rest = v;
-    // Four digits at a time while the number is large (as itoa does), then
-    // two, then one.
-    while rest >= 10_000 {
-        // Below 10,000: the cast cannot truncate.
-        let four = (rest % 10_000) as usize;
-        rest /= 10_000;
-        end -= 4;
-        let (hi, lo) = (four / 100 * 2, four % 100 * 2);
-        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[hi..hi + 2]);
-        digits[end + 2..end + 4].copy_from_slice(&DIGIT_PAIRS[lo..lo + 2]);
-    }
-    // Below 10,000 now: the cast cannot truncate.
-    let mut rest = rest as usize;
-    while rest >= 10 {
-        let pair = rest % 100 * 2;
-        rest /= 100;
-        end -= 2;
-        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    if end == 1 {
-        // A single digit: the cast cannot truncate.
-        digits[0] = b'0' + rest as u8;
+}
+
+const E8: u64 = 100_000_000;
+
+/// Appends the decimal digits of `v`, in chunks of eight (see `digits8`).
+fn decimal(line: &mut Vec<u8>, v: u64) {
+    // Each chunk is below 10^8: the casts cannot truncate.
+    if v < E8 {
+        digits8_trimmed(line, v as u32);
+    } else if v < E8 * E8 {
+        digits8_trimmed(line, (v / E8) as u32);
+        digits8_padded(line, (v % E8) as u32);
+    } else {
+        let low = v % (E8 * E8);
+        digits8_trimmed(line, (v / (E8 * E8)) as u32);
+        digits8_padded(line, (low / E8) as u32);
+        digits8_padded(line, (low % E8) as u32);
     }
 }
 
@@ -583,6 +578,21 @@ mod tests {
             let mut line = b"x".to_vec();
             decimal(&mut line, v);
             assert_eq!(line, format!("x{v}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn eight_digit_chunks_match_to_string() {
+        // Every value below 20,000, where the lanes' carries are, then a
+        // stride through the rest of the range, and its top.
+        let values = (0..20_000).chain((20_000..100_000_000).step_by(9_973));
+        for n in values.chain([99_999_999]) {
+            let mut line = vec![];
+            digits8_padded(&mut line, n);
+            assert_eq!(line, format!("{n:08}").into_bytes());
+            line.clear();
+            digits8_trimmed(&mut line, n);
+            assert_eq!(line, n.to_string().into_bytes());
         }
     }
 
