@@ -24,9 +24,17 @@
 //!    forgets closed connections and renumbers the rest), the connections
 //!    held at the end and the heap they take (the connection table's
 //!    length times the size of a connection; the indexes are not counted).
+//! 5. Process churn: a shell running short commands (fork, exec, exit),
+//!    applied to a tree with its default process limit and to one
+//!    without: the time per message, the longest single apply (when the
+//!    tree forgets exited processes and renumbers the rest), the
+//!    processes held at the end and the heap the tree takes (counted by
+//!    this bench's allocator).
 //!
 //! `UI_BENCH_QUICK=1` runs smaller sizes (for a smoke run).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use causeway::graph::CausalTree;
@@ -34,6 +42,34 @@ use causeway::ui::keys::Action;
 use causeway::ui::{App, SourceKind, render, synth};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+/// The system allocator, counting the bytes allocated and not yet freed.
+struct Counting;
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to the system allocator as it came; the
+// count is a side effect.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        HELD.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's layout, as GlobalAlloc::alloc requires.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn held_mib() -> f64 {
+    HELD.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
 
 const W: u16 = 200;
 const H: u16 = 50;
@@ -219,6 +255,47 @@ fn conn_bench(conns: u64) {
     }
 }
 
+/// A shell running `procs` short commands, each forked, exec'd and exited,
+/// applied to trees with and without the default process limit.
+fn proc_bench(procs: usize) {
+    println!("process churn, {procs} short commands of one shell (fork, exec, exit):");
+    for (label, limit) in [
+        ("default limit", causeway::graph::MAX_PROCS),
+        ("no limit", usize::MAX),
+    ] {
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let shell = s.spawn(init, 1000, "/bin/bash", &["bash", "build.sh"]);
+        let mut tree = CausalTree::with_limits(limit, causeway::graph::MAX_CONNS);
+        let (mut worst, mut total, mut n) = (Duration::ZERO, Duration::ZERO, 0usize);
+        for _ in 0..procs.div_ceil(10_000) {
+            for _ in 0..10_000 {
+                let c = s.spawn(shell, 1000, "/usr/bin/cc", &["cc", "-O2", "-c", "src/x.c"]);
+                s.exit(c, shell, causeway::event::ExitStatus::Code(0));
+            }
+            let msgs = std::mem::take(&mut s.messages);
+            let t = Instant::now();
+            for m in &msgs {
+                let one = Instant::now();
+                tree.apply(m);
+                worst = worst.max(one.elapsed());
+            }
+            total += t.elapsed();
+            n += msgs.len();
+        }
+        let held = tree.len();
+        // What the tree holds: the heap it gives back when dropped.
+        let with_tree = held_mib();
+        drop(tree);
+        println!(
+            "  {label:<13}: {:.0} ns per message, longest apply {}, {held} processes held, heap {:.0} MiB",
+            total.as_nanos() as f64 / n as f64,
+            ms(worst),
+            with_tree - held_mib()
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let quick = std::env::var_os("UI_BENCH_QUICK").is_some();
@@ -227,10 +304,12 @@ fn main() {
         replay_bench(100_000);
         ingest_bench(100_000);
         conn_bench(1_000_000);
+        proc_bench(300_000);
     } else {
         frame_bench(&[1_000, 10_000, 100_000], 300);
         replay_bench(1_000_000);
         ingest_bench(1_000_000);
         conn_bench(5_000_000);
+        proc_bench(2_000_000);
     }
 }

@@ -7,17 +7,20 @@
 //! on `(pid, start tick)`: the same process seen by the scan and by the probe
 //! is one node.
 
+mod bound;
 mod net;
 
 use std::collections::HashMap;
 
+pub use bound::MAX_PROCS;
 pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess, SeedSocket,
 };
 
-/// Index of a node in its tree. Stable for the life of the tree.
+/// Index of a node in its tree. Stable until the tree forgets processes
+/// (see [`CausalTree::node_generation`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct NodeId(pub u32);
 
@@ -78,6 +81,8 @@ pub struct Node {
     pub conns: Vec<ConnId>,
     /// Its connections as counted when they came, forgotten ones too.
     pub conn_counts: ConnCounts,
+    /// Exited children forgotten to bound the tree (see [`MAX_PROCS`]).
+    pub forgotten_children: u64,
 }
 
 impl Node {
@@ -121,6 +126,8 @@ pub struct TreeStats {
     pub events: u64,
     pub lost: u64,
     pub alive: u64,
+    /// Exited processes forgotten to bound the tree (see [`MAX_PROCS`]).
+    pub forgotten: u64,
 }
 
 type IdentKey = (u32, u64);
@@ -142,6 +149,7 @@ pub struct CausalTree {
     stats: TreeStats,
     last_ktime: u64,
     net: net::NetTable,
+    bound: bound::ProcBound,
 }
 
 impl CausalTree {
@@ -256,7 +264,9 @@ impl CausalTree {
         out
     }
 
-    /// Applies one message.
+    /// Applies one message. Past [`MAX_PROCS`] processes this forgets
+    /// old exited ones and renumbers the rest (see
+    /// [`CausalTree::node_generation`]).
     pub fn apply(&mut self, msg: &Message) {
         match msg {
             Message::Seed(seed) => self.apply_seed(seed),
@@ -267,6 +277,7 @@ impl CausalTree {
                 self.bump_time(*ktime);
             }
         }
+        self.bound_procs();
     }
 
     fn bump_time(&mut self, ktime: u64) {
@@ -423,6 +434,7 @@ impl CausalTree {
             first_seen: seen,
             conns: Vec::new(),
             conn_counts: ConnCounts::default(),
+            forgotten_children: 0,
         });
         self.index.insert(ident(key), id);
         self.stats.alive += 1;

@@ -222,6 +222,18 @@ impl CausalTree {
         self.net.generation
     }
 
+    /// Each connection's owner, in connection order.
+    pub(super) fn net_owners(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.net.conns.iter().map(|c| c.owner)
+    }
+
+    /// Renumbers the owner of every connection.
+    pub(super) fn remap_owners(&mut self, mut f: impl FnMut(&mut NodeId)) {
+        for c in &mut self.net.conns {
+            f(&mut c.owner);
+        }
+    }
+
     /// Closes `id` and counts it closed on its owner.
     fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
         if let Some(owner) = self.net.close(id, ktime, info) {
@@ -355,7 +367,7 @@ impl CausalTree {
 
     /// Drops the connections marked in `forget` and renumbers the rest,
     /// wherever the tree holds their ids.
-    fn renumber(&mut self, forget: &[bool]) {
+    pub(super) fn renumber(&mut self, forget: &[bool]) {
         let net = &mut self.net;
         let mut new_id = Vec::with_capacity(net.conns.len());
         let mut kept = 0;

@@ -1,7 +1,7 @@
 //! Scripted event sequences against the causal tree.
 
 use super::*;
-use crate::event::{ExecInfo, ExitStatus, NS_PER_TICK};
+use crate::event::{Direction, ExecInfo, ExitStatus, NS_PER_TICK, NetInfo, NetKind, Protocol};
 
 /// Builds events for a scripted scenario; times advance by 1 ms a step.
 struct Script {
@@ -354,4 +354,219 @@ fn a_parent_known_only_from_a_later_event_is_marked_inferred() {
     let n = t.node(t.find(unseen_fork).unwrap());
     assert!(n.parent_inferred);
     assert_eq!(n.parent_id(), t.find(shell));
+}
+
+// ---- bounding the processes ---------------------------------------------
+
+/// Every link in the tree points both ways, and the index finds each node.
+fn assert_consistent(tree: &CausalTree) {
+    for (id, n) in tree.nodes() {
+        assert_eq!(tree.find(n.key), Some(id), "index of {}", n.key);
+        match n.causal_parent {
+            ParentLink::Known(p) => assert!(tree.children(p).contains(&id)),
+            ParentLink::Root => assert!(tree.roots().contains(&id)),
+            ParentLink::Unknown(_) => assert!(tree.orphans().contains(&id)),
+        }
+        for &c in &n.children {
+            assert_eq!(tree.node(c).causal_parent, ParentLink::Known(id));
+        }
+        for &c in &n.conns {
+            assert_eq!(tree.conn(c).owner, id);
+        }
+    }
+    for c in tree.conns() {
+        if let Some(p) = c.peer {
+            assert_eq!(tree.conn(p).peer.map(|q| tree.conn(q).owner), Some(c.owner));
+        }
+    }
+}
+
+fn apply_all(tree: &mut CausalTree, s: &Script) {
+    for m in &s.msgs {
+        tree.apply(m);
+    }
+}
+
+const SHELL: ProcKey = ProcKey::new(10, 100_000_000);
+
+/// A live shell under init that ran `n` short-lived commands, pids from
+/// 1000.
+fn commands(n: u32) -> Script {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(SHELL, Some(INIT), "bash");
+    for i in 0..n {
+        let start = s.now + 500_000;
+        let c = ProcKey::new(1000 + i, start);
+        s.fork(SHELL, c);
+        s.exit(c, SHELL, 0);
+    }
+    s
+}
+
+#[test]
+fn a_full_tree_forgets_the_oldest_exited_processes_and_keeps_the_live() {
+    let s = commands(1000);
+    let mut tree = CausalTree::with_limits(100, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    assert!(tree.len() <= 100, "{} held", tree.len());
+    assert_consistent(&tree);
+    let shell = tree.find(SHELL).expect("the live shell is kept");
+    assert!(tree.find(INIT).is_some());
+    // The newest commands are kept, the oldest forgotten.
+    assert!(tree.find_pid(1999).is_some());
+    assert!(tree.find_pid(1000).is_none());
+    let kids = tree.children(shell);
+    assert!(
+        kids.windows(2)
+            .all(|w| tree.node(w[0]).start() < tree.node(w[1]).start())
+    );
+    let forgotten = 1002 - tree.len() as u64;
+    assert_eq!(tree.forgotten(), forgotten);
+    assert_eq!(tree.stats().forgotten, forgotten);
+    assert_eq!(tree.node(shell).forgotten_children, forgotten);
+    assert!(tree.node_generation() > 0);
+    assert_eq!(tree.stats().alive, 2);
+}
+
+#[test]
+fn live_processes_are_never_forgotten_however_many() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    for i in 0..50 {
+        let start = s.now + 500_000;
+        s.fork(INIT, ProcKey::new(100 + i, start));
+    }
+    let mut tree = CausalTree::with_limits(10, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    assert_eq!(tree.len(), 51);
+    assert_eq!(tree.forgotten(), 0);
+    assert_consistent(&tree);
+}
+
+#[test]
+fn a_subtree_goes_whole_and_a_live_descendant_keeps_its_chain() {
+    // init > shell > make (exited) > cc (exited), and make2 (exited) >
+    // daemon (alive), then enough commands to force forgetting.
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(SHELL, Some(INIT), "bash");
+    let make = key(20, 2_000);
+    let cc = key(21, 2_001);
+    let make2 = key(22, 2_002);
+    let daemon = key(23, 2_003);
+    s.now = 2_010_000_000;
+    s.fork(SHELL, make);
+    s.fork(make, cc);
+    s.fork(SHELL, make2);
+    s.fork(make2, daemon);
+    s.exit(cc, make, 0);
+    s.exit(make, SHELL, 0);
+    s.exit(make2, SHELL, 0);
+    for i in 0..200 {
+        let start = s.now + 500_000;
+        let c = ProcKey::new(1000 + i, start);
+        s.fork(SHELL, c);
+        s.exit(c, SHELL, 0);
+    }
+    let mut tree = CausalTree::with_limits(40, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    assert_consistent(&tree);
+    assert!(tree.find(make).is_none() && tree.find(cc).is_none());
+    let d = tree.find(daemon).expect("alive");
+    let m2 = tree.find(make2).expect("the live daemon's parent");
+    assert_eq!(tree.node(d).causal_parent, ParentLink::Known(m2));
+    assert_eq!(pids(&tree, &tree.ancestors(d)), [1, 10, 22, 23]);
+}
+
+#[test]
+fn a_pinned_process_and_its_ancestors_stay() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(SHELL, Some(INIT), "bash");
+    let first = key(1000, 2_000);
+    s.now = 2_000_000_000;
+    s.fork(SHELL, first);
+    s.exit(first, SHELL, 0);
+    let mut tree = CausalTree::with_limits(20, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    tree.pin(tree.find(first));
+    let more = commands(100);
+    for m in more.msgs.iter().skip(2) {
+        tree.apply(m);
+    }
+    assert!(tree.forgotten() > 0);
+    assert!(tree.find(first).is_some(), "pinned");
+    assert_consistent(&tree);
+}
+
+#[test]
+fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
+    // A client that connects to a live local server, closes and exits,
+    // then many commands: the client and its connection are forgotten; the
+    // server keeps its accepted connection, unlinked.
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(SHELL, Some(INIT), "bash");
+    let server = key(30, 2_000);
+    let client = key(31, 2_001);
+    s.now = 2_010_000_000;
+    s.fork(SHELL, server);
+    s.fork(SHELL, client);
+    let tcp = |kind, direction, local: &str, remote: &str| {
+        EventKind::Net(NetInfo {
+            kind,
+            protocol: Protocol::Tcp,
+            direction,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            cookie: match direction {
+                Direction::Outbound => 7,
+                _ => 8,
+            },
+            bytes_sent: 0,
+            bytes_received: 0,
+        })
+    };
+    let (c, sv) = ("127.0.0.1:40000", "127.0.0.1:80");
+    s.event(
+        client,
+        31,
+        SHELL,
+        tcp(NetKind::Connect, Direction::Outbound, c, sv),
+    );
+    s.event(
+        server,
+        30,
+        SHELL,
+        tcp(NetKind::Accept, Direction::Inbound, sv, c),
+    );
+    s.event(
+        client,
+        31,
+        SHELL,
+        tcp(NetKind::Close, Direction::Outbound, c, sv),
+    );
+    s.event(
+        server,
+        30,
+        SHELL,
+        tcp(NetKind::Close, Direction::Inbound, sv, c),
+    );
+    s.exit(client, SHELL, 0);
+    for i in 0..100 {
+        let start = s.now + 500_000;
+        let p = ProcKey::new(1000 + i, start);
+        s.fork(SHELL, p);
+        s.exit(p, SHELL, 0);
+    }
+    let mut tree = CausalTree::with_limits(30, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    assert_consistent(&tree);
+    assert!(tree.find(client).is_none());
+    let sv = tree.find(server).expect("alive");
+    assert_eq!(tree.conns().len(), 1);
+    let conn = tree.node(sv).conns[0];
+    assert_eq!(tree.conn(conn).peer, None, "its peer was forgotten");
+    assert_eq!(tree.conn(conn).owner, sv);
 }

@@ -170,14 +170,23 @@ impl App {
     pub fn apply(&mut self, msg: &Message) {
         let before = self.tree.len();
         let generation = self.tree.conn_generation();
+        let nodes = self.tree.node_generation();
         // The connection selected in the list, should the tree forget some
         // and renumber the rest.
         let held = match self.mode {
             Mode::Connections => self.selected_conn().map(|c| self.tree.conn(c).clone()),
             _ => None,
         };
+        // The process shown is never forgotten.
+        self.tree.pin(self.selected_node());
         self.tree.apply(msg);
-        if self.tree.len() != before {
+        if self.tree.node_generation() != nodes {
+            self.rows.renumber(&self.tree);
+            if let Some(Item::Node(id)) = self.selected {
+                let now = self.tree.renumbered().get(id.index()).copied().flatten();
+                self.selected = now.map(Item::Node);
+            }
+        } else if self.tree.len() != before {
             self.rows.sync(&self.tree);
         }
         if self.tree.conn_generation() != generation {

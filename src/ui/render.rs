@@ -100,6 +100,12 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
         format::count(stats.alive),
         format::count(app.tree.len() as u64)
     )));
+    if stats.forgotten > 0 {
+        spans.push(Span::styled(
+            format!(" (+{} old forgotten)", format::count(stats.forgotten)),
+            t.dim(),
+        ));
+    }
     spans.push(sep());
     if stats.lost > 0 {
         spans.push(Span::styled(
@@ -559,6 +565,15 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         Span::styled("  cgroup ", t.label()),
         Span::raw(n.cgroup.to_string()),
     ]));
+    if n.forgotten_children > 0 {
+        lines.push(Line::from(vec![
+            label(app, "forgot"),
+            Span::raw(format!(
+                "{} exited children, oldest first, to bound memory (the journal keeps them)",
+                format::count(n.forgotten_children)
+            )),
+        ]));
+    }
     if let Some(exec) = n.current_exec() {
         if !exec.exe.is_empty() {
             lines.push(Line::from(vec![

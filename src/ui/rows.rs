@@ -97,6 +97,23 @@ impl Rows {
         self.orphan_rows = tree.orphans().iter().map(|&r| self.c(r)).sum();
     }
 
+    /// After the tree forgot processes and renumbered the rest
+    /// ([`CausalTree::renumbered`]): keeps the folds of the nodes that
+    /// remain and counts afresh.
+    pub fn renumber(&mut self, tree: &CausalTree) {
+        // Nodes this index has not seen yet get their default fold.
+        let mut collapsed: Vec<bool> = (0..tree.len())
+            .map(|i| folded_by_default(tree, NodeId(i as u32)))
+            .collect();
+        for (old, new) in tree.renumbered().iter().enumerate() {
+            if let (Some(new), Some(&c)) = (new, self.collapsed.get(old)) {
+                collapsed[new.index()] = c;
+            }
+        }
+        self.collapsed = collapsed;
+        self.rebuild(tree);
+    }
+
     fn c(&self, id: NodeId) -> u64 {
         u64::from(self.count.get(id.index()).copied().unwrap_or(0))
     }

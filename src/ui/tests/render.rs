@@ -409,3 +409,33 @@ fn a_full_tree_says_what_it_forgot_and_keeps_the_selected_connection() {
         "{s}"
     );
 }
+
+#[test]
+fn forgotten_processes_are_counted_in_the_status_bar_and_on_their_parent() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let shell = s.spawn(init, 1000, "/bin/bash", &["bash"]);
+    for _ in 0..100 {
+        let c = s.spawn(shell, 1000, "/bin/true", &["true"]);
+        s.exit(c, shell, ExitStatus::Code(0));
+    }
+    let mut app = App::new(
+        crate::graph::CausalTree::with_limits(40, crate::graph::MAX_CONNS),
+        SourceKind::Live,
+        synth::header(),
+        crate::ui::users::Users::default(),
+    );
+    for m in &s.messages {
+        app.apply(m);
+    }
+    app.settle();
+    let forgotten = app.tree.forgotten();
+    assert!(forgotten > 0);
+    select_pid(&mut app, shell.pid);
+    let s = screen(&draw(&mut app, 200, 50));
+    assert!(s.contains(&format!("(+{forgotten} old forgotten)")), "{s}");
+    assert!(
+        s.contains(&format!("forgot   {forgotten} exited children")),
+        "{s}"
+    );
+}

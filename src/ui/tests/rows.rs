@@ -196,3 +196,61 @@ fn a_batch_without_sync_is_recounted() {
     check(&tree, &rows);
     let _ = ExitStatus::Code(0);
 }
+
+#[test]
+fn when_the_tree_forgets_processes_the_view_keeps_its_selection_and_folds() {
+    use crate::graph::MAX_CONNS;
+    use crate::ui::app::{App, SourceKind};
+    use crate::ui::users::Users;
+
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let shell = s.spawn(init, 1000, "/bin/bash", &["bash"]);
+    let make = s.spawn(shell, 1000, "/usr/bin/make", &["make"]);
+    let cc = s.spawn(make, 1000, "/usr/bin/cc", &["cc"]);
+    let tail = s.spawn(shell, 1000, "/usr/bin/tail", &["tail", "-f", "log"]);
+    s.spawn(tail, 1000, "/usr/bin/grep", &["grep", "x"]);
+    s.exit(cc, make, ExitStatus::Code(0));
+    s.exit(make, shell, ExitStatus::Code(0));
+    let first: Vec<Message> = std::mem::take(&mut s.messages);
+    let mut app = App::new(
+        CausalTree::with_limits(60, MAX_CONNS),
+        SourceKind::Live,
+        synth::header(),
+        Users::default(),
+    );
+    for m in &first {
+        app.apply(m);
+    }
+    app.settle();
+    // The operator looks at the finished compiler, and folds `tail`.
+    let cc_id = app.tree.find(cc).expect("cc");
+    app.selected = Some(Item::Node(cc_id));
+    let tail_id = app.tree.find(tail).expect("tail");
+    app.rows.set_collapsed(&app.tree, Item::Node(tail_id), true);
+    // Then hundreds of short commands.
+    for _ in 0..400 {
+        let c = s.spawn(shell, 1000, "/bin/true", &["true"]);
+        s.exit(c, shell, ExitStatus::Code(0));
+    }
+    for m in &s.messages {
+        app.apply(m);
+    }
+    app.settle();
+    assert!(
+        app.tree.forgotten() > 300,
+        "{} forgotten",
+        app.tree.forgotten()
+    );
+    assert!(app.tree.len() <= 60);
+    let now = app.selected_node().expect("a selection");
+    assert_eq!(app.tree.node(now).key, cc, "the selected process stays");
+    assert_eq!(
+        app.tree.ancestors(now).len(),
+        4,
+        "with its chain: init, bash, make, cc"
+    );
+    let tail_id = app.tree.find(tail).expect("alive");
+    assert!(app.rows.is_collapsed(tail_id), "its fold is kept");
+    check(&app.tree, &app.rows);
+}
