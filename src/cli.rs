@@ -7,6 +7,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use std::io::Write;
+
+use crate::event::ProcKey;
+use crate::export;
+use crate::graph::CausalTree;
 use crate::journal;
 use crate::live::LiveFeed;
 use crate::record;
@@ -42,6 +47,28 @@ enum Command {
         /// A journal written by `causeway record` or `causeway live --record`.
         file: PathBuf,
     },
+    /// Write a process's causal chain (ancestors, the process, descendants,
+    /// with their execs and connections) from a journal as JSON.
+    Export {
+        /// A journal written by `causeway record` or `causeway live --record`.
+        file: PathBuf,
+        /// The process: PID (the newest with that pid), or PID@START with
+        /// its start time (boot-clock ns, as in the journal).
+        #[arg(value_name = "PID[@START]", value_parser = parse_process)]
+        process: (u32, Option<u64>),
+        /// Where to write it; `-` or nothing for stdout.
+        #[arg(short, long, value_name = "FILE|-")]
+        output: Option<PathBuf>,
+    },
+}
+
+fn parse_process(s: &str) -> Result<(u32, Option<u64>), String> {
+    let bad = || format!("{s:?} is not a PID or PID@START (e.g. 4242 or 4242@123456789000)");
+    let (pid, start) = match s.split_once('@') {
+        Some((p, t)) => (p, Some(t.parse().map_err(|_| bad())?)),
+        None => (s, None),
+    };
+    Ok((pid.parse().map_err(|_| bad())?, start))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -94,6 +121,32 @@ fn run(cli: Cli) -> Result<()> {
                 s.events,
                 s.cpu.as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Export {
+            file,
+            process: (pid, start),
+            output,
+        } => {
+            let loaded = journal::load(&file)?;
+            if let Some(s) = loaded.problem_summary() {
+                eprintln!("causeway: {}: {s}", file.display());
+            }
+            // Every process of the journal: none is forgotten here.
+            let mut tree = CausalTree::with_limits(usize::MAX, usize::MAX);
+            for m in &loaded.messages {
+                tree.apply(m);
+            }
+            let id = match start {
+                Some(start) => tree.find(ProcKey::new(pid, start)),
+                None => tree.find_pid(pid),
+            }
+            .with_context(|| format!("no process {pid} in {}", file.display()))?;
+            let doc = export::chain(&tree, &loaded.header, id, tree.last_ktime());
+            let mut out = record::open_output(output.as_ref())?;
+            out.write_all(export::to_text(&doc).as_bytes())
+                .and_then(|()| out.flush())
+                .context("writing the chain")?;
             Ok(())
         }
         Command::Replay { file } => {

@@ -4,6 +4,7 @@
 pub mod bpf;
 pub mod cli;
 pub mod event;
+pub mod export;
 pub mod graph;
 pub mod hash;
 pub mod journal;

@@ -178,7 +178,12 @@ fn replay_navigate_fold_help_and_quit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
     let t = Tmux::start(120, 40);
-    t.type_line(&replay_cmd(&path));
+    // From the journal's directory: `x` writes the chain there.
+    t.type_line(&format!(
+        "cd '{}' && {}",
+        dir.path().display(),
+        replay_cmd(&path)
+    ));
     // Opens at the end: the newest process selected, the tree shown.
     let s = t.wait_text(" REPLAY ");
     assert!(t.format("#{alternate_on}") == "1", "{s}");
@@ -226,6 +231,20 @@ fn replay_navigate_fold_help_and_quit() {
     t.keys(&["Enter"]);
     let s = t.wait_text("peer process: 600 nginx");
     assert!(s.contains("10/13"), "{s}");
+    // x: nginx's causal chain (systemd, nginx) as JSON, in the directory.
+    t.keys(&["x"]);
+    let s = t.wait_text("chain of 2 processes written to");
+    let written: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().contains("causeway-chain-600-"))
+        .collect();
+    assert_eq!(written.len(), 1, "{s}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[0]).expect("chain file"))
+            .expect("JSON");
+    assert_eq!(doc["selected"]["pid"], 600);
+    assert_eq!(doc["processes"][0]["comm"], "systemd");
 
     t.keys(&["q"]);
     let s = t.expect_shell_back(0);

@@ -18,8 +18,8 @@ use std::cmp::Reverse;
 
 use super::{CausalTree, NodeId, ParentLink};
 
-/// The most processes a tree holds by default: about 100 MiB, at the
-/// kibibyte or so a process with a short command line takes with the
+/// The most processes a tree holds by default: under 100 MiB, at the
+/// 0.75 KiB or so a process with a short command line takes with the
 /// tree's indexes (`cargo bench --bench ui_frame`, process churn).
 pub const MAX_PROCS: usize = 100_000;
 

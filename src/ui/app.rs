@@ -75,6 +75,9 @@ pub struct App {
     /// The terminal's size.
     pub size: Rect,
     pub quit: bool,
+    /// A causal chain asked for (`x`): the event loop writes it, and says
+    /// where in `flash`.
+    pub export: Option<NodeId>,
 }
 
 impl App {
@@ -102,6 +105,7 @@ impl App {
             flash: None,
             size: Rect::new(0, 0, 80, 24),
             quit: false,
+            export: None,
         };
         app.fix_view();
         app
@@ -272,6 +276,10 @@ impl App {
             Action::Click { column, row } => self.click(column, row),
             Action::Scroll(delta) => self.scroll(delta),
             _ if self.help => {}
+            Action::Export => match self.selected_node() {
+                Some(id) => self.export = Some(id),
+                None => self.flash = Some("select a process to export its chain".into()),
+            },
             _ if self.mode == Mode::Search => self.search_action(action),
             _ if self.mode == Mode::Connections => self.conn_action(action),
             _ => self.tree_action(action),

@@ -39,6 +39,8 @@ pub enum Action {
     Connections,
     /// In the connection list: select the peer process in the tree.
     JumpToPeer,
+    /// Write the selection's causal chain to a JSON file.
+    Export,
     /// Leave the connection list, the help overlay or the search prompt.
     Back,
     /// Open the search prompt.
@@ -110,6 +112,7 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('p') => Some(Action::Parent),
             KeyCode::Char('f') => Some(Action::ToggleFollow),
             KeyCode::Char('c') => Some(Action::Connections),
+            KeyCode::Char('x') => Some(Action::Export),
             KeyCode::Char('/') => Some(Action::StartSearch),
             KeyCode::Char('n') => Some(Action::SearchNext),
             KeyCode::Char('N') => Some(Action::SearchPrev),
@@ -124,6 +127,7 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Home | KeyCode::Char('g') => Some(Action::First),
             KeyCode::End | KeyCode::Char('G') => Some(Action::Last),
             KeyCode::Enter => Some(Action::JumpToPeer),
+            KeyCode::Char('x') => Some(Action::Export),
             KeyCode::Esc | KeyCode::Char('c') | KeyCode::Left | KeyCode::Char('h') => {
                 Some(Action::Back)
             }
@@ -160,6 +164,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),
+    ("x", "write the causal chain to a JSON file"),
     ("?", "this help (Esc closes)"),
     ("q  Ctrl-C", "quit"),
     ("mouse", "click selects, wheel scrolls"),

@@ -151,6 +151,7 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         Mode::Connections => &[
             ("↑↓", "move"),
             ("Enter", "jump to peer"),
+            ("x", "export"),
             ("Esc", "back"),
             ("?", "help"),
             ("q", "quit"),
@@ -160,6 +161,7 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
             ("←→", "fold"),
             ("p", "parent"),
             ("c", "conns"),
+            ("x", "export"),
             ("f", "follow"),
             ("/", "find"),
             ("?", "help"),

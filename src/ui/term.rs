@@ -400,7 +400,10 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
         };
         select! {
             recv(input.rx) -> ev => match ev {
-                Ok(Ok(ev)) => dirty |= on_terminal_event(app, ev),
+                Ok(Ok(ev)) => {
+                    dirty |= on_terminal_event(app, ev);
+                    export(app);
+                }
                 Ok(Err(e)) => return Err(e).context("reading the terminal"),
                 Err(_) => bail!("the terminal input thread stopped"),
             },
@@ -431,6 +434,26 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     drop(input);
     drop(term);
     Ok(())
+}
+
+/// Writes the causal chain the view asked for, if any, into the current
+/// directory, and says where (or why not) in the footer.
+fn export(app: &mut App) {
+    let Some(id) = app.export.take() else {
+        return;
+    };
+    if id.index() >= app.tree.len() {
+        return;
+    }
+    let doc = crate::export::chain(&app.tree, &app.header, id, app.now_ktime());
+    let n = doc["processes"].as_array().map_or(0, Vec::len);
+    let written = std::env::current_dir()
+        .context("finding the current directory")
+        .and_then(|dir| crate::export::write_file(&dir, &doc));
+    app.flash = Some(match written {
+        Ok(path) => format!("chain of {n} processes written to {}", path.display()),
+        Err(e) => format!("export failed: {e:#}"),
+    });
 }
 
 /// Applies `first`, then what is waiting on the feed, within the limits.

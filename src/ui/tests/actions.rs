@@ -37,13 +37,22 @@ fn keys_map_to_actions_in_the_tree() {
         (KeyCode::Char('p'), Action::Parent),
         (KeyCode::Char('f'), Action::ToggleFollow),
         (KeyCode::Char('c'), Action::Connections),
+        (KeyCode::Char('x'), Action::Export),
         (KeyCode::Char('?'), Action::ToggleHelp),
         (KeyCode::Char('q'), Action::Quit),
     ];
     for (code, action) in cases {
         assert_eq!(key_to_action(key(code), t), Some(action), "{code:?}");
     }
-    assert_eq!(key_to_action(key(KeyCode::Char('x')), t), None);
+    assert_eq!(key_to_action(key(KeyCode::Char('z')), t), None);
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('x')), Mode::Connections),
+        Some(Action::Export)
+    );
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('x')), Mode::Search),
+        Some(Action::SearchInput('x'))
+    );
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     for mode in [Mode::Tree, Mode::Connections, Mode::Help] {
         assert_eq!(key_to_action(ctrl_c, mode), Some(Action::Quit));
@@ -400,4 +409,23 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
     assert_eq!(app.query, "");
     app.handle(Action::Back);
     assert_eq!(app.input_mode(), Mode::Tree);
+}
+
+#[test]
+fn export_asks_the_event_loop_for_the_selected_chain_and_nothing_else() {
+    let mut app = replay(synth::demo(), vec![]);
+    let id = app.selected_node().expect("opens on the newest process");
+    app.handle(Action::Export);
+    assert_eq!(app.export, Some(id));
+    assert_eq!(app.flash, None);
+    // Nothing selected: nothing to export, and it says so.
+    let mut empty = live(&[]);
+    empty.handle(Action::Export);
+    assert_eq!(empty.export, None);
+    assert!(
+        empty
+            .flash
+            .as_deref()
+            .is_some_and(|f| f.contains("select a process"))
+    );
 }

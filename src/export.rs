@@ -1,0 +1,355 @@
+//! A causal chain as one JSON document, for the postmortem: the selected
+//! process, every ancestor up to the root of what causeway saw, and every
+//! descendant, each with its exec history, its end and its connections
+//! (with the process at the other end of a local one). The format is in
+//! `docs/chain.md`, its schema in `assets/chain.schema.json`.
+//!
+//! Building the document reads the tree and nothing else; [`write_file`]
+//! is the only I/O.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::event::{ExitStatus, ProcKey, signal_name};
+use crate::graph::{CausalTree, Connection, NodeId, ParentLink};
+use crate::journal::{Header, encode_bytes, rfc3339, wall_time};
+
+pub const FORMAT_NAME: &str = "causeway-chain";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The chain through `id`: its ancestors (the root first), itself, then
+/// its descendants depth first, children in start order. `exported` is
+/// the boot-clock time of the export.
+pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> Value {
+    let time = |ktime: u64| rfc3339(wall_time(header.boot_time_ns, ktime));
+    let ancestors = tree.ancestors(id);
+    let descendants = tree.subtree(id);
+    let roles = ancestors[..ancestors.len() - 1]
+        .iter()
+        .map(|&a| (a, "ancestor"))
+        .chain(std::iter::once((id, "selected")))
+        .chain(descendants.iter().skip(1).map(|&d| (d, "descendant")));
+    let processes: Vec<Value> = roles
+        .map(|(n, role)| process(tree, n, role, &time))
+        .collect();
+    let top = tree.node(ancestors[0]);
+    json!({
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "host": {
+            "hostname": header.hostname,
+            "kernel": header.kernel,
+            "boot_time": time(0),
+            "boot_time_ns": header.boot_time_ns,
+        },
+        "causeway": header.causeway,
+        "exported": time(exported),
+        "selected": key(tree.node(id).key),
+        // Whether the first process is a root (pid 1, kthreadd), or the
+        // chain stops at a parent causeway never saw.
+        "complete": top.causal_parent == ParentLink::Root,
+        "processes": processes,
+    })
+}
+
+fn key(k: ProcKey) -> Value {
+    json!({ "pid": k.pid, "start": k.start })
+}
+
+fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> String) -> Value {
+    let n = tree.node(id);
+    let parent = match n.causal_parent {
+        ParentLink::Known(p) => key(tree.node(p).key),
+        ParentLink::Unknown(k) => key(k),
+        ParentLink::Root => Value::Null,
+    };
+    let execs: Vec<Value> = n
+        .execs
+        .iter()
+        .map(|e| {
+            json!({
+                "time": e.time.map(time),
+                "ktime": e.time,
+                "exe": encode_bytes(&e.info.exe),
+                "argv": e.info.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>(),
+                "argv_truncated": e.info.argv_truncated,
+            })
+        })
+        .collect();
+    let end = n.exit_time.map(|t| {
+        let mut end = json!({ "time": time(t), "ktime": t });
+        match n.exit {
+            Some(ExitStatus::Code(c)) => end["exit_code"] = json!(c),
+            Some(ExitStatus::Signal {
+                signal,
+                core_dumped,
+            }) => {
+                end["signal"] = json!(signal);
+                end["signal_name"] = json!(signal_name(signal));
+                end["core_dumped"] = json!(core_dumped);
+            }
+            None => {}
+        }
+        end
+    });
+    let conns: Vec<Value> = n
+        .conns
+        .iter()
+        .map(|&c| connection(tree, tree.conn(c), time))
+        .collect();
+    json!({
+        "role": role,
+        "pid": n.key.pid,
+        "start": n.key.start,
+        "start_time": time(n.key.start),
+        "parent": parent,
+        "parent_seen": matches!(n.causal_parent, ParentLink::Known(_) | ParentLink::Root),
+        "parent_inferred": n.parent_inferred,
+        "seeded": n.seeded,
+        "comm": n.comm.as_str(),
+        "uid": n.uid,
+        "gid": n.gid,
+        "cgroup": n.cgroup,
+        "execs": execs,
+        "end": end,
+        "connections": conns,
+        "forgotten_connections": n.conn_counts.forgotten,
+        "forgotten_children": n.forgotten_children,
+    })
+}
+
+fn connection(tree: &CausalTree, c: &Connection, time: &dyn Fn(u64) -> String) -> Value {
+    let peer = c.peer.map(|p| key(tree.node(tree.conn(p).owner).key));
+    json!({
+        "protocol": c.protocol.as_str(),
+        "direction": c.direction.as_str(),
+        "local": c.local.to_string(),
+        "remote": c.remote.to_string(),
+        "state": c.state.as_str(),
+        "start": c.start,
+        "start_time": time(c.start),
+        "end": c.end,
+        "end_time": c.end.map(time),
+        "bytes_sent": c.bytes_sent,
+        "bytes_received": c.bytes_received,
+        "cookie": c.cookie,
+        "seeded": c.seeded,
+        "peer": peer,
+    })
+}
+
+/// The document as text: indented, ending with a newline.
+pub fn to_text(doc: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(doc).unwrap_or_else(|_| doc.to_string());
+    s.push('\n');
+    s
+}
+
+/// Writes the document to a new file in `dir`, named after the selected
+/// process (`causeway-chain-PID-START.json`, then `-2`, `-3`, ... rather
+/// than overwrite); returns its path.
+pub fn write_file(dir: &Path, doc: &Value) -> Result<PathBuf> {
+    let pid = doc["selected"]["pid"].as_u64().unwrap_or(0);
+    let start = doc["selected"]["start"].as_u64().unwrap_or(0);
+    let text = to_text(doc);
+    for n in 1..1000 {
+        let name = match n {
+            1 => format!("causeway-chain-{pid}-{start}.json"),
+            n => format!("causeway-chain-{pid}-{start}-{n}.json"),
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    anyhow::bail!("too many chains of pid {pid} in {}", dir.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::synth;
+
+    fn demo() -> CausalTree {
+        CausalTree::from_messages(&synth::demo())
+    }
+
+    fn roles(doc: &Value) -> Vec<(String, u64)> {
+        doc["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["role"].as_str().unwrap().to_string(),
+                    p["pid"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn by_pid(doc: &Value, pid: u64) -> &Value {
+        doc["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .unwrap_or_else(|| panic!("pid {pid} not in the chain"))
+    }
+
+    #[test]
+    fn a_chain_is_the_ancestors_the_selection_and_its_descendants_in_order() {
+        let tree = demo();
+        // The demo: systemd > sshd > sshd session (1000) > bash (1001) >
+        // make (1002) > cc, cc; bash > sleep, curl; nginx is elsewhere.
+        let bash = tree.find_pid(1001).unwrap();
+        let doc = chain(&tree, &synth::header(), bash, tree.last_ktime());
+        let expect = [
+            ("ancestor", 1),
+            ("ancestor", 500),
+            ("ancestor", 1000),
+            ("selected", 1001),
+            ("descendant", 1002),
+            ("descendant", 1003),
+            ("descendant", 1004),
+            ("descendant", 1005),
+            ("descendant", 1006),
+        ];
+        assert_eq!(
+            roles(&doc),
+            expect.map(|(r, p)| (r.to_string(), p)).to_vec()
+        );
+        assert_eq!(doc["format"], "causeway-chain");
+        assert_eq!(doc["complete"], true);
+        assert_eq!(doc["selected"]["pid"], 1001);
+        assert_eq!(doc["host"]["hostname"], "testhost");
+        let make = by_pid(&doc, 1002);
+        assert_eq!(make["end"]["exit_code"], 2);
+        assert_eq!(make["execs"][0]["argv"], json!(["make", "-j2", "all"]));
+        assert_eq!(make["parent"]["pid"], 1001);
+        let sleep = by_pid(&doc, 1005);
+        assert_eq!(sleep["end"]["signal_name"], "SIGKILL");
+        // curl's connection names nginx, at the other end, by identity.
+        let curl = by_pid(&doc, 1006);
+        let conn = &curl["connections"][0];
+        assert_eq!(
+            (conn["direction"].as_str(), conn["remote"].as_str()),
+            (Some("outbound"), Some("127.0.0.1:8080"))
+        );
+        let nginx = tree.node(tree.find_pid(600).unwrap()).key;
+        assert_eq!(conn["peer"], key(nginx));
+        assert!(by_pid(&doc, 1)["end"].is_null(), "systemd runs");
+    }
+
+    #[test]
+    fn a_chain_that_stops_at_an_unseen_parent_says_so() {
+        let tree = demo();
+        let stray = tree.find_pid(4000).unwrap();
+        let doc = chain(&tree, &synth::header(), stray, tree.last_ktime());
+        assert_eq!(roles(&doc), [("selected".to_string(), 4000)]);
+        assert_eq!(doc["complete"], false);
+        let p = by_pid(&doc, 4000);
+        assert_eq!(
+            (p["parent"]["pid"].as_u64(), p["parent_seen"].as_bool()),
+            (Some(77), Some(false))
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_hex_as_in_the_journal() {
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "init", &["init"]);
+        let odd = s.spawn(init, 0, "/bin/x", &["x"]);
+        let mut tree = CausalTree::from_messages(&s.messages);
+        let mut msg = s.messages.last().unwrap().clone();
+        if let crate::event::Message::Event(ev) = &mut msg {
+            if let crate::event::EventKind::Exec(x) = &mut ev.kind {
+                x.argv = vec![b"x".to_vec(), vec![0xff, 0x00, b'a']];
+            }
+            ev.ktime += 1;
+        }
+        tree.apply(&msg);
+        let doc = chain(&tree, &synth::header(), tree.find(odd).unwrap(), 0);
+        let argv = &by_pid(&doc, u64::from(odd.pid))["execs"][1]["argv"];
+        assert_eq!(argv, &json!(["x", {"hex": "ff0061"}]));
+    }
+
+    /// The shipped schema and the document agree on every object's fields:
+    /// those it requires are there, and no others.
+    #[test]
+    fn documents_have_what_the_schema_requires_and_nothing_else() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../assets/chain.schema.json")).unwrap();
+        let fields = |v: &Value| -> Vec<String> {
+            let mut f: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            f.sort();
+            f
+        };
+        let check = |obj: &Value, def: &Value, what: &str| {
+            let known: Vec<String> = def["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            for f in fields(obj) {
+                assert!(known.contains(&f), "{what} has {f}, unknown to the schema");
+            }
+            for r in def["required"].as_array().unwrap() {
+                assert!(obj.get(r.as_str().unwrap()).is_some(), "{what} lacks {r}");
+            }
+        };
+        let tree = demo();
+        for (id, _) in tree.nodes() {
+            let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
+            check(&doc, &schema, "the document");
+            check(&doc["host"], &schema["properties"]["host"], "host");
+            let defs = &schema["$defs"];
+            for p in doc["processes"].as_array().unwrap() {
+                check(p, &defs["process"], "a process");
+                for e in p["execs"].as_array().unwrap() {
+                    check(e, &defs["exec"], "an exec");
+                }
+                if !p["end"].is_null() {
+                    check(&p["end"], &defs["end"], "an end");
+                }
+                for c in p["connections"].as_array().unwrap() {
+                    check(c, &defs["connection"], "a connection");
+                    let states = defs["connection"]["properties"]["state"]["enum"]
+                        .as_array()
+                        .unwrap();
+                    assert!(states.contains(&c["state"]), "state {}", c["state"]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn files_are_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = demo();
+        let doc = chain(&tree, &synth::header(), tree.find_pid(1001).unwrap(), 0);
+        let first = write_file(dir.path(), &doc).unwrap();
+        let second = write_file(dir.path(), &doc).unwrap();
+        assert_ne!(first, second);
+        let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        let start = doc["selected"]["start"].as_u64().unwrap();
+        assert_eq!(name(&first), format!("causeway-chain-1001-{start}.json"));
+        assert_eq!(name(&second), format!("causeway-chain-1001-{start}-2.json"));
+        let back: Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap()).unwrap();
+        assert_eq!(back, doc);
+        let missing = dir.path().join("no/such/dir");
+        let e = write_file(&missing, &doc).unwrap_err();
+        assert!(format!("{e:#}").contains("creating"), "{e:#}");
+    }
+}

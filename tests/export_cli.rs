@@ -1,0 +1,90 @@
+//! `causeway export`: a process's causal chain from a journal, as a user
+//! runs it. Needs no privileges.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use causeway::ui::synth;
+
+const BIN: &str = env!("CARGO_BIN_EXE_causeway");
+
+fn journal(dir: &Path) -> PathBuf {
+    let path = dir.join("demo.jsonl");
+    let f = std::fs::File::create(&path).expect("create journal");
+    synth::write_journal(std::io::BufWriter::new(f), &synth::demo()).expect("write journal");
+    path
+}
+
+fn export(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("export")
+        .args(args)
+        .output()
+        .expect("run causeway")
+}
+
+fn pids(doc: &serde_json::Value) -> Vec<u64> {
+    doc["processes"]
+        .as_array()
+        .expect("processes")
+        .iter()
+        .map(|p| p["pid"].as_u64().expect("pid"))
+        .collect()
+}
+
+#[test]
+fn a_pid_gives_its_chain_on_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let out = export(&[j.to_str().unwrap(), "1006"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    // curl: systemd > sshd > session > bash > curl; no children.
+    assert_eq!(pids(&doc), [1, 500, 1000, 1001, 1006]);
+    assert_eq!(doc["processes"][4]["role"], "selected");
+    assert_eq!(doc["processes"][4]["connections"][0]["peer"]["pid"], 600);
+
+    // PID@START names one process exactly, and -o writes a file.
+    let start = doc["selected"]["start"].as_u64().unwrap();
+    let file = dir.path().join("chain.json");
+    let out = export(&[
+        j.to_str().unwrap(),
+        &format!("1006@{start}"),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(again, doc);
+}
+
+#[test]
+fn an_unknown_process_or_a_bad_argument_is_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let out = export(&[j.to_str().unwrap(), "31337"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("causeway: no process 31337 in "), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let out = export(&[j.to_str().unwrap(), "12x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a PID or PID@START"));
+
+    let out = export(&[dir.path().join("missing.jsonl").to_str().unwrap(), "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
