@@ -28,10 +28,10 @@ unsafe impl plain::Plain for cw_close {}
 const CW_FORK: u32 = 1;
 const CW_EXEC: u32 = 2;
 const CW_EXIT: u32 = 3;
-const CW_CONNECT: u32 = 4;
-const CW_ACCEPT: u32 = 5;
+pub(super) const CW_CONNECT: u32 = 4;
+pub(super) const CW_ACCEPT: u32 = 5;
 const CW_LISTEN: u32 = 6;
-const CW_CLOSE: u32 = 7;
+pub(super) const CW_CLOSE: u32 = 7;
 const CW_UDP: u32 = 8;
 
 const IPPROTO_UDP: u8 = 17;

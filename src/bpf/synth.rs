@@ -2,6 +2,7 @@
 //! benchmarks of what user space does with each record. Only bytes leave
 //! this file.
 
+use super::decode::{CW_ACCEPT, CW_CLOSE, CW_CONNECT};
 use super::skel::types::{cw_close, cw_conn, cw_header};
 
 /// Records in ring order, each 8-byte aligned as in a ring buffer.
@@ -86,13 +87,16 @@ pub fn churn(cycles: u64, pid: u32) -> Records {
             ..Default::default()
         };
         let close = |ktime, cookie| cw_close {
-            kind: 7,
+            kind: CW_CLOSE,
             ktime,
             cookie,
             ..Default::default()
         };
-        r.push(ring, &conn(4, t, client, client_port, server_port));
-        r.push(ring, &conn(5, t + 100, server, server_port, client_port));
+        r.push(ring, &conn(CW_CONNECT, t, client, client_port, server_port));
+        r.push(
+            ring,
+            &conn(CW_ACCEPT, t + 100, server, server_port, client_port),
+        );
         r.push(ring, &close(t + 200, server));
         r.push(ring, &close(t + 300, client));
     }
