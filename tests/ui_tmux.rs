@@ -245,6 +245,15 @@ fn replay_navigate_fold_help_and_quit() {
             .expect("JSON");
     assert_eq!(doc["selected"]["pid"], 600);
     assert_eq!(doc["processes"][0]["comm"], "systemd");
+    // Scrub back: `{` goes to before the first event; only the processes
+    // of the /proc scan show, and `=` returns to now.
+    t.keys(&["{", "{"]);
+    let s = t.wait_text(" AT ");
+    assert!(s.contains("before the end"), "{s}");
+    assert!(!s.contains("curl"), "curl had not started: {s}");
+    t.keys(&["="]);
+    let s = t.wait_for("back to now", |s| !s.contains(" AT "));
+    assert!(s.contains("/13"), "{s}");
 
     t.keys(&["q"]);
     let s = t.expect_shell_back(0);

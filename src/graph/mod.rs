@@ -102,13 +102,7 @@ impl Node {
 
     /// The name to show: the basename of the last exec, or the comm.
     pub fn display_name(&self) -> String {
-        match self.current_exec() {
-            Some(exec) if !exec.exe.is_empty() => {
-                let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
-                String::from_utf8_lossy(base).into_owned()
-            }
-            _ => self.comm.to_string(),
-        }
+        display_name(self.current_exec(), &self.comm)
     }
 
     /// The causal parent's id, when it is known.
@@ -117,6 +111,17 @@ impl Node {
             ParentLink::Known(p) => Some(p),
             _ => None,
         }
+    }
+}
+
+/// The basename of `exec`'s program, or `comm` when none is known.
+pub fn display_name(exec: Option<&ExecInfo>, comm: &Comm) -> String {
+    match exec {
+        Some(exec) if !exec.exe.is_empty() => {
+            let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
+            String::from_utf8_lossy(base).into_owned()
+        }
+        _ => comm.to_string(),
     }
 }
 

@@ -78,6 +78,10 @@ pub struct App {
     /// A causal chain asked for (`x`): the event loop writes it, and says
     /// where in `flash`.
     pub export: Option<NodeId>,
+    /// Scrubbed back to this moment (boot-clock ns); `None`: now.
+    pub at: Option<u64>,
+    /// Processes running at `at`, counted when it was set.
+    pub alive_at: u64,
 }
 
 impl App {
@@ -106,6 +110,8 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             quit: false,
             export: None,
+            at: None,
+            alive_at: 0,
         };
         app.fix_view();
         app
@@ -144,10 +150,23 @@ impl App {
         self.now.max(self.tree.last_ktime())
     }
 
-    /// Whether a process appeared within the last [`NEW_WINDOW_NS`].
+    /// The moment the view shows: now, or where it was scrubbed back to.
+    pub fn view_time(&self) -> u64 {
+        self.at.unwrap_or_else(|| self.now_ktime())
+    }
+
+    /// Whether a process appeared within [`NEW_WINDOW_NS`] before the
+    /// moment shown.
     pub fn is_new(&self, id: NodeId) -> bool {
         let n = self.tree.node(id);
-        !n.seeded && self.now_ktime().saturating_sub(n.first_seen) < NEW_WINDOW_NS
+        let t = self.view_time();
+        !n.seeded && n.first_seen <= t && t - n.first_seen < NEW_WINDOW_NS
+    }
+
+    /// The connections of `id` the view shows (those opened by the moment
+    /// shown).
+    pub fn conns_shown(&self, id: NodeId) -> &[ConnId] {
+        super::at::node_at(&self.tree, id, self.at).conns
     }
 
     pub fn selected_node(&self) -> Option<NodeId> {
@@ -222,7 +241,7 @@ impl App {
     /// The connection selected in the selected process's list.
     fn selected_conn(&self) -> Option<ConnId> {
         let id = self.selected_node()?;
-        self.tree.node(id).conns.get(self.conn_sel).copied()
+        self.conns_shown(id).get(self.conn_sel).copied()
     }
 
     /// After a batch of messages: follow the newest process if asked, and
@@ -266,6 +285,7 @@ impl App {
             Action::ToggleFollow => {
                 self.follow = !self.follow;
                 if self.follow {
+                    self.scrub_to(None);
                     self.mode = Mode::Tree;
                     self.select_newest();
                     self.flash = Some("follow on: the newest process stays selected".into());
@@ -276,6 +296,11 @@ impl App {
             Action::Click { column, row } => self.click(column, row),
             Action::Scroll(delta) => self.scroll(delta),
             _ if self.help => {}
+            Action::ScrubPrev
+            | Action::ScrubNext
+            | Action::ScrubBack
+            | Action::ScrubForward
+            | Action::ScrubNow => self.scrub(action),
             Action::Export => match self.selected_node() {
                 Some(id) => self.export = Some(id),
                 None => self.flash = Some("select a process to export its chain".into()),
@@ -285,6 +310,63 @@ impl App {
             _ => self.tree_action(action),
         }
         self.fix_view();
+    }
+
+    /// Moves the moment shown (see [`super::at`]).
+    fn scrub(&mut self, action: Action) {
+        const STEP: u64 = 10_000_000_000;
+        let now = self.now_ktime();
+        let t = self.view_time();
+        let floor = super::at::floor(&self.tree);
+        let target = match action {
+            Action::ScrubPrev => match super::at::step(&self.tree, t, false, floor) {
+                Some(m) => Some(m),
+                None => {
+                    self.flash = Some("nothing earlier: causeway began here".into());
+                    return;
+                }
+            },
+            Action::ScrubNext => super::at::step(&self.tree, t, true, floor),
+            Action::ScrubBack => Some(t.saturating_sub(STEP).max(floor)),
+            Action::ScrubForward => Some(t.saturating_add(STEP)),
+            _ => None,
+        };
+        self.scrub_to(target.filter(|&m| m < now));
+        self.flash = Some(match self.at {
+            Some(_) => "scrubbed back: [ ] step, { } 10 s, = now".into(),
+            None => "now".into(),
+        });
+    }
+
+    /// Shows the tree as it was at `at` (`None`: now), keeping the
+    /// selection on what had started by then.
+    fn scrub_to(&mut self, at: Option<u64>) {
+        self.at = at;
+        if at.is_some() {
+            self.follow = false;
+        }
+        self.rows.set_cutoff(&self.tree, at);
+        if let Some(t) = at {
+            self.alive_at = super::at::alive_at(&self.tree, t);
+        }
+        if let Some(id) = self.selected_node() {
+            let shown = self
+                .tree
+                .ancestors(id)
+                .into_iter()
+                .rev()
+                .find(|&a| at.is_none_or(|t| self.tree.node(a).key.start <= t));
+            self.selected = shown
+                .map(Item::Node)
+                .or_else(|| self.rows.item_at(&self.tree, 0));
+        }
+        let shown = self
+            .selected_node()
+            .map_or(0, |id| self.conns_shown(id).len());
+        if self.conn_sel >= shown {
+            self.conn_sel = shown.saturating_sub(1);
+            self.conn_offset = 0;
+        }
     }
 
     fn tree_action(&mut self, action: Action) {
@@ -381,6 +463,10 @@ impl App {
             .map(|i| NodeId(i as u32))
             .find(|&id| {
                 let node = self.tree.node(id);
+                // Scrubbed back: only what had started by then.
+                if self.at.is_some_and(|t| node.key.start > t) {
+                    return false;
+                }
                 if pid == Some(node.key.pid) {
                     return true;
                 }
@@ -477,7 +563,7 @@ impl App {
         let Some(id) = self.selected_node() else {
             return;
         };
-        if self.tree.node(id).conns.is_empty() {
+        if self.conns_shown(id).is_empty() {
             self.flash = Some("this process has no connections".into());
         } else {
             self.mode = Mode::Connections;
@@ -488,7 +574,7 @@ impl App {
     fn conn_action(&mut self, action: Action) {
         let len = self
             .selected_node()
-            .map_or(0, |id| self.tree.node(id).conns.len());
+            .map_or(0, |id| self.conns_shown(id).len());
         if len == 0 {
             self.mode = Mode::Tree;
             return;
@@ -546,7 +632,7 @@ impl App {
             };
             let len = self
                 .selected_node()
-                .map_or(0, |id| self.tree.node(id).conns.len());
+                .map_or(0, |id| self.conns_shown(id).len());
             if self.conn_offset + r < len {
                 self.conn_sel = self.conn_offset + r;
             }
@@ -558,7 +644,7 @@ impl App {
         if self.mode == Mode::Connections {
             let len = self
                 .selected_node()
-                .map_or(0, |id| self.tree.node(id).conns.len());
+                .map_or(0, |id| self.conns_shown(id).len());
             self.conn_sel = self
                 .conn_sel
                 .saturating_add_signed(delta)
@@ -619,7 +705,7 @@ impl App {
         // The connection list.
         let len = self
             .selected_node()
-            .map_or(0, |id| self.tree.node(id).conns.len());
+            .map_or(0, |id| self.conns_shown(id).len());
         if len == 0 {
             if self.mode == Mode::Connections {
                 self.mode = Mode::Tree;

@@ -41,6 +41,15 @@ pub enum Action {
     JumpToPeer,
     /// Write the selection's causal chain to a JSON file.
     Export,
+    /// Scrub the view back to the moment before (a process started or
+    /// ended), or forward to the next.
+    ScrubPrev,
+    ScrubNext,
+    /// Scrub back or forward by ten seconds.
+    ScrubBack,
+    ScrubForward,
+    /// Back to now.
+    ScrubNow,
     /// Leave the connection list, the help overlay or the search prompt.
     Back,
     /// Open the search prompt.
@@ -113,6 +122,11 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('f') => Some(Action::ToggleFollow),
             KeyCode::Char('c') => Some(Action::Connections),
             KeyCode::Char('x') => Some(Action::Export),
+            KeyCode::Char('[') => Some(Action::ScrubPrev),
+            KeyCode::Char(']') => Some(Action::ScrubNext),
+            KeyCode::Char('{') => Some(Action::ScrubBack),
+            KeyCode::Char('}') => Some(Action::ScrubForward),
+            KeyCode::Char('=') => Some(Action::ScrubNow),
             KeyCode::Char('/') => Some(Action::StartSearch),
             KeyCode::Char('n') => Some(Action::SearchNext),
             KeyCode::Char('N') => Some(Action::SearchPrev),
@@ -165,6 +179,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),
     ("x", "write the causal chain to a JSON file"),
+    ("[ ]", "scrub: the moment before / after"),
+    ("{ }", "scrub 10 s back / forward;  = now"),
     ("?", "this help (Esc closes)"),
     ("q  Ctrl-C", "quit"),
     ("mouse", "click selects, wheel scrolls"),

@@ -9,6 +9,7 @@
 //! screen only.
 
 pub mod app;
+pub mod at;
 pub mod format;
 pub mod keys;
 pub mod layout;

@@ -9,12 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, SourceKind};
+use super::at::{conn_end, conn_state, node_at};
 use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
 use crate::event::Direction;
-use crate::graph::{ConnId, Node, NodeId, ParentLink};
+use crate::graph::{ConnCounts, ConnId, NodeId, ParentLink};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -95,9 +96,29 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
         }
     }
     spans.push(sep());
+    if let Some(at) = app.at {
+        spans.push(Span::styled(
+            format!(" AT {} ", datetime(app, at)),
+            t.alert(),
+        ));
+        spans.push(Span::styled(
+            format!(
+                " {} before {}",
+                format::duration(app.now_ktime().saturating_sub(at)),
+                if app.is_live() { "now" } else { "the end" }
+            ),
+            t.dim(),
+        ));
+        spans.push(sep());
+    }
+    let alive = if app.at.is_some() {
+        app.alive_at
+    } else {
+        stats.alive
+    };
     spans.push(Span::raw(format!(
         "{} alive / {} procs",
-        format::count(stats.alive),
+        format::count(alive),
         format::count(app.tree.len() as u64)
     )));
     if stats.forgotten > 0 {
@@ -262,8 +283,7 @@ pub fn guides(vr: &VisibleRow, budget: usize) -> String {
     s
 }
 
-fn conn_marker(node: &Node) -> Option<String> {
-    let counts = node.conn_counts;
+fn conn_marker(counts: ConnCounts) -> Option<String> {
     if counts.total() == 0 {
         return None;
     }
@@ -292,7 +312,7 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
     let guide = guides(vr, left_w / 2);
     let id = match vr.item {
         Item::Orphans => {
-            let n = app.tree.orphans().len() as u64;
+            let n = app.rows.shown_orphans(&app.tree).len() as u64;
             let text = format!(
                 "  {guide}{fold}? unknown parent — {} {} whose parent was never seen",
                 format::count(n),
@@ -302,8 +322,9 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         }
         Item::Node(id) => id,
     };
-    let node = app.tree.node(id);
-    let exited = !node.is_alive();
+    let at = node_at(&app.tree, id, app.at);
+    let node = at.node;
+    let exited = !at.is_alive();
     let new = app.is_new(id);
     let base = if exited { t.exited() } else { Theme::plain() };
     let (flag, flag_style) = if new {
@@ -325,12 +346,12 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         Span::raw(" "),
         Span::styled(format!("{guide}{fold}"), t.guide()),
         Span::styled(format!("{} ", node.key.pid), base),
-        Span::styled(node.display_name(), name_style),
+        Span::styled(at.display_name(), name_style),
     ];
-    if let Some(m) = conn_marker(node) {
+    if let Some(m) = conn_marker(at.counts(&app.tree, app.at)) {
         left.push(Span::styled(m, t.net()));
     }
-    if let Some(exec) = node.current_exec() {
+    if let Some(exec) = at.current_exec() {
         if exec.argv.len() > 1 {
             left.push(Span::styled(
                 format!("  {}", format::argv(&exec.argv[1..], left_w)),
@@ -339,8 +360,8 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         }
     }
     let mut spans = fit_spans(left, left_w);
-    let state = format::state_short(node.exit);
-    let state_style = if format::is_failure(node.exit) {
+    let state = format::state_short(at.exit);
+    let state_style = if format::is_failure(at.exit) {
         t.failure()
     } else if exited {
         base
@@ -462,16 +483,19 @@ fn node_ref(app: &App, id: NodeId) -> String {
 
 fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
     let t = app.theme;
-    let n = app.tree.node(id);
-    let now = app.now_ktime();
+    // As of the moment shown (now, unless scrubbed back).
+    let at = node_at(&app.tree, id, app.at);
+    let n = at.node;
+    let now = app.view_time();
     let mut lines = Vec::new();
 
+    let name = at.display_name();
     let mut ident = vec![
         label(app, "process"),
-        Span::styled(n.display_name(), t.title()),
+        Span::styled(name.clone(), t.title()),
         Span::raw(format!("  pid {}", n.key.pid)),
     ];
-    if n.comm.as_str() != n.display_name() && !n.comm.is_empty() {
+    if n.comm.as_str() != name && !n.comm.is_empty() {
         ident.push(Span::styled(format!("  comm {}", n.comm), t.dim()));
     }
     if n.seeded {
@@ -492,7 +516,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             t.dim(),
         ),
     ]));
-    match (n.exit_time, n.exit) {
+    match (at.exit_time, at.exit) {
         (Some(end), status) => {
             let how = status.map_or_else(|| "exited".to_string(), |s| s.to_string());
             let style = if format::is_failure(status) {
@@ -576,7 +600,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             )),
         ]));
     }
-    if let Some(exec) = n.current_exec() {
+    if let Some(exec) = at.current_exec() {
         if !exec.exe.is_empty() {
             lines.push(Line::from(vec![
                 label(app, "exe"),
@@ -590,19 +614,19 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         lines.push(Line::from(vec![label(app, "argv"), Span::raw(argv)]));
     }
     // Exec history, newest last; only when there is history to tell.
-    if n.execs.len() > 1 || n.execs.first().is_some_and(|e| e.time.is_some()) {
+    if at.execs.len() > 1 || at.execs.first().is_some_and(|e| e.time.is_some()) {
         lines.push(Line::from(vec![
             label(app, "execs"),
-            Span::raw(format!("{}", n.execs.len())),
+            Span::raw(format!("{}", at.execs.len())),
         ]));
-        let skip = n.execs.len().saturating_sub(DETAIL_LIST_MAX);
+        let skip = at.execs.len().saturating_sub(DETAIL_LIST_MAX);
         if skip > 0 {
             lines.push(Line::from(Span::styled(
                 format!("  … {skip} earlier"),
                 t.dim(),
             )));
         }
-        for e in &n.execs[skip..] {
+        for e in &at.execs[skip..] {
             let when = e
                 .time
                 .map_or_else(|| "before start".to_string(), |k| clock(app, k));
@@ -613,7 +637,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             ]));
         }
     }
-    let counts = n.conn_counts;
+    let counts = at.counts(&app.tree, app.at);
     if counts.total() > 0 {
         let forgotten = match counts.forgotten {
             0 => String::new(),
@@ -630,12 +654,12 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             Span::raw(" lists them"),
         ]));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
-        for &c in n.conns.iter().take(room) {
+        for &c in at.conns.iter().take(room) {
             lines.push(conn_line(app, c, false));
         }
-        if n.conns.len() > room {
+        if at.conns.len() > room {
             lines.push(Line::from(Span::styled(
-                format!("  … {} more", n.conns.len() - room),
+                format!("  … {} more", at.conns.len() - room),
                 t.dim(),
             )));
         }
@@ -646,7 +670,9 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
 fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
     let t = app.theme;
     let c = app.tree.conn(id);
-    let end = c.end.unwrap_or_else(|| app.now_ktime());
+    let ended = conn_end(c, app.at);
+    let state = conn_state(c, app.at);
+    let end = ended.unwrap_or_else(|| app.view_time());
     let peer = app.tree.peer_process(id);
     let arrow = match c.direction {
         Direction::Outbound => "→",
@@ -667,8 +693,8 @@ fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
             c.remote
         )),
         Span::styled(
-            format!("{:<9}", c.state.as_str()),
-            if c.end.is_some() {
+            format!("{:<9}", state.as_str()),
+            if ended.is_some() {
                 t.dim()
             } else {
                 t.running()
@@ -696,7 +722,7 @@ fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
 
 fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     let t = app.theme;
-    let conns = &app.tree.node(id).conns;
+    let conns = app.conns_shown(id);
     let header = Line::from(Span::styled(
         format!(
             "{} connections · Enter on ⇄ jumps to the peer process · Esc back",

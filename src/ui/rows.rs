@@ -40,6 +40,10 @@ pub struct Rows {
     /// Sum of the orphans' counts (shown only when the marker is expanded).
     orphan_rows: u64,
     orphans_collapsed: bool,
+    /// Scrubbed back to this time (boot-clock ns): only processes started
+    /// by then are shown. Every list of processes is in start order, so
+    /// what is shown of it is a prefix.
+    cutoff: Option<u64>,
 }
 
 /// A shown row, with what the guide lines need.
@@ -85,16 +89,21 @@ impl Rows {
         // but an adopted orphan can have a smaller id than its parent: count
         // bottom-up over a post-order instead of by id.
         let mut order = Vec::with_capacity(tree.len());
-        let mut stack: Vec<NodeId> = tree.roots().iter().chain(tree.orphans()).copied().collect();
+        let mut stack: Vec<NodeId> = self
+            .roots(tree)
+            .iter()
+            .chain(self.orphans(tree))
+            .copied()
+            .collect();
         while let Some(n) = stack.pop() {
             order.push(n);
-            stack.extend_from_slice(tree.children(n));
+            stack.extend_from_slice(self.children(tree, n));
         }
         for &n in order.iter().rev() {
             self.count[n.index()] = self.own_count(tree, n);
         }
-        self.roots_rows = tree.roots().iter().map(|&r| self.c(r)).sum();
-        self.orphan_rows = tree.orphans().iter().map(|&r| self.c(r)).sum();
+        self.roots_rows = self.roots(tree).iter().map(|&r| self.c(r)).sum();
+        self.orphan_rows = self.orphans(tree).iter().map(|&r| self.c(r)).sum();
     }
 
     /// After the tree forgot processes and renumbered the rest
@@ -114,6 +123,44 @@ impl Rows {
         self.rebuild(tree);
     }
 
+    /// Shows the tree as of `at` (only processes started by then), or
+    /// whole with `None`; recounts.
+    pub fn set_cutoff(&mut self, tree: &CausalTree, at: Option<u64>) {
+        if self.cutoff != at {
+            self.cutoff = at;
+            self.rebuild(tree);
+        }
+    }
+
+    pub fn cutoff(&self) -> Option<u64> {
+        self.cutoff
+    }
+
+    /// The part of a list of processes (in start order) that is shown.
+    fn shown<'t>(&self, tree: &CausalTree, list: &'t [NodeId]) -> &'t [NodeId] {
+        match self.cutoff {
+            None => list,
+            Some(t) => &list[..list.partition_point(|&n| tree.node(n).key.start <= t)],
+        }
+    }
+
+    fn roots<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
+        self.shown(tree, tree.roots())
+    }
+
+    /// The orphans shown (all, unless scrubbed back).
+    pub fn shown_orphans<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
+        self.orphans(tree)
+    }
+
+    fn orphans<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
+        self.shown(tree, tree.orphans())
+    }
+
+    fn children<'t>(&self, tree: &'t CausalTree, id: NodeId) -> &'t [NodeId] {
+        self.shown(tree, tree.children(id))
+    }
+
     fn c(&self, id: NodeId) -> u64 {
         u64::from(self.count.get(id.index()).copied().unwrap_or(0))
     }
@@ -123,7 +170,7 @@ impl Rows {
         if self.is_collapsed(id) {
             1
         } else {
-            let kids: u64 = tree.children(id).iter().map(|&k| self.c(k)).sum();
+            let kids: u64 = self.children(tree, id).iter().map(|&k| self.c(k)).sum();
             u32::try_from(1 + kids).unwrap_or(u32::MAX)
         }
     }
@@ -137,6 +184,20 @@ impl Rows {
         if known > tree.len() {
             // A different tree: start over.
             *self = Rows::new(tree);
+            return;
+        }
+        if let Some(t) = self.cutoff {
+            // Scrubbed back: what arrives now started later and is not
+            // shown; anything else (a process seen late) is counted afresh.
+            if (known..tree.len()).all(|i| tree.node(NodeId(i as u32)).key.start > t) {
+                for i in known..tree.len() {
+                    self.collapsed
+                        .push(folded_by_default(tree, NodeId(i as u32)));
+                    self.count.push(0);
+                }
+            } else {
+                self.rebuild(tree);
+            }
             return;
         }
         if tree.len() - known > 1 {
@@ -155,7 +216,7 @@ impl Rows {
         self.count.push(0);
         // Its children, if any, are orphans it adopted: they leave the
         // orphans list.
-        for &k in tree.children(id) {
+        for &k in self.children(tree, id) {
             self.orphan_rows = self.orphan_rows.saturating_sub(self.c(k));
         }
         let own = self.own_count(tree, id);
@@ -205,15 +266,15 @@ impl Rows {
     /// Whether the item shows its children (false if it has none).
     pub fn is_expanded(&self, tree: &CausalTree, item: Item) -> bool {
         match item {
-            Item::Node(n) => !self.is_collapsed(n) && !tree.children(n).is_empty(),
-            Item::Orphans => !self.orphans_collapsed && !tree.orphans().is_empty(),
+            Item::Node(n) => !self.is_collapsed(n) && !self.children(tree, n).is_empty(),
+            Item::Orphans => !self.orphans_collapsed && !self.orphans(tree).is_empty(),
         }
     }
 
     pub fn has_children(&self, tree: &CausalTree, item: Item) -> bool {
         match item {
-            Item::Node(n) => !tree.children(n).is_empty(),
-            Item::Orphans => !tree.orphans().is_empty(),
+            Item::Node(n) => !self.children(tree, n).is_empty(),
+            Item::Orphans => !self.orphans(tree).is_empty(),
         }
     }
 
@@ -225,8 +286,12 @@ impl Rows {
                 if n.index() >= self.count.len() || self.collapsed[n.index()] == collapsed {
                     return;
                 }
-                let old = i64::from(self.count[n.index()]);
                 self.collapsed[n.index()] = collapsed;
+                if self.cutoff.is_some_and(|t| tree.node(n).key.start > t) {
+                    // Not shown yet: its fold counts once it is.
+                    return;
+                }
+                let old = i64::from(self.count[n.index()]);
                 let new = self.own_count(tree, n);
                 self.count[n.index()] = new;
                 self.propagate(tree, n, i64::from(new) - old);
@@ -236,7 +301,7 @@ impl Rows {
 
     /// Rows the whole forest takes.
     pub fn total(&self, tree: &CausalTree) -> usize {
-        let orphans = if tree.orphans().is_empty() {
+        let orphans = if self.orphans(tree).is_empty() {
             0
         } else if self.orphans_collapsed {
             1
@@ -254,22 +319,22 @@ impl Rows {
         }
     }
 
-    fn list_len(tree: &CausalTree, list: List) -> usize {
+    fn list_len(&self, tree: &CausalTree, list: List) -> usize {
         match list {
-            List::Top => tree.roots().len() + usize::from(!tree.orphans().is_empty()),
-            List::Orphans => tree.orphans().len(),
-            List::Children(n) => tree.children(n).len(),
+            List::Top => self.roots(tree).len() + usize::from(!self.orphans(tree).is_empty()),
+            List::Orphans => self.orphans(tree).len(),
+            List::Children(n) => self.children(tree, n).len(),
         }
     }
 
-    fn list_get(tree: &CausalTree, list: List, i: usize) -> Item {
+    fn list_get(&self, tree: &CausalTree, list: List, i: usize) -> Item {
         match list {
-            List::Top => match tree.roots().get(i) {
+            List::Top => match self.roots(tree).get(i) {
                 Some(&n) => Item::Node(n),
                 None => Item::Orphans,
             },
-            List::Orphans => Item::Node(tree.orphans()[i]),
-            List::Children(p) => Item::Node(tree.children(p)[i]),
+            List::Orphans => Item::Node(self.orphans(tree)[i]),
+            List::Children(p) => Item::Node(self.children(tree, p)[i]),
         }
     }
 
@@ -286,7 +351,7 @@ impl Rows {
     /// The item shown at `row`, if there is one.
     pub fn item_at(&self, tree: &CausalTree, row: usize) -> Option<Item> {
         self.seek(tree, row)
-            .map(|stack| stack.last().map(|f| Self::list_get(tree, f.0, f.1)))?
+            .map(|stack| stack.last().map(|f| self.list_get(tree, f.0, f.1)))?
     }
 
     /// The path from the top to the item at `row`: each level's list and
@@ -296,10 +361,10 @@ impl Rows {
         let mut list = List::Top;
         let mut stack = Vec::new();
         loop {
-            let len = Self::list_len(tree, list);
+            let len = self.list_len(tree, list);
             let mut found = None;
             for i in 0..len {
-                let item = Self::list_get(tree, list, i);
+                let item = self.list_get(tree, list, i);
                 let c = self.item_rows(item);
                 if remaining < c {
                     found = Some((i, item));
@@ -327,11 +392,11 @@ impl Rows {
             let Some(&(list, i)) = stack.last() else {
                 break;
             };
-            let item = Self::list_get(tree, list, i);
+            let item = self.list_get(tree, list, i);
             let more = stack
                 .iter()
                 .skip(1)
-                .map(|&(l, j)| j + 1 < Self::list_len(tree, l))
+                .map(|&(l, j)| j + 1 < self.list_len(tree, l))
                 .collect();
             let expanded = self.is_expanded(tree, item);
             out.push(VisibleRow {
@@ -347,7 +412,7 @@ impl Rows {
                 continue;
             }
             while let Some(&(l, j)) = stack.last() {
-                if j + 1 < Self::list_len(tree, l) {
+                if j + 1 < self.list_len(tree, l) {
                     if let Some(top) = stack.last_mut() {
                         top.1 = j + 1;
                     }
@@ -363,7 +428,7 @@ impl Rows {
     pub fn row_of(&self, tree: &CausalTree, item: Item) -> Option<usize> {
         let id = match item {
             Item::Orphans => {
-                return (!tree.orphans().is_empty()).then_some(self.roots_rows as usize);
+                return (!self.orphans(tree).is_empty()).then_some(self.roots_rows as usize);
             }
             Item::Node(id) => id,
         };
@@ -377,16 +442,16 @@ impl Rows {
                 if self.orphans_collapsed {
                     return None;
                 }
-                self.roots_rows + 1 + self.rows_before(tree.orphans(), top)?
+                self.roots_rows + 1 + self.rows_before(self.orphans(tree), top)?
             }
-            _ => self.rows_before(tree.roots(), top)?,
+            _ => self.rows_before(self.roots(tree), top)?,
         };
         for pair in chain.windows(2) {
             let (parent, child) = (pair[0], pair[1]);
             if self.is_collapsed(parent) {
                 return None;
             }
-            row += 1 + self.rows_before(tree.children(parent), child)?;
+            row += 1 + self.rows_before(self.children(tree, parent), child)?;
         }
         usize::try_from(row).ok()
     }

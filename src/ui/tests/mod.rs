@@ -4,6 +4,7 @@
 mod actions;
 mod render;
 mod rows;
+mod scrub;
 
 use std::path::Path;
 

@@ -15,8 +15,8 @@ fn naive(tree: &CausalTree, rows: &Rows) -> Vec<VisibleRow> {
         out: &mut Vec<VisibleRow>,
     ) {
         let kids: Vec<Item> = match item {
-            Item::Node(n) => tree.children(n).iter().map(|&k| Item::Node(k)).collect(),
-            Item::Orphans => tree.orphans().iter().map(|&k| Item::Node(k)).collect(),
+            Item::Node(n) => shown(tree, rows, tree.children(n)),
+            Item::Orphans => shown(tree, rows, tree.orphans()),
         };
         let collapsed = match item {
             Item::Node(n) => rows.is_collapsed(n),
@@ -39,13 +39,22 @@ fn naive(tree: &CausalTree, rows: &Rows) -> Vec<VisibleRow> {
         }
     }
     let mut out = Vec::new();
-    for &r in tree.roots() {
-        walk(tree, rows, Item::Node(r), Vec::new(), &mut out);
+    for r in shown(tree, rows, tree.roots()) {
+        walk(tree, rows, r, Vec::new(), &mut out);
     }
-    if !tree.orphans().is_empty() {
+    if !shown(tree, rows, tree.orphans()).is_empty() {
         walk(tree, rows, Item::Orphans, Vec::new(), &mut out);
     }
     out
+}
+
+/// The processes of a list that had started by the rows' cutoff, found
+/// one by one (not by the index's prefix search).
+fn shown(tree: &CausalTree, rows: &Rows, list: &[NodeId]) -> Vec<Item> {
+    list.iter()
+        .filter(|&&n| rows.cutoff().is_none_or(|t| tree.node(n).key.start <= t))
+        .map(|&n| Item::Node(n))
+        .collect()
 }
 
 fn check(tree: &CausalTree, rows: &Rows) {
@@ -253,4 +262,49 @@ fn when_the_tree_forgets_processes_the_view_keeps_its_selection_and_folds() {
     let tail_id = app.tree.find(tail).expect("alive");
     assert!(app.rows.is_collapsed(tail_id), "its fold is kept");
     check(&app.tree, &app.rows);
+}
+
+#[test]
+fn scrubbed_back_the_index_shows_only_what_had_started() {
+    let msgs = synth::host(400, 11);
+    let tree = CausalTree::from_messages(&msgs);
+    let mut rows = Rows::new(&tree);
+    let (first, last) = (synth::Synth::new().now, tree.last_ktime());
+    let mut rng = Rng::new(5);
+    for k in 0..12 {
+        let t = first + (last - first) * k / 11;
+        rows.set_cutoff(&tree, Some(t));
+        // Fold a few, so counts must follow folds under the cutoff too.
+        for _ in 0..3 {
+            let id = NodeId(rng.below(tree.len() as u64) as u32);
+            let c = rows.is_collapsed(id);
+            rows.set_collapsed(&tree, Item::Node(id), !c);
+        }
+        check(&tree, &rows);
+    }
+    rows.set_cutoff(&tree, None);
+    check(&tree, &rows);
+}
+
+#[test]
+fn while_scrubbed_back_new_processes_wait_hidden() {
+    let msgs = synth::host(300, 3);
+    let half = msgs.len() / 2;
+    let mut tree = CausalTree::from_messages(&msgs[..half]);
+    let mut rows = Rows::new(&tree);
+    let t = tree.last_ktime();
+    rows.set_cutoff(&tree, Some(t));
+    let before = rows.total(&tree);
+    for m in &msgs[half..] {
+        let n = tree.len();
+        tree.apply(m);
+        if tree.len() != n {
+            rows.sync(&tree);
+        }
+    }
+    check(&tree, &rows);
+    assert_eq!(rows.total(&tree), before, "nothing newer shows");
+    rows.set_cutoff(&tree, None);
+    check(&tree, &rows);
+    assert!(rows.total(&tree) > before);
 }

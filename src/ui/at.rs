@@ -1,0 +1,140 @@
+//! The view scrubbed back in time: the tree as it was at a moment, from
+//! what the tree holds now. A process shows if it had started by then; it
+//! was running if it had not yet exited; it ran the last program it had
+//! exec'd; its connections are those opened by then, open if not yet
+//! closed. Pure functions of the tree and the moment (`None`: now).
+
+use crate::event::ExitStatus;
+use crate::graph::{
+    CausalTree, ConnCounts, ConnId, ConnState, Connection, ExecRecord, Node, NodeId,
+};
+
+/// A process as it was at a moment.
+pub struct NodeAt<'a> {
+    pub node: &'a Node,
+    /// When it exited, if it had by then.
+    pub exit_time: Option<u64>,
+    pub exit: Option<ExitStatus>,
+    /// The programs it had run by then (all of them now).
+    pub execs: &'a [ExecRecord],
+    /// The connections it had opened by then (all it holds now).
+    pub conns: &'a [ConnId],
+}
+
+impl NodeAt<'_> {
+    pub fn is_alive(&self) -> bool {
+        self.exit_time.is_none()
+    }
+
+    /// The name to show, as [`Node::display_name`] but of what it ran by
+    /// then.
+    pub fn display_name(&self) -> String {
+        crate::graph::display_name(self.current_exec(), &self.node.comm)
+    }
+
+    /// What it ran last by then.
+    pub fn current_exec(&self) -> Option<&crate::event::ExecInfo> {
+        self.execs.last().map(|e| &e.info)
+    }
+
+    /// Its connections counted as of then; now, the tree's own counts
+    /// (forgotten ones included).
+    pub fn counts(&self, tree: &CausalTree, at: Option<u64>) -> ConnCounts {
+        if at.is_none() {
+            return self.node.conn_counts;
+        }
+        let mut counts = ConnCounts::default();
+        for &c in self.conns {
+            let c = tree.conn(c);
+            match c.direction {
+                crate::event::Direction::Outbound => counts.outbound += 1,
+                crate::event::Direction::Inbound => counts.inbound += 1,
+                crate::event::Direction::Listen => counts.listen += 1,
+            }
+            if conn_end(c, at).is_none() {
+                counts.open += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Process `id` as it was at `at`.
+pub fn node_at(tree: &CausalTree, id: NodeId, at: Option<u64>) -> NodeAt<'_> {
+    let node = tree.node(id);
+    let Some(t) = at else {
+        return NodeAt {
+            node,
+            exit_time: node.exit_time,
+            exit: node.exit,
+            execs: &node.execs,
+            conns: &node.conns,
+        };
+    };
+    let ended = node.exit_time.filter(|&e| e <= t);
+    // Both lists are in time order (an exec of unknown time, from the
+    // /proc scan, comes first).
+    let execs = node
+        .execs
+        .partition_point(|e| e.time.is_none_or(|x| x <= t));
+    let conns = node.conns.partition_point(|&c| tree.conn(c).start <= t);
+    NodeAt {
+        node,
+        exit_time: ended,
+        exit: ended.and(node.exit),
+        execs: &node.execs[..execs],
+        conns: &node.conns[..conns],
+    }
+}
+
+/// When the connection closed, if it had by `at`.
+pub fn conn_end(c: &Connection, at: Option<u64>) -> Option<u64> {
+    match at {
+        None => c.end,
+        Some(t) => c.end.filter(|&e| e <= t),
+    }
+}
+
+/// Its state at `at`.
+pub fn conn_state(c: &Connection, at: Option<u64>) -> ConnState {
+    match (conn_end(c, at), c.direction) {
+        (Some(_), _) => c.state,
+        (None, crate::event::Direction::Listen) => ConnState::Listening,
+        (None, _) => ConnState::Open,
+    }
+}
+
+/// How many processes were running at `t`: started by then and not yet
+/// exited. One walk over the tree (on a scrub, not per frame).
+pub fn alive_at(tree: &CausalTree, t: u64) -> u64 {
+    tree.nodes()
+        .filter(|(_, n)| n.key.start <= t && n.exit_time.is_none_or(|e| e > t))
+        .count() as u64
+}
+
+/// The latest moment before `t` (`forward`: the earliest after) at which
+/// a process started, exec'd or ended, not before `floor`.
+pub fn step(tree: &CausalTree, t: u64, forward: bool, floor: u64) -> Option<u64> {
+    let moments = tree.nodes().flat_map(|(_, n)| {
+        let start = (!n.seeded).then_some(n.key.start);
+        let execs = n.execs.iter().filter_map(|e| e.time);
+        start.into_iter().chain(execs).chain(n.exit_time)
+    });
+    if forward {
+        moments.filter(|&m| m > t).min()
+    } else {
+        moments.filter(|&m| m < t && m >= floor).max()
+    }
+}
+
+/// The earliest moment the view can go back to: just before the first
+/// event causeway saw. (Processes from the /proc scan count from their
+/// start, which says nothing of what happened before causeway began.)
+pub fn floor(tree: &CausalTree) -> u64 {
+    tree.nodes()
+        .filter(|(_, n)| !n.seeded)
+        .map(|(_, n)| n.first_seen)
+        .min()
+        .unwrap_or_else(|| tree.last_ktime())
+        .saturating_sub(1)
+}

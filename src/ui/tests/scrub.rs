@@ -1,0 +1,143 @@
+//! Scrubbing back in time: the tree, a process and its connections as
+//! they were at a moment, and the keys that move the moment.
+
+use super::{draw, live, screen};
+use crate::event::{Direction, ExitStatus, NetKind};
+use crate::graph::ConnState;
+use crate::graph::NodeId;
+use crate::ui::app::App;
+use crate::ui::at::{alive_at, conn_state, node_at, step};
+use crate::ui::keys::Action;
+use crate::ui::rows::Item;
+use crate::ui::synth::Synth;
+
+/// init > bash; bash runs `make` (which exec's `cc` and exits 2) and
+/// then `curl`, which connects to a listener of init's and closes.
+/// Returns the messages and moments between events (each just before the
+/// next event): after bash started, after make exec'd, after make
+/// exited, after curl connected, after curl's close.
+fn story() -> (Vec<crate::event::Message>, [u64; 5]) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let bash = s.spawn(init, 1000, "/bin/bash", &["bash"]);
+    let t0 = s.now - 1;
+    let make = s.spawn(bash, 1000, "/usr/bin/make", &["make"]);
+    s.exec(make, bash, 1000, "/usr/bin/cc", &["cc", "x.c"]);
+    let t1 = s.now - 1;
+    s.exit(make, bash, ExitStatus::Code(2));
+    let t2 = s.now - 1;
+    let curl = s.spawn(bash, 1000, "/usr/bin/curl", &["curl", "localhost"]);
+    s.local_tcp((curl, bash), (init, Default::default()), 80);
+    let t3 = s.now - 1;
+    let addr = "127.0.0.1:40000".parse().unwrap();
+    let server = "127.0.0.1:80".parse().unwrap();
+    s.net(
+        (curl, bash),
+        NetKind::Close,
+        Direction::Outbound,
+        addr,
+        server,
+        1,
+    );
+    let t4 = s.now - 1;
+    (s.messages, [t0, t1, t2, t3, t4])
+}
+
+#[test]
+fn a_process_is_shown_as_it_was() {
+    let (msgs, [t0, t1, t2, t3, t4]) = story();
+    let app = live(&msgs);
+    let tree = &app.tree;
+    let make = tree.find_pid(1001).expect("make");
+    // Before it started: no exec, not ended. After its exec: cc. After it
+    // exited: exit 2.
+    let at = node_at(tree, make, Some(t0));
+    assert!(at.execs.is_empty() && at.is_alive());
+    let at = node_at(tree, make, Some(t1));
+    assert_eq!(at.display_name(), "cc");
+    assert!(at.is_alive(), "running at t1");
+    let at = node_at(tree, make, Some(t2));
+    assert_eq!(at.exit, Some(ExitStatus::Code(2)));
+    assert_eq!(node_at(tree, make, None).exit, Some(ExitStatus::Code(2)));
+    // curl's connection: not yet, open, closed.
+    let curl = tree.find_pid(1002).expect("curl");
+    assert!(node_at(tree, curl, Some(t2)).conns.is_empty());
+    let at = node_at(tree, curl, Some(t3));
+    assert_eq!(at.conns.len(), 1);
+    let c = tree.conn(at.conns[0]);
+    assert_eq!(conn_state(c, Some(t3)), ConnState::Open);
+    assert_eq!(conn_state(c, Some(t4)), ConnState::Closed);
+    assert_eq!(at.counts(tree, Some(t3)).open, 1);
+    assert_eq!(node_at(tree, curl, Some(t4)).counts(tree, Some(t4)).open, 0);
+    // Running at each moment: init, bash (+ make until t2; + curl from t3).
+    assert_eq!(alive_at(tree, t1), 3);
+    assert_eq!(alive_at(tree, t2), 2);
+    assert_eq!(alive_at(tree, t4), 3);
+    // Steps go from one start or end to the next.
+    assert_eq!(step(tree, t2, false, 0), tree.node(make).exit_time);
+    assert!(step(tree, t2, true, 0).is_some_and(|m| m > t2));
+}
+
+/// The story live, a second after its last event, with `pid` selected.
+fn live_selecting(pid: u32) -> (App, NodeId, [u64; 5]) {
+    let (msgs, times) = story();
+    let mut app = live(&msgs);
+    app.now = app.tree.last_ktime() + 1_000_000_000;
+    let id = app.tree.find_pid(pid).expect("in the story");
+    app.selected = Some(Item::Node(id));
+    (app, id, times)
+}
+
+#[test]
+fn keys_scrub_back_and_forward_and_equals_returns_to_now() {
+    let (mut app, curl, [_, _, t2, _, _]) = live_selecting(1002);
+    let rows_now = app.rows.total(&app.tree);
+    // Back, one moment at a time, to before curl started: the selection
+    // goes to its parent, bash, and curl's row is gone.
+    while app.at.is_none_or(|t| t >= app.tree.node(curl).key.start) {
+        app.handle(Action::ScrubPrev);
+    }
+    let bash = app.tree.find_pid(1000).expect("bash");
+    assert_eq!(app.selected, Some(Item::Node(bash)));
+    assert_eq!(app.rows.total(&app.tree), rows_now - 1);
+    assert!(app.rows.row_of(&app.tree, Item::Node(curl)).is_none());
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(s.contains(" AT "), "{s}");
+    assert!(s.contains("before now"), "{s}");
+    // Make had exited by then.
+    let make = app.tree.find_pid(1001).expect("make");
+    assert!(app.at.is_some_and(|t| t < t2));
+    assert!(node_at(&app.tree, make, app.at).exit.is_some());
+    // Ten seconds back goes no earlier than causeway began.
+    app.handle(Action::ScrubBack);
+    assert_eq!(app.at, Some(crate::ui::at::floor(&app.tree)));
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(!s.contains("make"), "make had not started: {s}");
+    // Forward past the last event: now again.
+    app.handle(Action::ScrubForward);
+    app.handle(Action::ScrubForward);
+    assert_eq!(app.at, None);
+    app.handle(Action::ScrubPrev);
+    assert!(app.at.is_some());
+    app.handle(Action::ScrubNow);
+    assert_eq!(app.at, None);
+    assert_eq!(app.rows.total(&app.tree), rows_now);
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(!s.contains(" AT "), "{s}");
+}
+
+#[test]
+fn scrubbed_back_a_finished_process_shows_running() {
+    let (mut app, _, [_, t1, _, _, _]) = live_selecting(1001);
+    // Scrub back until make ran cc, before it exited.
+    while app.at.is_none_or(|t| t > t1) {
+        app.handle(Action::ScrubPrev);
+    }
+    let s = screen(&draw(&mut app, 160, 40));
+    assert!(s.contains("1001 cc"), "{s}");
+    assert!(s.contains("running"), "{s}");
+    assert!(!s.contains("exit 2"), "{s}");
+    app.handle(Action::ScrubNow);
+    let s = screen(&draw(&mut app, 160, 40));
+    assert!(s.contains("exit 2"), "{s}");
+}
