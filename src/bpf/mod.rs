@@ -62,10 +62,20 @@ const POLL_INTERVAL: Duration = Duration::from_millis(30);
 const BEHIND: i32 = 16_384;
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
-/// How often the kernel's TCP sockets are listed to end those whose close
-/// never came (see [`Owners::sweep`]): such a socket shows as `gone` 10 to
-/// 20 s after it ended.
+/// How often, at most, the kernel's TCP sockets are listed to end those
+/// whose close never came (see [`Owners::sweep`]): such a socket shows as
+/// `gone` 10 to 20 s after it ended, later on a host with very many
+/// sockets (see [`next_sweep`]).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+/// A sweep waits at least this many times as long as the last one took:
+/// listing 100,000 sockets takes about 0.1 s of CPU here, so on such a
+/// host sweeps come every 30 s and take about 0.3 % of a core.
+const SWEEP_SPACING: u32 = 300;
+
+/// How long after a sweep that took `took` the next one comes.
+fn next_sweep(took: Duration) -> Duration {
+    SWEEP_INTERVAL.max(took.saturating_mul(SWEEP_SPACING))
+}
 /// The most messages in one batch: a poll that takes more from the ring
 /// buffer sends several batches.
 pub const MAX_BATCH: usize = 2048;
@@ -399,6 +409,7 @@ fn run(
         connected && out.send(&mut batch)
     };
     let mut last_sweep = Instant::now();
+    let mut sweep_every = SWEEP_INTERVAL;
     let mut lost_seen = 0u64;
     let mut last_lost_check = Instant::now();
     // Valid while `skel` lives.
@@ -434,12 +445,18 @@ fn run(
         // unless we are falling behind.
         let watermark = crate::journal::boot_clock_ns().context("reading the boot clock")?;
         let taken = ring.consume_raw();
-        let sweep = network && last_sweep.elapsed() >= SWEEP_INTERVAL;
+        let sweep = network && last_sweep.elapsed() >= sweep_every;
+        let released = Instant::now();
         if sweep {
-            last_sweep = Instant::now();
+            last_sweep = released;
         }
         if !release(watermark, sweep) {
             return Ok(());
+        }
+        if sweep {
+            // Timed with the release it came with: an overestimate under
+            // load, when sweeping less often is no loss.
+            sweep_every = next_sweep(released.elapsed());
         }
         if taken < 0 && taken != -libc::EINTR {
             return Err(std::io::Error::from_raw_os_error(-taken))
@@ -660,6 +677,16 @@ mod tests {
             proc: ProcKey::new(pid, start),
             ..Actor::default()
         }
+    }
+
+    #[test]
+    fn sweeps_space_out_when_they_take_long() {
+        assert_eq!(next_sweep(Duration::from_millis(5)), SWEEP_INTERVAL);
+        assert_eq!(
+            next_sweep(Duration::from_millis(100)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(next_sweep(Duration::MAX), Duration::MAX);
     }
 
     #[test]
