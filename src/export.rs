@@ -33,9 +33,24 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
         .map(|&a| (a, "ancestor"))
         .chain(std::iter::once((id, "selected")))
         .chain(descendants.iter().skip(1).map(|&d| (d, "descendant")));
+    let roles: Vec<(NodeId, &str)> = roles.collect();
     let processes: Vec<Value> = roles
-        .map(|(n, role)| process(tree, n, role, &time))
+        .iter()
+        .map(|&(n, role)| process(tree, n, role, &time))
         .collect();
+    // The processes at the other end of the chain's local connections
+    // that are not in it, once each, in the order they are first named.
+    let mut peers: Vec<NodeId> = Vec::new();
+    for &(n, _) in &roles {
+        for &c in &tree.node(n).conns {
+            if let Some(p) = tree.peer_process(c) {
+                if !roles.iter().any(|&(r, _)| r == p) && !peers.contains(&p) {
+                    peers.push(p);
+                }
+            }
+        }
+    }
+    let peers: Vec<Value> = peers.iter().map(|&p| peer(tree, p, &time)).collect();
     let top = tree.node(ancestors[0]);
     json!({
         "format": FORMAT_NAME,
@@ -53,6 +68,24 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
         // chain stops at a parent causeway never saw.
         "complete": top.causal_parent == ParentLink::Root,
         "processes": processes,
+        "peers": peers,
+    })
+}
+
+/// A process at the other end of a connection of the chain, outside it:
+/// who it is and what it ran, without its own story.
+fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
+    let n = tree.node(id);
+    let exec = n.current_exec();
+    json!({
+        "pid": n.key.pid,
+        "start": n.key.start,
+        "start_time": time(n.key.start),
+        "comm": n.comm.as_str(),
+        "uid": n.uid,
+        "exe": exec.map(|e| encode_bytes(&e.exe)),
+        "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
+        "end_time": n.exit_time.map(time),
     })
 }
 
@@ -248,6 +281,11 @@ mod tests {
         );
         let nginx = tree.node(tree.find_pid(600).unwrap()).key;
         assert_eq!(conn["peer"], key(nginx));
+        // nginx is not in bash's chain: it is listed among the peers.
+        assert_eq!(doc["peers"].as_array().unwrap().len(), 1);
+        assert_eq!(doc["peers"][0]["pid"], 600);
+        assert_eq!(doc["peers"][0]["comm"], "nginx");
+        assert_eq!(doc["peers"][0]["argv"][0], "nginx");
         assert!(by_pid(&doc, 1)["end"].is_null(), "systemd runs");
     }
 
@@ -315,6 +353,9 @@ mod tests {
             check(&doc, &schema, "the document");
             check(&doc["host"], &schema["properties"]["host"], "host");
             let defs = &schema["$defs"];
+            for p in doc["peers"].as_array().unwrap() {
+                check(p, &defs["peer"], "a peer");
+            }
             for p in doc["processes"].as_array().unwrap() {
                 check(p, &defs["process"], "a process");
                 for e in p["execs"].as_array().unwrap() {
