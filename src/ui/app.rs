@@ -600,6 +600,9 @@ impl App {
             return;
         };
         match self.tree.peer_process(conn) {
+            Some(peer) if self.at.is_some_and(|t| self.tree.node(peer).key.start > t) => {
+                self.flash = Some("the peer process had not started yet: = returns to now".into());
+            }
             Some(peer) => {
                 let item = Item::Node(peer);
                 self.rows.reveal(&self.tree, item);
