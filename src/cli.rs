@@ -142,7 +142,11 @@ fn run(cli: Cli) -> Result<()> {
                 None => tree.find_pid(pid),
             }
             .with_context(|| format!("no process {pid} in {}", file.display()))?;
-            let doc = export::chain(&tree, &loaded.header, id, tree.last_ktime());
+            // The journal's last event; a journal of the /proc scan alone
+            // has none, and then its newest process stands in.
+            let newest = tree.nodes().map(|(_, n)| n.first_seen).max();
+            let end = tree.last_ktime().max(newest.unwrap_or(0));
+            let doc = export::chain(&tree, &loaded.header, id, end);
             let mut out = record::open_output(output.as_ref())?;
             out.write_all(export::to_text(&doc).as_bytes())
                 .and_then(|()| out.flush())
