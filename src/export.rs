@@ -7,6 +7,7 @@
 //! Building the document reads the tree and nothing else; [`write_file`]
 //! is the only I/O.
 
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,11 +41,13 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
         .collect();
     // The processes at the other end of the chain's local connections
     // that are not in it, once each, in the order they are first named.
+    // (Sets, not scans: a chain can hold a whole busy subtree.)
+    let mut named: HashSet<NodeId> = roles.iter().map(|&(n, _)| n).collect();
     let mut peers: Vec<NodeId> = Vec::new();
     for &(n, _) in &roles {
         for &c in &tree.node(n).conns {
             if let Some(p) = tree.peer_process(c) {
-                if !roles.iter().any(|&(r, _)| r == p) && !peers.contains(&p) {
+                if named.insert(p) {
                     peers.push(p);
                 }
             }

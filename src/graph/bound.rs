@@ -160,17 +160,6 @@ impl CausalTree {
         if conns.iter().any(|&f| f) {
             self.renumber(&conns);
         }
-        let mut new_id = Vec::with_capacity(forget.len());
-        let mut kept = 0u32;
-        for &f in forget {
-            if f {
-                self.stats.forgotten += 1;
-                new_id.push(None);
-            } else {
-                new_id.push(Some(NodeId(kept)));
-                kept += 1;
-            }
-        }
         // Kept parents count what they lost.
         let lost_by: Vec<NodeId> = (0..forget.len())
             .filter(|&i| forget[i])
@@ -180,11 +169,11 @@ impl CausalTree {
         for p in lost_by {
             self.nodes[p.index()].forgotten_children += 1;
         }
-        let mut at = 0;
-        self.nodes.retain(|_| {
-            at += 1;
-            !forget[at - 1]
-        });
+        self.stats.forgotten += forget.iter().filter(|&&f| f).count() as u64;
+        let new_id: Vec<Option<NodeId>> = super::drop_marked(&mut self.nodes, forget)
+            .into_iter()
+            .map(|n| n.map(NodeId))
+            .collect();
         let remap = |id: &mut NodeId| match new_id[id.index()] {
             Some(new) => {
                 *id = new;

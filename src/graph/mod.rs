@@ -478,6 +478,27 @@ enum ParentHint {
     Current(ProcKey),
 }
 
+/// Drops the items marked in `forget` and numbers the rest from 0, in
+/// order; returns each old index's new one (`None`: dropped).
+fn drop_marked<T>(items: &mut Vec<T>, forget: &[bool]) -> Vec<Option<u32>> {
+    let mut kept = 0u32;
+    let new: Vec<Option<u32>> = forget
+        .iter()
+        .map(|&f| {
+            (!f).then(|| {
+                kept += 1;
+                kept - 1
+            })
+        })
+        .collect();
+    let mut at = 0;
+    items.retain(|_| {
+        at += 1;
+        !forget[at - 1]
+    });
+    new
+}
+
 fn insert_by_start(list: &mut Vec<NodeId>, id: NodeId, nodes: &[Node]) {
     let key = |n: NodeId| {
         let node = &nodes[n.index()];

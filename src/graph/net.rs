@@ -369,22 +369,15 @@ impl CausalTree {
     /// wherever the tree holds their ids.
     pub(super) fn renumber(&mut self, forget: &[bool]) {
         let net = &mut self.net;
-        let mut new_id = Vec::with_capacity(net.conns.len());
-        let mut kept = 0;
         for (c, &f) in net.conns.iter().zip(forget) {
             if f {
                 self.nodes[c.owner.index()].conn_counts.forgotten += 1;
-                new_id.push(None);
-            } else {
-                new_id.push(Some(ConnId(kept)));
-                kept += 1;
             }
         }
-        let mut at = 0;
-        net.conns.retain(|_| {
-            at += 1;
-            !forget[at - 1]
-        });
+        let new_id: Vec<Option<ConnId>> = super::drop_marked(&mut net.conns, forget)
+            .into_iter()
+            .map(|n| n.map(ConnId))
+            .collect();
         let renumber = |id: &mut ConnId| match new_id[id.index()] {
             Some(new) => {
                 *id = new;

@@ -68,6 +68,15 @@ impl Script {
         }));
     }
 
+    /// `n` short-lived commands of [`SHELL`], pids from 1000.
+    fn short_commands(&mut self, n: u32) {
+        for i in 0..n {
+            let c = ProcKey::new(1000 + i, self.now + 500_000);
+            self.fork(SHELL, c);
+            self.exit(c, SHELL, 0);
+        }
+    }
+
     fn tree(&self) -> CausalTree {
         CausalTree::from_messages(&self.msgs)
     }
@@ -395,12 +404,7 @@ fn commands(n: u32) -> Script {
     let mut s = Script::new();
     s.seed(INIT, None, "init");
     s.seed(SHELL, Some(INIT), "bash");
-    for i in 0..n {
-        let start = s.now + 500_000;
-        let c = ProcKey::new(1000 + i, start);
-        s.fork(SHELL, c);
-        s.exit(c, SHELL, 0);
-    }
+    s.short_commands(n);
     s
 }
 
@@ -463,12 +467,7 @@ fn a_subtree_goes_whole_and_a_live_descendant_keeps_its_chain() {
     s.exit(cc, make, 0);
     s.exit(make, SHELL, 0);
     s.exit(make2, SHELL, 0);
-    for i in 0..200 {
-        let start = s.now + 500_000;
-        let c = ProcKey::new(1000 + i, start);
-        s.fork(SHELL, c);
-        s.exit(c, SHELL, 0);
-    }
+    s.short_commands(200);
     let mut tree = CausalTree::with_limits(40, MAX_CONNS);
     apply_all(&mut tree, &s);
     assert_consistent(&tree);
@@ -554,12 +553,7 @@ fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
         tcp(NetKind::Close, Direction::Inbound, sv, c),
     );
     s.exit(client, SHELL, 0);
-    for i in 0..100 {
-        let start = s.now + 500_000;
-        let p = ProcKey::new(1000 + i, start);
-        s.fork(SHELL, p);
-        s.exit(p, SHELL, 0);
-    }
+    s.short_commands(100);
     let mut tree = CausalTree::with_limits(30, MAX_CONNS);
     apply_all(&mut tree, &s);
     assert_consistent(&tree);

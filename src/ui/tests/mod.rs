@@ -35,12 +35,12 @@ pub fn replay(msgs: Vec<Message>, problems: Vec<crate::journal::Problem>) -> App
 
 /// A live view fed these messages in one batch.
 pub fn live(msgs: &[Message]) -> App {
-    let mut app = App::new(
-        CausalTree::new(),
-        SourceKind::Live,
-        synth::header(),
-        Users::default(),
-    );
+    live_in(CausalTree::new(), msgs)
+}
+
+/// [`live`] over `tree` (one with its own limits).
+pub fn live_in(tree: CausalTree, msgs: &[Message]) -> App {
+    let mut app = App::new(tree, SourceKind::Live, synth::header(), Users::default());
     for m in msgs {
         app.apply(m);
     }

@@ -419,16 +419,10 @@ fn forgotten_processes_are_counted_in_the_status_bar_and_on_their_parent() {
         let c = s.spawn(shell, 1000, "/bin/true", &["true"]);
         s.exit(c, shell, ExitStatus::Code(0));
     }
-    let mut app = App::new(
+    let mut app = live_in(
         crate::graph::CausalTree::with_limits(40, crate::graph::MAX_CONNS),
-        SourceKind::Live,
-        synth::header(),
-        crate::ui::users::Users::default(),
+        &s.messages,
     );
-    for m in &s.messages {
-        app.apply(m);
-    }
-    app.settle();
     let forgotten = app.tree.forgotten();
     assert!(forgotten > 0);
     select_pid(&mut app, shell.pid);

@@ -209,8 +209,6 @@ fn a_batch_without_sync_is_recounted() {
 #[test]
 fn when_the_tree_forgets_processes_the_view_keeps_its_selection_and_folds() {
     use crate::graph::MAX_CONNS;
-    use crate::ui::app::{App, SourceKind};
-    use crate::ui::users::Users;
 
     let mut s = Synth::new();
     let init = s.seed(1, None, "init", &["init"]);
@@ -222,16 +220,7 @@ fn when_the_tree_forgets_processes_the_view_keeps_its_selection_and_folds() {
     s.exit(cc, make, ExitStatus::Code(0));
     s.exit(make, shell, ExitStatus::Code(0));
     let first: Vec<Message> = std::mem::take(&mut s.messages);
-    let mut app = App::new(
-        CausalTree::with_limits(60, MAX_CONNS),
-        SourceKind::Live,
-        synth::header(),
-        Users::default(),
-    );
-    for m in &first {
-        app.apply(m);
-    }
-    app.settle();
+    let mut app = super::live_in(CausalTree::with_limits(60, MAX_CONNS), &first);
     // The operator looks at the finished compiler, and folds `tail`.
     let cc_id = app.tree.find(cc).expect("cc");
     app.selected = Some(Item::Node(cc_id));
