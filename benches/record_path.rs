@@ -12,6 +12,10 @@
 //! 3. Both, on one thread.
 //! 4. Both as `record` runs them: the pipeline on one thread, the journal
 //!    on another, batches crossing a channel.
+//! 5. The view's share (what `causeway` without `record` does with each
+//!    record after the pipeline): the batches applied to the causal tree
+//!    alone, and to the view (`ui::App::apply`, tree and row index, settled
+//!    after each batch).
 //!
 //! Each is run 15 times; the median and fastest ns per record are printed.
 
@@ -21,7 +25,9 @@ use std::time::Instant;
 use causeway::bpf::pipeline::Pipeline;
 use causeway::bpf::{MAX_BATCH, synth};
 use causeway::event::Batch;
+use causeway::graph::CausalTree;
 use causeway::journal::{Header, Writer};
+use causeway::ui::{App, SourceKind, users::Users};
 
 const CYCLES: u64 = 200_000;
 const TAKE: usize = 4096;
@@ -84,6 +90,7 @@ fn main() {
     let released: usize = batches.iter().map(Vec::len).sum();
     assert_eq!(released, recs.len(), "every record released");
     let (mut pipe, mut journal, mut both, mut threaded) = (vec![], vec![], vec![], vec![]);
+    let (mut tree, mut view) = (vec![], vec![]);
     for _ in 0..ROUNDS {
         let t = Instant::now();
         let mut count = 0;
@@ -125,6 +132,31 @@ fn main() {
             drop(tx);
         });
         threaded.push(t.elapsed().as_nanos() as f64 / n);
+
+        let mut t_tree = CausalTree::new();
+        let t = Instant::now();
+        for b in &batches {
+            for m in b {
+                t_tree.apply(m);
+            }
+        }
+        tree.push(t.elapsed().as_nanos() as f64 / n);
+        assert_eq!(t_tree.conns().len() as u64, 2 * CYCLES);
+
+        let mut app = App::new(
+            CausalTree::new(),
+            SourceKind::Live,
+            header(),
+            Users::default(),
+        );
+        let t = Instant::now();
+        for b in &batches {
+            for m in b {
+                app.apply(m);
+            }
+            app.settle();
+        }
+        view.push(t.elapsed().as_nanos() as f64 / n);
     }
     println!(
         "record path, {} records ({CYCLES} churn cycles), ns per record, median (fastest) of {ROUNDS} rounds:",
@@ -137,4 +169,7 @@ fn main() {
         "  both, two threads (as record runs):  {} (wall)",
         median(threaded)
     );
+    println!("  the view's share, after the pipeline:");
+    println!("    causal tree:                       {}", median(tree));
+    println!("    tree and row index (App::apply):   {}", median(view));
 }

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, anyhow};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
 
-use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats};
+use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats, Spares};
 use crate::event::{Batch, Message, SeedProcess};
 use crate::journal::{Header, Writer, boot_clock_ns};
 
@@ -71,6 +71,7 @@ pub struct LiveFeed {
     header: Header,
     features: Features,
     stats: Arc<ProbeStats>,
+    spares: Spares,
     probe: Option<Probe>,
     forward: Option<JoinHandle<Result<()>>>,
 }
@@ -107,6 +108,7 @@ impl LiveFeed {
             header,
             features: probe.features().clone(),
             stats: Arc::clone(probe.stats()),
+            spares: probe.spares().clone(),
             probe: Some(probe),
             forward: Some(forward),
         })
@@ -116,6 +118,12 @@ impl LiveFeed {
     /// once the probe has stopped and everything was delivered.
     pub fn receiver(&self) -> &Receiver<Batch> {
         &self.rx
+    }
+
+    /// Where batches read from [`LiveFeed::receiver`] go back to the probe
+    /// (see [`Spares`]).
+    pub fn spares(&self) -> &Spares {
+        &self.spares
     }
 
     pub fn header(&self) -> &Header {

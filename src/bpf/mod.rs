@@ -79,8 +79,7 @@ fn next_sweep(took: Duration) -> Duration {
 /// The most messages in one batch: a poll that takes more from the ring
 /// buffer sends several batches.
 pub const MAX_BATCH: usize = 2048;
-/// Emptied batches kept for the probe to fill again (see
-/// [`Probe::recycle`]).
+/// Emptied batches kept for the probe to fill again (see [`Spares`]).
 const SPARE_BATCHES: usize = 4;
 
 /// Counters the probe thread keeps; readable from any thread.
@@ -142,7 +141,30 @@ pub struct Probe {
     thread: Option<JoinHandle<Result<()>>>,
     stats: Arc<ProbeStats>,
     features: Features,
-    spares: Sender<Batch>,
+    spares: Spares,
+}
+
+/// Where emptied batches go back to the probe, to be filled again instead
+/// of allocating new ones (a batch is a few hundred KiB: the allocator
+/// maps fresh pages for each, and the kernel faults every one of them in
+/// and zeroes it). Any thread may hold one. Optional: a batch not handed
+/// back is simply freed, as is one handed back when enough are waiting.
+#[derive(Clone, Debug)]
+pub struct Spares(Sender<Batch>);
+
+impl Spares {
+    /// A `Spares` and the other end of its channel, as the probe holds it.
+    #[cfg(test)]
+    pub(crate) fn channel(capacity: usize) -> (Spares, Receiver<Batch>) {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        (Spares(tx), rx)
+    }
+
+    /// Hands `batch` back, emptied.
+    pub fn recycle(&self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.0.try_send(batch);
+    }
 }
 
 impl Probe {
@@ -188,7 +210,7 @@ impl Probe {
                     thread: Some(thread),
                     stats,
                     features,
-                    spares,
+                    spares: Spares(spares),
                 })
             }
             Ok(Err(e)) => {
@@ -213,13 +235,15 @@ impl Probe {
         &self.stats
     }
 
-    /// Hands a batch that has been read back to the probe, to be filled
-    /// again instead of allocating a new one (and having the kernel fault
-    /// its pages in). Optional: a batch not handed back is simply freed, as
-    /// is one handed back when enough are waiting.
-    pub fn recycle(&self, mut batch: Batch) {
-        batch.clear();
-        let _ = self.spares.try_send(batch);
+    /// Hands a batch that has been read back to the probe (see
+    /// [`Spares`]).
+    pub fn recycle(&self, batch: Batch) {
+        self.spares.recycle(batch);
+    }
+
+    /// Where batches read on another thread go back (see [`Spares`]).
+    pub fn spares(&self) -> &Spares {
+        &self.spares
     }
 
     /// What loaded on this kernel.
@@ -273,7 +297,7 @@ pub fn check_privileges() -> Result<()> {
 /// Where the probe thread's batches go, and come back from.
 struct Out {
     tx: Sender<Batch>,
-    /// Emptied batches handed back by [`Probe::recycle`].
+    /// Emptied batches handed back through [`Spares`].
     spares: Receiver<Batch>,
 }
 

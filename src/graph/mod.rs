@@ -10,14 +10,13 @@
 mod bound;
 mod net;
 
-use std::collections::HashMap;
-
 pub use bound::MAX_PROCS;
 pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess, SeedSocket,
 };
+use crate::hash::KeyedMap;
 
 /// Index of a node in its tree. Stable until the tree forgets processes
 /// (see [`CausalTree::node_generation`]).
@@ -145,12 +144,12 @@ fn ident(key: ProcKey) -> IdentKey {
 #[derive(Default, Debug)]
 pub struct CausalTree {
     nodes: Vec<Node>,
-    index: HashMap<IdentKey, NodeId>,
+    index: KeyedMap<IdentKey, NodeId>,
     roots: Vec<NodeId>,
     orphans: Vec<NodeId>,
     /// Orphans waiting for a parent that may still show up (seen in a later
     /// message), by the parent's identity.
-    waiting: HashMap<IdentKey, Vec<NodeId>>,
+    waiting: KeyedMap<IdentKey, Vec<NodeId>>,
     stats: TreeStats,
     last_ktime: u64,
     net: net::NetTable,

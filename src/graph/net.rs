@@ -2,11 +2,12 @@
 //! accepted it; when both ends are on this host, the client's and the
 //! server's connections are linked, joining the two processes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
 use crate::event::{Direction, EventKind, NetInfo, NetKind, Protocol, SeedSocket};
+use crate::hash::KeyedMap;
 
 /// Index of a connection in its tree.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -125,13 +126,13 @@ pub(super) struct NetTable {
     next_check: usize,
     /// Counts the forgetting: each renumbers the connections.
     generation: u64,
-    /// Open connections by socket cookie, to close them. Default hashing:
-    /// a replayed journal may be hostile and choose colliding cookies.
-    by_cookie: HashMap<u64, ConnId>,
+    /// Open connections by socket cookie, to close them. Keyed hashing: a
+    /// replayed journal may be hostile and choose colliding cookies.
+    by_cookie: KeyedMap<u64, ConnId>,
     /// TCP connections not yet linked to their other end, open or closed
     /// within [`LINK_WINDOW_NS`], to link the two ends of a local
     /// connection whatever order their records come in.
-    unlinked: HashMap<End, ConnId>,
+    unlinked: KeyedMap<End, ConnId>,
     /// Closed, unlinked connections in close order, to forget them from
     /// `unlinked` once the window has passed.
     closed_unlinked: VecDeque<(u64, ConnId)>,
@@ -144,8 +145,8 @@ impl Default for NetTable {
             limit: MAX_CONNS,
             next_check: MAX_CONNS,
             generation: 0,
-            by_cookie: HashMap::new(),
-            unlinked: HashMap::new(),
+            by_cookie: KeyedMap::default(),
+            unlinked: KeyedMap::default(),
             closed_unlinked: VecDeque::new(),
         }
     }

@@ -51,7 +51,7 @@ pub fn run_live(feed: LiveFeed) -> Result<()> {
     );
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
-    let shown = term::run(&mut app, Some(feed.receiver()));
+    let shown = term::run(&mut app, Some((feed.receiver(), feed.spares())));
     let stopped = feed.stop();
     shown.and(stopped)
 }

@@ -22,10 +22,17 @@ use ratatui::crossterm::{cursor, execute};
 
 use super::app::App;
 use super::keys::{key_to_action, mouse_to_action};
+use crate::bpf::Spares;
 use crate::event::Batch;
 
-/// Shortest time between two frames.
+/// Shortest time between two frames when the user did something...
 const FRAME: Duration = Duration::from_millis(33);
+/// ...and when only the feed or the clock changed what is shown: a busy
+/// host changes the tree all the time, and a frame of a big tree costs
+/// about a millisecond (`cargo bench --bench ui_frame`), so redrawing for
+/// every batch at the keyboard's pace would spend a few percent of a core
+/// on frames nobody can read that fast.
+const FEED_FRAME: Duration = Duration::from_millis(100);
 /// How often the status figures are measured.
 const TICK: Duration = Duration::from_millis(250);
 /// Most messages applied before the loop looks at the keyboard again
@@ -352,8 +359,9 @@ pub fn resident_bytes() -> Option<u64> {
 }
 
 /// Runs the view until the user quits, a signal asks, or the terminal
-/// fails. `feed` is the live message channel (none for a replay).
-pub fn run(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
+/// fails. `feed` is the live message channel, and where its batches go back
+/// once applied (none for a replay).
+pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let result = run_view(app, feed);
     // The terminal is restored by now: say what other threads panicked with.
     let pending = PENDING.lock().map(|mut p| std::mem::take(&mut *p));
@@ -363,7 +371,7 @@ pub fn run(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     result
 }
 
-fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
+fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
     let (_guard, mut term) = enter()?;
     let input = Input::start()?;
@@ -371,12 +379,17 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     app.resize(size.width, size.height);
 
     let never = crossbeam_channel::never();
-    let mut feed = feed.unwrap_or(&never);
+    let (mut feed, spares) = match feed {
+        Some((rx, spares)) => (rx, Some(spares)),
+        None => (&never, None),
+    };
     let ticker = crossbeam_channel::tick(TICK);
     let mut meter = None;
     tick(app, &mut meter);
 
     let mut dirty = true;
+    // The user changed something since the last frame.
+    let mut urgent = false;
     let mut last_draw: Option<Instant> = None;
     loop {
         if PANICKED.load(Ordering::SeqCst) {
@@ -386,12 +399,13 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
             break;
         }
         let now = Instant::now();
-        let due = last_draw.map_or(now, |t| t + FRAME);
+        let due = draw_due(last_draw, urgent).unwrap_or(now);
         if dirty && now >= due {
             term.draw(|f| super::render::draw(f, app))
                 .context("drawing the view")?;
             last_draw = Some(now);
             dirty = false;
+            urgent = false;
         }
         let wait = if dirty {
             due.saturating_duration_since(Instant::now())
@@ -401,15 +415,17 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
         select! {
             recv(input.rx) -> ev => match ev {
                 Ok(Ok(ev)) => {
-                    dirty |= on_terminal_event(app, ev);
+                    let changed = on_terminal_event(app, ev);
                     export(app);
+                    dirty |= changed;
+                    urgent |= changed;
                 }
                 Ok(Err(e)) => return Err(e).context("reading the terminal"),
                 Err(_) => bail!("the terminal input thread stopped"),
             },
             recv(feed) -> batch => match batch {
                 Ok(batch) => {
-                    drain(app, batch, feed);
+                    drain(app, batch, feed, spares);
                     app.settle();
                     dirty = true;
                 }
@@ -436,6 +452,13 @@ fn run_view(app: &mut App, feed: Option<&Receiver<Batch>>) -> Result<()> {
     Ok(())
 }
 
+/// When the next frame may be drawn, after one drawn at `last` (`None`:
+/// at once): soon after something the user did (`urgent`), later after
+/// what only the feed or the clock changed.
+fn draw_due(last: Option<Instant>, urgent: bool) -> Option<Instant> {
+    last.map(|t| t + if urgent { FRAME } else { FEED_FRAME })
+}
+
 /// Writes the causal chain the view asked for, if any, into the current
 /// directory, and says where (or why not) in the footer.
 fn export(app: &mut App) {
@@ -456,8 +479,9 @@ fn export(app: &mut App) {
     });
 }
 
-/// Applies `first`, then what is waiting on the feed, within the limits.
-fn drain(app: &mut App, first: Batch, feed: &Receiver<Batch>) {
+/// Applies `first`, then what is waiting on the feed, within the limits,
+/// handing each batch back once applied.
+fn drain(app: &mut App, first: Batch, feed: &Receiver<Batch>, spares: Option<&Spares>) {
     let start = Instant::now();
     let mut applied = 0;
     let mut batch = first;
@@ -466,6 +490,9 @@ fn drain(app: &mut App, first: Batch, feed: &Receiver<Batch>) {
             app.apply(msg);
         }
         applied += batch.len();
+        if let Some(spares) = spares {
+            spares.recycle(batch);
+        }
         if applied >= BATCH || start.elapsed() >= BATCH_TIME {
             break;
         }
@@ -526,4 +553,38 @@ fn tick(app: &mut App, meter: &mut Option<Meter>) {
         at: Instant::now(),
         events,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_user_did_is_drawn_sooner_than_what_the_feed_changed() {
+        assert_eq!(draw_due(None, false), None, "the first frame at once");
+        let t = Instant::now();
+        assert_eq!(draw_due(Some(t), true), Some(t + FRAME));
+        assert_eq!(draw_due(Some(t), false), Some(t + FEED_FRAME));
+        assert!(FRAME < FEED_FRAME);
+    }
+
+    #[test]
+    fn the_view_applies_each_batch_and_hands_it_back_to_the_probe() {
+        let msgs = crate::ui::synth::host(50, 7);
+        let (half, rest) = msgs.split_at(msgs.len() / 2);
+        let (feed_tx, feed) = crossbeam_channel::bounded(4);
+        let (spares, back) = Spares::channel(4);
+        let first = half.to_vec();
+        let capacity = first.capacity();
+        feed_tx.send(rest.to_vec()).expect("send");
+        let mut app = crate::ui::tests::live(&[]);
+        drain(&mut app, first, &feed, Some(&spares));
+        let whole = crate::ui::tests::live(&msgs);
+        assert_eq!(app.tree.len(), whole.tree.len());
+        assert_eq!(app.tree.stats().events, whole.tree.stats().events);
+        let returned: Vec<Batch> = back.try_iter().collect();
+        assert_eq!(returned.len(), 2, "both batches handed back");
+        assert!(returned.iter().all(Vec::is_empty));
+        assert_eq!(returned[0].capacity(), capacity, "the same allocation");
+    }
 }
