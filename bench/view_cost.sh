@@ -6,7 +6,8 @@
 # of the churn (wall and the churn's own CPU) against the churn alone in
 # the same round, and causeway's own CPU per churn cycle: every thread's
 # time on a CPU (from /proc/PID/task/*/schedstat) from just before the
-# churn until it has caught up, less what it spends idle over as long.
+# churn until it has caught up, less what it spent idle (measured over the
+# 2 s before) over as long.
 # Needs root and tmux.
 # Usage: bench/view_cost.sh [BIN] [CYCLES] [ROUNDS]
 set -euo pipefail
@@ -23,11 +24,17 @@ oncpu() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'
 }
 
-# Waits until process $1 has used under 2 ms of CPU in 0.5 s (caught up).
+# Waits until process $1 uses no more than idle again ($2: its idle ns of
+# CPU per second), at most 30 s.
 settle() {
-	local a b
+	local a b i
 	a=$(oncpu "$1")
-	while sleep 0.5; b=$(oncpu "$1"); [ $((b - a)) -gt 2000000 ]; do a=$b; done
+	for i in $(seq 60); do
+		sleep 0.5
+		b=$(oncpu "$1")
+		[ $((b - a)) -le $(($2 * 3 / 4 + 1000000)) ] && return
+		a=$b
+	done
 }
 
 TIMEFORMAT='%R %U %S'
@@ -46,19 +53,18 @@ for round in $(seq "$rounds"); do
 			pid=$(tmux display -p -t "$session" '#{pane_pid}')
 			;;
 		esac
-		sleep 2
+		sleep 3
 		idle=0 used=0
 		if [ -n "$pid" ]; then
-			settle "$pid"
 			a=$(oncpu "$pid")
-			sleep 1
-			idle=$(($(oncpu "$pid") - a))
+			sleep 2
+			idle=$((($(oncpu "$pid") - a) / 2))
 			a=$(oncpu "$pid")
 			s=$(date +%s%N)
 		fi
 		tm=$({ time "$churn" - "$n" >/dev/null; } 2>&1)
 		if [ -n "$pid" ]; then
-			settle "$pid"
+			settle "$pid" "$idle"
 			span=$(($(date +%s%N) - s))
 			used=$(($(oncpu "$pid") - a - idle * span / 1000000000))
 			if [ "$config" = record ]; then
