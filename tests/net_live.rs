@@ -866,6 +866,96 @@ fn connections_open_before_causeway_started_are_listed_and_closed() {
     journal_round_trip(&cap);
 }
 
+/// Listens and says its port; accepts only when told to on stdin, then
+/// sends a byte (the connection's first use), says the peer's port, and
+/// closes when told to.
+const LATE_ACCEPTOR: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+sys.stdin.readline()
+a, _ = s.accept()
+a.sendall(b'x')
+say(accepted=a.getpeername()[1])
+sys.stdin.readline()
+a.close()
+s.close()
+"#;
+
+#[test]
+fn a_connection_waiting_to_be_accepted_at_start_shows_when_accepted() {
+    let test = "a_connection_waiting_to_be_accepted_at_start_shows_when_accepted";
+    if !probe_allowed(test) {
+        return;
+    }
+    let started = |script: &str, args: &[String]| {
+        let mut cmd = python(script);
+        cmd.args(args).stdin(Stdio::piped());
+        let mut child = cmd.spawn().expect("python3 runs");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        (child, lines)
+    };
+    let next = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| -> Value {
+        let line = lines.next().expect("a report").expect("readable");
+        serde_json::from_str(&line).expect("JSON")
+    };
+    // Connected before the probe attaches, and left in the accept queue.
+    let (mut server, mut server_out) = started(LATE_ACCEPTOR, &[]);
+    let listening = next(&mut server_out);
+    let lport = port(&listening, "port");
+    let (mut client, mut client_out) = started(HELD_CLIENT, &[lport.to_string()]);
+    let connected = next(&mut client_out);
+    let cport = port(&connected, "port");
+    let (s, c) = (who(&listening), who(&connected));
+
+    let mut server_in = server.stdin.take().expect("stdin");
+    let mut client_in = client.stdin.take().expect("stdin");
+    let cap = capture(
+        move || {
+            use std::io::Write;
+            server_in.write_all(b"accept\n").expect("told to accept");
+            assert_eq!(port(&next(&mut server_out), "accepted"), cport);
+            server_in.write_all(b"close\n").expect("told to close");
+            client_in.write_all(b"close\n").expect("told to close");
+            assert!(server.wait().expect("server ran").success());
+            assert!(client.wait().expect("client ran").success());
+        },
+        move |t| {
+            t.nodes()
+                .find(|(_, n)| n.key.pid == s.pid && n.key.start_tick() == s.tick)
+                .is_some_and(|(_, n)| {
+                    n.conns.iter().any(|&i| {
+                        let conn = t.conn(i);
+                        conn.direction == Direction::Inbound && conn.end.is_some()
+                    })
+                })
+        },
+        Duration::from_secs(60),
+    );
+    let tree = &cap.tree;
+    let sid = node_of(tree, s);
+    let inbound = conns_of(tree, sid, Direction::Inbound);
+    let all: Vec<_> = tree.node(sid).conns.iter().map(|&i| tree.conn(i)).collect();
+    assert_eq!(inbound.len(), 1, "one inbound connection among {all:?}");
+    let conn = tree.conn(inbound[0]);
+    let lo = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    assert_eq!((conn.local, conn.remote), (lo(lport), lo(cport)));
+    assert!(!conn.seeded, "reported when accepted, not listed: {conn:?}");
+    assert_eq!(
+        conn.state,
+        ConnState::Closed,
+        "its close was seen: {conn:?}"
+    );
+    assert_eq!(
+        tree.peer_process(inbound[0]),
+        Some(node_of(tree, c)),
+        "the server is linked to the client"
+    );
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
 fn node_conn(tree: &CausalTree, id: NodeId, d: Direction) -> ConnId {
     conns_of(tree, id, d)[0]
 }

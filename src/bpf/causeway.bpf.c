@@ -86,11 +86,15 @@ struct {
 
 /* Accepted sockets no process has used yet: the cookie, from when the
  * kernel creates one (in softirq, from a listener) until its first use or
- * its end. A window is one or two cache lines. */
+ * its end. A window is one or two cache lines. Mapped into user space,
+ * which marks the connections already waiting in accept queues when the
+ * probe starts, with the same compare-and-swap (src/bpf/unclaimed.rs:
+ * keep SLOTS and ACCEPT_WINDOW in step with it). */
 #define ACCEPT_WINDOW 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, SLOTS + ACCEPT_WINDOW - 1);
 	__type(key, __u32);
 	__type(value, __u64);

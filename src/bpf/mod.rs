@@ -8,6 +8,7 @@ mod merge;
 mod owners;
 pub mod pipeline;
 pub mod synth;
+mod unclaimed;
 
 /// A skeleton build.rs generated with libbpf-cargo, its lints off.
 macro_rules! skeleton {
@@ -386,19 +387,30 @@ fn run(
         let listed = crate::journal::boot_clock_ns()
             .and_then(|seen| crate::seed::sockets::scan(attached, seen).map_err(Into::into));
         match listed {
-            Ok(sockets) if !sockets.is_empty() => {
+            Ok(scan) => {
+                match unclaimed::mark(&skel.maps.unclaimed, &scan.waiting) {
+                    Ok(0) => {}
+                    Ok(n) => log::warn!(
+                        "{n} connections waiting to be accepted will not show when accepted: \
+                         their slots were taken"
+                    ),
+                    Err(e) => log::warn!(
+                        "connections waiting to be accepted will not show when accepted: {e:#}"
+                    ),
+                }
+                let sockets = scan.sockets;
                 for s in &sockets {
                     pipeline.borrow_mut().owners().listed(s);
                 }
-                if out
-                    .tx
-                    .send(sockets.into_iter().map(Message::Socket).collect())
-                    .is_err()
+                if !sockets.is_empty()
+                    && out
+                        .tx
+                        .send(sockets.into_iter().map(Message::Socket).collect())
+                        .is_err()
                 {
                     return Ok(());
                 }
             }
-            Ok(_) => {}
             Err(e) => {
                 log::warn!("the TCP sockets open before the probe attached are not shown: {e:#}")
             }

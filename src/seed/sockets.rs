@@ -32,6 +32,9 @@ const AF_INET6: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
 
 // TCP states (include/net/tcp_states.h).
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_SYN_RECV: u8 = 3;
+const TCP_CLOSE_WAIT: u8 = 8;
 const TCP_LISTEN: u8 = 10;
 /// Every state of a socket a process can hold: not TIME_WAIT or CLOSE
 /// (over), nor NEW_SYN_RECV (a handshake in progress, no socket yet).
@@ -265,12 +268,23 @@ fn actor(pid: i32, cgroups: &mut HashMap<String, u64>) -> Option<Actor> {
     })
 }
 
+/// What [`scan`] found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The sockets processes hold, with their holders.
+    pub sockets: Vec<SeedSocket>,
+    /// The cookies of connections waiting in a listener's accept queue: no
+    /// process holds them yet; the one that accepts them is known only
+    /// when it uses them (see the probe's `unclaimed` table).
+    pub waiting: Vec<u64>,
+}
+
 /// The TCP sockets held by processes that started no later than `until`
 /// (boot-time ns; a later process's sockets are the probe's to see), each
-/// with its holder, stamped `seen`. Sockets no process holds (waiting to
-/// be accepted) are left out. Fails only when the kernel cannot be
+/// with its holder, stamped `seen`; and the connections no process holds
+/// yet, waiting to be accepted. Fails only when the kernel cannot be
 /// asked; a process that vanishes meanwhile is skipped.
-pub fn scan(until: u64, seen: u64) -> io::Result<Vec<SeedSocket>> {
+pub fn scan(until: u64, seen: u64) -> io::Result<Scan> {
     // Holders first: a socket closed before the listing is not listed (and
     // has no cookie for its close), one opened after the holders were read
     // is the probe's, and one listed with no holder is skipped.
@@ -284,9 +298,12 @@ pub fn scan(until: u64, seen: u64) -> io::Result<Vec<SeedSocket>> {
     let mut actors: HashMap<i32, Option<Actor>> = HashMap::new();
     let mut cgroups = HashMap::new();
     let until_tick = until / NS_PER_TICK;
-    let mut out = Vec::new();
+    let mut out = Scan::default();
     for s in &listed {
         let Some(&pid) = holders.get(&s.inode) else {
+            if is_waiting(s) {
+                out.waiting.push(s.cookie);
+            }
             continue;
         };
         let Some(actor) = *actors
@@ -298,7 +315,7 @@ pub fn scan(until: u64, seen: u64) -> io::Result<Vec<SeedSocket>> {
         if actor.proc.start_tick() > until_tick {
             continue;
         }
-        out.push(SeedSocket {
+        out.sockets.push(SeedSocket {
             seen,
             actor,
             protocol: Protocol::Tcp,
@@ -311,11 +328,17 @@ pub fn scan(until: u64, seen: u64) -> io::Result<Vec<SeedSocket>> {
     Ok(out)
 }
 
+/// A connection in a listener's accept queue: no process holds it (an
+/// orphan, closed by its process, has left these states: an accept
+/// queue's connection is established, its peer maybe gone (CLOSE_WAIT),
+/// or with Fast Open still in SYN_RECV).
+fn is_waiting(s: &Listed) -> bool {
+    s.inode == 0 && matches!(s.state, TCP_ESTABLISHED | TCP_SYN_RECV | TCP_CLOSE_WAIT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TCP_ESTABLISHED: u8 = 1;
 
     /// One message of a dump reply, as the kernel would send it.
     fn diag(family: u8, state: u8, local: &[u8], sport: u16, remote: &[u8], dport: u16) -> Vec<u8> {
@@ -418,7 +441,7 @@ mod tests {
         // Our own fds are readable without root.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let seeds = scan(u64::MAX, 7).unwrap();
+        let seeds = scan(u64::MAX, 7).unwrap().sockets;
         let mine = seeds
             .iter()
             .find(|s| s.local.port() == port && s.direction == Direction::Listen)
@@ -426,5 +449,28 @@ mod tests {
         assert_eq!(mine.actor.proc.pid, std::process::id());
         assert_ne!(mine.cookie, 0);
         assert_eq!(mine.seen, 7);
+    }
+
+    #[test]
+    fn a_connection_in_our_accept_queue_is_waiting_not_held() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let cport = c.local_addr().unwrap().port();
+        let queued = list_tcp()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.local.port() == port && s.remote.port() == cport)
+            .expect("the accepted end listed");
+        assert_eq!((queued.state, queued.inode), (TCP_ESTABLISHED, 0));
+        let scan = scan(u64::MAX, 7).unwrap();
+        assert!(scan.waiting.contains(&queued.cookie));
+        assert!(!scan.sockets.iter().any(|s| s.cookie == queued.cookie));
+        let client = scan.sockets.iter().find(|s| s.local.port() == cport);
+        assert_eq!(client.map(|s| s.direction), Some(Direction::Outbound));
+        let (_a, _) = l.accept().unwrap();
+        let scan = super::scan(u64::MAX, 8).unwrap();
+        assert!(!scan.waiting.contains(&queued.cookie), "accepted: held");
+        assert!(scan.sockets.iter().any(|s| s.cookie == queued.cookie));
     }
 }
