@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -774,6 +774,23 @@ a.close()
 s.close()
 "#;
 
+/// A script of this file started with its stdin piped, and its reports.
+fn started(script: &str, args: &[String]) -> (Child, ScriptOut) {
+    let mut cmd = python(script);
+    cmd.args(args).stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("python3 runs");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, lines)
+}
+
+type ScriptOut = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// The next report of a script.
+fn next(lines: &mut ScriptOut) -> Value {
+    let line = lines.next().expect("a report").expect("readable");
+    serde_json::from_str(&line).expect("JSON")
+}
+
 /// argv: port. Connects, says its local port, then waits for a line on
 /// stdin before closing.
 const HELD_CLIENT: &str = r#"
@@ -789,17 +806,6 @@ fn connections_open_before_causeway_started_are_listed_and_closed() {
     if !probe_allowed(test) {
         return;
     }
-    let started = |script: &str, args: &[String]| {
-        let mut cmd = python(script);
-        cmd.args(args).stdin(Stdio::piped());
-        let mut child = cmd.spawn().expect("python3 runs");
-        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        (child, lines)
-    };
-    let next = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| -> Value {
-        let line = lines.next().expect("a report").expect("readable");
-        serde_json::from_str(&line).expect("JSON")
-    };
     // Both ends connected before the probe attaches.
     let (mut server, mut server_out) = started(HELD_SERVER, &[]);
     let listening = next(&mut server_out);
@@ -889,17 +895,6 @@ fn a_connection_waiting_to_be_accepted_at_start_shows_when_accepted() {
     if !probe_allowed(test) {
         return;
     }
-    let started = |script: &str, args: &[String]| {
-        let mut cmd = python(script);
-        cmd.args(args).stdin(Stdio::piped());
-        let mut child = cmd.spawn().expect("python3 runs");
-        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        (child, lines)
-    };
-    let next = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| -> Value {
-        let line = lines.next().expect("a report").expect("readable");
-        serde_json::from_str(&line).expect("JSON")
-    };
     // Connected before the probe attaches, and left in the accept queue.
     let (mut server, mut server_out) = started(LATE_ACCEPTOR, &[]);
     let listening = next(&mut server_out);
