@@ -800,6 +800,36 @@ sys.stdin.readline()
 c.close()
 "#;
 
+/// A server script (`server`: listens, says its port) and HELD_CLIENT
+/// connected to it, both started before the probe attaches.
+struct Held {
+    server: Child,
+    server_out: ScriptOut,
+    client: Child,
+    lport: u16,
+    cport: u16,
+    /// The server and the client.
+    s: Who,
+    c: Who,
+}
+
+fn held(server: &str) -> Held {
+    let (server, mut server_out) = started(server, &[]);
+    let listening = next(&mut server_out);
+    let lport = port(&listening, "port");
+    let (client, mut client_out) = started(HELD_CLIENT, &[lport.to_string()]);
+    let connected = next(&mut client_out);
+    Held {
+        server,
+        server_out,
+        client,
+        lport,
+        cport: port(&connected, "port"),
+        s: who(&listening),
+        c: who(&connected),
+    }
+}
+
 #[test]
 fn connections_open_before_causeway_started_are_listed_and_closed() {
     let test = "connections_open_before_causeway_started_are_listed_and_closed";
@@ -807,14 +837,16 @@ fn connections_open_before_causeway_started_are_listed_and_closed() {
         return;
     }
     // Both ends connected before the probe attaches.
-    let (mut server, mut server_out) = started(HELD_SERVER, &[]);
-    let listening = next(&mut server_out);
-    let lport = port(&listening, "port");
-    let (mut client, mut client_out) = started(HELD_CLIENT, &[lport.to_string()]);
-    let connected = next(&mut client_out);
-    let cport = port(&connected, "port");
+    let Held {
+        mut server,
+        mut server_out,
+        mut client,
+        lport,
+        cport,
+        s,
+        c,
+    } = held(HELD_SERVER);
     assert_eq!(port(&next(&mut server_out), "accepted"), cport);
-    let (s, c) = (who(&listening), who(&connected));
 
     let mut stdins = vec![
         server.stdin.take().expect("stdin"),
@@ -896,13 +928,15 @@ fn a_connection_waiting_to_be_accepted_at_start_shows_when_accepted() {
         return;
     }
     // Connected before the probe attaches, and left in the accept queue.
-    let (mut server, mut server_out) = started(LATE_ACCEPTOR, &[]);
-    let listening = next(&mut server_out);
-    let lport = port(&listening, "port");
-    let (mut client, mut client_out) = started(HELD_CLIENT, &[lport.to_string()]);
-    let connected = next(&mut client_out);
-    let cport = port(&connected, "port");
-    let (s, c) = (who(&listening), who(&connected));
+    let Held {
+        mut server,
+        mut server_out,
+        mut client,
+        lport,
+        cport,
+        s,
+        c,
+    } = held(LATE_ACCEPTOR);
 
     let mut server_in = server.stdin.take().expect("stdin");
     let mut client_in = client.stdin.take().expect("stdin");
