@@ -39,6 +39,14 @@ def recv_exactly(s, n):
             break
         data += chunk
     return data
+marked = None
+def mark():
+    # A moment in the journal: a child forked, which exits at once.
+    global marked
+    marked = os.fork()
+    if marked == 0:
+        os._exit(0)
+    os.waitpid(marked, 0)
 "#;
 
 /// argv: host. Listens, says its port, accepts one connection, reads 40
@@ -57,8 +65,9 @@ a.close()
 s.close()
 "#;
 
-/// argv: host port. Connects, sends 40 bytes, reads 300, closes, says its
-/// local port.
+/// argv: host port. Connects, sends 40 bytes, reads 300, marks the moment
+/// (the server has received by then), closes, says its local port and the
+/// mark.
 const CLIENT: &str = r#"
 host, port = sys.argv[1], int(sys.argv[2])
 c = socket.socket(family(host))
@@ -66,8 +75,114 @@ c.connect((host, port))
 local = c.getsockname()[1]
 c.sendall(b'ping' * 10)
 assert len(recv_exactly(c, 300)) == 300
+mark()
 c.close()
-say(port=local)
+say(port=local, mark=marked)
+"#;
+
+/// A minimal io_uring for python3 (which has no binding): one request at a
+/// time, submitted and waited for with io_uring_enter(2), the rings mapped
+/// as the kernel's ABI lays them out.
+const URING: &str = r#"
+import ctypes, mmap, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+class Ring:
+    SETUP, ENTER, GETEVENTS = 425, 426, 1
+    ACCEPT, CONNECT, CLOSE, SEND, RECV = 13, 16, 19, 26, 27
+    def __init__(self, entries=4):
+        p = ctypes.create_string_buffer(120)
+        self.fd = libc.syscall(self.SETUP, entries, p)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), 'io_uring_setup')
+        n_sq, n_cq = struct.unpack_from('II', p.raw, 0)
+        # io_sqring_offsets: head tail ring_mask ring_entries flags dropped array
+        self.so = struct.unpack_from('7I', p.raw, 40)
+        # io_cqring_offsets: head tail ring_mask ring_entries overflow cqes
+        self.co = struct.unpack_from('6I', p.raw, 80)
+        self.sq = mmap.mmap(self.fd, self.so[6] + 4 * n_sq, offset=0)
+        self.cq = mmap.mmap(self.fd, self.co[5] + 16 * n_cq, offset=0x8000000)
+        self.sqes = mmap.mmap(self.fd, 64 * n_sq, offset=0x10000000)
+    def u32(self, m, at):
+        return struct.unpack_from('I', m, at)[0]
+    def op(self, opcode, fd, addr=0, length=0, off=0):
+        tail = self.u32(self.sq, self.so[1])
+        i = tail & self.u32(self.sq, self.so[2])
+        # struct io_uring_sqe: opcode, flags, ioprio, fd, off, addr, len,
+        # op flags, user_data, the rest zero.
+        self.sqes[64 * i:64 * (i + 1)] = struct.pack(
+            'BBHiQQIIQ24x', opcode, 0, 0, fd, off, addr, length, 0, 1)
+        struct.pack_into('I', self.sq, self.so[6] + 4 * i, i)
+        struct.pack_into('I', self.sq, self.so[1], tail + 1)
+        head = self.u32(self.cq, self.co[0])
+        submit = 1
+        while self.u32(self.cq, self.co[1]) == head:
+            if libc.syscall(self.ENTER, self.fd, submit, 1, self.GETEVENTS, None, 0) < 0:
+                raise OSError(ctypes.get_errno(), 'io_uring_enter')
+            submit = 0
+        at = self.co[5] + 16 * (head & self.u32(self.cq, self.co[2]))
+        res = struct.unpack_from('Qi', self.cq, at)[1]
+        struct.pack_into('I', self.cq, self.co[0], head + 1)
+        if res < 0:
+            raise OSError(-res, 'io_uring op %d' % opcode)
+        return res
+    def connect(self, fd, host, port):
+        if ':' in host:
+            sa = struct.pack('=HHI16sI', socket.AF_INET6, socket.htons(port), 0,
+                             socket.inet_pton(socket.AF_INET6, host), 0)
+        else:
+            sa = struct.pack('=HH4s8x', socket.AF_INET, socket.htons(port),
+                             socket.inet_aton(host))
+        b = ctypes.create_string_buffer(sa, len(sa))
+        self.op(self.CONNECT, fd, ctypes.addressof(b), 0, len(sa))
+    def send_all(self, fd, data):
+        b = ctypes.create_string_buffer(data, len(data))
+        done = 0
+        while done < len(data):
+            done += self.op(self.SEND, fd, ctypes.addressof(b) + done, len(data) - done)
+    def recv_exactly(self, fd, n):
+        b = ctypes.create_string_buffer(n)
+        got = 0
+        while got < n:
+            k = self.op(self.RECV, fd, ctypes.addressof(b) + got, n - got)
+            if k == 0:
+                break
+            got += k
+        return b.raw[:got]
+"#;
+
+/// SERVER, but accepting, receiving, sending and closing through io_uring:
+/// no accept, recv or send syscall.
+const URING_SERVER: &str = r#"
+host = sys.argv[1]
+s = socket.socket(family(host))
+s.bind((host, 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+r = Ring()
+listener = s.detach()
+a = r.op(Ring.ACCEPT, listener)
+assert len(r.recv_exactly(a, 40)) == 40
+r.send_all(a, b'x' * 300)
+r.recv_exactly(a, 1)
+r.op(Ring.CLOSE, a)
+r.op(Ring.CLOSE, listener)
+"#;
+
+/// CLIENT, but connecting, sending, receiving and closing through io_uring.
+const URING_CLIENT: &str = r#"
+host, port = sys.argv[1], int(sys.argv[2])
+c = socket.socket(family(host)).detach()
+r = Ring()
+r.connect(c, host, port)
+name = socket.socket(fileno=os.dup(c))
+local = name.getsockname()[1]
+name.close()
+r.send_all(c, b'ping' * 10)
+assert len(r.recv_exactly(c, 300)) == 300
+mark()
+r.op(Ring.CLOSE, c)
+say(port=local, mark=marked)
 "#;
 
 /// Listens; a forked child connects and says who it is; the parent accepts
@@ -328,6 +443,18 @@ type Reports = Arc<Mutex<Option<(Value, Value)>>>;
 /// connection belongs to the right process, the two are linked, and every
 /// socket is closed with its byte counts.
 fn client_and_server(test: &str, server_host: &'static str, client_host: &'static str) {
+    client_and_server_with(test, SERVER.into(), CLIENT.into(), server_host, client_host);
+}
+
+/// [`client_and_server`] with other scripts for the two sides, speaking
+/// the same protocol as SERVER and CLIENT.
+fn client_and_server_with(
+    test: &str,
+    server_script: String,
+    client_script: String,
+    server_host: &'static str,
+    client_host: &'static str,
+) {
     if !probe_allowed(test) {
         return;
     }
@@ -335,13 +462,16 @@ fn client_and_server(test: &str, server_host: &'static str, client_host: &'stati
     let r = Arc::clone(&reports);
     let cap = capture(
         move || {
-            let mut server = python(SERVER).arg(server_host).spawn().expect("server");
+            let mut server = python(&server_script)
+                .arg(server_host)
+                .spawn()
+                .expect("server");
             let mut line = String::new();
             BufReader::new(server.stdout.take().expect("stdout"))
                 .read_line(&mut line)
                 .expect("the server says its port");
             let s: Value = serde_json::from_str(&line).expect("JSON");
-            let mut client = python(CLIENT);
+            let mut client = python(&client_script);
             client.arg(client_host).arg(port(&s, "port").to_string());
             let c = run(client);
             assert!(server.wait().expect("server exits").success());
@@ -398,6 +528,19 @@ fn client_and_server(test: &str, server_host: &'static str, client_host: &'stati
     assert_eq!(inb.local, server_addr);
     assert_eq!(inb.remote, client_addr);
     assert_eq!(inb.owner, server);
+    // Seen when the server first received on it, before the client's mark:
+    // not only as the connection ended.
+    let mark = c["mark"].as_u64().expect("the mark's pid") as u32;
+    let mark = tree
+        .nodes()
+        .find(|(_, n)| n.key.pid == mark && n.parent_id() == Some(client))
+        .map(|(_, n)| n.key.start)
+        .expect("the client's mark");
+    assert!(
+        inb.start < mark,
+        "the accept came at {}, after the client's mark at {mark}",
+        inb.start
+    );
 
     // Linked both ways, joining the two processes.
     assert_eq!(out.peer, Some(ins[0]));
@@ -467,6 +610,22 @@ fn an_ipv4_client_of_a_dual_stack_server_reads_as_ipv4_on_both_ends() {
         "::",
         "127.0.0.1",
     );
+}
+
+#[test]
+fn connections_made_through_io_uring_are_attributed_linked_and_closed() {
+    // Connect, accept, send, receive and close as io_uring requests: the
+    // accept is attributed at its first use all the same, and nothing
+    // depends on a syscall's own tracepoint.
+    for host in ["127.0.0.1", "::1"] {
+        client_and_server_with(
+            "connections_made_through_io_uring_are_attributed_linked_and_closed",
+            format!("{URING}{URING_SERVER}"),
+            format!("{URING}{URING_CLIENT}"),
+            host,
+            host,
+        );
+    }
 }
 
 #[test]
