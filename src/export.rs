@@ -292,6 +292,35 @@ mod tests {
         assert!(by_pid(&doc, 1)["end"].is_null(), "systemd runs");
     }
 
+    /// The fields the table under `heading` in docs/chain.md names, in
+    /// its order (a row may name several: "`pid`, `start`, `start_time`").
+    fn documented_fields(heading: &str) -> Vec<String> {
+        let doc = include_str!("../docs/chain.md");
+        let section = doc.split(heading).nth(1).expect("the heading");
+        let section = section.split("\n## ").next().unwrap();
+        section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .flat_map(|l| l.split(" |").next().unwrap().split(", "))
+            .map(|f| f.trim_matches('`').to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fields_come_in_the_order_the_format_documents() {
+        let tree = demo();
+        let curl = tree.find_pid(1006).unwrap();
+        let doc = chain(&tree, &synth::header(), curl, tree.last_ktime());
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&doc), documented_fields("## Top level"));
+        let curl = by_pid(&doc, 1006);
+        assert_eq!(keys(curl), documented_fields("## A process"));
+        assert_eq!(
+            keys(&curl["connections"][0]),
+            documented_fields("## A connection")
+        );
+    }
+
     #[test]
     fn a_chain_that_stops_at_an_unseen_parent_says_so() {
         let tree = demo();
