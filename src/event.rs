@@ -351,6 +351,10 @@ pub struct NetInfo {
     pub remote: SocketAddr,
     /// The kernel's socket cookie: ties a close to its connect or accept.
     pub cookie: u64,
+    /// The socket's network namespace, by its inode number (as
+    /// `/proc/PID/ns/net` shows it); 0 when unknown (a journal written
+    /// before causeway recorded it). Loopback addresses are per namespace.
+    pub netns: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
 }
@@ -496,6 +500,8 @@ pub struct SeedSocket {
     pub remote: SocketAddr,
     /// The kernel's socket cookie: a later close has the same one.
     pub cookie: u64,
+    /// Its network namespace (see [`NetInfo::netns`]).
+    pub netns: u32,
 }
 
 impl SeedSocket {
@@ -515,6 +521,7 @@ impl SeedSocket {
                 local: self.local,
                 remote: self.remote,
                 cookie: self.cookie,
+                netns: self.netns,
                 bytes_sent: 0,
                 bytes_received: 0,
             }),
@@ -534,6 +541,7 @@ impl SeedSocket {
             local: n.local,
             remote: n.remote,
             cookie: n.cookie,
+            netns: n.netns,
         })
     }
 }

@@ -173,6 +173,7 @@ fn connection(tree: &CausalTree, c: &Connection, time: &dyn Fn(u64) -> String) -
         "bytes_sent": c.bytes_sent,
         "bytes_received": c.bytes_received,
         "cookie": c.cookie,
+        "netns": c.netns,
         "seeded": c.seeded,
         "peer": peer,
     })

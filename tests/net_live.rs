@@ -185,6 +185,47 @@ r.op(Ring.CLOSE, c)
 say(port=local, mark=marked)
 "#;
 
+/// Two network namespaces of its own, each with a listener and a client on
+/// the same loopback addresses and ports (127.0.0.1:40000 to
+/// 127.0.0.1:8080): both connect, then each listener accepts and reads a
+/// byte. Says each namespace's inode and its two sockets' cookies.
+const NETNS_TWINS: &str = r#"
+import ctypes, fcntl, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def new_netns():
+    # A network namespace of our own, its loopback up; its inode number.
+    if libc.unshare(0x40000000) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNET)')
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ifreq = fcntl.ioctl(s, 0x8913, struct.pack('16sH22x', b'lo', 0))
+    flags = struct.unpack('16sH22x', ifreq)[1]
+    fcntl.ioctl(s, 0x8914, struct.pack('16sH22x', b'lo', flags | 1))
+    s.close()
+    return os.stat('/proc/self/ns/net').st_ino
+def cookie(s):
+    SO_COOKIE = 57
+    return struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, SO_COOKIE, 8))[0]
+twins = []
+for _ in range(2):
+    ns = new_netns()
+    s = socket.socket()
+    s.bind(('127.0.0.1', 8080))
+    s.listen(8)
+    c = socket.socket()
+    c.bind(('127.0.0.1', 40000))
+    c.connect(('127.0.0.1', 8080))
+    twins.append((ns, s, c))
+out = []
+for ns, s, c in twins:
+    a, _ = s.accept()
+    c.sendall(b'x')
+    assert a.recv(1) == b'x'
+    out.append(dict(netns=ns, connect=cookie(c), accept=cookie(a)))
+    for x in (a, c, s):
+        x.close()
+say(twins=out)
+"#;
+
 /// Listens; a forked child connects and says who it is; the parent accepts
 /// and says who it is.
 const FORKED: &str = r#"
@@ -626,6 +667,49 @@ fn connections_made_through_io_uring_are_attributed_linked_and_closed() {
             host,
         );
     }
+}
+
+#[test]
+fn loopback_connections_link_within_their_network_namespace() {
+    let test = "loopback_connections_link_within_their_network_namespace";
+    if !probe_allowed(test) {
+        return;
+    }
+    // Two listens, two connects and two accepts, all closed.
+    let (v, cap) = capture_conns_of(python(NETNS_TWINS), |n| n >= 6, Duration::from_secs(20));
+    let tree = &cap.tree;
+    let node = node_of(tree, who(&v));
+    let by_cookie = |cookie: &Value| {
+        let cookie = cookie.as_u64().expect("a cookie");
+        let id = *tree
+            .node(node)
+            .conns
+            .iter()
+            .find(|&&c| tree.conn(c).cookie == cookie)
+            .unwrap_or_else(|| panic!("no connection with cookie {cookie}"));
+        (id, tree.conn(id))
+    };
+    let twins = v["twins"].as_array().expect("two namespaces");
+    assert_eq!(twins.len(), 2);
+    let mut tuples = Vec::new();
+    for t in twins {
+        let netns = t["netns"].as_u64().expect("an inode") as u32;
+        let (out_id, out) = by_cookie(&t["connect"]);
+        let (in_id, inb) = by_cookie(&t["accept"]);
+        assert_eq!(out.direction, Direction::Outbound);
+        assert_eq!(inb.direction, Direction::Inbound);
+        assert_eq!((out.netns, inb.netns), (netns, netns));
+        // Linked to the other end in the same namespace, not to its twin.
+        assert_eq!(out.peer, Some(in_id), "{out:?}");
+        assert_eq!(inb.peer, Some(out_id), "{inb:?}");
+        tuples.push((out.local, out.remote));
+    }
+    assert_eq!(
+        tuples[0], tuples[1],
+        "both namespaces used the same addresses"
+    );
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
 }
 
 #[test]

@@ -457,6 +457,8 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 	e->family = family;
 	e->protocol = protocol;
 	e->_pad0 = 0;
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
+	e->_pad1 = 0;
 	sock_local(sk, family, e);
 	sock_remote(sk, family, e);
 	return e;

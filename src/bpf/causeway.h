@@ -67,7 +67,9 @@ struct cw_exit {
  * time). Addresses are 16 bytes, IPv4
  * as v4-mapped IPv6 (network order); ports are host order. `cookie` is the
  * kernel's socket cookie; 0 for an accepted socket established before the
- * probe attached. */
+ * probe attached. Loopback addresses are per network namespace: two
+ * sockets with the same addresses in two namespaces are not each other's
+ * other end. */
 struct cw_conn {
 	struct cw_header h;
 	__u64 cookie;
@@ -78,6 +80,10 @@ struct cw_conn {
 	__u16 family;
 	__u8 protocol;
 	__u8 _pad0;
+	/* The socket's network namespace: its inode number, as
+	 * /proc/PID/ns/net shows it. */
+	__u32 netns;
+	__u32 _pad1;
 };
 
 /* A TCP socket closed (CW_CLOSE). It names no process and no addresses:

@@ -170,6 +170,7 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         local: addr(c.saddr, c.sport),
         remote: addr(c.daddr, c.dport),
         cookie: c.cookie,
+        netns: c.netns,
         bytes_sent: 0,
         bytes_received: 0,
     }
@@ -188,6 +189,8 @@ fn close(c: &cw_close) -> Message {
             local: unspecified,
             remote: unspecified,
             cookie: c.cookie,
+            // The opening record's, given by `Owners`.
+            netns: 0,
             bytes_sent: c.bytes_sent,
             bytes_received: c.bytes_received,
         }),

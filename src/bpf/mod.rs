@@ -51,6 +51,7 @@ pub use owners::Owners;
 use pipeline::Pipeline;
 
 use crate::event::{Actor, Batch, Event, EventKind, Message, NetKind};
+use crate::seed::sockets::netns;
 use skel::CausewaySkelBuilder;
 
 /// How long the consumer sleeps between takes from the ring buffers: about
@@ -530,18 +531,12 @@ fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
     })
 }
 
-/// The network namespace of `/proc/{pid}` (its inode).
-fn netns(pid: &str) -> Option<u64> {
-    let m = std::fs::metadata(format!("/proc/{pid}/ns/net")).ok()?;
-    Some(std::os::unix::fs::MetadataExt::ino(&m))
-}
-
 /// Whether the kernel's list, which shows one network namespace (`ours`),
 /// would show the sockets `actor` opened: when its process is in that
 /// namespace; and when the process has exited, for the exit closed its
 /// sockets, and what may linger of one is the kernel's, about to end.
 /// A process in another namespace (a container's) keeps its sockets.
-fn listing_shows(actor: &Actor, ours: u64) -> bool {
+fn listing_shows(actor: &Actor, ours: u32) -> bool {
     let pid = actor.proc.pid;
     let Ok(p) = i32::try_from(pid)
         .map_err(drop)

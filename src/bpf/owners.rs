@@ -27,6 +27,7 @@ struct Owner {
     direction: Direction,
     local: SocketAddr,
     remote: SocketAddr,
+    netns: u32,
 }
 
 /// Open TCP sockets by cookie. Holds one entry per socket seen opened and
@@ -34,9 +35,9 @@ struct Owner {
 #[derive(Default, Debug)]
 pub struct Owners {
     by_cookie: CookieMap<Owner>,
-    /// The open listener on each local address (the latest, when several
-    /// share one), by cookie.
-    listening: HashMap<SocketAddr, u64>,
+    /// The open listener on each local address of each network namespace
+    /// (the latest, when several share one), by cookie.
+    listening: HashMap<(u32, SocketAddr), u64>,
     /// Sockets the last sweep did not find listed, by cookie.
     suspects: HashSet<u64>,
 }
@@ -58,7 +59,7 @@ impl Owners {
         }
         match n.kind {
             NetKind::Accept if ev.proc.pid == 0 => {
-                let Some(listener) = self.listener_on(n.local) else {
+                let Some(listener) = self.listener_on(n.netns, n.local) else {
                     return false;
                 };
                 listener.give_to(ev);
@@ -74,6 +75,7 @@ impl Owners {
                     n.direction = o.direction;
                     n.local = o.local;
                     n.remote = o.remote;
+                    n.netns = o.netns;
                 }
             }
             NetKind::Udp | NetKind::Gone => {}
@@ -118,6 +120,7 @@ impl Owners {
                         local: o.local,
                         remote: o.remote,
                         cookie,
+                        netns: o.netns,
                         bytes_sent: 0,
                         bytes_received: 0,
                     }),
@@ -129,8 +132,9 @@ impl Owners {
     /// Takes the socket `cookie` out, and out of the listeners.
     fn forget(&mut self, cookie: u64) -> Option<Owner> {
         let o = self.by_cookie.remove(&cookie)?;
-        if o.direction == Direction::Listen && self.listening.get(&o.local) == Some(&cookie) {
-            self.listening.remove(&o.local);
+        let at = (o.netns, o.local);
+        if o.direction == Direction::Listen && self.listening.get(&at) == Some(&cookie) {
+            self.listening.remove(&at);
         }
         Some(o)
     }
@@ -150,21 +154,23 @@ impl Owners {
             return;
         }
         if n.kind == NetKind::Listen {
-            self.listening.insert(n.local, n.cookie);
+            self.listening.insert((n.netns, n.local), n.cookie);
         }
         let owner = Owner {
             actor: Actor::of(ev),
             direction: n.direction,
             local: n.local,
             remote: n.remote,
+            netns: n.netns,
         };
         self.by_cookie.insert(n.cookie, owner);
     }
 
-    /// Who listens where an accepted socket's local address says: on that
-    /// address, else on any address of its family with its port, else (for
-    /// IPv4, shown unmapped) on any IPv6 address with its port.
-    fn listener_on(&self, local: SocketAddr) -> Option<Actor> {
+    /// Who listens, in network namespace `netns`, where an accepted
+    /// socket's local address says: on that address, else on any address
+    /// of its family with its port, else (for IPv4, shown unmapped) on any
+    /// IPv6 address with its port.
+    fn listener_on(&self, netns: u32, local: SocketAddr) -> Option<Actor> {
         let port = local.port();
         let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         let wildcards = match local {
@@ -173,7 +179,7 @@ impl Owners {
         };
         std::iter::once(local)
             .chain(wildcards)
-            .find_map(|a| self.listening.get(&a))
+            .find_map(|a| self.listening.get(&(netns, a)))
             .and_then(|cookie| self.by_cookie.get(cookie))
             .map(|o| o.actor)
     }
@@ -210,6 +216,7 @@ mod tests {
                 local: "127.0.0.1:80".parse().unwrap(),
                 remote: "127.0.0.1:5000".parse().unwrap(),
                 cookie,
+                netns: 1,
                 bytes_sent: 0,
                 bytes_received: 0,
             }),

@@ -99,6 +99,8 @@ pub struct Connection {
     /// The other end's connection, when it is a process on this host.
     pub peer: Option<ConnId>,
     pub cookie: u64,
+    /// Its network namespace (see [`NetInfo::netns`]).
+    pub netns: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
     /// Open before causeway started (listed then): `start` is when it was
@@ -112,8 +114,20 @@ pub struct Connection {
 pub const LINK_WINDOW_NS: u64 = 60_000_000_000;
 
 /// One end of a TCP connection, as its other end would see it mirrored:
-/// (direction, local, remote).
-type End = (Direction, SocketAddr, SocketAddr);
+/// (direction, local, remote, scope). The scope is the network namespace
+/// when an address is a loopback one (each namespace has its own loopback:
+/// containers on one host often repeat the same loopback addresses and
+/// ports at once), else 0: other addresses are the host's, and the two
+/// ends of a connection between two namespaces (two containers) link.
+type End = (Direction, SocketAddr, SocketAddr, u32);
+
+fn scope(c: &Connection) -> u32 {
+    if c.local.ip().is_loopback() || c.remote.ip().is_loopback() {
+        c.netns
+    } else {
+        0
+    }
+}
 
 #[derive(Debug)]
 pub(super) struct NetTable {
@@ -153,7 +167,7 @@ impl Default for NetTable {
 }
 
 fn end_of(c: &Connection) -> End {
-    (c.direction, c.local, c.remote)
+    (c.direction, c.local, c.remote, scope(c))
 }
 
 /// The end that would pair with `c`: the other direction, addresses swapped.
@@ -163,7 +177,7 @@ fn mirror_of(c: &Connection) -> Option<End> {
         Direction::Inbound => Direction::Outbound,
         Direction::Listen => return None,
     };
-    (c.protocol == Protocol::Tcp).then_some((other, c.remote, c.local))
+    (c.protocol == Protocol::Tcp).then_some((other, c.remote, c.local, scope(c)))
 }
 
 impl NetTable {
@@ -288,6 +302,7 @@ impl CausalTree {
             state,
             peer: None,
             cookie: info.cookie,
+            netns: info.netns,
             bytes_sent: 0,
             bytes_received: 0,
             seeded,
@@ -428,6 +443,7 @@ impl CausalTree {
         c.direction = info.direction;
         c.local = info.local;
         c.remote = info.remote;
+        c.netns = info.netns;
     }
 
     /// UDP sockets have no close the probe sees: they end with their process.
@@ -491,6 +507,7 @@ mod tests {
                 local: addr(local),
                 remote: addr(remote),
                 cookie,
+                netns: 1,
                 bytes_sent: if kind == NetKind::Close { 5 } else { 0 },
                 bytes_received: if kind == NetKind::Close { 7 } else { 0 },
             }),
@@ -623,6 +640,47 @@ mod tests {
             net(20, SERVER, "x", NetKind::Connect, S, C, 2),
         ]);
         assert!(tree.conns().iter().all(|c| c.peer.is_none()));
+    }
+
+    /// `msg` (from [`net`]) with its socket in network namespace `netns`.
+    fn in_netns(mut msg: Message, netns: u32) -> Message {
+        if let Message::Event(Event {
+            kind: EventKind::Net(n),
+            ..
+        }) = &mut msg
+        {
+            n.netns = netns;
+        }
+        msg
+    }
+
+    #[test]
+    fn loopback_ends_link_only_within_their_network_namespace() {
+        // Two containers, each with a client and a server on the same
+        // loopback addresses at once; both connects come first.
+        let (a_client, a_server) = (CLIENT, SERVER);
+        let (b_client, b_server) = (ProcKey::new(300, 3_000), ProcKey::new(400, 4_000));
+        let tree = CausalTree::from_messages(&[
+            in_netns(net(10, a_client, "curl", NetKind::Connect, C, S, 1), 7),
+            in_netns(net(11, b_client, "curl", NetKind::Connect, C, S, 2), 8),
+            in_netns(net(12, a_server, "nginx", NetKind::Accept, S, C, 3), 7),
+            in_netns(net(13, b_server, "nginx", NetKind::Accept, S, C, 4), 8),
+        ]);
+        let first = |p| tree.node(tree.find(p).unwrap()).conns[0];
+        assert_eq!(tree.conn(first(a_server)).peer, Some(first(a_client)));
+        assert_eq!(tree.conn(first(b_server)).peer, Some(first(b_client)));
+    }
+
+    #[test]
+    fn other_addresses_link_across_network_namespaces() {
+        // Two containers on one host, over their own addresses.
+        let (c, s) = ("10.1.0.5:40000", "10.1.0.7:8080");
+        let tree = CausalTree::from_messages(&[
+            in_netns(net(10, CLIENT, "curl", NetKind::Connect, c, s, 1), 7),
+            in_netns(net(11, SERVER, "nginx", NetKind::Accept, s, c, 2), 8),
+        ]);
+        let (out, inb) = linked(&tree);
+        assert_eq!(tree.conn(out).peer, Some(inb));
     }
 
     #[test]

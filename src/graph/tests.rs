@@ -523,6 +523,7 @@ fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
                 Direction::Outbound => 7,
                 _ => 8,
             },
+            netns: 1,
             bytes_sent: 0,
             bytes_received: 0,
         })

@@ -223,6 +223,7 @@ struct Raw {
     local: Option<String>,
     remote: Option<String>,
     cookie: Option<u64>,
+    netns: Option<u32>,
     bytes_sent: Option<u64>,
     bytes_received: Option<u64>,
     count: Option<u64>,
@@ -337,6 +338,7 @@ fn net(raw: &Raw) -> Result<NetInfo, String> {
         local: addr(&raw.local, "local")?,
         remote: addr(&raw.remote, "remote")?,
         cookie: raw.cookie.unwrap_or(0),
+        netns: raw.netns.unwrap_or(0),
         bytes_sent: raw.bytes_sent.unwrap_or(0),
         bytes_received: raw.bytes_received.unwrap_or(0),
     })

@@ -62,6 +62,7 @@ fn sample() -> Vec<Message> {
             local: addr("127.0.0.1:40000"),
             remote: addr("[::1]:8080"),
             cookie: 99,
+            netns: 4_026_531_840,
             bytes_sent: 0,
             bytes_received: 0,
         })),
@@ -72,6 +73,7 @@ fn sample() -> Vec<Message> {
             local: addr("127.0.0.1:40000"),
             remote: addr("127.0.0.53:53"),
             cookie: 99,
+            netns: 4_026_532_311,
             bytes_sent: 10,
             bytes_received: 20,
         })),
@@ -82,6 +84,7 @@ fn sample() -> Vec<Message> {
             local: addr("127.0.0.1:40001"),
             remote: addr("[::1]:8080"),
             cookie: 100,
+            netns: 0,
             bytes_sent: 0,
             bytes_received: 0,
         })),
@@ -105,6 +108,7 @@ fn sample() -> Vec<Message> {
             local: addr("[::]:22"),
             remote: addr("[::]:0"),
             cookie: 7,
+            netns: 4_026_531_840,
         }),
     ]
 }

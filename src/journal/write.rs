@@ -476,6 +476,7 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             line.extend_from_slice(br#"","remote":""#);
             addr(line, n.remote);
             field(line, br#"","cookie":"#, n.cookie);
+            field(line, br#","netns":"#, n.netns);
             if n.kind.is_end() {
                 field(line, br#","bytes_sent":"#, n.bytes_sent);
                 field(line, br#","bytes_received":"#, n.bytes_received);
@@ -606,6 +607,7 @@ mod tests {
                 local: "127.0.0.1:1".parse().unwrap(),
                 remote: "127.0.0.1:2".parse().unwrap(),
                 cookie: 0,
+                netns: 0,
                 bytes_sent: 0,
                 bytes_received: 0,
             })
@@ -715,6 +717,7 @@ mod tests {
                 local: "0.0.0.0:0".parse().unwrap(),
                 remote: "[::1]:65535".parse().unwrap(),
                 cookie: u64::MAX,
+                netns: u32::MAX,
                 bytes_sent: 0,
                 bytes_received: 10,
             }),
@@ -734,6 +737,7 @@ mod tests {
         assert_eq!(v["local"], "0.0.0.0:0");
         assert_eq!(v["remote"], "[::1]:65535");
         assert_eq!(v["cookie"], u64::MAX);
+        assert_eq!(v["netns"], u32::MAX);
         assert_eq!(v["bytes_received"], 10);
     }
 }

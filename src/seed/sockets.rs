@@ -279,6 +279,13 @@ pub struct Scan {
     pub waiting: Vec<u64>,
 }
 
+/// The network namespace of `/proc/{pid}` (`self` for ours), by its inode
+/// number (what the probe reads from a socket's namespace).
+pub fn netns(pid: &str) -> Option<u32> {
+    let m = std::fs::metadata(format!("/proc/{pid}/ns/net")).ok()?;
+    u32::try_from(std::os::unix::fs::MetadataExt::ino(&m)).ok()
+}
+
 /// The TCP sockets held by processes that started no later than `until`
 /// (boot-time ns; a later process's sockets are the probe's to see), each
 /// with its holder, stamped `seen`; and the connections no process holds
@@ -295,6 +302,8 @@ pub fn scan(until: u64, seen: u64) -> io::Result<Scan> {
         .filter(|s| s.state == TCP_LISTEN)
         .map(|s| s.local)
         .collect();
+    // The kernel lists the sockets of our own network namespace.
+    let ours = netns("self").unwrap_or(0);
     let mut actors: HashMap<i32, Option<Actor>> = HashMap::new();
     let mut cgroups = HashMap::new();
     let until_tick = until / NS_PER_TICK;
@@ -323,6 +332,7 @@ pub fn scan(until: u64, seen: u64) -> io::Result<Scan> {
             local: s.local,
             remote: s.remote,
             cookie: s.cookie,
+            netns: ours,
         });
     }
     Ok(out)

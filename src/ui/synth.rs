@@ -43,6 +43,10 @@ impl Default for Synth {
 
 const STEP: u64 = 1_000_000;
 
+/// The network namespace of the synthetic sockets (the number the host's
+/// own namespace usually has).
+pub const HOST_NETNS: u32 = 4_026_531_840;
+
 impl Synth {
     /// Starts at 100 s after boot.
     pub fn new() -> Self {
@@ -163,7 +167,7 @@ impl Synth {
         );
     }
 
-    /// A socket event for `who` = (process, its parent).
+    /// A socket event for `who` = (process, its parent), in [`HOST_NETNS`].
     pub fn net(
         &mut self,
         who: (ProcKey, ProcKey),
@@ -180,6 +184,7 @@ impl Synth {
             local,
             remote,
             cookie,
+            netns: HOST_NETNS,
             bytes_sent: 0,
             bytes_received: 0,
         };
