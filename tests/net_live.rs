@@ -185,15 +185,12 @@ r.op(Ring.CLOSE, c)
 say(port=local, mark=marked)
 "#;
 
-/// Two network namespaces of its own, each with a listener and a client on
-/// the same loopback addresses and ports (127.0.0.1:40000 to
-/// 127.0.0.1:8080): both connect, then each listener accepts and reads a
-/// byte. Says each namespace's inode and its two sockets' cookies.
-const NETNS_TWINS: &str = r#"
+/// Network namespaces for the scripts after it: `new_netns()` moves the
+/// process into a new one, its loopback up, and returns its inode number.
+const NETNS: &str = r#"
 import ctypes, fcntl, struct
 libc = ctypes.CDLL(None, use_errno=True)
 def new_netns():
-    # A network namespace of our own, its loopback up; its inode number.
     if libc.unshare(0x40000000) != 0:
         raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNET)')
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -205,6 +202,13 @@ def new_netns():
 def cookie(s):
     SO_COOKIE = 57
     return struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, SO_COOKIE, 8))[0]
+"#;
+
+/// Two network namespaces of its own, each with a listener and a client on
+/// the same loopback addresses and ports (127.0.0.1:40000 to
+/// 127.0.0.1:8080): both connect, then each listener accepts and reads a
+/// byte. Says each namespace's inode and its two sockets' cookies.
+const NETNS_TWINS: &str = r#"
 twins = []
 for _ in range(2):
     ns = new_netns()
@@ -676,7 +680,8 @@ fn loopback_connections_link_within_their_network_namespace() {
         return;
     }
     // Two listens, two connects and two accepts, all closed.
-    let (v, cap) = capture_conns_of(python(NETNS_TWINS), |n| n >= 6, Duration::from_secs(20));
+    let script = format!("{NETNS}{NETNS_TWINS}");
+    let (v, cap) = capture_conns_of(python(&script), |n| n >= 6, Duration::from_secs(20));
     let tree = &cap.tree;
     let node = node_of(tree, who(&v));
     let by_cookie = |cookie: &Value| {
@@ -1142,6 +1147,85 @@ fn connections_open_before_causeway_started_are_listed_and_closed() {
         tree.peer_process(node_conn(tree, cid, Direction::Outbound)),
         Some(sid),
         "the client is linked to the server"
+    );
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
+/// In a network namespace of its own, listens, connects to itself and
+/// accepts; says the namespace, the listener's port and the client's,
+/// then closes all three when told to on stdin.
+const HELD_IN_NETNS: &str = r#"
+ns = new_netns()
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+c = socket.create_connection(s.getsockname())
+a, _ = s.accept()
+say(netns=ns, port=s.getsockname()[1], client=c.getsockname()[1])
+sys.stdin.readline()
+for x in (c, a, s):
+    x.close()
+"#;
+
+#[test]
+fn connections_open_before_causeway_started_in_a_container_are_listed() {
+    let test = "connections_open_before_causeway_started_in_a_container_are_listed";
+    if !probe_allowed(test) {
+        return;
+    }
+    // Held in another network namespace (as a container's would be)
+    // before the probe attaches.
+    let (mut child, mut out) = started(&format!("{NETNS}{HELD_IN_NETNS}"), &[]);
+    let v = next(&mut out);
+    let w = who(&v);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let cap = capture(
+        move || {
+            use std::io::Write;
+            stdin.write_all(b"close\n").expect("told to close");
+            assert!(child.wait().expect("it ran").success());
+        },
+        move |t| {
+            t.nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+                .is_some_and(|(_, n)| {
+                    n.conns.len() >= 3 && n.conns.iter().all(|&c| t.conn(c).end.is_some())
+                })
+        },
+        Duration::from_secs(20),
+    );
+    let tree = &cap.tree;
+    let id = node_of(tree, w);
+    let netns = v["netns"].as_u64().expect("an inode") as u32;
+    let lo = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    let (lport, cport) = (port(&v, "port"), port(&v, "client"));
+    let one = |d| {
+        let found = conns_of(tree, id, d);
+        assert_eq!(found.len(), 1, "one {d:?} connection");
+        tree.conn(found[0]).clone()
+    };
+    let (listen, inbound, outbound) = (
+        one(Direction::Listen),
+        one(Direction::Inbound),
+        one(Direction::Outbound),
+    );
+    assert_eq!(listen.local, lo(lport));
+    assert_eq!((inbound.local, inbound.remote), (lo(lport), lo(cport)));
+    assert_eq!((outbound.local, outbound.remote), (lo(cport), lo(lport)));
+    for conn in [&listen, &inbound, &outbound] {
+        assert!(conn.seeded, "listed, not seen opening: {conn:?}");
+        assert_eq!(conn.netns, netns, "{conn:?}");
+        assert_eq!(
+            conn.state,
+            ConnState::Closed,
+            "its close was seen: {conn:?}"
+        );
+    }
+    assert_eq!(
+        outbound.peer,
+        Some(node_conn(tree, id, Direction::Inbound)),
+        "the two ends are linked"
     );
     assert_eq!(cap.lost(), 0);
     journal_round_trip(&cap);

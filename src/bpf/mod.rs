@@ -32,7 +32,6 @@ skeleton!(skel, "causeway.skel.rs");
 skeleton!(hollow_skel, "hollow.skel.rs");
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,7 +49,7 @@ pub use decode::{DecodeError, decode, split_args};
 pub use owners::Owners;
 use pipeline::Pipeline;
 
-use crate::event::{Actor, Batch, Event, EventKind, Message, NetKind};
+use crate::event::{Batch, Event, EventKind, Message, NetKind};
 use crate::seed::sockets::netns;
 use skel::CausewaySkelBuilder;
 
@@ -523,32 +522,7 @@ fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
     let Some(ours) = netns("self") else {
         return Vec::new();
     };
-    let mut shown: HashMap<u32, bool> = HashMap::new();
-    owners.sweep(&listed, now, |actor| {
-        *shown
-            .entry(actor.proc.pid)
-            .or_insert_with(|| listing_shows(actor, ours))
-    })
-}
-
-/// Whether the kernel's list, which shows one network namespace (`ours`),
-/// would show the sockets `actor` opened: when its process is in that
-/// namespace; and when the process has exited, for the exit closed its
-/// sockets, and what may linger of one is the kernel's, about to end.
-/// A process in another namespace (a container's) keeps its sockets.
-fn listing_shows(actor: &Actor, ours: u32) -> bool {
-    let pid = actor.proc.pid;
-    let Ok(p) = i32::try_from(pid)
-        .map_err(drop)
-        .and_then(|pid| procfs::process::Process::new(pid).map_err(drop))
-    else {
-        return true;
-    };
-    match p.stat() {
-        Ok(st) if st.starttime == actor.proc.start_tick() => netns(&pid.to_string()) == Some(ours),
-        // Its pid is another process's now, or it exited meanwhile.
-        _ => true,
-    }
+    owners.sweep(&listed, now, |netns| netns == ours)
 }
 
 /// A `listen()` on a socket never bound is traced before the kernel picks
@@ -697,18 +671,6 @@ fn read_lost(map: &impl MapCore) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::ProcKey;
-
-    /// `pid` as the probe would name it (start time from /proc).
-    fn actor(pid: u32) -> Actor {
-        let start = procfs::process::Process::new(pid as i32)
-            .and_then(|p| p.stat())
-            .map_or(0, |s| s.starttime * crate::event::NS_PER_TICK);
-        Actor {
-            proc: ProcKey::new(pid, start),
-            ..Actor::default()
-        }
-    }
 
     #[test]
     fn sweeps_space_out_when_they_take_long() {
@@ -718,44 +680,5 @@ mod tests {
             Duration::from_secs(30)
         );
         assert_eq!(next_sweep(Duration::MAX), Duration::MAX);
-    }
-
-    #[test]
-    fn the_sweep_leaves_processes_of_other_network_namespaces_alone() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "CI=true but this test needs root (a new network namespace)"
-            );
-            eprintln!("skipped: needs root for a new network namespace");
-            return;
-        }
-        let ours = netns("self").expect("our network namespace");
-        let mut other = std::process::Command::new("unshare")
-            .args(["--net", "sleep", "30"])
-            .spawn()
-            .expect("unshare --net sleep");
-        // Until unshare has made the namespace and exec'd sleep.
-        let pid = other.id();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while netns(&pid.to_string()) == Some(ours) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let sleeper = actor(pid);
-        let in_other = listing_shows(&sleeper, ours);
-        let _ = other.kill();
-        let _ = other.wait();
-        assert!(
-            !in_other,
-            "a live process in another namespace keeps its sockets"
-        );
-        assert!(listing_shows(&actor(std::process::id()), ours), "our own");
-        // It has exited now: its sockets were closed by its exit.
-        assert!(listing_shows(&sleeper, ours));
-        let mut reused = actor(std::process::id());
-        reused.proc.start += 1_000_000_000;
-        assert!(listing_shows(&reused, ours), "a pid now another process's");
     }
 }

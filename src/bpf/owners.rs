@@ -86,15 +86,15 @@ impl Owners {
     /// Ends the sockets whose close never came: those missing from the
     /// kernel's list (`listed`: the cookies of its TCP sockets, read at
     /// `now`, after every record taken so far was attributed) at this sweep
-    /// and the one before, if `in_listing(owner)` says the kernel's list
-    /// would show them (it covers one network namespace). A socket that
+    /// and the one before, if `in_listing(netns)` says the kernel's list
+    /// covers their network namespace (it covers one). A socket that
     /// closed just before a listing has its close attributed before the
     /// next. Returns a `gone` event for each, at `now`.
     pub fn sweep(
         &mut self,
         listed: &HashSet<u64>,
         now: u64,
-        mut in_listing: impl FnMut(&Actor) -> bool,
+        in_listing: impl Fn(u32) -> bool,
     ) -> Vec<Event> {
         let before = std::mem::take(&mut self.suspects);
         let mut gone = Vec::new();
@@ -104,7 +104,7 @@ impl Owners {
             }
             if !before.contains(&cookie) {
                 self.suspects.insert(cookie);
-            } else if in_listing(&o.actor) {
+            } else if in_listing(o.netns) {
                 gone.push(cookie);
             }
         }
@@ -392,8 +392,8 @@ mod tests {
         assert!(o.sweep(&cookies(&[2]), 30, |_| true).is_empty());
         assert!(o.sweep(&cookies(&[1, 2]), 40, |_| true).is_empty());
         assert!(o.sweep(&cookies(&[]), 50, |_| true).is_empty());
-        // Their process is in another network namespace, which the listing
-        // does not show: never gone.
+        // In another network namespace, which the listing does not show:
+        // never gone.
         assert!(o.sweep(&cookies(&[]), 60, |_| false).is_empty());
         assert!(o.sweep(&cookies(&[]), 70, |_| false).is_empty());
         assert_eq!(o.len(), 2);

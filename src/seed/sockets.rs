@@ -1,6 +1,7 @@
 //! The TCP sockets that exist when causeway starts, as the kernel lists
-//! them over sock_diag netlink (what `ss -tap` reads), each with the
-//! process that holds it. The tree then shows the connections and listeners
+//! them over sock_diag netlink (what `ss -tap` reads), in every network
+//! namespace a process holding a socket is in, each with the process that
+//! holds it. The tree then shows the connections and listeners
 //! made before the probe attached, and the probe can name their closes:
 //! listing a socket gives it its cookie, and the probe reports the close
 //! of every socket that has one.
@@ -60,9 +61,20 @@ pub struct Listed {
     pub inode: u64,
 }
 
-/// The kernel's TCP sockets, IPv4 and IPv6, in every state a process can
-/// hold one in.
+/// The kernel's TCP sockets of our network namespace, IPv4 and IPv6, in
+/// every state a process can hold one in.
 pub fn list_tcp() -> io::Result<Vec<Listed>> {
+    dump_tcp(&diag_socket()?)
+}
+
+/// [`list_tcp`] for the network namespace of process `pid`.
+pub fn list_tcp_in(pid: i32) -> io::Result<Vec<Listed>> {
+    dump_tcp(&diag_socket_in(pid)?)
+}
+
+/// A sock_diag socket: it answers for the network namespace it was made
+/// in.
+fn diag_socket() -> io::Result<OwnedFd> {
     // SAFETY: socket(2) with constant arguments; the descriptor it returns
     // is owned by `fd` alone.
     let raw = unsafe {
@@ -76,7 +88,30 @@ pub fn list_tcp() -> io::Result<Vec<Listed>> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `raw` is a descriptor just opened and owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// A sock_diag socket in the network namespace of process `pid`: made by
+/// a thread of its own that enters the namespace first (setns(2) moves
+/// only the calling thread), and ends with the namespace it entered.
+fn diag_socket_in(pid: i32) -> io::Result<OwnedFd> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: `ns` is an open namespace descriptor for the call;
+            // setns(2) changes this short-lived thread's namespace only.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            diag_socket()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
+    })
+}
+
+/// Every TCP socket the sock_diag socket `fd` lists.
+fn dump_tcp(fd: &OwnedFd) -> io::Result<Vec<Listed>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
     for (seq, family) in [(1, AF_INET), (2, AF_INET6)] {
@@ -288,54 +323,101 @@ pub fn netns(pid: &str) -> Option<u32> {
 
 /// The TCP sockets held by processes that started no later than `until`
 /// (boot-time ns; a later process's sockets are the probe's to see), each
-/// with its holder, stamped `seen`; and the connections no process holds
-/// yet, waiting to be accepted. Fails only when the kernel cannot be
+/// with its holder and network namespace, stamped `seen`; and the
+/// connections no process holds yet, waiting to be accepted. Fails only when the kernel cannot be
 /// asked; a process that vanishes meanwhile is skipped.
 pub fn scan(until: u64, seen: u64) -> io::Result<Scan> {
     // Holders first: a socket closed before the listing is not listed (and
     // has no cookie for its close), one opened after the holders were read
     // is the probe's, and one listed with no holder is skipped.
     let holders = holders();
-    let listed = list_tcp()?;
-    let listening: HashSet<SocketAddr> = listed
-        .iter()
-        .filter(|s| s.state == TCP_LISTEN)
-        .map(|s| s.local)
-        .collect();
-    // The kernel lists the sockets of our own network namespace.
-    let ours = netns("self").unwrap_or(0);
-    let mut actors: HashMap<i32, Option<Actor>> = HashMap::new();
-    let mut cgroups = HashMap::new();
-    let until_tick = until / NS_PER_TICK;
-    let mut out = Scan::default();
-    for s in &listed {
-        let Some(&pid) = holders.get(&s.inode) else {
-            if is_waiting(s) {
-                out.waiting.push(s.cookie);
-            }
-            continue;
-        };
-        let Some(actor) = *actors
-            .entry(pid)
-            .or_insert_with(|| actor(pid, &mut cgroups))
-        else {
-            continue;
-        };
-        if actor.proc.start_tick() > until_tick {
-            continue;
+    let mut seeds = Seeds {
+        holders: &holders,
+        actors: HashMap::new(),
+        cgroups: HashMap::new(),
+        until_tick: until / NS_PER_TICK,
+        seen,
+        out: Scan::default(),
+    };
+    for (netns, listed) in listings(&holders)? {
+        let listening: HashSet<SocketAddr> = listed
+            .iter()
+            .filter(|s| s.state == TCP_LISTEN)
+            .map(|s| s.local)
+            .collect();
+        for s in &listed {
+            seeds.add(s, netns, &listening);
         }
-        out.sockets.push(SeedSocket {
-            seen,
+    }
+    Ok(seeds.out)
+}
+
+/// The TCP sockets of every network namespace a process holding a socket
+/// is in (ours, a container's), by namespace: the kernel lists one
+/// namespace per sock_diag socket. Fails only when ours cannot be listed;
+/// another whose processes are gone meanwhile is skipped.
+fn listings(holders: &HashMap<u64, i32>) -> io::Result<Vec<(u32, Vec<Listed>)>> {
+    let ours = netns("self").unwrap_or(0);
+    let mut spaces: HashMap<u32, i32> = HashMap::new();
+    for &pid in holders.values() {
+        if let Some(ns) = netns(&pid.to_string()) {
+            spaces.entry(ns).or_insert(pid);
+        }
+    }
+    spaces.remove(&ours);
+    let mut out = vec![(ours, list_tcp()?)];
+    for (ns, pid) in spaces {
+        match list_tcp_in(pid) {
+            Ok(listed) => out.push((ns, listed)),
+            Err(e) => log::debug!("listing the TCP sockets of network namespace {ns}: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// What [`scan`] gathers, socket by socket.
+struct Seeds<'a> {
+    holders: &'a HashMap<u64, i32>,
+    actors: HashMap<i32, Option<Actor>>,
+    cgroups: HashMap<String, u64>,
+    until_tick: u64,
+    seen: u64,
+    out: Scan,
+}
+
+impl Seeds<'_> {
+    /// Adds listed socket `s` of network namespace `netns` (whose
+    /// listeners are `listening`): with its holder, or as waiting to be
+    /// accepted.
+    fn add(&mut self, s: &Listed, netns: u32, listening: &HashSet<SocketAddr>) {
+        let Some(&pid) = self.holders.get(&s.inode) else {
+            if is_waiting(s) {
+                self.out.waiting.push(s.cookie);
+            }
+            return;
+        };
+        let cgroups = &mut self.cgroups;
+        let Some(actor) = *self
+            .actors
+            .entry(pid)
+            .or_insert_with(|| actor(pid, cgroups))
+        else {
+            return;
+        };
+        if actor.proc.start_tick() > self.until_tick {
+            return;
+        }
+        self.out.sockets.push(SeedSocket {
+            seen: self.seen,
             actor,
             protocol: Protocol::Tcp,
-            direction: direction(s, &listening),
+            direction: direction(s, listening),
             local: s.local,
             remote: s.remote,
             cookie: s.cookie,
-            netns: ours,
+            netns,
         });
     }
-    Ok(out)
 }
 
 /// A connection in a listener's accept queue: no process holds it (an
