@@ -32,6 +32,7 @@ skeleton!(skel, "causeway.skel.rs");
 skeleton!(hollow_skel, "hollow.skel.rs");
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -509,20 +510,37 @@ fn run(
 }
 
 /// The sockets whose close never came (see [`Owners::sweep`]), by the
-/// kernel's list of this network namespace's TCP sockets, as `gone` events
-/// at `now`. Nothing when the list cannot be read.
+/// kernel's lists of the TCP sockets of every network namespace a held
+/// socket is in (ours, containers'), as `gone` events at `now`. Nothing
+/// when ours cannot be listed; a namespace that cannot be is left alone.
 fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
-    let listed = match crate::seed::sockets::list_tcp() {
-        Ok(listed) => listed.iter().map(|s| s.cookie).collect(),
+    use crate::seed::sockets::{entries, list_tcp, list_tcp_in};
+    let Some(ours) = netns("self") else {
+        return Vec::new();
+    };
+    let mut listed = HashSet::new();
+    let mut covered = HashSet::from([ours]);
+    match list_tcp() {
+        Ok(l) => listed.extend(l.iter().map(|s| s.cookie)),
         Err(e) => {
             log::debug!("listing the TCP sockets for the sweep: {e}");
             return Vec::new();
         }
-    };
-    let Some(ours) = netns("self") else {
-        return Vec::new();
-    };
-    owners.sweep(&listed, now, |netns| netns == ours)
+    }
+    let mut others = owners.namespaces();
+    others.retain(|&ns| ns != ours && ns != 0);
+    if !others.is_empty() {
+        for (ns, pid) in entries(&others) {
+            match list_tcp_in(ns, pid) {
+                Ok(l) => {
+                    listed.extend(l.iter().map(|s| s.cookie));
+                    covered.insert(ns);
+                }
+                Err(e) => log::debug!("listing network namespace {ns} for the sweep: {e}"),
+            }
+        }
+    }
+    owners.sweep(&listed, now, |ns| covered.contains(&ns))
 }
 
 /// A `listen()` on a socket never bound is traced before the kernel picks
@@ -671,6 +689,77 @@ fn read_lost(map: &impl MapCore) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_lists_every_network_namespace_a_held_socket_is_in() {
+        use crate::event::{Actor, Direction, Protocol, SeedSocket};
+        use std::io::BufRead;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true but this test needs root (a new network namespace)"
+            );
+            eprintln!("skipped: needs root for a new network namespace");
+            return;
+        }
+        // A listener in a network namespace of its own, held by a child
+        // until its stdin closes.
+        let script = "import os, socket, struct, sys\n\
+            s = socket.socket()\n\
+            s.bind(('0.0.0.0', 0))\n\
+            s.listen(1)\n\
+            cookie = struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 57, 8))[0]\n\
+            print(os.stat('/proc/self/ns/net').st_ino, cookie, flush=True)\n\
+            sys.stdin.readline()\n";
+        let mut child = std::process::Command::new("unshare")
+            .args(["--net", "python3", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare --net python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listener's namespace and cookie");
+        let mut words = line
+            .split_whitespace()
+            .map(|w| w.parse::<u64>().expect("a number"));
+        let (theirs, cookie) = (words.next().unwrap() as u32, words.next().unwrap());
+        assert_ne!(Some(theirs), netns("self"), "a namespace of its own");
+        let socket = |cookie| SeedSocket {
+            seen: 1,
+            actor: Actor::default(),
+            protocol: Protocol::Tcp,
+            direction: Direction::Listen,
+            local: "0.0.0.0:0".parse().unwrap(),
+            remote: "0.0.0.0:0".parse().unwrap(),
+            cookie,
+            netns: theirs,
+        };
+        let mut owners = Owners::default();
+        owners.listed(&socket(cookie));
+        // A socket of that namespace whose close was never seen.
+        owners.listed(&socket(cookie + 1_000_000_000));
+        let first = sweep_gone(&mut owners, 10);
+        let second = sweep_gone(&mut owners, 20);
+        drop(child.stdin.take());
+        let _ = child.wait();
+        assert!(first.is_empty(), "missing once is not yet gone");
+        let gone: Vec<u64> = second
+            .iter()
+            .filter_map(|ev| match &ev.kind {
+                EventKind::Net(n) => Some(n.cookie),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            gone,
+            [cookie + 1_000_000_000],
+            "the listener is still listed"
+        );
+    }
 
     #[test]
     fn sweeps_space_out_when_they_take_long() {

@@ -184,6 +184,11 @@ impl Owners {
             .map(|o| o.actor)
     }
 
+    /// The network namespaces of the sockets held.
+    pub fn namespaces(&self) -> HashSet<u32> {
+        self.by_cookie.values().map(|o| o.netns).collect()
+    }
+
     /// Sockets seen opened and not yet closed.
     pub fn len(&self) -> usize {
         self.by_cookie.len()

@@ -67,9 +67,32 @@ pub fn list_tcp() -> io::Result<Vec<Listed>> {
     dump_tcp(&diag_socket()?)
 }
 
-/// [`list_tcp`] for the network namespace of process `pid`.
-pub fn list_tcp_in(pid: i32) -> io::Result<Vec<Listed>> {
-    dump_tcp(&diag_socket_in(pid)?)
+/// [`list_tcp`] for network namespace `netns`, entered through process
+/// `pid`, which is in it. An error if `pid` is not (its namespace changed,
+/// or the pid is another process's now).
+pub fn list_tcp_in(netns: u32, pid: i32) -> io::Result<Vec<Listed>> {
+    dump_tcp(&diag_socket_in(netns, pid)?)
+}
+
+/// One process in each of the network namespaces `wanted`, from /proc.
+pub fn entries(wanted: &HashSet<u32>) -> HashMap<u32, i32> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(ns) = netns(&pid.to_string()).filter(|ns| wanted.contains(ns)) {
+            out.entry(ns).or_insert(pid);
+            if out.len() == wanted.len() {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// A sock_diag socket: it answers for the network namespace it was made
@@ -91,11 +114,17 @@ fn diag_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
-/// A sock_diag socket in the network namespace of process `pid`: made by
-/// a thread of its own that enters the namespace first (setns(2) moves
-/// only the calling thread), and ends with the namespace it entered.
-fn diag_socket_in(pid: i32) -> io::Result<OwnedFd> {
+/// A sock_diag socket in network namespace `netns`, that of process `pid`:
+/// made by a thread of its own that enters the namespace first (setns(2)
+/// moves only the calling thread), and ends with the namespace it entered.
+fn diag_socket_in(netns: u32, pid: i32) -> io::Result<OwnedFd> {
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
+    let inode = std::os::unix::fs::MetadataExt::ino(&ns.metadata()?);
+    if inode != u64::from(netns) {
+        return Err(io::Error::other(format!(
+            "process {pid} is no longer in network namespace {netns}"
+        )));
+    }
     std::thread::scope(|s| {
         s.spawn(|| {
             // SAFETY: `ns` is an open namespace descriptor for the call;
@@ -367,7 +396,7 @@ fn listings(holders: &HashMap<u64, i32>) -> io::Result<Vec<(u32, Vec<Listed>)>> 
     spaces.remove(&ours);
     let mut out = vec![(ours, list_tcp()?)];
     for (ns, pid) in spaces {
-        match list_tcp_in(pid) {
+        match list_tcp_in(ns, pid) {
             Ok(listed) => out.push((ns, listed)),
             Err(e) => log::debug!("listing the TCP sockets of network namespace {ns}: {e}"),
         }
