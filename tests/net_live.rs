@@ -1328,8 +1328,25 @@ s.close()
 
 #[test]
 fn a_listener_never_bound_shows_the_port_the_kernel_chose() {
+    unbound_listener(
+        "a_listener_never_bound_shows_the_port_the_kernel_chose",
+        UNBOUND_LISTENER.into(),
+    );
+}
+
+#[test]
+fn a_listener_never_bound_in_a_container_shows_the_port_the_kernel_chose() {
+    // Read from its own network namespace's list of sockets.
+    unbound_listener(
+        "a_listener_never_bound_in_a_container_shows_the_port_the_kernel_chose",
+        format!("{NETNS}new_netns()\n{UNBOUND_LISTENER}"),
+    );
+}
+
+/// `script` (UNBOUND_LISTENER, maybe in another network namespace): its
+/// listener shows the port the kernel chose, and closes.
+fn unbound_listener(test: &str, script: String) {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let test = "a_listener_never_bound_shows_the_port_the_kernel_chose";
     if !probe_allowed(test) {
         return;
     }
@@ -1340,7 +1357,7 @@ fn a_listener_never_bound_shows_the_port_the_kernel_chose() {
     // port is read from the kernel while the listener exists.
     let work = move || {
         use std::io::Write;
-        let mut child = python(UNBOUND_LISTENER)
+        let mut child = python(&script)
             .stdin(Stdio::piped())
             .spawn()
             .expect("python3 runs");

@@ -545,8 +545,8 @@ fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
 
 /// A `listen()` on a socket never bound is traced before the kernel picks
 /// its port: the listener's port is then read from the kernel's list of
-/// sockets, by cookie (one netlink dump; such listeners are rare). It stays
-/// 0 if the listener is gone by then.
+/// the sockets of its network namespace, by cookie (one netlink dump; such
+/// listeners are rare). It stays 0 if the listener is gone by then.
 fn bind_listener(ev: &mut Event) {
     let EventKind::Net(n) = &mut ev.kind else {
         return;
@@ -554,8 +554,19 @@ fn bind_listener(ev: &mut Event) {
     if n.kind != NetKind::Listen || n.local.port() != 0 || n.cookie == 0 {
         return;
     }
-    let listed = crate::seed::sockets::list_tcp().unwrap_or_default();
-    if let Some(s) = listed.iter().find(|s| s.cookie == n.cookie) {
+    // In its own network namespace, entered through the process that
+    // listened, unless that is ours.
+    let listed = match i32::try_from(ev.proc.pid) {
+        Ok(pid) if netns("self") != Some(n.netns) => {
+            crate::seed::sockets::list_tcp_in(n.netns, pid)
+        }
+        _ => crate::seed::sockets::list_tcp(),
+    };
+    if let Some(s) = listed
+        .unwrap_or_default()
+        .iter()
+        .find(|s| s.cookie == n.cookie)
+    {
         n.local = s.local;
     }
 }
