@@ -81,6 +81,16 @@ fn demo_at_80x24() {
     );
     assert!(d.contains("exe      /usr/bin/cc"), "{d}");
     assert!(d.contains("argv     cc -c broken.c"), "{d}");
+    assert!(!d.contains("netns"), "no connection, no namespace: {d}");
+}
+
+#[test]
+fn the_detail_names_the_network_namespace_of_a_process_with_connections() {
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 1006);
+    let s = screen(&draw(&mut app, 200, 50));
+    let ns = crate::ui::synth::HOST_NETNS;
+    assert!(s.contains(&format!("  netns {ns}")), "{s}");
 }
 
 #[test]
