@@ -514,7 +514,7 @@ fn run(
 /// socket is in (ours, containers'), as `gone` events at `now`. Nothing
 /// when ours cannot be listed; a namespace that cannot be is left alone.
 fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
-    use crate::seed::sockets::{entries, list_tcp, list_tcp_in};
+    use crate::seed::sockets::{list_tcp, list_tcp_in, processes_in};
     let Some(ours) = netns("self") else {
         return Vec::new();
     };
@@ -530,7 +530,7 @@ fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
     let mut others = owners.namespaces();
     others.retain(|&ns| ns != ours && ns != 0);
     if !others.is_empty() {
-        for (ns, pid) in entries(&others) {
+        for (ns, pid) in processes_in(&others) {
             match list_tcp_in(ns, pid) {
                 Ok(l) => {
                     listed.extend(l.iter().map(|s| s.cookie));

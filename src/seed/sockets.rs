@@ -75,7 +75,7 @@ pub fn list_tcp_in(netns: u32, pid: i32) -> io::Result<Vec<Listed>> {
 }
 
 /// One process in each of the network namespaces `wanted`, from /proc.
-pub fn entries(wanted: &HashSet<u32>) -> HashMap<u32, i32> {
+pub fn processes_in(wanted: &HashSet<u32>) -> HashMap<u32, i32> {
     let mut out = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
@@ -353,8 +353,9 @@ pub fn netns(pid: &str) -> Option<u32> {
 /// The TCP sockets held by processes that started no later than `until`
 /// (boot-time ns; a later process's sockets are the probe's to see), each
 /// with its holder and network namespace, stamped `seen`; and the
-/// connections no process holds yet, waiting to be accepted. Fails only when the kernel cannot be
-/// asked; a process that vanishes meanwhile is skipped.
+/// connections no process holds yet, waiting to be accepted. Fails only
+/// when the kernel cannot be asked; a process that vanishes meanwhile is
+/// skipped.
 pub fn scan(until: u64, seen: u64) -> io::Result<Scan> {
     // Holders first: a socket closed before the listing is not listed (and
     // has no cookie for its close), one opened after the holders were read
