@@ -399,7 +399,10 @@ fn listings(holders: &HashMap<u64, i32>) -> io::Result<Vec<(u32, Vec<Listed>)>> 
     for (ns, pid) in spaces {
         match list_tcp_in(ns, pid) {
             Ok(listed) => out.push((ns, listed)),
-            Err(e) => log::debug!("listing the TCP sockets of network namespace {ns}: {e}"),
+            Err(e) => log::warn!(
+                "the TCP sockets open before the probe attached in network namespace {ns} \
+                 are not shown: {e}"
+            ),
         }
     }
     Ok(out)
