@@ -580,7 +580,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         };
         lines.push(Line::from(vec![label(app, "now"), Span::raw(now_parent)]));
     }
-    lines.push(Line::from(vec![
+    let mut user = vec![
         label(app, "user"),
         Span::raw(format!(
             "{} (uid {}, gid {})",
@@ -590,14 +590,15 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         )),
         Span::styled("  cgroup ", t.label()),
         Span::raw(n.cgroup.to_string()),
-    ]));
+    ];
     // Its network namespace, as its latest connection recorded it: what
     // tells one container's loopback from another's.
     let netns = app.conns_shown(id).last().map(|&c| app.tree.conn(c).netns);
-    if let Some(last) = lines.last_mut().filter(|_| netns.is_some_and(|ns| ns != 0)) {
-        last.push_span(Span::styled("  netns ", t.label()));
-        last.push_span(Span::raw(netns.unwrap_or(0).to_string()));
+    if let Some(ns) = netns.filter(|&ns| ns != 0) {
+        user.push(Span::styled("  netns ", t.label()));
+        user.push(Span::raw(ns.to_string()));
     }
+    lines.push(Line::from(user));
     if n.forgotten_children > 0 {
         lines.push(Line::from(vec![
             label(app, "forgot"),
