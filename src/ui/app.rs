@@ -4,6 +4,7 @@
 use chrono::{FixedOffset, Offset, Utc};
 use ratatui::layout::Rect;
 
+use super::find::Query;
 use super::keys::{Action, Mode};
 use super::layout::{Areas, layout};
 use super::rows::{Item, Rows};
@@ -432,25 +433,31 @@ impl App {
         };
         self.follow = false;
         match self.find(&q, forward) {
-            Some(id) => {
+            Some((id, conn)) => {
                 let item = Item::Node(id);
                 self.rows.reveal(&self.tree, item);
                 self.select(item);
+                // `c` then opens the list on the connection that matched.
+                if let Some(i) = conn {
+                    self.conn_sel = i;
+                }
             }
             None => self.flash = Some(format!("no process matches \"{q}\"")),
         }
     }
 
     /// The next process after the selection (in arrival order, wrapping
-    /// around) whose pid is `q`, or whose name or argv contains it
-    /// (ignoring case). Runs over the whole tree, on demand only.
-    pub fn find(&self, q: &str, forward: bool) -> Option<NodeId> {
+    /// around) that `q` finds (see [`Query`]): by its pid, name or argv, or
+    /// by an address of one of its connections; with the position of the
+    /// first such connection in its list, when that is what matched. Runs
+    /// over the whole tree, on demand only. Scrubbed back, only processes
+    /// started by then and the connections they had then.
+    pub fn find(&self, q: &str, forward: bool) -> Option<(NodeId, Option<usize>)> {
         let n = self.tree.len();
         if n == 0 {
             return None;
         }
-        let needle = q.to_lowercase();
-        let pid: Option<u32> = q.parse().ok();
+        let query = Query::parse(q);
         let start = self.selected_node().map_or(n - 1, |id| id.index());
         (1..=n)
             .map(|k| {
@@ -461,23 +468,21 @@ impl App {
                 }
             })
             .map(|i| NodeId(i as u32))
-            .find(|&id| {
-                let node = self.tree.node(id);
-                // Scrubbed back: only what had started by then.
-                if self.at.is_some_and(|t| node.key.start > t) {
-                    return false;
+            .find_map(|id| {
+                if self.at.is_some_and(|t| self.tree.node(id).key.start > t) {
+                    return None;
                 }
-                if pid == Some(node.key.pid) {
-                    return true;
+                if query.matches_process(self.tree.node(id)) {
+                    return Some((id, None));
                 }
-                if node.display_name().to_lowercase().contains(&needle) {
-                    return true;
+                if !query.is_address() {
+                    return None;
                 }
-                node.current_exec().is_some_and(|e| {
-                    e.argv
-                        .iter()
-                        .any(|a| String::from_utf8_lossy(a).to_lowercase().contains(&needle))
-                })
+                let conns = self.conns_shown(id);
+                let i = conns
+                    .iter()
+                    .position(|&c| query.matches_conn(self.tree.conn(c)))?;
+                Some((id, Some(i)))
             })
     }
 

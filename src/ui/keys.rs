@@ -174,7 +174,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter Space", "fold / unfold"),
     ("p", "jump to the causal parent"),
     ("f", "follow: select each new process"),
-    ("/  n N", "find by pid, name or argv; next / previous"),
+    ("/  n N", "find pid, name, argv, address; next / prev"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),

@@ -162,7 +162,10 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         let line = Line::from(vec![
             Span::styled(" find: ", t.key()),
             Span::raw(format!("{}█", app.query)),
-            Span::styled("   Enter find  Esc cancel  (pid, name or argv)", t.dim()),
+            Span::styled(
+                "   Enter find  Esc cancel  (pid, name, argv, address, :port)",
+                t.dim(),
+            ),
         ]);
         buf.set_line(area.x, area.y, &line, area.width);
         return;

@@ -412,6 +412,50 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
 }
 
 #[test]
+fn search_finds_a_process_by_an_address_of_its_connections() {
+    let mut app = replay(synth::demo(), vec![]);
+    let curl = app.tree.find_pid(1006).expect("curl");
+    let nginx = app.tree.find_pid(600).expect("nginx");
+    // curl's local port: only its connection and nginx's accepted one
+    // have it (no argv does).
+    let client = app.tree.node(curl).conns[0];
+    let port = app.tree.conn(client).local.port();
+    app.handle(Action::First);
+    type_search(&mut app, &format!(":{port}"));
+    assert_eq!(pid_of(&app), Some(600), "nginx: its accepted connection");
+    assert_eq!(app.conn_sel, 1, "the list opens on it, after the listener");
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(1006), "curl: its connection");
+    assert_eq!(app.conn_sel, 0);
+    app.handle(Action::Connections);
+    app.handle(Action::JumpToPeer);
+    assert_eq!(app.selected, Some(Item::Node(nginx)), "and on to the peer");
+    // An address no argv holds: nginx's side of the connection.
+    app.handle(Action::First);
+    type_search(&mut app, "127.0.0.1");
+    assert_eq!(pid_of(&app), Some(600));
+    // A port, exactly; a number alone is a pid or a name.
+    let prefix = port.to_string();
+    type_search(&mut app, &format!(":{}", &prefix[..prefix.len() - 1]));
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no process matches")
+    );
+    app.handle(Action::First);
+    type_search(&mut app, &port.to_string());
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no process matches"),
+        "a bare number does not search ports: {port} found {:?}",
+        pid_of(&app)
+    );
+}
+
+#[test]
 fn export_asks_the_event_loop_for_the_selected_chain_and_nothing_else() {
     let mut app = replay(synth::demo(), vec![]);
     let id = app.selected_node().expect("opens on the newest process");

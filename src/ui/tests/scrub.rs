@@ -141,3 +141,16 @@ fn scrubbed_back_a_finished_process_shows_running() {
     let s = screen(&draw(&mut app, 160, 40));
     assert!(s.contains("exit 2"), "{s}");
 }
+
+#[test]
+fn scrubbed_back_find_sees_only_the_connections_made_by_then() {
+    let (mut app, _, [_, _, t2, t3, _]) = live_selecting(1000);
+    app.at = Some(t2);
+    assert_eq!(app.find(":80", true), None, "no connection yet at t2");
+    app.at = Some(t3);
+    let (id, conn) = app.find(":80", true).expect("connected by t3");
+    assert!(matches!(app.tree.node(id).key.pid, 1 | 1002));
+    assert_eq!(conn, Some(0));
+    app.at = None;
+    assert!(app.find(":80", true).is_some());
+}

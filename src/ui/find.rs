@@ -1,0 +1,210 @@
+//! What `/` finds: a process by its pid, name or argv, or by an address
+//! one of its connections has at either end.
+//!
+//! The question an operator brings is often an address, not a name: "who
+//! is talking to 10.0.0.7", "who listens on 5432". A query that reads as an
+//! address matches connections exactly; one that merely looks like part of
+//! one (`10.0.`, `fe80:`) matches the written addresses by substring; a
+//! plain word or number matches processes only, so that a pid is not
+//! drowned by every port that contains its digits.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::event::Direction;
+use crate::graph::{Connection, Node};
+
+/// A parsed search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The query in lower case, for names and argv.
+    needle: String,
+    pid: Option<u32>,
+    addr: AddrQuery,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AddrQuery {
+    /// Not an address: connections are not searched.
+    None,
+    /// `:443`: either end's port.
+    Port(u16),
+    /// `10.0.0.7`, `::1`, `[::1]`: either end's address, any port.
+    Ip(IpAddr),
+    /// `10.0.0.7:443`, `[::1]:80`: either end, exactly.
+    Socket(SocketAddr),
+    /// Anything else with a `.` or `:` in it: part of an end as written
+    /// (`10.0.0.7:443`, `[::1]:80`), ignoring case.
+    Text(String),
+}
+
+/// v4-mapped IPv6 addresses are shown, and stored, as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+impl Query {
+    pub fn parse(q: &str) -> Self {
+        let q = q.trim();
+        let needle = q.to_lowercase();
+        let addr = if let Some(port) = q.strip_prefix(':').and_then(|p| p.parse().ok()) {
+            AddrQuery::Port(port)
+        } else if let Ok(s) = q.parse::<SocketAddr>() {
+            AddrQuery::Socket(SocketAddr::new(canonical(s.ip()), s.port()))
+        } else if let Ok(ip) = q
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(q)
+            .parse::<IpAddr>()
+        {
+            AddrQuery::Ip(canonical(ip))
+        } else if q.contains(['.', ':']) {
+            AddrQuery::Text(needle.clone())
+        } else {
+            AddrQuery::None
+        };
+        Query {
+            pid: q.parse().ok(),
+            needle,
+            addr,
+        }
+    }
+
+    /// Whether connections are searched at all.
+    pub fn is_address(&self) -> bool {
+        self.addr != AddrQuery::None
+    }
+
+    /// The process itself: its pid, its name, or an argument of the
+    /// program it runs.
+    pub fn matches_process(&self, node: &Node) -> bool {
+        if self.pid == Some(node.key.pid) {
+            return true;
+        }
+        if node.display_name().to_lowercase().contains(&self.needle) {
+            return true;
+        }
+        node.current_exec().is_some_and(|e| {
+            e.argv.iter().any(|a| {
+                String::from_utf8_lossy(a)
+                    .to_lowercase()
+                    .contains(&self.needle)
+            })
+        })
+    }
+
+    /// One of its connections. A listener's remote end (`0.0.0.0:0`) is
+    /// not an address anyone talked to, and is never matched.
+    pub fn matches_conn(&self, c: &Connection) -> bool {
+        let ends: &[SocketAddr] = if c.direction == Direction::Listen {
+            std::slice::from_ref(&c.local)
+        } else {
+            &[c.local, c.remote]
+        };
+        match &self.addr {
+            AddrQuery::None => false,
+            AddrQuery::Port(p) => ends.iter().any(|a| a.port() == *p),
+            AddrQuery::Ip(ip) => ends.iter().any(|a| a.ip() == *ip),
+            AddrQuery::Socket(s) => ends.contains(s),
+            AddrQuery::Text(t) => {
+                let mut text = String::new();
+                ends.iter().any(|a| {
+                    text.clear();
+                    // Writing into a String cannot fail.
+                    let _ = write!(text, "{a}");
+                    text.to_lowercase().contains(t.as_str())
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Protocol;
+    use crate::graph::{ConnState, NodeId};
+
+    fn conn(direction: Direction, local: &str, remote: &str) -> Connection {
+        Connection {
+            owner: NodeId(0),
+            protocol: Protocol::Tcp,
+            direction,
+            local: local.parse().expect("local"),
+            remote: remote.parse().expect("remote"),
+            start: 1,
+            end: None,
+            state: ConnState::Open,
+            peer: None,
+            cookie: 1,
+            netns: 1,
+            bytes_sent: 0,
+            bytes_received: 0,
+            seeded: false,
+        }
+    }
+
+    fn finds(q: &str, c: &Connection) -> bool {
+        Query::parse(q).matches_conn(c)
+    }
+
+    #[test]
+    fn a_port_matches_either_end_exactly() {
+        let c = conn(Direction::Outbound, "10.0.0.2:40120", "10.0.0.7:443");
+        assert!(finds(":443", &c));
+        assert!(finds(":40120", &c));
+        assert!(!finds(":44", &c), "not a prefix");
+        assert!(!finds(":4431", &c));
+    }
+
+    #[test]
+    fn an_address_matches_either_end_at_any_port_and_v4_mapped_as_v4() {
+        let c = conn(Direction::Inbound, "10.0.0.2:22", "192.168.1.50:51000");
+        assert!(finds("192.168.1.50", &c));
+        assert!(finds("10.0.0.2", &c));
+        assert!(finds("::ffff:192.168.1.50", &c));
+        assert!(!finds("192.168.1.5", &c), "exact, not a prefix");
+        let v6 = conn(Direction::Outbound, "[2001:db8::1]:40000", "[::1]:80");
+        assert!(finds("::1", &v6));
+        assert!(finds("[::1]", &v6));
+        assert!(finds("2001:DB8::1", &v6));
+    }
+
+    #[test]
+    fn an_end_matches_exactly() {
+        let c = conn(Direction::Outbound, "127.0.0.1:40000", "127.0.0.1:8080");
+        assert!(finds("127.0.0.1:8080", &c));
+        assert!(!finds("127.0.0.1:808", &c));
+        let v6 = conn(Direction::Outbound, "[::1]:40000", "[::1]:8080");
+        assert!(finds("[::1]:8080", &v6));
+        assert!(!finds("[::1]:8081", &v6));
+    }
+
+    #[test]
+    fn part_of_an_address_matches_by_substring() {
+        let c = conn(Direction::Outbound, "10.0.0.2:40120", "10.20.30.40:443");
+        assert!(finds("10.20.", &c));
+        assert!(finds(".30.40:4", &c));
+        assert!(!finds("10.21.", &c));
+        let v6 = conn(Direction::Outbound, "[fe80::1]:40000", "[fe80::2]:80");
+        assert!(finds("FE80:", &v6), "ignoring case");
+    }
+
+    #[test]
+    fn a_word_or_a_number_does_not_search_connections() {
+        let c = conn(Direction::Outbound, "127.0.0.1:40000", "127.0.0.1:8080");
+        assert!(!Query::parse("8080").is_address());
+        assert!(!finds("8080", &c));
+        assert!(!finds("curl", &c));
+    }
+
+    #[test]
+    fn a_listeners_unset_remote_end_is_not_matched() {
+        let l = conn(Direction::Listen, "0.0.0.0:8080", "0.0.0.0:0");
+        assert!(finds(":8080", &l));
+        assert!(finds("0.0.0.0", &l), "listening on every address");
+        assert!(!finds(":0", &l));
+        let out = conn(Direction::Outbound, "10.0.0.2:40000", "0.0.0.0:0");
+        assert!(finds(":0", &out), "other directions: both ends");
+    }
+}
