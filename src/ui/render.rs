@@ -594,12 +594,16 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         Span::styled("  cgroup ", t.label()),
         Span::raw(n.cgroup.to_string()),
     ];
-    // Its network namespace, as its latest connection recorded it: what
-    // tells one container's loopback from another's.
-    let netns = app.conns_shown(id).last().map(|&c| app.tree.conn(c).netns);
-    if let Some(ns) = netns.filter(|&ns| ns != 0) {
+    // The network namespaces its connections were in: what tells one
+    // container's loopback from another's.
+    let netns = namespaces(app, app.conns_shown(id));
+    if !netns.is_empty() {
+        let mut list: Vec<String> = netns.iter().take(3).map(u32::to_string).collect();
+        if netns.len() > 3 {
+            list.push(format!("… ({} in all)", netns.len()));
+        }
         user.push(Span::styled("  netns ", t.label()));
-        user.push(Span::raw(ns.to_string()));
+        user.push(Span::raw(list.join(", ")));
     }
     lines.push(Line::from(user));
     if n.forgotten_children > 0 {
@@ -665,8 +669,9 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             Span::raw(" lists them"),
         ]));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
+        let each_netns = namespaces(app, at.conns).len() > 1;
         for &c in at.conns.iter().take(room) {
-            lines.push(conn_line(app, c, false));
+            lines.push(conn_line(app, c, false, each_netns));
         }
         if at.conns.len() > room {
             lines.push(Line::from(Span::styled(
@@ -678,7 +683,23 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
     lines
 }
 
-fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
+/// The network namespaces of `conns`, each once, in the order they came
+/// (0, unknown in a journal older than the field, left out).
+fn namespaces(app: &App, conns: &[ConnId]) -> Vec<u32> {
+    let mut seen = Vec::new();
+    for &c in conns {
+        let ns = app.tree.conn(c).netns;
+        if ns != 0 && !seen.contains(&ns) {
+            seen.push(ns);
+        }
+    }
+    seen
+}
+
+/// One connection, as a row of the detail pane or the connection list;
+/// with its network namespace when `netns` (the process's connections
+/// are in more than one).
+fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static> {
     let t = app.theme;
     let c = app.tree.conn(id);
     let ended = conn_end(c, app.at);
@@ -721,6 +742,9 @@ fn conn_line(app: &App, id: ConnId, selected: bool) -> Line<'static> {
             format::duration(end.saturating_sub(c.start))
         )),
     ];
+    if netns && c.netns != 0 {
+        spans.push(Span::styled(format!(" netns {}", c.netns), t.dim()));
+    }
     if let Some(p) = peer {
         spans.push(Span::styled(format!(" ⇄ {}", node_ref(app, p)), t.net()));
     }
@@ -743,10 +767,11 @@ fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     ));
     buf.set_line(body.x, body.y, &header, body.width);
     let rows = usize::from(body.height.saturating_sub(1));
+    let each_netns = namespaces(app, conns).len() > 1;
     for (i, &c) in conns.iter().skip(app.conn_offset).take(rows).enumerate() {
         let y = body.y + 1 + i as u16;
         let selected = app.conn_offset + i == app.conn_sel;
-        let line = conn_line(app, c, selected);
+        let line = conn_line(app, c, selected, each_netns);
         if selected {
             buf.set_style(Rect::new(body.x, y, body.width, 1), t.selected());
         }

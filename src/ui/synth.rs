@@ -33,6 +33,8 @@ pub struct Synth {
     next_cookie: u64,
     /// Each process's uid, so that later events about it carry it.
     uids: HashMap<ProcKey, u32>,
+    /// The network namespace of the sockets that follow.
+    pub netns: u32,
 }
 
 impl Default for Synth {
@@ -56,6 +58,7 @@ impl Synth {
             next_pid: 1000,
             next_cookie: 1,
             uids: HashMap::new(),
+            netns: HOST_NETNS,
         }
     }
 
@@ -167,7 +170,8 @@ impl Synth {
         );
     }
 
-    /// A socket event for `who` = (process, its parent), in [`HOST_NETNS`].
+    /// A socket event for `who` = (process, its parent), in the namespace
+    /// [`Synth::netns`] names ([`HOST_NETNS`] unless changed).
     pub fn net(
         &mut self,
         who: (ProcKey, ProcKey),
@@ -184,7 +188,7 @@ impl Synth {
             local,
             remote,
             cookie,
-            netns: HOST_NETNS,
+            netns: self.netns,
             bytes_sent: 0,
             bytes_received: 0,
         };

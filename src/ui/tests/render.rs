@@ -443,3 +443,38 @@ fn forgotten_processes_are_counted_in_the_status_bar_and_on_their_parent() {
         "{s}"
     );
 }
+
+#[test]
+fn connections_in_several_network_namespaces_each_name_theirs() {
+    let mut s = crate::ui::synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let cni = s.spawn(init, 0, "/usr/bin/cni-plugin", &["cni-plugin"]);
+    s.listen((cni, init), 9000);
+    s.netns = 4_026_532_999;
+    s.listen((cni, init), 9001);
+    let single = s.spawn(init, 0, "/usr/bin/server", &["server"]);
+    s.listen((single, init), 9002);
+    let mut app = replay(s.messages, vec![]);
+    let host = crate::ui::synth::HOST_NETNS;
+    select_pid(&mut app, cni.pid);
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(scr.contains(&format!("netns {host}, 4026532999")), "{scr}");
+    let row = |scr: &str, port: u16| {
+        scr.lines()
+            .find(|l| l.contains(&format!(":{port} ◉")))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(row(&scr, 9000).contains(&format!("netns {host}")), "{scr}");
+    assert!(row(&scr, 9001).contains("netns 4026532999"), "{scr}");
+    // The connection list too.
+    app.handle(crate::ui::keys::Action::Connections);
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(row(&scr, 9001).contains("netns 4026532999"), "{scr}");
+    // One namespace: named once, above, not on every row.
+    app.handle(crate::ui::keys::Action::Back);
+    select_pid(&mut app, single.pid);
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(scr.contains("  netns 4026532999"), "{scr}");
+    assert!(!row(&scr, 9002).contains("netns"), "{scr}");
+}
