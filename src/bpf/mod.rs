@@ -7,6 +7,7 @@ pub mod hollow;
 mod merge;
 mod owners;
 pub mod pipeline;
+mod sweep;
 pub mod synth;
 mod unclaimed;
 
@@ -32,7 +33,6 @@ skeleton!(skel, "causeway.skel.rs");
 skeleton!(hollow_skel, "hollow.skel.rs");
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,6 +49,7 @@ use std::os::fd::{AsFd, AsRawFd};
 pub use decode::{DecodeError, decode, split_args};
 pub use owners::Owners;
 use pipeline::Pipeline;
+use sweep::Sweeper;
 
 use crate::event::{Batch, Event, EventKind, Message, NetKind};
 use crate::seed::sockets::netns;
@@ -64,20 +65,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(30);
 const BEHIND: i32 = 16_384;
 /// How often the lost-record counter is read.
 const LOST_INTERVAL: Duration = Duration::from_millis(200);
-/// How often, at most, the kernel's TCP sockets are listed to end those
-/// whose close never came (see [`Owners::sweep`]): such a socket shows as
-/// `gone` 10 to 20 s after it ended, later on a host with very many
-/// sockets (see [`next_sweep`]).
-const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
-/// A sweep waits at least this many times as long as the last one took:
-/// listing 100,000 sockets takes about 0.1 s of CPU here, so on such a
-/// host sweeps come every 30 s and take about 0.3 % of a core.
-const SWEEP_SPACING: u32 = 300;
-
-/// How long after a sweep that took `took` the next one comes.
-fn next_sweep(took: Duration) -> Duration {
-    SWEEP_INTERVAL.max(took.saturating_mul(SWEEP_SPACING))
-}
 /// The most messages in one batch: a poll that takes more from the ring
 /// buffer sends several batches.
 pub const MAX_BATCH: usize = 2048;
@@ -421,9 +408,11 @@ fn run(
     // race it.
     let _ = ready.send(Ok(features));
     let mut batch = Batch::new();
+    let mut sweeper = Sweeper::new();
     // Sends what was released up to `watermark`, its closes attributed, and
-    // with `sweep` the sockets found gone, in batches; false when the
-    // receiver is gone.
+    // with `sweep` the sockets a finished sweep found gone, in batches
+    // (and starts the next sweep when it is due); false when the receiver
+    // is gone.
     let mut release = |watermark: u64, sweep: bool| -> bool {
         stats.received.fetch_add(received.take(), Ordering::Relaxed);
         let mut connected = true;
@@ -437,16 +426,15 @@ fn run(
             }
         });
         let owners = pipeline.owners();
-        if connected && sweep && !owners.is_empty() {
+        if connected && sweep {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            let gone = sweep_gone(owners, watermark);
+            let gone = sweeper.finish(owners, watermark);
             batch.extend(gone.into_iter().map(Message::Event));
+            sweeper.maybe_start(owners);
         }
         connected && out.send(&mut batch)
     };
-    let mut last_sweep = Instant::now();
-    let mut sweep_every = SWEEP_INTERVAL;
     let mut lost_seen = 0u64;
     let mut last_lost_check = Instant::now();
     // Valid while `skel` lives.
@@ -482,18 +470,8 @@ fn run(
         // unless we are falling behind.
         let watermark = crate::journal::boot_clock_ns().context("reading the boot clock")?;
         let taken = ring.consume_raw();
-        let sweep = network && last_sweep.elapsed() >= sweep_every;
-        let released = Instant::now();
-        if sweep {
-            last_sweep = released;
-        }
-        if !release(watermark, sweep) {
+        if !release(watermark, network) {
             return Ok(());
-        }
-        if sweep {
-            // Timed with the release it came with: an overestimate under
-            // load, when sweeping less often is no loss.
-            sweep_every = next_sweep(released.elapsed());
         }
         if taken < 0 && taken != -libc::EINTR {
             return Err(std::io::Error::from_raw_os_error(-taken))
@@ -509,40 +487,6 @@ fn run(
     }
 }
 
-/// The sockets whose close never came (see [`Owners::sweep`]), by the
-/// kernel's lists of the TCP sockets of every network namespace a held
-/// socket is in (ours, containers'), as `gone` events at `now`. Nothing
-/// when ours cannot be listed; a namespace that cannot be is left alone.
-fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
-    use crate::seed::sockets::{list_tcp, list_tcp_in, processes_in};
-    let Some(ours) = netns("self") else {
-        return Vec::new();
-    };
-    let mut listed = HashSet::new();
-    let mut covered = HashSet::from([ours]);
-    match list_tcp() {
-        Ok(l) => listed.extend(l.iter().map(|s| s.cookie)),
-        Err(e) => {
-            log::debug!("listing the TCP sockets for the sweep: {e}");
-            return Vec::new();
-        }
-    }
-    let mut others = owners.namespaces();
-    others.retain(|&ns| ns != ours && ns != 0);
-    if !others.is_empty() {
-        for (ns, pid) in processes_in(&others) {
-            match list_tcp_in(ns, pid) {
-                Ok(l) => {
-                    listed.extend(l.iter().map(|s| s.cookie));
-                    covered.insert(ns);
-                }
-                Err(e) => log::debug!("listing network namespace {ns} for the sweep: {e}"),
-            }
-        }
-    }
-    owners.sweep(&listed, now, |ns| covered.contains(&ns))
-}
-
 /// A `listen()` on a socket never bound is traced before the kernel picks
 /// its port: the listener's port is then read from the kernel's list of
 /// the sockets of its network namespace, by cookie (one netlink dump; such
@@ -556,11 +500,10 @@ fn bind_listener(ev: &mut Event) {
     }
     // In its own network namespace, entered through the process that
     // listened, unless that is ours.
+    use crate::seed::sockets::{Wanted, list_tcp, list_tcp_in};
     let listed = match i32::try_from(ev.proc.pid) {
-        Ok(pid) if netns("self") != Some(n.netns) => {
-            crate::seed::sockets::list_tcp_in(n.netns, pid)
-        }
-        _ => crate::seed::sockets::list_tcp(),
+        Ok(pid) if netns("self") != Some(n.netns) => list_tcp_in(n.netns, pid, Wanted::Listening),
+        _ => list_tcp(Wanted::Listening),
     };
     if let Some(s) = listed
         .unwrap_or_default()
@@ -695,90 +638,4 @@ fn read_lost(map: &impl MapCore) -> Result<u64> {
         .iter()
         .filter_map(|v| v.get(..8)?.try_into().ok().map(u64::from_ne_bytes))
         .sum())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sweep_lists_every_network_namespace_a_held_socket_is_in() {
-        use crate::event::{Actor, Direction, Protocol, SeedSocket};
-        use std::io::BufRead;
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "CI=true but this test needs root (a new network namespace)"
-            );
-            eprintln!("skipped: needs root for a new network namespace");
-            return;
-        }
-        // A listener in a network namespace of its own, held by a child
-        // until its stdin closes.
-        let script = "import os, socket, struct, sys\n\
-            s = socket.socket()\n\
-            s.bind(('0.0.0.0', 0))\n\
-            s.listen(1)\n\
-            cookie = struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 57, 8))[0]\n\
-            print(os.stat('/proc/self/ns/net').st_ino, cookie, flush=True)\n\
-            sys.stdin.readline()\n";
-        let mut child = std::process::Command::new("unshare")
-            .args(["--net", "python3", "-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("unshare --net python3");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the listener's namespace and cookie");
-        let mut words = line
-            .split_whitespace()
-            .map(|w| w.parse::<u64>().expect("a number"));
-        let (theirs, cookie) = (words.next().unwrap() as u32, words.next().unwrap());
-        assert_ne!(Some(theirs), netns("self"), "a namespace of its own");
-        let socket = |cookie| SeedSocket {
-            seen: 1,
-            actor: Actor::default(),
-            protocol: Protocol::Tcp,
-            direction: Direction::Listen,
-            local: "0.0.0.0:0".parse().unwrap(),
-            remote: "0.0.0.0:0".parse().unwrap(),
-            cookie,
-            netns: theirs,
-        };
-        let mut owners = Owners::default();
-        owners.listed(&socket(cookie));
-        // A socket of that namespace whose close was never seen.
-        owners.listed(&socket(cookie + 1_000_000_000));
-        let first = sweep_gone(&mut owners, 10);
-        let second = sweep_gone(&mut owners, 20);
-        drop(child.stdin.take());
-        let _ = child.wait();
-        assert!(first.is_empty(), "missing once is not yet gone");
-        let gone: Vec<u64> = second
-            .iter()
-            .filter_map(|ev| match &ev.kind {
-                EventKind::Net(n) => Some(n.cookie),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            gone,
-            [cookie + 1_000_000_000],
-            "the listener is still listed"
-        );
-    }
-
-    #[test]
-    fn sweeps_space_out_when_they_take_long() {
-        assert_eq!(next_sweep(Duration::from_millis(5)), SWEEP_INTERVAL);
-        assert_eq!(
-            next_sweep(Duration::from_millis(100)),
-            Duration::from_secs(30)
-        );
-        assert_eq!(next_sweep(Duration::MAX), Duration::MAX);
-    }
 }

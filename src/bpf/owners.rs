@@ -19,6 +19,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::event::{Actor, Direction, Event, EventKind, NetInfo, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
+use crate::seed::sockets::Wanted;
 
 /// Who opened a socket, as its opening record said.
 #[derive(Clone, Debug)]
@@ -86,15 +87,16 @@ impl Owners {
     /// Ends the sockets whose close never came: those missing from the
     /// kernel's list (`listed`: the cookies of its TCP sockets, read at
     /// `now`, after every record taken so far was attributed) at this sweep
-    /// and the one before, if `in_listing(netns)` says the kernel's list
-    /// covers their network namespace (it covers one). A socket that
-    /// closed just before a listing has its close attributed before the
-    /// next. Returns a `gone` event for each, at `now`.
+    /// and the one before, if `in_listing(netns, listener)` says the
+    /// kernel's list covers a socket of their network namespace (it covers
+    /// some, and some only for listeners). A socket that closed just before
+    /// a listing has its close attributed before the next. Returns a `gone`
+    /// event for each, at `now`.
     pub fn sweep(
         &mut self,
         listed: &HashSet<u64>,
         now: u64,
-        in_listing: impl Fn(u32) -> bool,
+        in_listing: impl Fn(u32, bool) -> bool,
     ) -> Vec<Event> {
         let before = std::mem::take(&mut self.suspects);
         let mut gone = Vec::new();
@@ -104,7 +106,7 @@ impl Owners {
             }
             if !before.contains(&cookie) {
                 self.suspects.insert(cookie);
-            } else if in_listing(o.netns) {
+            } else if in_listing(o.netns, o.direction == Direction::Listen) {
                 gone.push(cookie);
             }
         }
@@ -184,9 +186,24 @@ impl Owners {
             .map(|o| o.actor)
     }
 
-    /// The network namespaces of the sockets held.
-    pub fn namespaces(&self) -> HashSet<u32> {
-        self.by_cookie.values().map(|o| o.netns).collect()
+    /// The network namespaces of the sockets held, each with what a
+    /// listing of it needs to show: listeners alone where those are all
+    /// the namespace's sockets held (a far cheaper listing), else every
+    /// socket.
+    pub fn namespaces(&self) -> HashMap<u32, Wanted> {
+        let mut out = HashMap::new();
+        for o in self.by_cookie.values() {
+            let w = if o.direction == Direction::Listen {
+                Wanted::Listening
+            } else {
+                Wanted::Held
+            };
+            let e = out.entry(o.netns).or_insert(w);
+            if w == Wanted::Held {
+                *e = w;
+            }
+        }
+        out
     }
 
     /// Sockets seen opened and not yet closed.
@@ -360,8 +377,8 @@ mod tests {
         ));
         o.attribute(&mut on(NetKind::Listen, server, "0.0.0.0:80", 7));
         // Missing once: only suspected.
-        assert!(o.sweep(&cookies(&[]), 200, |_| true).is_empty());
-        let gone = o.sweep(&cookies(&[]), 300, |_| true);
+        assert!(o.sweep(&cookies(&[]), 200, |_, _| true).is_empty());
+        let gone = o.sweep(&cookies(&[]), 300, |_, _| true);
         assert_eq!(gone.len(), 2);
         let g = gone
             .iter()
@@ -392,17 +409,55 @@ mod tests {
                 cookie,
             ));
         }
-        assert!(o.sweep(&cookies(&[1, 2]), 20, |_| true).is_empty());
+        assert!(o.sweep(&cookies(&[1, 2]), 20, |_, _| true).is_empty());
         // 1 missing once, then listed again (a listing cut short): kept.
-        assert!(o.sweep(&cookies(&[2]), 30, |_| true).is_empty());
-        assert!(o.sweep(&cookies(&[1, 2]), 40, |_| true).is_empty());
-        assert!(o.sweep(&cookies(&[]), 50, |_| true).is_empty());
+        assert!(o.sweep(&cookies(&[2]), 30, |_, _| true).is_empty());
+        assert!(o.sweep(&cookies(&[1, 2]), 40, |_, _| true).is_empty());
+        assert!(o.sweep(&cookies(&[]), 50, |_, _| true).is_empty());
         // In another network namespace, which the listing does not show:
         // never gone.
-        assert!(o.sweep(&cookies(&[]), 60, |_| false).is_empty());
-        assert!(o.sweep(&cookies(&[]), 70, |_| false).is_empty());
+        assert!(o.sweep(&cookies(&[]), 60, |_, _| false).is_empty());
+        assert!(o.sweep(&cookies(&[]), 70, |_, _| false).is_empty());
         assert_eq!(o.len(), 2);
-        assert_eq!(o.sweep(&cookies(&[]), 80, |_| true).len(), 2);
+        assert_eq!(o.sweep(&cookies(&[]), 80, |_, _| true).len(), 2);
+    }
+
+    #[test]
+    fn a_namespace_of_listeners_alone_is_listed_for_listeners_alone() {
+        let mut o = Owners::default();
+        let socket = |direction, cookie, netns| SeedSocket {
+            seen: 1,
+            actor: Actor::default(),
+            protocol: Protocol::Tcp,
+            direction,
+            local: "10.0.0.1:80".parse().unwrap(),
+            remote: "10.0.0.2:40000".parse().unwrap(),
+            cookie,
+            netns,
+        };
+        o.listed(&socket(Direction::Listen, 1, 7));
+        o.listed(&socket(Direction::Listen, 2, 8));
+        o.listed(&socket(Direction::Inbound, 3, 8));
+        o.listed(&socket(Direction::Outbound, 4, 9));
+        let ns = o.namespaces();
+        assert_eq!(ns.len(), 3);
+        assert_eq!(ns[&7], Wanted::Listening);
+        assert_eq!(ns[&8], Wanted::Held);
+        assert_eq!(ns[&9], Wanted::Held);
+        // A listing of listeners alone ends no other socket.
+        let listeners_only = |_, listener: bool| listener;
+        assert!(o.sweep(&cookies(&[]), 10, listeners_only).is_empty());
+        let gone = o.sweep(&cookies(&[]), 20, listeners_only);
+        let mut gone: Vec<u64> = gone
+            .iter()
+            .filter_map(|g| match &g.kind {
+                EventKind::Net(n) => Some(n.cookie),
+                _ => None,
+            })
+            .collect();
+        gone.sort();
+        assert_eq!(gone, [1, 2]);
+        assert_eq!(o.len(), 2);
     }
 
     #[test]

@@ -1,0 +1,325 @@
+//! The sweep for closes that never came (see [`Owners::sweep`]): every
+//! so often the kernel's TCP sockets are listed, in every network
+//! namespace a held socket is in, and a socket missing from two listings
+//! in a row is ended as `gone`.
+//!
+//! Listing is slow where there are many namespaces (each is a walk of the
+//! kernel's tables: about 2 ms here with connections open), so it runs on
+//! a thread of its own ([`Sweeper`]), and the probe thread goes on reading
+//! the rings meanwhile; it applies the listing when it is done. Applying
+//! it late is safe: a socket opened after a listing began may be missing
+//! from it and is suspected, but the next listing begins after that and
+//! lists it, and a socket is ended only when missing from both.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use super::owners::Owners;
+use crate::event::Event;
+use crate::seed::sockets::{Wanted, list_tcp, list_tcp_in, netns, processes_in};
+
+/// How often, at most, the kernel's TCP sockets are listed to end those
+/// whose close never came (see [`Owners::sweep`]): such a socket shows as
+/// `gone` 10 to 20 s after it ended, later on a host with very many
+/// sockets (see [`next_sweep`]).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+/// A sweep waits at least this many times as long as the last one took:
+/// listing 100,000 sockets takes about 0.1 s of CPU here, so on such a
+/// host sweeps come every 30 s and take about 0.3 % of a core.
+const SWEEP_SPACING: u32 = 300;
+
+/// How long after a sweep that took `took` the next one comes.
+fn next_sweep(took: Duration) -> Duration {
+    SWEEP_INTERVAL.max(took.saturating_mul(SWEEP_SPACING))
+}
+
+/// The kernel's TCP sockets, as one sweep listed them.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The cookies listed.
+    listed: HashSet<u64>,
+    /// The network namespaces listed, and which of their sockets.
+    covered: HashMap<u32, Wanted>,
+    /// How long listing took.
+    took: Duration,
+}
+
+/// Lists the namespaces `wanted` (see [`Owners::namespaces`]). None when
+/// ours cannot be listed; another namespace that cannot be (its processes
+/// are gone) is left out.
+fn list(mut wanted: HashMap<u32, Wanted>) -> Option<Listing> {
+    let started = Instant::now();
+    let ours = netns("self")?;
+    wanted.remove(&0);
+    let mut out = Listing::default();
+    if let Some(w) = wanted.remove(&ours) {
+        match list_tcp(w) {
+            Ok(l) => {
+                out.listed.extend(l.iter().map(|s| s.cookie));
+                out.covered.insert(ours, w);
+            }
+            Err(e) => {
+                log::debug!("listing the TCP sockets for the sweep: {e}");
+                return None;
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        let others: HashSet<u32> = wanted.keys().copied().collect();
+        for (ns, pid) in processes_in(&others) {
+            let w = wanted.get(&ns).copied().unwrap_or(Wanted::Held);
+            match list_tcp_in(ns, pid, w) {
+                Ok(l) => {
+                    out.listed.extend(l.iter().map(|s| s.cookie));
+                    out.covered.insert(ns, w);
+                }
+                Err(e) => log::debug!("listing network namespace {ns} for the sweep: {e}"),
+            }
+        }
+    }
+    out.took = started.elapsed();
+    Some(out)
+}
+
+/// Ends the sockets `listing` shows gone, as `gone` events at `now`.
+fn apply(owners: &mut Owners, listing: &Listing, now: u64) -> Vec<Event> {
+    owners.sweep(&listing.listed, now, |ns, listener| {
+        match listing.covered.get(&ns) {
+            Some(Wanted::Held) => true,
+            Some(Wanted::Listening) => listener,
+            None => false,
+        }
+    })
+}
+
+/// One sweep, on the calling thread.
+#[cfg(test)]
+fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
+    list(owners.namespaces()).map_or_else(Vec::new, |l| apply(owners, &l, now))
+}
+
+/// Runs the sweep's listings on a thread of their own, one at a time, at
+/// most every [`SWEEP_INTERVAL`] (spaced out by [`next_sweep`]).
+pub struct Sweeper {
+    in_flight: Option<Receiver<Option<Listing>>>,
+    last: Instant,
+    every: Duration,
+}
+
+impl Sweeper {
+    pub fn new() -> Self {
+        Sweeper {
+            in_flight: None,
+            last: Instant::now(),
+            every: SWEEP_INTERVAL,
+        }
+    }
+
+    /// Starts a listing if one is due and none is running, for the
+    /// sockets `owners` holds now.
+    pub fn maybe_start(&mut self, owners: &Owners) {
+        if self.in_flight.is_some() || owners.is_empty() || self.last.elapsed() < self.every {
+            return;
+        }
+        let wanted = owners.namespaces();
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new()
+            .name("causeway-sweep".into())
+            .spawn(move || {
+                // A receiver gone (the probe stopping) is no error.
+                let _ = tx.send(list(wanted));
+            });
+        match spawned {
+            Ok(_) => self.in_flight = Some(rx),
+            Err(e) => log::debug!("starting the sweep: {e}"),
+        }
+        self.last = Instant::now();
+    }
+
+    /// Applies the listing if it is done: the sockets it shows gone, as
+    /// `gone` events at `now` (which must come after every record applied
+    /// to `owners` so far, and before every one to come).
+    pub fn finish(&mut self, owners: &mut Owners, now: u64) -> Vec<Event> {
+        let Some(rx) = &self.in_flight else {
+            return Vec::new();
+        };
+        let listing = match rx.try_recv() {
+            Err(TryRecvError::Empty) => return Vec::new(),
+            Ok(l) => l,
+            Err(TryRecvError::Disconnected) => None,
+        };
+        self.in_flight = None;
+        self.last = Instant::now();
+        let Some(listing) = listing else {
+            return Vec::new();
+        };
+        self.every = next_sweep(listing.took);
+        apply(owners, &listing, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    #[test]
+    fn the_sweep_lists_every_network_namespace_a_held_socket_is_in() {
+        use crate::event::{Actor, Direction, Protocol, SeedSocket};
+        use std::io::BufRead;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true but this test needs root (a new network namespace)"
+            );
+            eprintln!("skipped: needs root for a new network namespace");
+            return;
+        }
+        // A listener in a network namespace of its own, held by a child
+        // until its stdin closes.
+        let script = "import os, socket, struct, sys\n\
+            s = socket.socket()\n\
+            s.bind(('0.0.0.0', 0))\n\
+            s.listen(1)\n\
+            cookie = struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 57, 8))[0]\n\
+            print(os.stat('/proc/self/ns/net').st_ino, cookie, flush=True)\n\
+            sys.stdin.readline()\n";
+        let mut child = std::process::Command::new("unshare")
+            .args(["--net", "python3", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare --net python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listener's namespace and cookie");
+        let mut words = line
+            .split_whitespace()
+            .map(|w| w.parse::<u64>().expect("a number"));
+        let (theirs, cookie) = (words.next().unwrap() as u32, words.next().unwrap());
+        assert_ne!(Some(theirs), netns("self"), "a namespace of its own");
+        let socket = |cookie, direction| SeedSocket {
+            seen: 1,
+            actor: Actor::default(),
+            protocol: Protocol::Tcp,
+            direction,
+            local: "0.0.0.0:0".parse().unwrap(),
+            remote: "0.0.0.0:0".parse().unwrap(),
+            cookie,
+            netns: theirs,
+        };
+        let cookies = |events: &[Event]| -> Vec<u64> {
+            events
+                .iter()
+                .filter_map(|ev| match &ev.kind {
+                    EventKind::Net(n) => Some(n.cookie),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut owners = Owners::default();
+        owners.listed(&socket(cookie, Direction::Listen));
+        // Listeners alone (listed alone): one whose close was never seen.
+        owners.listed(&socket(cookie + 1_000_000_000, Direction::Listen));
+        let first = sweep_gone(&mut owners, 10);
+        let second = sweep_gone(&mut owners, 20);
+        // Then a connection whose close was never seen: every socket of
+        // the namespace is listed.
+        owners.listed(&socket(cookie + 2_000_000_000, Direction::Outbound));
+        let third = sweep_gone(&mut owners, 30);
+        let fourth = sweep_gone(&mut owners, 40);
+        drop(child.stdin.take());
+        let _ = child.wait();
+        assert!(first.is_empty(), "missing once is not yet gone");
+        assert_eq!(
+            cookies(&second),
+            [cookie + 1_000_000_000],
+            "the listener is still listed"
+        );
+        assert!(third.is_empty(), "missing once is not yet gone");
+        assert_eq!(
+            cookies(&fourth),
+            [cookie + 2_000_000_000],
+            "the listener is still listed, with the connections"
+        );
+        assert_eq!(owners.len(), 1);
+    }
+
+    #[test]
+    fn sweeps_space_out_when_they_take_long() {
+        assert_eq!(next_sweep(Duration::from_millis(5)), SWEEP_INTERVAL);
+        assert_eq!(
+            next_sweep(Duration::from_millis(100)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(next_sweep(Duration::MAX), Duration::MAX);
+    }
+
+    #[test]
+    fn the_sweeper_lists_on_a_thread_of_its_own_and_ends_what_is_gone() {
+        use crate::event::{Actor, Direction, Protocol, SeedSocket};
+        use std::os::fd::AsRawFd;
+        // Our own namespace: listing it needs no root.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut cookie = 0u64;
+        let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+        // SAFETY: SO_COOKIE writes a u64 into `cookie`, whose size `len` says.
+        let rc = unsafe {
+            libc::getsockopt(
+                l.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_COOKIE,
+                (&raw mut cookie).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        let ours = netns("self").unwrap();
+        let socket = |cookie, direction| SeedSocket {
+            seen: 1,
+            actor: Actor::default(),
+            protocol: Protocol::Tcp,
+            direction,
+            local: "127.0.0.1:1".parse().unwrap(),
+            remote: "127.0.0.1:2".parse().unwrap(),
+            cookie,
+            netns: ours,
+        };
+        let mut owners = Owners::default();
+        owners.listed(&socket(cookie, Direction::Listen));
+        let never_closed = u64::MAX - 5;
+        owners.listed(&socket(never_closed, Direction::Outbound));
+        let mut sweeper = Sweeper::new();
+        assert!(sweeper.finish(&mut owners, 1).is_empty(), "none running");
+        sweeper.maybe_start(&owners);
+        assert!(sweeper.in_flight.is_none(), "not due yet");
+        let mut sweep = |now| {
+            sweeper.every = Duration::ZERO;
+            sweeper.maybe_start(&owners);
+            assert!(sweeper.in_flight.is_some());
+            loop {
+                let gone = sweeper.finish(&mut owners, now);
+                if sweeper.in_flight.is_none() {
+                    assert!(sweeper.every >= SWEEP_INTERVAL);
+                    return gone;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        assert!(sweep(10).is_empty(), "missing once is not yet gone");
+        let gone = sweep(20);
+        let gone: Vec<(u64, u64)> = gone
+            .iter()
+            .filter_map(|ev| match &ev.kind {
+                EventKind::Net(n) => Some((n.cookie, ev.ktime)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(gone, [(never_closed, 20)], "our listener is listed");
+        assert_eq!(owners.len(), 1);
+    }
+}
