@@ -70,6 +70,19 @@ pub struct App {
     pub query: String,
     /// The last search submitted, for `n` and `N`.
     pub last_query: Option<String>,
+    /// The filter (`\\`): only the processes it finds are shown, with
+    /// their ancestors.
+    pub filter: Option<String>,
+    /// How many processes the filter found.
+    pub filter_found: usize,
+    /// The filter's marks, by node index: what it found and their
+    /// ancestors.
+    filter_marks: Vec<bool>,
+    /// Processes the messages since the last [`App::settle`] were about,
+    /// for the filter to look at again.
+    touched: Vec<NodeId>,
+    /// The tree renumbered its processes: the filter looks at every one.
+    refilter: bool,
     /// A one-line answer to the last action (shown in the footer until the
     /// next one).
     pub flash: Option<String>,
@@ -107,6 +120,11 @@ impl App {
             status: Status::default(),
             query: String::new(),
             last_query: None,
+            filter: None,
+            filter_found: 0,
+            filter_marks: Vec::new(),
+            touched: Vec::new(),
+            refilter: false,
             flash: None,
             size: Rect::new(0, 0, 80, 24),
             quit: false,
@@ -204,7 +222,13 @@ impl App {
         // The process shown is never forgotten.
         self.tree.pin(self.selected_node());
         self.tree.apply(msg);
+        if self.filter.is_some() {
+            if let Some(id) = subject(msg).and_then(|k| self.tree.find(k)) {
+                self.touched.push(id);
+            }
+        }
         if self.tree.node_generation() != nodes {
+            self.refilter = true;
             self.rows.renumber(&self.tree);
             if let Some(Item::Node(id)) = self.selected {
                 let now = self.tree.renumbered().get(id.index()).copied().flatten();
@@ -248,10 +272,127 @@ impl App {
     /// After a batch of messages: follow the newest process if asked, and
     /// keep the selection valid and on screen.
     pub fn settle(&mut self) {
+        self.refresh_filter();
         if self.follow {
             self.select_newest();
         }
         self.fix_view();
+    }
+
+    // ---- the filter -----------------------------------------------------
+
+    /// Whether the filter `q` finds process `id`: by its pid, name or argv,
+    /// or an address of any connection it had.
+    fn filter_finds(&self, q: &Query, id: NodeId) -> bool {
+        let node = self.tree.node(id);
+        q.matches_process(node)
+            || (q.is_address()
+                && node
+                    .conns
+                    .iter()
+                    .any(|&c| q.matches_conn(self.tree.conn(c))))
+    }
+
+    /// Marks `id` and its ancestors; true if that marked anything new.
+    fn filter_mark(&mut self, id: NodeId) -> bool {
+        if self.filter_marks.get(id.index()).copied().unwrap_or(true) {
+            // Marked already, and so are its ancestors.
+            return false;
+        }
+        for a in self.tree.ancestors(id).into_iter().rev() {
+            match self.filter_marks.get_mut(a.index()) {
+                Some(m) if !*m => *m = true,
+                _ => break,
+            }
+        }
+        true
+    }
+
+    /// Looks at every process afresh for filter `q`; how many it finds.
+    fn filter_all(&mut self, q: &Query) -> usize {
+        self.filter_marks = vec![false; self.tree.len()];
+        let found: Vec<NodeId> = (0..self.tree.len())
+            .map(|i| NodeId(i as u32))
+            .filter(|&id| self.filter_finds(q, id))
+            .collect();
+        for &id in &found {
+            self.filter_mark(id);
+        }
+        found.len()
+    }
+
+    /// After messages: the filter looks at the new processes and those the
+    /// messages were about (a fork's child execs, a process connects), and
+    /// shows what it now finds. What it found once stays shown.
+    fn refresh_filter(&mut self) {
+        let Some(text) = &self.filter else {
+            self.touched.clear();
+            return;
+        };
+        let q = Query::parse(text);
+        let touched = std::mem::take(&mut self.touched);
+        if std::mem::take(&mut self.refilter) {
+            self.filter_found = self.filter_all(&q);
+            self.rows
+                .set_filter(&self.tree, Some(self.filter_marks.clone()));
+            return;
+        }
+        let known = self.filter_marks.len();
+        self.filter_marks.resize(self.tree.len(), false);
+        let mut changed = false;
+        let new = (known..self.tree.len()).map(|i| NodeId(i as u32));
+        for id in touched.into_iter().chain(new) {
+            if !self.filter_marks[id.index()] && self.filter_finds(&q, id) {
+                self.filter_found += 1;
+                changed |= self.filter_mark(id);
+            }
+        }
+        if changed {
+            self.rows
+                .set_filter(&self.tree, Some(self.filter_marks.clone()));
+        }
+    }
+
+    /// Shows only what `text` finds, and its ancestors; or everything with
+    /// an empty one. A filter that finds nothing is refused (and said).
+    fn apply_filter(&mut self, text: String) {
+        if text.is_empty() {
+            if self.filter.take().is_some() {
+                self.filter_marks.clear();
+                self.rows.set_filter(&self.tree, None);
+                self.flash = Some("filter off: every process".into());
+            }
+            return;
+        }
+        let q = Query::parse(&text);
+        let keep = std::mem::take(&mut self.filter_marks);
+        let found = self.filter_all(&q);
+        if found == 0 {
+            self.filter_marks = keep;
+            self.flash = Some(format!("no process matches \"{text}\": filter unchanged"));
+            return;
+        }
+        self.filter = Some(text);
+        self.filter_found = found;
+        self.touched.clear();
+        self.refilter = false;
+        self.rows
+            .set_filter(&self.tree, Some(self.filter_marks.clone()));
+        // Keep the selection if the filter finds it, else the newest found.
+        if !self
+            .selected_node()
+            .is_some_and(|id| self.filter_finds(&q, id))
+        {
+            let newest = (0..self.tree.len())
+                .rev()
+                .map(|i| NodeId(i as u32))
+                .find(|&id| self.filter_finds(&q, id));
+            if let Some(id) = newest {
+                let item = Item::Node(id);
+                self.rows.reveal(&self.tree, item);
+                self.select(item);
+            }
+        }
     }
 
     /// Selects the newest process, unfolding what hides it.
@@ -306,7 +447,7 @@ impl App {
                 Some(id) => self.export = Some(id),
                 None => self.flash = Some("select a process to export its chain".into()),
             },
-            _ if self.mode == Mode::Search => self.search_action(action),
+            _ if matches!(self.mode, Mode::Search | Mode::Filter) => self.search_action(action),
             _ if self.mode == Mode::Connections => self.conn_action(action),
             _ => self.tree_action(action),
         }
@@ -402,6 +543,10 @@ impl App {
                 self.mode = Mode::Search;
                 self.query.clear();
             }
+            Action::StartFilter => {
+                self.mode = Mode::Filter;
+                self.query = self.filter.clone().unwrap_or_default();
+            }
             Action::SearchNext => self.search_again(true),
             Action::SearchPrev => self.search_again(false),
             _ => {}
@@ -413,6 +558,12 @@ impl App {
             Action::SearchInput(c) => self.query.push(c),
             Action::SearchBackspace => {
                 self.query.pop();
+            }
+            Action::SearchSubmit if self.mode == Mode::Filter => {
+                self.mode = Mode::Tree;
+                self.follow = false;
+                let q = self.query.trim().to_string();
+                self.apply_filter(q);
             }
             Action::SearchSubmit => {
                 self.mode = Mode::Tree;
@@ -451,7 +602,8 @@ impl App {
     /// by an address of one of its connections; with the position of the
     /// first such connection in its list, when that is what matched. Runs
     /// over the whole tree, on demand only. Scrubbed back, only processes
-    /// started by then and the connections they had then.
+    /// started by then and the connections they had then; filtered, only
+    /// the processes shown.
     pub fn find(&self, q: &str, forward: bool) -> Option<(NodeId, Option<usize>)> {
         let n = self.tree.len();
         if n == 0 {
@@ -469,7 +621,9 @@ impl App {
             })
             .map(|i| NodeId(i as u32))
             .find_map(|id| {
-                if self.at.is_some_and(|t| self.tree.node(id).key.start > t) {
+                if self.at.is_some_and(|t| self.tree.node(id).key.start > t)
+                    || !self.rows.passes(id)
+                {
                     return None;
                 }
                 if query.matches_process(self.tree.node(id)) {
@@ -729,5 +883,15 @@ impl App {
                 self.conn_offset = self.conn_sel + 1 - ch;
             }
         }
+    }
+}
+
+/// The process a message is about.
+fn subject(msg: &Message) -> Option<crate::event::ProcKey> {
+    match msg {
+        Message::Seed(p) => Some(p.proc),
+        Message::Socket(s) => Some(s.actor.proc),
+        Message::Event(e) => Some(e.proc),
+        Message::Lost { .. } => None,
     }
 }

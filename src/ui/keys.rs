@@ -15,6 +15,8 @@ pub enum Mode {
     Help,
     /// Typing a search.
     Search,
+    /// Typing a filter.
+    Filter,
 }
 
 /// Everything a user can ask of the view.
@@ -54,6 +56,8 @@ pub enum Action {
     Back,
     /// Open the search prompt.
     StartSearch,
+    /// Open the filter prompt (what is typed there goes as for a search).
+    StartFilter,
     /// A character typed into the search prompt.
     SearchInput(char),
     SearchBackspace,
@@ -87,8 +91,9 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             _ => None,
         };
     }
-    // The search prompt takes every printable key, `q` and `?` included.
-    if mode == Mode::Search {
+    // The search and filter prompts take every printable key, `q` and `?`
+    // included.
+    if matches!(mode, Mode::Search | Mode::Filter) {
         return match key.code {
             KeyCode::Char(c) => Some(Action::SearchInput(c)),
             KeyCode::Backspace => Some(Action::SearchBackspace),
@@ -128,11 +133,12 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('}') => Some(Action::ScrubForward),
             KeyCode::Char('=') => Some(Action::ScrubNow),
             KeyCode::Char('/') => Some(Action::StartSearch),
+            KeyCode::Char('\\') | KeyCode::F(4) => Some(Action::StartFilter),
             KeyCode::Char('n') => Some(Action::SearchNext),
             KeyCode::Char('N') => Some(Action::SearchPrev),
             _ => None,
         },
-        Mode::Search => None,
+        Mode::Search | Mode::Filter => None,
         Mode::Connections => match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
@@ -169,12 +175,12 @@ pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓  k j", "move the selection"),
     ("PgUp PgDn", "move a page"),
     ("Home End  g G", "first / last row"),
-    ("← h", "fold, or go to the parent row"),
-    ("→ l", "unfold (again: first child)"),
+    ("← h  → l", "fold, else to parent / unfold, else child"),
     ("Enter Space", "fold / unfold"),
     ("p", "jump to the causal parent"),
     ("f", "follow: select each new process"),
     ("/  n N", "find pid, name, argv, address; next / prev"),
+    ("\\  F4", "filter: matches and their ancestors only"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),

@@ -158,20 +158,28 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
-    if app.input_mode() == Mode::Search {
+    let prompt = match app.input_mode() {
+        Mode::Search => Some((
+            " find: ",
+            "   Enter find  Esc cancel  (pid, name, argv, address, :port)",
+        )),
+        Mode::Filter => Some((
+            " filter: ",
+            "   Enter filter (empty: all)  Esc cancel  (pid, name, argv, address, :port)",
+        )),
+        _ => None,
+    };
+    if let Some((what, hint)) = prompt {
         let line = Line::from(vec![
-            Span::styled(" find: ", t.key()),
+            Span::styled(what, t.key()),
             Span::raw(format!("{}█", app.query)),
-            Span::styled(
-                "   Enter find  Esc cancel  (pid, name, argv, address, :port)",
-                t.dim(),
-            ),
+            Span::styled(hint, t.dim()),
         ]);
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
     let hints: &[(&str, &str)] = match app.input_mode() {
-        Mode::Help | Mode::Search => &[("Esc", "close"), ("q", "quit")],
+        Mode::Help | Mode::Search | Mode::Filter => &[("Esc", "close"), ("q", "quit")],
         Mode::Connections => &[
             ("↑↓", "move"),
             ("Enter", "jump to peer"),
@@ -211,6 +219,15 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
     }
     if !app.header.hostname.is_empty() {
         title.push(Span::styled(format!("· {} ", app.header.hostname), t.dim()));
+    }
+    if let Some(f) = &app.filter {
+        title.push(Span::styled(
+            format!(
+                "· filter \"{f}\": {} found ",
+                format::count(app.filter_found as u64)
+            ),
+            t.marker(),
+        ));
     }
     let pos = match app.selected.and_then(|s| app.rows.row_of(&app.tree, s)) {
         Some(r) => format!(

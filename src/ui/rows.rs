@@ -10,6 +10,8 @@
 //! one path from the top and never the whole tree. Drawing a frame visits
 //! the rows it shows and nothing else.
 
+use std::collections::HashMap;
+
 use crate::graph::{CausalTree, NodeId, ParentLink};
 
 /// One row of the tree pane.
@@ -44,6 +46,18 @@ pub struct Rows {
     /// by then are shown. Every list of processes is in start order, so
     /// what is shown of it is a prefix.
     cutoff: Option<u64>,
+    /// Filtered: only the processes this marks (by node index; those past
+    /// its end are not) are shown, and the lists they are in.
+    filter: Option<Filtered>,
+}
+
+/// The lists a filter leaves: each one's marked processes, in order.
+#[derive(Clone, Debug, Default)]
+struct Filtered {
+    shown: Vec<bool>,
+    roots: Vec<NodeId>,
+    orphans: Vec<NodeId>,
+    children: HashMap<NodeId, Vec<NodeId>>,
 }
 
 /// A shown row, with what the guide lines need.
@@ -85,6 +99,9 @@ impl Rows {
             self.collapsed[i] = folded_by_default(tree, id);
         }
         self.count = vec![0; tree.len()];
+        if let Some(f) = self.filter.take() {
+            self.filter = Some(self.filtered(tree, f.shown));
+        }
         // Children start after their parents, and ids grow with arrival,
         // but an adopted orphan can have a smaller id than its parent: count
         // bottom-up over a post-order instead of by id.
@@ -109,7 +126,10 @@ impl Rows {
     /// After the tree forgot processes and renumbered the rest
     /// ([`CausalTree::renumbered`]): keeps the folds of the nodes that
     /// remain and counts afresh.
+    /// A filter is dropped: its marks were by the old numbers (the caller
+    /// sets it again).
     pub fn renumber(&mut self, tree: &CausalTree) {
+        self.filter = None;
         // Nodes this index has not seen yet get their default fold.
         let mut collapsed: Vec<bool> = (0..tree.len())
             .map(|i| folded_by_default(tree, NodeId(i as u32)))
@@ -136,29 +156,87 @@ impl Rows {
         self.cutoff
     }
 
-    /// The part of a list of processes (in start order) that is shown.
-    fn shown<'t>(&self, tree: &CausalTree, list: &'t [NodeId]) -> &'t [NodeId] {
+    /// Shows only the processes `shown` marks (by node index; the caller
+    /// marks each match and its ancestors, so that every chain shown is
+    /// whole), or every one with `None`; recounts.
+    pub fn set_filter(&mut self, tree: &CausalTree, shown: Option<Vec<bool>>) {
+        self.filter = shown.map(|shown| Filtered {
+            shown,
+            ..Filtered::default()
+        });
+        self.rebuild(tree);
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        self.filter.is_some()
+    }
+
+    /// Whether the filter, if any, shows `id`.
+    pub fn passes(&self, id: NodeId) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.shown.get(id.index()).copied().unwrap_or(false))
+    }
+
+    /// The lists `shown` leaves of those shown now.
+    fn filtered(&self, tree: &CausalTree, shown: Vec<bool>) -> Filtered {
+        let keep = |list: &[NodeId]| -> Vec<NodeId> {
+            self.by_time(tree, list)
+                .iter()
+                .copied()
+                .filter(|n| shown.get(n.index()).copied().unwrap_or(false))
+                .collect()
+        };
+        let mut f = Filtered {
+            roots: keep(tree.roots()),
+            orphans: keep(tree.orphans()),
+            ..Filtered::default()
+        };
+        let mut stack: Vec<NodeId> = f.roots.iter().chain(&f.orphans).copied().collect();
+        while let Some(n) = stack.pop() {
+            let kids = keep(tree.children(n));
+            stack.extend_from_slice(&kids);
+            if !kids.is_empty() {
+                f.children.insert(n, kids);
+            }
+        }
+        f.shown = shown;
+        f
+    }
+
+    /// The part of a list of processes (in start order) started by the
+    /// moment shown.
+    fn by_time<'t>(&self, tree: &CausalTree, list: &'t [NodeId]) -> &'t [NodeId] {
         match self.cutoff {
             None => list,
             Some(t) => &list[..list.partition_point(|&n| tree.node(n).key.start <= t)],
         }
     }
 
-    fn roots<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
-        self.shown(tree, tree.roots())
+    fn roots<'a>(&'a self, tree: &'a CausalTree) -> &'a [NodeId] {
+        match &self.filter {
+            Some(f) => &f.roots,
+            None => self.by_time(tree, tree.roots()),
+        }
     }
 
-    /// The orphans shown (all, unless scrubbed back).
-    pub fn shown_orphans<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
+    /// The orphans shown (all, unless scrubbed back or filtered).
+    pub fn shown_orphans<'a>(&'a self, tree: &'a CausalTree) -> &'a [NodeId] {
         self.orphans(tree)
     }
 
-    fn orphans<'t>(&self, tree: &'t CausalTree) -> &'t [NodeId] {
-        self.shown(tree, tree.orphans())
+    fn orphans<'a>(&'a self, tree: &'a CausalTree) -> &'a [NodeId] {
+        match &self.filter {
+            Some(f) => &f.orphans,
+            None => self.by_time(tree, tree.orphans()),
+        }
     }
 
-    fn children<'t>(&self, tree: &'t CausalTree, id: NodeId) -> &'t [NodeId] {
-        self.shown(tree, tree.children(id))
+    fn children<'a>(&'a self, tree: &'a CausalTree, id: NodeId) -> &'a [NodeId] {
+        match &self.filter {
+            Some(f) => f.children.get(&id).map_or(&[], Vec::as_slice),
+            None => self.by_time(tree, tree.children(id)),
+        }
     }
 
     fn c(&self, id: NodeId) -> u64 {
@@ -184,6 +262,16 @@ impl Rows {
         if known > tree.len() {
             // A different tree: start over.
             *self = Rows::new(tree);
+            return;
+        }
+        if self.filter.is_some() {
+            // Filtered: a new process is not shown until the filter marks
+            // it (and the caller sets it again).
+            for i in known..tree.len() {
+                self.collapsed
+                    .push(folded_by_default(tree, NodeId(i as u32)));
+                self.count.push(0);
+            }
             return;
         }
         if let Some(t) = self.cutoff {
@@ -216,9 +304,8 @@ impl Rows {
         self.count.push(0);
         // Its children, if any, are orphans it adopted: they leave the
         // orphans list.
-        for &k in self.children(tree, id) {
-            self.orphan_rows = self.orphan_rows.saturating_sub(self.c(k));
-        }
+        let adopted: u64 = self.children(tree, id).iter().map(|&k| self.c(k)).sum();
+        self.orphan_rows = self.orphan_rows.saturating_sub(adopted);
         let own = self.own_count(tree, id);
         self.count[id.index()] = own;
         self.propagate(tree, id, i64::from(own));
@@ -287,8 +374,8 @@ impl Rows {
                     return;
                 }
                 self.collapsed[n.index()] = collapsed;
-                if self.cutoff.is_some_and(|t| tree.node(n).key.start > t) {
-                    // Not shown yet: its fold counts once it is.
+                if self.cutoff.is_some_and(|t| tree.node(n).key.start > t) || !self.passes(n) {
+                    // Not shown: its fold counts once it is.
                     return;
                 }
                 let old = i64::from(self.count[n.index()]);

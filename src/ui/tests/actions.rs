@@ -357,6 +357,15 @@ fn search_prompt_takes_every_key() {
         key_to_action(key(KeyCode::Char('N')), t),
         Some(Action::SearchPrev)
     );
+    for k in [KeyCode::Char('\\'), KeyCode::F(4)] {
+        assert_eq!(key_to_action(key(k), t), Some(Action::StartFilter));
+    }
+    let f = Mode::Filter;
+    assert_eq!(
+        key_to_action(key(KeyCode::Char('q')), f),
+        Some(Action::SearchInput('q'))
+    );
+    assert_eq!(key_to_action(key(KeyCode::Esc), f), Some(Action::Back));
 }
 
 fn type_search(app: &mut crate::ui::App, q: &str) {
@@ -453,6 +462,140 @@ fn search_finds_a_process_by_an_address_of_its_connections() {
         "a bare number does not search ports: {port} found {:?}",
         pid_of(&app)
     );
+}
+
+fn type_filter(app: &mut crate::ui::App, q: &str) {
+    app.handle(Action::StartFilter);
+    assert_eq!(app.input_mode(), Mode::Filter);
+    // The prompt starts from the filter in force.
+    assert_eq!(app.query, app.filter.clone().unwrap_or_default());
+    app.query.clear();
+    for c in q.chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    app.handle(Action::SearchSubmit);
+    assert_eq!(app.input_mode(), Mode::Tree);
+}
+
+/// The pids of the rows shown, in order.
+fn shown_pids(app: &crate::ui::App) -> Vec<u32> {
+    let n = app.rows.total(&app.tree);
+    app.rows
+        .visible(&app.tree, 0, n)
+        .iter()
+        .filter_map(|r| match r.item {
+            Item::Node(id) => Some(app.tree.node(id).key.pid),
+            Item::Orphans => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_filter_shows_what_it_finds_and_their_ancestors() {
+    let mut app = replay(synth::demo(), vec![]);
+    let all = app.rows.total(&app.tree);
+    type_filter(&mut app, "cc");
+    assert_eq!(app.filter.as_deref(), Some("cc"));
+    assert_eq!(app.filter_found, 2);
+    // systemd > sshd > session > bash > make > the two cc.
+    assert_eq!(shown_pids(&app), [1, 500, 1000, 1001, 1002, 1003, 1004]);
+    let sel = pid_of(&app);
+    assert!(matches!(sel, Some(1003 | 1004)), "on a match: {sel:?}");
+    // A search goes over what is shown only.
+    type_search(&mut app, "nginx");
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no process matches")
+    );
+    // By address: the two ends of the local connection.
+    type_filter(&mut app, "127.0.0.1");
+    assert_eq!(app.filter_found, 2, "nginx's accepted end, curl");
+    let pids = shown_pids(&app);
+    assert!(pids.contains(&600) && pids.contains(&1006), "{pids:?}");
+    assert!(!pids.contains(&1003), "{pids:?}");
+    // One that finds nothing is refused, and the filter kept.
+    type_filter(&mut app, "no-such-thing");
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("no process matches")
+    );
+    assert_eq!(app.filter.as_deref(), Some("127.0.0.1"));
+    assert_eq!(shown_pids(&app), pids);
+    // Empty: every process again.
+    type_filter(&mut app, "");
+    assert_eq!(app.filter, None);
+    assert_eq!(app.rows.total(&app.tree), all);
+    // Esc leaves the filter as it was.
+    type_filter(&mut app, "cc");
+    app.handle(Action::StartFilter);
+    app.handle(Action::SearchInput('x'));
+    app.handle(Action::Back);
+    assert_eq!(app.filter.as_deref(), Some("cc"));
+}
+
+#[test]
+fn filtered_live_new_processes_show_once_the_filter_finds_them() {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let shell = s.spawn(init, 0, "/bin/bash", &["bash"]);
+    let first = s.spawn(shell, 0, "/usr/bin/curl", &["curl", "example.org"]);
+    let mut app = super::live(&s.messages);
+    app.handle(Action::First);
+    type_filter(&mut app, "curl");
+    assert_eq!(shown_pids(&app), [1, shell.pid, first.pid]);
+    assert_eq!(pid_of(&app), Some(first.pid), "from init to what it found");
+    // A fork, in one batch, then its exec of curl, in the next.
+    let at = s.messages.len();
+    let child = s.fork(shell, "bash", 0);
+    s.exec(child, shell, 0, "/usr/bin/curl", &["curl", "-s", "x"]);
+    let (fork, exec) = (s.messages[at].clone(), s.messages[at + 1].clone());
+    app.apply(&fork);
+    app.settle();
+    assert!(!shown_pids(&app).contains(&child.pid), "a fork of bash");
+    app.apply(&exec);
+    app.settle();
+    assert_eq!(shown_pids(&app), [1, shell.pid, first.pid, child.pid]);
+    assert_eq!(app.filter_found, 2);
+    // Unrelated processes stay hidden.
+    let other = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "1"]);
+    for m in &s.messages[at + 2..] {
+        app.apply(m);
+    }
+    app.settle();
+    assert!(!shown_pids(&app).contains(&other.pid));
+}
+
+#[test]
+fn filtered_when_the_tree_forgets_processes_the_filter_looks_again() {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let shell = s.spawn(init, 0, "/bin/bash", &["bash"]);
+    let keep = s.spawn(shell, 0, "/usr/bin/curl", &["curl", "a"]);
+    let mut app = super::live_in(crate::graph::CausalTree::with_limits(40, 1000), &s.messages);
+    type_filter(&mut app, "curl");
+    // Short-lived processes until the tree forgets the oldest exited ones
+    // and renumbers the rest.
+    let at = s.messages.len();
+    for i in 0..60 {
+        let p = s.spawn(shell, 0, "/bin/true", &["true"]);
+        s.exit(p, shell, crate::event::ExitStatus::Code(0));
+        if i == 30 {
+            s.spawn(shell, 0, "/usr/bin/curl", &["curl", "b"]);
+        }
+    }
+    for m in &s.messages[at..] {
+        app.apply(m);
+        app.settle();
+    }
+    assert!(app.tree.len() < 60, "forgot some: {}", app.tree.len());
+    let pids = shown_pids(&app);
+    assert_eq!(app.filter_found, 2);
+    assert_eq!(pids.len(), 4, "init, bash and both curls: {pids:?}");
+    assert!(pids.contains(&keep.pid));
 }
 
 #[test]

@@ -478,3 +478,18 @@ fn connections_in_several_network_namespaces_each_name_theirs() {
     assert!(scr.contains("  netns 4026532999"), "{scr}");
     assert!(!row(&scr, 9002).contains("netns"), "{scr}");
 }
+
+#[test]
+fn the_tree_pane_names_the_filter_in_force() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.handle(Action::StartFilter);
+    for c in "cc".chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    let typing = screen(&draw(&mut app, 120, 30));
+    assert!(typing.contains(" filter: cc█"), "{typing}");
+    app.handle(Action::SearchSubmit);
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(s.contains("filter \"cc\": 2 found"), "{s}");
+    assert!(!s.contains("nginx"), "{s}");
+}

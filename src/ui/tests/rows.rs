@@ -48,11 +48,13 @@ fn naive(tree: &CausalTree, rows: &Rows) -> Vec<VisibleRow> {
     out
 }
 
-/// The processes of a list that had started by the rows' cutoff, found
-/// one by one (not by the index's prefix search).
+/// The processes of a list that had started by the rows' cutoff and that
+/// the filter passes, found one by one (not by the index's prefix search
+/// or its filtered lists).
 fn shown(tree: &CausalTree, rows: &Rows, list: &[NodeId]) -> Vec<Item> {
     list.iter()
         .filter(|&&n| rows.cutoff().is_none_or(|t| tree.node(n).key.start <= t))
+        .filter(|&&n| rows.passes(n))
         .map(|&n| Item::Node(n))
         .collect()
 }
@@ -296,4 +298,73 @@ fn while_scrubbed_back_new_processes_wait_hidden() {
     rows.set_cutoff(&tree, None);
     check(&tree, &rows);
     assert!(rows.total(&tree) > before);
+}
+
+/// Marks `picks` and every ancestor of each, as the view's filter does.
+fn with_ancestors(tree: &CausalTree, picks: &[NodeId]) -> Vec<bool> {
+    let mut shown = vec![false; tree.len()];
+    for &p in picks {
+        for a in tree.ancestors(p) {
+            shown[a.index()] = true;
+        }
+    }
+    shown
+}
+
+#[test]
+fn filtered_the_index_shows_the_marked_processes_and_folds_still_count() {
+    let msgs = synth::host(400, 11);
+    let tree = CausalTree::from_messages(&msgs);
+    let mut rows = Rows::new(&tree);
+    let mut rng = Rng::new(5);
+    let picks: Vec<NodeId> = (0..12)
+        .map(|_| NodeId(rng.below(tree.len() as u64) as u32))
+        .collect();
+    rows.set_filter(&tree, Some(with_ancestors(&tree, &picks)));
+    assert!(rows.is_filtered());
+    check(&tree, &rows);
+    let total = rows.total(&tree);
+    assert!(total < tree.len(), "fewer rows than processes");
+    for &p in &picks {
+        rows.reveal(&tree, Item::Node(p));
+        assert!(rows.row_of(&tree, Item::Node(p)).is_some(), "{p:?} shown");
+    }
+    // Folding, also a process the filter hides, and scrubbing back.
+    for _ in 0..40 {
+        let id = NodeId(rng.below(tree.len() as u64) as u32);
+        let c = rows.is_collapsed(id);
+        rows.set_collapsed(&tree, Item::Node(id), !c);
+        check(&tree, &rows);
+    }
+    let mid = tree.node(NodeId(tree.len() as u32 / 2)).key.start;
+    rows.set_cutoff(&tree, Some(mid));
+    check(&tree, &rows);
+    rows.set_cutoff(&tree, None);
+    check(&tree, &rows);
+    // Cleared: every process again.
+    rows.set_filter(&tree, None);
+    assert!(!rows.is_filtered());
+    check(&tree, &rows);
+}
+
+#[test]
+fn filtered_new_processes_wait_hidden_until_marked() {
+    let msgs = synth::host(200, 3);
+    let (first, rest) = msgs.split_at(100);
+    let mut tree = CausalTree::from_messages(first);
+    let mut rows = Rows::new(&tree);
+    let pick = NodeId(tree.len() as u32 - 1);
+    rows.set_filter(&tree, Some(with_ancestors(&tree, &[pick])));
+    let before = rows.total(&tree);
+    for m in rest {
+        tree.apply(m);
+        rows.sync(&tree);
+    }
+    assert_eq!(rows.total(&tree), before, "new ones hidden");
+    check(&tree, &rows);
+    let newest = NodeId(tree.len() as u32 - 1);
+    rows.set_filter(&tree, Some(with_ancestors(&tree, &[pick, newest])));
+    rows.reveal(&tree, Item::Node(newest));
+    assert!(rows.row_of(&tree, Item::Node(newest)).is_some());
+    check(&tree, &rows);
 }
