@@ -70,7 +70,7 @@ pub struct App {
     pub query: String,
     /// The last search submitted, for `n` and `N`.
     pub last_query: Option<String>,
-    /// The filter (`\\`): only the processes it finds are shown, with
+    /// The filter (`\` or F4): only the processes it finds are shown, with
     /// their ancestors.
     pub filter: Option<String>,
     /// How many processes the filter found.
@@ -78,6 +78,8 @@ pub struct App {
     /// The filter's marks, by node index: what it found and their
     /// ancestors.
     filter_marks: Vec<bool>,
+    /// What the filter found, by node index.
+    filter_hits: Vec<bool>,
     /// Processes the messages since the last [`App::settle`] were about,
     /// for the filter to look at again.
     touched: Vec<NodeId>,
@@ -123,6 +125,7 @@ impl App {
             filter: None,
             filter_found: 0,
             filter_marks: Vec::new(),
+            filter_hits: Vec::new(),
             touched: Vec::new(),
             refilter: false,
             flash: None,
@@ -311,14 +314,17 @@ impl App {
     /// Looks at every process afresh for filter `q`; how many it finds.
     fn filter_all(&mut self, q: &Query) -> usize {
         self.filter_marks = vec![false; self.tree.len()];
-        let found: Vec<NodeId> = (0..self.tree.len())
-            .map(|i| NodeId(i as u32))
-            .filter(|&id| self.filter_finds(q, id))
+        self.filter_hits = (0..self.tree.len())
+            .map(|i| self.filter_finds(q, NodeId(i as u32)))
             .collect();
-        for &id in &found {
-            self.filter_mark(id);
+        let mut found = 0;
+        for i in 0..self.tree.len() {
+            if self.filter_hits[i] {
+                found += 1;
+                self.filter_mark(NodeId(i as u32));
+            }
         }
-        found.len()
+        found
     }
 
     /// After messages: the filter looks at the new processes and those the
@@ -337,12 +343,14 @@ impl App {
                 .set_filter(&self.tree, Some(self.filter_marks.clone()));
             return;
         }
-        let known = self.filter_marks.len();
+        let known = self.filter_hits.len();
         self.filter_marks.resize(self.tree.len(), false);
+        self.filter_hits.resize(self.tree.len(), false);
         let mut changed = false;
         let new = (known..self.tree.len()).map(|i| NodeId(i as u32));
         for id in touched.into_iter().chain(new) {
-            if !self.filter_marks[id.index()] && self.filter_finds(&q, id) {
+            if !self.filter_hits[id.index()] && self.filter_finds(&q, id) {
+                self.filter_hits[id.index()] = true;
                 self.filter_found += 1;
                 changed |= self.filter_mark(id);
             }
@@ -359,16 +367,20 @@ impl App {
         if text.is_empty() {
             if self.filter.take().is_some() {
                 self.filter_marks.clear();
+                self.filter_hits.clear();
                 self.rows.set_filter(&self.tree, None);
                 self.flash = Some("filter off: every process".into());
             }
             return;
         }
         let q = Query::parse(&text);
-        let keep = std::mem::take(&mut self.filter_marks);
+        let keep = (
+            std::mem::take(&mut self.filter_marks),
+            std::mem::take(&mut self.filter_hits),
+        );
         let found = self.filter_all(&q);
         if found == 0 {
-            self.filter_marks = keep;
+            (self.filter_marks, self.filter_hits) = keep;
             self.flash = Some(format!("no process matches \"{text}\": filter unchanged"));
             return;
         }
@@ -381,23 +393,24 @@ impl App {
         // Keep the selection if the filter finds it, else the newest found.
         if !self
             .selected_node()
-            .is_some_and(|id| self.filter_finds(&q, id))
+            .is_some_and(|id| self.filter_hits[id.index()])
         {
-            let newest = (0..self.tree.len())
-                .rev()
-                .map(|i| NodeId(i as u32))
-                .find(|&id| self.filter_finds(&q, id));
-            if let Some(id) = newest {
-                let item = Item::Node(id);
+            let newest = self.filter_hits.iter().rposition(|&hit| hit);
+            if let Some(i) = newest {
+                let item = Item::Node(NodeId(i as u32));
                 self.rows.reveal(&self.tree, item);
                 self.select(item);
             }
         }
     }
 
-    /// Selects the newest process, unfolding what hides it.
+    /// Selects the newest process (filtered: the newest shown), unfolding
+    /// what hides it.
     pub fn select_newest(&mut self) {
-        if let Some(last) = self.tree.len().checked_sub(1) {
+        let newest = (0..self.tree.len())
+            .rev()
+            .find(|&i| self.rows.passes(NodeId(i as u32)));
+        if let Some(last) = newest {
             let item = Item::Node(NodeId(last as u32));
             self.rows.reveal(&self.tree, item);
             self.select(item);

@@ -567,6 +567,16 @@ fn filtered_live_new_processes_show_once_the_filter_finds_them() {
     }
     app.settle();
     assert!(!shown_pids(&app).contains(&other.pid));
+    // Following: the newest shown, not the newest hidden.
+    app.handle(Action::ToggleFollow);
+    app.settle();
+    assert_eq!(pid_of(&app), Some(child.pid));
+    // An ancestor shown for a match is found itself once it matches.
+    let at = s.messages.len();
+    s.exec(shell, init, 0, "/usr/bin/curl", &["curl", "c"]);
+    app.apply(&s.messages[at]);
+    app.settle();
+    assert_eq!(app.filter_found, 3);
 }
 
 #[test]
