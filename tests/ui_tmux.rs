@@ -261,6 +261,24 @@ fn replay_navigate_fold_help_and_quit() {
     t.wait_frame(&[" AT ", "before the end"], &["curl"]);
     t.keys(&["="]);
     t.wait_frame(&["1006 curl"], &[" AT "]);
+    // The filter: `\` and a port leaves the two ends of the connection
+    // and their ancestors; F4 opens it again, and emptied it shows all.
+    t.run(&["send-keys", "-l", "\\"]);
+    t.wait_text(" filter: ");
+    t.type_line(":8080");
+    t.wait_frame(
+        &[
+            "filter \":8080\": 2 found",
+            "600 nginx",
+            "1006 curl",
+            "1 systemd",
+        ],
+        &["broken.c", "kthreadd"],
+    );
+    t.keys(&["F4"]);
+    t.wait_text(" filter: :8080");
+    t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "Enter"]);
+    t.wait_frame(&["10/13", "broken.c", "filter off"], &["filter \""]);
 
     t.keys(&["q"]);
     let s = t.expect_shell_back(0);
