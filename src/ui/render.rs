@@ -14,8 +14,8 @@ use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
-use crate::event::Direction;
-use crate::graph::{ConnCounts, ConnId, NodeId, ParentLink};
+use crate::event::{Direction, Protocol};
+use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -759,6 +759,15 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
             format::duration(end.saturating_sub(c.start))
         )),
     ];
+    // What a TCP connection carried, once it closed (the kernel's counts
+    // at its close; a `gone` one's are not known).
+    if c.protocol == Protocol::Tcp && state == ConnState::Closed {
+        spans.push(Span::raw(format!(
+            " ↑{} ↓{}",
+            format::bytes(c.bytes_sent),
+            format::bytes(c.bytes_received)
+        )));
+    }
     if netns && c.netns != 0 {
         spans.push(Span::styled(format!(" netns {}", c.netns), t.dim()));
     }

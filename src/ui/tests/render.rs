@@ -493,3 +493,81 @@ fn the_tree_pane_names_the_filter_in_force() {
     assert!(s.contains("filter \"cc\": 2 found"), "{s}");
     assert!(!s.contains("nginx"), "{s}");
 }
+
+#[test]
+fn a_closed_connection_says_what_it_carried() {
+    use crate::event::{Direction, EventKind, Message, NetKind};
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+    let (local, remote) = (
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.7:443".parse().unwrap(),
+    );
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        local,
+        remote,
+        77,
+    );
+    let (l2, r2) = (
+        "10.0.0.2:40001".parse().unwrap(),
+        "10.0.0.7:80".parse().unwrap(),
+    );
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        l2,
+        r2,
+        78,
+    );
+    let (l3, r3) = (
+        "10.0.0.2:40002".parse().unwrap(),
+        "10.0.0.7:22".parse().unwrap(),
+    );
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        l3,
+        r3,
+        79,
+    );
+    s.net((curl, init), NetKind::Gone, Direction::Outbound, l3, r3, 79);
+    s.net(
+        (curl, init),
+        NetKind::Close,
+        Direction::Outbound,
+        local,
+        remote,
+        77,
+    );
+    if let Some(Message::Event(e)) = s.messages.last_mut() {
+        if let EventKind::Net(n) = &mut e.kind {
+            n.bytes_sent = 1_500;
+            n.bytes_received = 3 << 20;
+        }
+    }
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, curl.pid);
+    let scr = screen(&draw(&mut app, 200, 50));
+    let row = |port: &str| {
+        scr.lines()
+            .find(|l| l.contains(port))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(row("10.0.0.7:443").contains("↑1 KiB ↓3.0 MiB"), "{scr}");
+    assert!(
+        !row("10.0.0.7:80").contains("↑"),
+        "open: not yet known: {scr}"
+    );
+    let gone = row("10.0.0.7:22");
+    assert!(
+        gone.contains("gone") && !gone.contains("↑"),
+        "not known: {scr}"
+    );
+}
