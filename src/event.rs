@@ -505,6 +505,22 @@ pub struct SeedSocket {
 }
 
 impl SeedSocket {
+    /// A TCP socket listed at time 1, of no process in particular, between
+    /// two loopback ends: for tests of what happens to listed sockets.
+    #[cfg(test)]
+    pub fn tcp_for_test(direction: Direction, cookie: u64, netns: u32) -> Self {
+        SeedSocket {
+            seen: 1,
+            actor: Actor::default(),
+            protocol: Protocol::Tcp,
+            direction,
+            local: SocketAddr::from(([127, 0, 0, 1], 1)),
+            remote: SocketAddr::from(([127, 0, 0, 1], 2)),
+            cookie,
+            netns,
+        }
+    }
+
     /// The socket as the event that would have opened it, at `seen`.
     pub fn as_event(&self) -> Event {
         let kind = match self.direction {

@@ -425,16 +425,7 @@ mod tests {
     #[test]
     fn a_namespace_of_listeners_alone_is_listed_for_listeners_alone() {
         let mut o = Owners::default();
-        let socket = |direction, cookie, netns| SeedSocket {
-            seen: 1,
-            actor: Actor::default(),
-            protocol: Protocol::Tcp,
-            direction,
-            local: "10.0.0.1:80".parse().unwrap(),
-            remote: "10.0.0.2:40000".parse().unwrap(),
-            cookie,
-            netns,
-        };
+        let socket = SeedSocket::tcp_for_test;
         o.listed(&socket(Direction::Listen, 1, 7));
         o.listed(&socket(Direction::Listen, 2, 8));
         o.listed(&socket(Direction::Inbound, 3, 8));

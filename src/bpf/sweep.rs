@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_sweep_lists_every_network_namespace_a_held_socket_is_in() {
-        use crate::event::{Actor, Direction, Protocol, SeedSocket};
+        use crate::event::{Direction, SeedSocket};
         use std::io::BufRead;
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
@@ -202,16 +202,7 @@ mod tests {
             .map(|w| w.parse::<u64>().expect("a number"));
         let (theirs, cookie) = (words.next().unwrap() as u32, words.next().unwrap());
         assert_ne!(Some(theirs), netns("self"), "a namespace of its own");
-        let socket = |cookie, direction| SeedSocket {
-            seen: 1,
-            actor: Actor::default(),
-            protocol: Protocol::Tcp,
-            direction,
-            local: "0.0.0.0:0".parse().unwrap(),
-            remote: "0.0.0.0:0".parse().unwrap(),
-            cookie,
-            netns: theirs,
-        };
+        let socket = |cookie, direction| SeedSocket::tcp_for_test(direction, cookie, theirs);
         let cookies = |events: &[Event]| -> Vec<u64> {
             events
                 .iter()
@@ -261,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_sweeper_lists_on_a_thread_of_its_own_and_ends_what_is_gone() {
-        use crate::event::{Actor, Direction, Protocol, SeedSocket};
+        use crate::event::{Direction, SeedSocket};
         use std::os::fd::AsRawFd;
         // Our own namespace: listing it needs no root.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -279,16 +270,7 @@ mod tests {
         };
         assert_eq!(rc, 0);
         let ours = netns("self").unwrap();
-        let socket = |cookie, direction| SeedSocket {
-            seen: 1,
-            actor: Actor::default(),
-            protocol: Protocol::Tcp,
-            direction,
-            local: "127.0.0.1:1".parse().unwrap(),
-            remote: "127.0.0.1:2".parse().unwrap(),
-            cookie,
-            netns: ours,
-        };
+        let socket = |cookie, direction| SeedSocket::tcp_for_test(direction, cookie, ours);
         let mut owners = Owners::default();
         owners.listed(&socket(cookie, Direction::Listen));
         let never_closed = u64::MAX - 5;

@@ -336,19 +336,24 @@ impl App {
             return;
         };
         let q = Query::parse(text);
-        let touched = std::mem::take(&mut self.touched);
+        let mut touched = std::mem::take(&mut self.touched);
         if std::mem::take(&mut self.refilter) {
             self.filter_found = self.filter_all(&q);
             self.rows
                 .set_filter(&self.tree, Some(self.filter_marks.clone()));
             return;
         }
+        // A busy process is the subject of many messages of a batch: look
+        // at it once, and at a new one once, with the new.
+        touched.sort_unstable();
+        touched.dedup();
         let known = self.filter_hits.len();
         self.filter_marks.resize(self.tree.len(), false);
         self.filter_hits.resize(self.tree.len(), false);
         let mut changed = false;
         let new = (known..self.tree.len()).map(|i| NodeId(i as u32));
-        for id in touched.into_iter().chain(new) {
+        let old = touched.into_iter().filter(|id| id.index() < known);
+        for id in old.chain(new) {
             if !self.filter_hits[id.index()] && self.filter_finds(&q, id) {
                 self.filter_hits[id.index()] = true;
                 self.filter_found += 1;

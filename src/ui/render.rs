@@ -613,7 +613,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
     ];
     // The network namespaces its connections were in: what tells one
     // container's loopback from another's.
-    let netns = namespaces(app, app.conns_shown(id));
+    let netns = namespaces(app, at.conns);
     if !netns.is_empty() {
         let mut list: Vec<String> = netns.iter().take(3).map(u32::to_string).collect();
         if netns.len() > 3 {
@@ -686,7 +686,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             Span::raw(" lists them"),
         ]));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
-        let each_netns = namespaces(app, at.conns).len() > 1;
+        let each_netns = netns.len() > 1;
         for &c in at.conns.iter().take(room) {
             lines.push(conn_line(app, c, false, each_netns));
         }

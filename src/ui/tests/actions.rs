@@ -209,7 +209,7 @@ fn parent_jumps_and_explains_when_there_is_none() {
     app.selected = Some(Item::Node(stray));
     app.handle(Action::Parent);
     assert_eq!(pid_of(&app), Some(4000));
-    assert!(app.flash.as_deref().unwrap_or("").contains("never seen"));
+    assert!(flashed(&app, "never seen"));
     // On it, left goes to the marker row.
     app.handle(Action::Left);
     assert_eq!(app.selected, Some(Item::Orphans));
@@ -217,7 +217,7 @@ fn parent_jumps_and_explains_when_there_is_none() {
     assert_eq!(app.selected, Some(Item::Orphans));
     app.handle(Action::First);
     app.handle(Action::Parent);
-    assert!(app.flash.as_deref().unwrap_or("").contains("root"));
+    assert!(flashed(&app, "root"));
 }
 
 #[test]
@@ -368,6 +368,11 @@ fn search_prompt_takes_every_key() {
     assert_eq!(key_to_action(key(KeyCode::Esc), f), Some(Action::Back));
 }
 
+/// Whether the footer's answer to the last action says `text`.
+fn flashed(app: &crate::ui::App, text: &str) -> bool {
+    app.flash.as_deref().unwrap_or("").contains(text)
+}
+
 fn type_search(app: &mut crate::ui::App, q: &str) {
     app.handle(Action::StartSearch);
     assert_eq!(app.input_mode(), Mode::Search);
@@ -405,12 +410,7 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
     // No match: said, selection kept.
     type_search(&mut app, "no-such-thing");
     assert_eq!(pid_of(&app), Some(1003));
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no process matches")
-    );
+    assert!(flashed(&app, "no process matches"));
     // Backspace edits; Esc cancels without searching.
     app.handle(Action::StartSearch);
     app.handle(Action::SearchInput('x'));
@@ -446,19 +446,11 @@ fn search_finds_a_process_by_an_address_of_its_connections() {
     // A port, exactly; a number alone is a pid or a name.
     let prefix = port.to_string();
     type_search(&mut app, &format!(":{}", &prefix[..prefix.len() - 1]));
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no process matches")
-    );
+    assert!(flashed(&app, "no process matches"));
     app.handle(Action::First);
     type_search(&mut app, &port.to_string());
     assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no process matches"),
+        flashed(&app, "no process matches"),
         "a bare number does not search ports: {port} found {:?}",
         pid_of(&app)
     );
@@ -503,12 +495,7 @@ fn the_filter_shows_what_it_finds_and_their_ancestors() {
     assert!(matches!(sel, Some(1003 | 1004)), "on a match: {sel:?}");
     // A search goes over what is shown only.
     type_search(&mut app, "nginx");
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no process matches")
-    );
+    assert!(flashed(&app, "no process matches"));
     // By address: the two ends of the local connection.
     type_filter(&mut app, "127.0.0.1");
     assert_eq!(app.filter_found, 2, "nginx's accepted end, curl");
@@ -517,12 +504,7 @@ fn the_filter_shows_what_it_finds_and_their_ancestors() {
     assert!(!pids.contains(&1003), "{pids:?}");
     // One that finds nothing is refused, and the filter kept.
     type_filter(&mut app, "no-such-thing");
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("no process matches")
-    );
+    assert!(flashed(&app, "no process matches"));
     assert_eq!(app.filter.as_deref(), Some("127.0.0.1"));
     assert_eq!(shown_pids(&app), pids);
     // Empty: every process again.

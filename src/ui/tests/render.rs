@@ -500,51 +500,21 @@ fn a_closed_connection_says_what_it_carried() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "init", &["init"]);
     let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
-    let (local, remote) = (
-        "10.0.0.2:40000".parse().unwrap(),
-        "10.0.0.7:443".parse().unwrap(),
-    );
-    s.net(
-        (curl, init),
-        NetKind::Connect,
-        Direction::Outbound,
-        local,
-        remote,
-        77,
-    );
-    let (l2, r2) = (
-        "10.0.0.2:40001".parse().unwrap(),
-        "10.0.0.7:80".parse().unwrap(),
-    );
-    s.net(
-        (curl, init),
-        NetKind::Connect,
-        Direction::Outbound,
-        l2,
-        r2,
-        78,
-    );
-    let (l3, r3) = (
-        "10.0.0.2:40002".parse().unwrap(),
-        "10.0.0.7:22".parse().unwrap(),
-    );
-    s.net(
-        (curl, init),
-        NetKind::Connect,
-        Direction::Outbound,
-        l3,
-        r3,
-        79,
-    );
-    s.net((curl, init), NetKind::Gone, Direction::Outbound, l3, r3, 79);
-    s.net(
-        (curl, init),
-        NetKind::Close,
-        Direction::Outbound,
-        local,
-        remote,
-        77,
-    );
+    // Three connections to 10.0.0.7 (cookie, port): one closed, one open,
+    // one gone; the closed one's close last, with its counts.
+    let ends = |port: u16| {
+        let local = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000 + port));
+        (local, std::net::SocketAddr::from(([10, 0, 0, 7], port)))
+    };
+    let out = Direction::Outbound;
+    for (cookie, port) in [(77, 443), (78, 80), (79, 22)] {
+        let (l, r) = ends(port);
+        s.net((curl, init), NetKind::Connect, out, l, r, cookie);
+    }
+    let (l, r) = ends(22);
+    s.net((curl, init), NetKind::Gone, out, l, r, 79);
+    let (l, r) = ends(443);
+    s.net((curl, init), NetKind::Close, out, l, r, 77);
     if let Some(Message::Event(e)) = s.messages.last_mut() {
         if let EventKind::Net(n) = &mut e.kind {
             n.bytes_sent = 1_500;
