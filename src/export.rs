@@ -103,6 +103,12 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         ParentLink::Unknown(k) => key(k),
         ParentLink::Root => Value::Null,
     };
+    // Which of the parent's programs forked it: a shell that became `sleep`
+    // forked its `curl` while it was still the shell.
+    let parent_exec = match n.causal_parent {
+        ParentLink::Known(p) => tree.node(p).execs_by(n.start()).checked_sub(1),
+        _ => None,
+    };
     let execs: Vec<Value> = n
         .execs
         .iter()
@@ -145,6 +151,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "parent": parent,
         "parent_seen": matches!(n.causal_parent, ParentLink::Known(_) | ParentLink::Root),
         "parent_inferred": n.parent_inferred,
+        "parent_exec": parent_exec,
         "seeded": n.seeded,
         "comm": n.comm.as_str(),
         "uid": n.uid,
@@ -291,6 +298,33 @@ mod tests {
         assert_eq!(doc["peers"][0]["comm"], "nginx");
         assert_eq!(doc["peers"][0]["argv"][0], "nginx");
         assert!(by_pid(&doc, 1)["end"].is_null(), "systemd runs");
+    }
+
+    #[test]
+    fn each_process_names_the_program_its_parent_forked_it_from() {
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let job = s.fork(init, "systemd", 0);
+        let early = s.fork(job, "systemd", 0);
+        s.exec(
+            job,
+            init,
+            0,
+            "/bin/bash",
+            &["bash", "-c", "curl x; sleep 9"],
+        );
+        let curl = s.spawn(job, 0, "/usr/bin/curl", &["curl", "x"]);
+        s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "9"]);
+        let late = s.spawn(job, 0, "/usr/bin/true", &["true"]);
+        let tree = CausalTree::from_messages(&s.messages);
+        let id = tree.find(job).unwrap();
+        let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
+        let parent_exec = |k: ProcKey| by_pid(&doc, u64::from(k.pid))["parent_exec"].clone();
+        assert_eq!(parent_exec(curl), json!(0), "forked by bash, not sleep");
+        assert_eq!(parent_exec(late), json!(1));
+        assert_eq!(parent_exec(early), Value::Null, "before its first exec");
+        assert_eq!(parent_exec(job), json!(0), "systemd's scanned program");
+        assert_eq!(by_pid(&doc, 1)["parent_exec"], Value::Null, "a root");
     }
 
     /// The fields the table under `heading` in docs/chain.md names, in

@@ -99,6 +99,14 @@ impl Node {
         self.execs.last().map(|e| &e.info)
     }
 
+    /// How many of its execs had happened by `t` (boot-time ns): what it
+    /// ran at `t` is the last of them. An exec of unknown time (the /proc
+    /// scan's) counts as before any `t`.
+    pub fn execs_by(&self, t: u64) -> usize {
+        self.execs
+            .partition_point(|e| e.time.is_none_or(|x| x <= t))
+    }
+
     /// The name to show: the basename of the last exec, or the comm.
     pub fn display_name(&self) -> String {
         display_name(self.current_exec(), &self.comm)
@@ -235,6 +243,26 @@ impl CausalTree {
             .filter(|(_, n)| n.key.pid == pid)
             .max_by_key(|(_, n)| n.key.start)
             .map(|(id, _)| id)
+    }
+
+    /// What process `id` ran at `t`: its last exec by then or, before its
+    /// first, the program its parent ran when it forked it (a fork runs its
+    /// parent's program until it execs). `None` when no exec is known.
+    pub fn program_at(&self, id: NodeId, t: u64) -> Option<&ExecInfo> {
+        let (mut cur, mut t) = (id, t);
+        // Each step goes to a parent that started earlier; the bound only
+        // guards against a damaged journal's cycle.
+        for _ in 0..=self.nodes.len() {
+            let n = self.node(cur);
+            match n.execs_by(t) {
+                0 => {
+                    t = n.start();
+                    cur = n.parent_id()?;
+                }
+                k => return Some(&n.execs[k - 1].info),
+            }
+        }
+        None
     }
 
     /// The chain from the topmost known ancestor down to `id`, inclusive.

@@ -191,6 +191,64 @@ fn exec_inside_a_forked_child_builds_its_history() {
 }
 
 #[test]
+fn a_child_is_forked_by_the_program_its_parent_ran_then() {
+    // `bash -c 'curl …; sleep 1'`: the job's fork runs the shell's program
+    // until it execs bash, which forks curl, then execs sleep.
+    let shell = key(100, 10);
+    let mut s = Script::new();
+    s.msgs.push(Message::Seed(SeedProcess {
+        proc: shell,
+        comm: "bash".into(),
+        exe: b"/bin/bash".to_vec(),
+        argv: vec![b"bash".to_vec()],
+        ..Default::default()
+    }));
+    let job = ProcKey::new(200, s.now + 500_000);
+    s.fork(shell, job);
+    let early = ProcKey::new(201, s.now + 500_000);
+    s.fork(job, early);
+    s.exec(
+        job,
+        job.pid,
+        shell,
+        "/bin/bash",
+        &["bash", "-c", "curl x; sleep 1"],
+    );
+    let curl = ProcKey::new(202, s.now + 500_000);
+    s.fork(job, curl);
+    s.exec(job, job.pid, shell, "/bin/sleep", &["sleep", "1"]);
+    let late = ProcKey::new(203, s.now + 500_000);
+    s.fork(job, late);
+    let t = s.tree();
+    let j = t.find(job).unwrap();
+    let argv0 = |k: ProcKey| {
+        t.program_at(j, k.start)
+            .map(|e| String::from_utf8_lossy(&e.argv[0]).into_owned())
+    };
+    // Before its first exec it ran the shell's program, as the shell did.
+    assert_eq!(argv0(early).as_deref(), Some("bash"));
+    assert_eq!(t.program_at(j, early.start).unwrap().argv.len(), 1);
+    assert_eq!(t.program_at(j, curl.start).unwrap().argv.len(), 3);
+    assert_eq!(argv0(late).as_deref(), Some("sleep"));
+    assert_eq!(t.node(j).execs_by(curl.start), 1);
+    assert_eq!(t.node(j).execs_by(early.start), 0);
+    // Nothing is known of what an unseen shell's parent ran.
+    let s_id = t.find(shell).unwrap();
+    assert!(
+        t.program_at(s_id, 0).is_some(),
+        "the scanned program counts at any time"
+    );
+    let orphan = ProcKey::new(300, s.now + 500_000);
+    let mut s2 = Script {
+        now: s.now,
+        msgs: Vec::new(),
+    };
+    s2.fork(ProcKey::new(299, 1), orphan);
+    let t2 = s2.tree();
+    assert_eq!(t2.program_at(t2.find(orphan).unwrap(), u64::MAX), None);
+}
+
+#[test]
 fn exec_from_a_thread_keeps_the_process_identity() {
     let shell = key(100, 10);
     let proc = key(600, 60);

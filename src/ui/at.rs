@@ -74,9 +74,7 @@ pub fn node_at(tree: &CausalTree, id: NodeId, at: Option<u64>) -> NodeAt<'_> {
     let ended = node.exit_time.filter(|&e| e <= t);
     // Both lists are in time order (an exec of unknown time, from the
     // /proc scan, comes first).
-    let execs = node
-        .execs
-        .partition_point(|e| e.time.is_none_or(|x| x <= t));
+    let execs = node.execs_by(t);
     let conns = node.conns.partition_point(|&c| tree.conn(c).start <= t);
     NodeAt {
         node,

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::event::Direction;
-use crate::graph::{Connection, Node};
+use crate::graph::{Connection, Node, display_name};
 
 /// A parsed search.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,21 +75,20 @@ impl Query {
         self.addr != AddrQuery::None
     }
 
-    /// The process itself: its pid, its name, or an argument of the
-    /// program it runs.
+    /// The process itself: its pid, its name, or the name or an argument
+    /// of any program it ran (a shell that became `sleep` is still found by
+    /// the command line it began with).
     pub fn matches_process(&self, node: &Node) -> bool {
         if self.pid == Some(node.key.pid) {
             return true;
         }
-        if node.display_name().to_lowercase().contains(&self.needle) {
-            return true;
+        let has = |text: &str| text.to_lowercase().contains(&self.needle);
+        if node.execs.is_empty() {
+            return has(&node.display_name());
         }
-        node.current_exec().is_some_and(|e| {
-            e.argv.iter().any(|a| {
-                String::from_utf8_lossy(a)
-                    .to_lowercase()
-                    .contains(&self.needle)
-            })
+        node.execs.iter().any(|e| {
+            has(&display_name(Some(&e.info), &node.comm))
+                || e.info.argv.iter().any(|a| has(&String::from_utf8_lossy(a)))
         })
     }
 
@@ -196,6 +195,25 @@ mod tests {
         assert!(!Query::parse("8080").is_address());
         assert!(!finds("8080", &c));
         assert!(!finds("curl", &c));
+    }
+
+    #[test]
+    fn a_process_is_found_by_any_program_it_ran() {
+        let mut s = crate::ui::synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "curl -s X; sleep 9"]);
+        s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "9"]);
+        let forked = s.fork(init, "worker", 0);
+        let tree = crate::graph::CausalTree::from_messages(&s.messages);
+        let node = |k| tree.node(tree.find(k).expect("in the tree"));
+        let finds = |q: &str, k| Query::parse(q).matches_process(node(k));
+        assert!(finds("sleep", job), "what it runs now");
+        assert!(finds("bash", job), "the program it began as");
+        assert!(finds("curl -s x", job), "the command line it began with");
+        assert!(!finds("python", job));
+        assert!(finds(&job.pid.to_string(), job));
+        assert!(finds("work", forked), "no exec: its comm");
+        assert!(!finds("bash", forked));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
 use crate::event::{Direction, Protocol};
-use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink};
+use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -366,8 +366,17 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         Span::raw(" "),
         Span::styled(format!("{guide}{fold}"), t.guide()),
         Span::styled(format!("{} ", node.key.pid), base),
-        Span::styled(at.display_name(), name_style),
     ];
+    // A process that exec'd again says what it began as: the shell that
+    // forked its children before it became `sleep`.
+    if let [first, _, rest @ ..] = at.execs {
+        let via = if rest.is_empty() { "→" } else { "→…→" };
+        left.push(Span::styled(
+            format!("{}{via}", display_name(Some(&first.info), &node.comm)),
+            t.dim(),
+        ));
+    }
+    left.push(Span::styled(at.display_name(), name_style));
     if let Some(m) = conn_marker(at.counts(&app.tree, app.at)) {
         left.push(Span::styled(m, t.net()));
     }
@@ -570,6 +579,21 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         ParentLink::Root => "none (a root)".to_string(),
     };
     let mut parent = vec![label(app, "parent"), Span::raw(causal)];
+    // A parent that has exec'd since: what it ran when it forked this one.
+    if let ParentLink::Known(p) = n.causal_parent {
+        let then = app.tree.program_at(p, n.start());
+        let now = app.tree.node(p).current_exec();
+        if let (Some(then), Some(now)) = (then, now) {
+            if !std::ptr::eq(then, now) {
+                parent.push(Span::styled("  forked this running ", t.label()));
+                parent.push(Span::raw(if then.argv.is_empty() {
+                    format::text(&then.exe, ARGV_MAX)
+                } else {
+                    format::argv(&then.argv, ARGV_MAX)
+                }));
+            }
+        }
+    }
     if n.parent_inferred {
         parent.push(Span::styled(
             "  (inferred: its fork was not seen)",

@@ -313,6 +313,70 @@ fn reparented_process_shows_both_parents() {
 }
 
 #[test]
+fn a_process_that_exec_d_again_shows_what_it_began_as_and_what_forked_each_child() {
+    // `bash -c 'curl -s x | sha256sum; sleep 9'`: bash forks curl, then
+    // becomes sleep, which is what `ps` would name curl's parent.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let job = s.spawn(
+        init,
+        0,
+        "/bin/bash",
+        &["bash", "-c", "curl -s x | sha256sum; sleep 9"],
+    );
+    let curl = s.spawn(job, 0, "/usr/bin/curl", &["curl", "-s", "x"]);
+    let before_sleep = s.now - 1;
+    s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "9"]);
+    let late = s.spawn(job, 0, "/usr/bin/true", &["true"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, curl.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(
+        text.contains(&format!("{} bash→sleep  9", job.pid)),
+        "the row names what it began as: {text}"
+    );
+    let parent_line = |app: &mut App| {
+        lines(&draw(app, 200, 50))
+            .into_iter()
+            .find(|l| l.contains("parent   "))
+            .expect("a parent line")
+    };
+    let line = parent_line(&mut app);
+    assert!(
+        line.contains(&format!(
+            "parent   {} sleep  forked this running bash -c 'curl -s x | sha256sum; sleep 9'",
+            job.pid
+        )),
+        "{line}"
+    );
+    // A child of what it runs now needs no note.
+    select_pid(&mut app, late.pid);
+    let line = parent_line(&mut app);
+    assert!(
+        line.contains(&format!("parent   {} sleep", job.pid)),
+        "{line}"
+    );
+    assert!(!line.contains("forked this"), "{line}");
+    // Scrubbed back to before the second exec, it was bash alone.
+    app.at = Some(before_sleep);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains(&format!("{} bash  -c", job.pid)), "{text}");
+    assert!(!text.contains("bash→"), "{text}");
+    // Three programs: the first and the last.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let job = s.spawn(init, 0, "/usr/bin/sudo", &["sudo", "-u", "app", "run"]);
+    s.exec(job, init, 0, "/bin/sh", &["sh", "run"]);
+    s.exec(job, init, 0, "/usr/bin/python3", &["python3", "app.py"]);
+    let mut app = replay(s.messages, vec![]);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(
+        text.contains(&format!("{} sudo→…→python3  app.py", job.pid)),
+        "{text}"
+    );
+}
+
+#[test]
 fn long_argv_wraps_in_the_detail_pane() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "init", &["init"]);
