@@ -357,6 +357,143 @@ pub struct NetInfo {
     pub netns: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// How a TCP connection ended (its close only).
+    pub ending: Ending,
+}
+
+/// How a TCP connection ended, as its close found it: the error the kernel
+/// left on the socket and the state it closed from. All zero when not
+/// known (other records, a `gone` socket, an older journal).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ending {
+    /// The socket's error, an errno (`ECONNREFUSED`...); 0 for none.
+    pub error: u16,
+    /// The TCP state it closed from, in the kernel's numbering (see
+    /// [`tcp_state_name`]); 0 when not known.
+    pub from: u8,
+}
+
+/// How a TCP connection failed, when it did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Failure {
+    /// The peer answered the connect with a reset: nothing listens there.
+    Refused,
+    /// No answer: the connect's SYNs, or data, were never acknowledged.
+    TimedOut,
+    /// The network said the host or the network cannot be reached.
+    Unreachable,
+    /// The peer reset an established connection.
+    Reset,
+    /// Reset from this side: closed with data unread, `SO_LINGER` 0, or
+    /// killed (`ss -K`).
+    Aborted,
+    /// Closed while still connecting, with no error: the process gave up
+    /// (its own timeout) or exited.
+    Abandoned,
+    /// Any other error (an errno).
+    Error(u16),
+}
+
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_SYN_SENT: u8 = 2;
+const TCP_CLOSE_WAIT: u8 = 8;
+const EPIPE: u16 = 32;
+const ENETDOWN: u16 = 100;
+const ENETUNREACH: u16 = 101;
+const ECONNRESET: u16 = 104;
+const ETIMEDOUT: u16 = 110;
+const ECONNREFUSED: u16 = 111;
+const EHOSTDOWN: u16 = 112;
+const EHOSTUNREACH: u16 = 113;
+
+impl Ending {
+    /// How it failed; `None` for a clean close, or when nothing is known.
+    pub fn failure(self) -> Option<Failure> {
+        Some(match self.error {
+            ECONNREFUSED => Failure::Refused,
+            ETIMEDOUT => Failure::TimedOut,
+            ENETDOWN | ENETUNREACH | EHOSTDOWN | EHOSTUNREACH => Failure::Unreachable,
+            ECONNRESET | EPIPE => Failure::Reset,
+            0 => match self.from {
+                TCP_SYN_SENT => Failure::Abandoned,
+                TCP_ESTABLISHED | TCP_CLOSE_WAIT => Failure::Aborted,
+                _ => return None,
+            },
+            e => Failure::Error(e),
+        })
+    }
+}
+
+impl Failure {
+    /// What the view and the chain call it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Refused => "refused",
+            Failure::TimedOut => "timed out",
+            Failure::Unreachable => "unreachable",
+            Failure::Reset => "reset",
+            Failure::Aborted => "aborted",
+            Failure::Abandoned => "abandoned",
+            Failure::Error(_) => "error",
+        }
+    }
+}
+
+/// The kernel's TCP states, by number (`include/net/tcp_states.h`).
+const TCP_STATES: [&str; 13] = [
+    "",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+    "NEW_SYN_RECV",
+];
+
+/// A TCP state's name (`SYN_SENT`), `None` for 0 or a number the kernel
+/// does not use.
+pub fn tcp_state_name(state: u8) -> Option<&'static str> {
+    TCP_STATES
+        .get(usize::from(state))
+        .copied()
+        .filter(|s| !s.is_empty())
+}
+
+/// The number of a TCP state named by [`tcp_state_name`].
+pub fn tcp_state_number(name: &str) -> Option<u8> {
+    (1..TCP_STATES.len())
+        .find(|&i| TCP_STATES[i] == name)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// The symbolic name of a Linux errno a connection can end with
+/// (`ECONNREFUSED`), or `E` and its number for others.
+pub fn errno_name(errno: u16) -> String {
+    let name = match errno {
+        1 => "EPERM",
+        13 => "EACCES",
+        EPIPE => "EPIPE",
+        71 => "EPROTO",
+        90 => "EMSGSIZE",
+        ENETDOWN => "ENETDOWN",
+        ENETUNREACH => "ENETUNREACH",
+        102 => "ENETRESET",
+        103 => "ECONNABORTED",
+        ECONNRESET => "ECONNRESET",
+        105 => "ENOBUFS",
+        ETIMEDOUT => "ETIMEDOUT",
+        ECONNREFUSED => "ECONNREFUSED",
+        EHOSTDOWN => "EHOSTDOWN",
+        EHOSTUNREACH => "EHOSTUNREACH",
+        n => return format!("E{n}"),
+    };
+    name.to_string()
 }
 
 /// Unmaps a v4-mapped IPv6 address, so it reads as the IPv4 it is.
@@ -540,6 +677,7 @@ impl SeedSocket {
                 netns: self.netns,
                 bytes_sent: 0,
                 bytes_received: 0,
+                ending: Default::default(),
             }),
         )
     }
@@ -584,6 +722,43 @@ pub enum Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_names_how_the_connection_failed() {
+        let failure = |error, from| Ending { error, from }.failure();
+        let state = |name| tcp_state_number(name).unwrap();
+        assert_eq!(failure(111, state("SYN_SENT")), Some(Failure::Refused));
+        assert_eq!(failure(110, state("SYN_SENT")), Some(Failure::TimedOut));
+        assert_eq!(failure(110, state("ESTABLISHED")), Some(Failure::TimedOut));
+        assert_eq!(failure(113, state("SYN_SENT")), Some(Failure::Unreachable));
+        assert_eq!(failure(101, state("SYN_SENT")), Some(Failure::Unreachable));
+        assert_eq!(failure(104, state("ESTABLISHED")), Some(Failure::Reset));
+        assert_eq!(failure(32, state("CLOSE_WAIT")), Some(Failure::Reset));
+        assert_eq!(failure(0, state("ESTABLISHED")), Some(Failure::Aborted));
+        assert_eq!(failure(0, state("CLOSE_WAIT")), Some(Failure::Aborted));
+        assert_eq!(failure(0, state("SYN_SENT")), Some(Failure::Abandoned));
+        assert_eq!(failure(71, state("ESTABLISHED")), Some(Failure::Error(71)));
+        for clean in ["FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "SYN_RECV"] {
+            assert_eq!(failure(0, state(clean)), None, "{clean}");
+        }
+        assert_eq!(failure(0, 0), None, "nothing known");
+        assert_eq!(errno_name(111), "ECONNREFUSED");
+        assert_eq!(errno_name(4000), "E4000");
+    }
+
+    #[test]
+    fn tcp_states_are_named_as_the_kernel_numbers_them() {
+        assert_eq!(tcp_state_name(2), Some("SYN_SENT"));
+        assert_eq!(tcp_state_name(9), Some("LAST_ACK"));
+        assert_eq!(tcp_state_name(0), None);
+        assert_eq!(tcp_state_name(13), None);
+        for n in 1..=12 {
+            let name = tcp_state_name(n).unwrap();
+            assert_eq!(tcp_state_number(name), Some(n));
+        }
+        assert_eq!(tcp_state_number("BOUND_INACTIVE"), None);
+        assert_eq!(tcp_state_number(""), None);
+    }
 
     #[test]
     fn comm_reads_as_the_str_it_holds() {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::event::{ExitStatus, ProcKey, signal_name};
+use crate::event::{ExitStatus, Failure, ProcKey, errno_name, signal_name, tcp_state_name};
 use crate::graph::{CausalTree, Connection, NodeId, ParentLink};
 use crate::journal::{Header, encode_bytes, rfc3339, wall_time};
 
@@ -179,6 +179,9 @@ fn connection(tree: &CausalTree, c: &Connection, time: &dyn Fn(u64) -> String) -
         "end_time": c.end.map(time),
         "bytes_sent": c.bytes_sent,
         "bytes_received": c.bytes_received,
+        "failure": c.failure().map(Failure::as_str),
+        "error": (c.ending.error != 0).then(|| errno_name(c.ending.error)),
+        "closed_from": tcp_state_name(c.ending.from),
         "cookie": c.cookie,
         "netns": c.netns,
         "seeded": c.seeded,
@@ -325,6 +328,54 @@ mod tests {
         assert_eq!(parent_exec(early), Value::Null, "before its first exec");
         assert_eq!(parent_exec(job), json!(0), "systemd's scanned program");
         assert_eq!(by_pid(&doc, 1)["parent_exec"], Value::Null, "a root");
+    }
+
+    #[test]
+    fn a_connection_says_how_it_ended() {
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+        let ends = |port: u16| {
+            let ip = [10, 0, 0, 7];
+            (
+                std::net::SocketAddr::from((ip, 40_000 + port)),
+                std::net::SocketAddr::from((ip, port)),
+            )
+        };
+        let out = crate::event::Direction::Outbound;
+        for (port, error, from) in [(1, 111, 2), (2, 0, 9)] {
+            let (l, r) = ends(port);
+            s.net(
+                (curl, init),
+                crate::event::NetKind::Connect,
+                out,
+                l,
+                r,
+                port.into(),
+            );
+            let ending = crate::event::Ending { error, from };
+            s.close((curl, init), out, ends(port), port.into(), (0, 0), ending);
+        }
+        let (l, r) = ends(3);
+        s.net((curl, init), crate::event::NetKind::Connect, out, l, r, 3);
+        let tree = CausalTree::from_messages(&s.messages);
+        let id = tree.find(curl).unwrap();
+        let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
+        let conns = &by_pid(&doc, u64::from(curl.pid))["connections"];
+        let ending = |i: usize| {
+            let c = &conns[i];
+            (
+                c["failure"].clone(),
+                c["error"].clone(),
+                c["closed_from"].clone(),
+            )
+        };
+        assert_eq!(
+            ending(0),
+            (json!("refused"), json!("ECONNREFUSED"), json!("SYN_SENT"))
+        );
+        assert_eq!(ending(1), (Value::Null, Value::Null, json!("LAST_ACK")));
+        assert_eq!(ending(2), (Value::Null, Value::Null, Value::Null), "open");
     }
 
     /// The fields the table under `heading` in docs/chain.md names, in

@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use causeway::event::{Direction, Protocol};
-use causeway::graph::{CausalTree, ConnId, ConnState, NodeId};
+use causeway::event::{Direction, Failure, Protocol};
+use causeway::graph::{CausalTree, ConnId, ConnState, Connection, NodeId};
 use causeway::journal::{self, Header, Writer};
 use common::{capture, probe_allowed};
 use serde_json::Value;
@@ -304,7 +304,7 @@ say(local4=u.getsockname()[1], local6=u6.getsockname()[1], localm=m.getsockname(
 /// A client connects and resets (SO_LINGER 0) before the server accepts;
 /// the server accepts the dead connection anyway. Then a connect to the
 /// closed listener's port is refused, and the same socket connects again,
-/// to a second listener.
+/// to a second listener, which closes first.
 const RESET_AND_REFUSED: &str = r#"
 import struct, time
 s = socket.socket()
@@ -334,6 +334,7 @@ r.connect(('127.0.0.1', port2))
 again = r.getsockname()[1]
 a2, _ = s2.accept()
 a2.close()
+assert r.recv(1) == b''
 r.close()
 s2.close()
 say(port=port, reset=local, refused=refused, port2=port2, again=again)
@@ -619,6 +620,16 @@ fn journal_round_trip(cap: &common::Capture) {
     let replayed = CausalTree::from_messages(&loaded.messages);
     assert_eq!(replayed.conns(), cap.tree.conns());
 }
+
+// The kernel's TCP states and the errnos a close can carry, as numbered
+// in include/net/tcp_states.h and errno-base.h.
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_SYN_SENT: u8 = 2;
+const TCP_FIN_WAIT1: u8 = 4;
+const TCP_FIN_WAIT2: u8 = 5;
+const TCP_LAST_ACK: u8 = 9;
+const ECONNRESET: u16 = 104;
+const ECONNREFUSED: u16 = 111;
 
 fn bracket(host: &str) -> String {
     if host.contains(':') {
@@ -926,15 +937,30 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     let r = by_port(reset);
     assert_eq!(tree.conn(r).peer, Some(ins[0]));
     assert!(tree.conn(r).end.unwrap() <= tree.conn(ins[0]).start);
+    // The client reset it (SO_LINGER 0) from ESTABLISHED, with no error of
+    // its own; the server's end got the reset: ECONNRESET.
+    let ending = |c: &Connection| (c.failure(), c.ending.error, c.ending.from);
+    assert_eq!(
+        ending(tree.conn(r)),
+        (Some(Failure::Aborted), 0, TCP_ESTABLISHED)
+    );
     let inb = tree.conn(ins[0]);
     assert_eq!(inb.remote.port(), reset);
     assert_eq!(inb.state, ConnState::Closed);
+    assert_eq!(
+        ending(inb),
+        (Some(Failure::Reset), ECONNRESET, TCP_ESTABLISHED)
+    );
     // The refused connect is a connect, closed at once, linked to nothing.
     let f = tree.conn(by_port(refused));
     assert_eq!(f.remote.port(), port);
     assert_eq!(f.state, ConnState::Closed);
     assert_eq!(f.peer, None);
     assert_eq!((f.bytes_sent, f.bytes_received), (0, 0));
+    assert_eq!(
+        ending(f),
+        (Some(Failure::Refused), ECONNREFUSED, TCP_SYN_SENT)
+    );
     // The same socket connecting again is a new connect of the same
     // process, linked to the second listener's accept.
     let again = tree.conn(by_port(v["again"].as_u64().unwrap() as u16));
@@ -942,6 +968,12 @@ fn a_reset_before_accept_and_a_refused_connect_are_closed() {
     let peer = again.peer.expect("the retry is linked to its accept");
     assert_eq!(tree.conn(peer).direction, Direction::Inbound);
     assert_eq!(again.state, ConnState::Closed);
+    // Both ends of the retry closed cleanly: the server first (its end
+    // through FIN_WAIT), the client after it (through LAST_ACK).
+    let (failure, error, from) = ending(tree.conn(peer));
+    assert_eq!((failure, error), (None, 0));
+    assert!([TCP_FIN_WAIT1, TCP_FIN_WAIT2].contains(&from), "{from}");
+    assert_eq!(ending(again), (None, 0, TCP_LAST_ACK));
     journal_round_trip(&cap);
 }
 

@@ -467,7 +467,7 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 /* Reports a close: a small record, attributed in user space (see struct
  * cw_close). Closes of sockets user space never saw opened are dropped
  * there. */
-static __always_inline void emit_close(struct sock *sk, __u64 cookie)
+static __always_inline void emit_close(struct sock *sk, __u64 cookie, int from)
 {
 	/* Reserved before it is stamped, as every record: user space relies
 	 * on it (a record stamped before its take's watermark was reserved
@@ -477,6 +477,11 @@ static __always_inline void emit_close(struct sock *sk, __u64 cookie)
 	if (!e)
 		return;
 	e->kind = CW_CLOSE;
+	/* Set before the state change on every path that ends a connection
+	 * with an error (tcp_done_with_error, tcp_v4_err); 0 on a clean
+	 * close. An errno fits 16 bits. */
+	e->error = (__u16)sk->sk_err;
+	e->from = (__u8)from;
 	e->_pad = 0;
 	e->ktime = bpf_ktime_get_boot_ns();
 	e->cookie = cookie;
@@ -683,7 +688,7 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 			connected(sk, family, cookie);
 		else if (take_unclaimed(sk))
 			report_accept(sk, sk->sk_lock.owned);
-		emit_close(sk, cookie);
+		emit_close(sk, cookie, oldstate);
 		return 0;
 	}
 	return 0;

@@ -90,10 +90,15 @@ struct cw_conn {
  * most closes happen in softirq, where the current task is whoever was
  * interrupted, so user space gives it the process and addresses of the
  * connect, accept or listen with the same cookie. Bytes are payload, each
- * counted once (no SYN, FIN or retransmission). */
+ * counted once (no SYN, FIN or retransmission). `error` is the socket's
+ * error when it closed (an errno: ECONNREFUSED, ETIMEDOUT, ECONNRESET...;
+ * 0 for none) and `from` the TCP state it closed from (the kernel's
+ * numbering: SYN_SENT for a connect that failed). */
 struct cw_close {
 	__u32 kind;
-	__u32 _pad;
+	__u16 error;
+	__u8 from;
+	__u8 _pad;
 	__u64 ktime;
 	__u64 cookie;
 	__u64 bytes_sent;

@@ -8,8 +8,8 @@ use std::ops::Deref;
 
 use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header};
 use crate::event::{
-    Actor, Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
-    ProcKey, Protocol, canonical_ip,
+    Actor, Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo,
+    NetKind, ProcKey, Protocol, canonical_ip,
 };
 
 // SAFETY: these are `repr(C)` structs of integers and byte arrays generated
@@ -173,6 +173,7 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         netns: c.netns,
         bytes_sent: 0,
         bytes_received: 0,
+        ending: Default::default(),
     }
 }
 
@@ -193,6 +194,10 @@ fn close(c: &cw_close) -> Message {
             netns: 0,
             bytes_sent: c.bytes_sent,
             bytes_received: c.bytes_received,
+            ending: Ending {
+                error: c.error,
+                from: c.from,
+            },
         }),
     ))
 }
@@ -347,6 +352,8 @@ mod tests {
             bytes_sent: 40,
             bytes_received: 300,
             cookie: 77,
+            error: 111,
+            from: 2,
             ..Default::default()
         };
         let Message::Event(ev) = decode(&bytes(&c)).unwrap() else {
@@ -358,6 +365,13 @@ mod tests {
         assert_eq!(n.kind, NetKind::Close);
         assert_eq!(n.protocol, Protocol::Tcp);
         assert_eq!((n.bytes_sent, n.bytes_received, n.cookie), (40, 300, 77));
+        assert_eq!(
+            n.ending,
+            Ending {
+                error: 111,
+                from: 2
+            }
+        );
         // A close cut short is an error, not a guess.
         assert!(decode(&bytes(&c)[..20]).is_err());
     }

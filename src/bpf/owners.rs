@@ -125,6 +125,7 @@ impl Owners {
                         netns: o.netns,
                         bytes_sent: 0,
                         bytes_received: 0,
+                        ending: Default::default(),
                     }),
                 ))
             })
@@ -241,6 +242,7 @@ mod tests {
                 netns: 1,
                 bytes_sent: 0,
                 bytes_received: 0,
+                ending: Default::default(),
             }),
         }
     }

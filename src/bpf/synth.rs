@@ -86,10 +86,13 @@ pub fn churn(cycles: u64, pid: u32) -> Records {
             protocol: 6,
             ..Default::default()
         };
-        let close = |ktime, cookie| cw_close {
+        // As the churn's closes end: the server closes first (through
+        // FIN_WAIT2), the client after it (through LAST_ACK).
+        let close = |ktime, cookie, from| cw_close {
             kind: CW_CLOSE,
             ktime,
             cookie,
+            from,
             ..Default::default()
         };
         r.push(ring, &conn(CW_CONNECT, t, client, client_port, server_port));
@@ -97,8 +100,8 @@ pub fn churn(cycles: u64, pid: u32) -> Records {
             ring,
             &conn(CW_ACCEPT, t + 100, server, server_port, client_port),
         );
-        r.push(ring, &close(t + 200, server));
-        r.push(ring, &close(t + 300, client));
+        r.push(ring, &close(t + 200, server, 5));
+        r.push(ring, &close(t + 300, client, 9));
     }
     r
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use super::{CausalTree, NodeId};
-use crate::event::{Direction, EventKind, NetInfo, NetKind, Protocol, SeedSocket};
+use crate::event::{Direction, Ending, EventKind, Failure, NetInfo, NetKind, Protocol, SeedSocket};
 use crate::hash::KeyedMap;
 
 /// Index of a connection in its tree.
@@ -65,6 +65,8 @@ pub struct ConnCounts {
     pub listen: u64,
     /// Not closed yet (open or listening).
     pub open: u64,
+    /// Ended with a failure (refused, timed out, reset...).
+    pub failed: u64,
     /// Closed, and forgotten to bound the tree's memory: counted above,
     /// no longer in [`super::Node::conns`].
     pub forgotten: u64,
@@ -103,9 +105,18 @@ pub struct Connection {
     pub netns: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// How it ended, from its close (see [`Ending::failure`]).
+    pub ending: Ending,
     /// Open before causeway started (listed then): `start` is when it was
     /// listed, not when it opened.
     pub seeded: bool,
+}
+
+impl Connection {
+    /// How it failed, once it ended.
+    pub fn failure(&self) -> Option<Failure> {
+        self.ending.failure()
+    }
 }
 
 /// How long after its close a connection can still be linked to its other
@@ -214,6 +225,7 @@ impl NetTable {
         if let Some(info) = info {
             c.bytes_sent = c.bytes_sent.max(info.bytes_sent);
             c.bytes_received = c.bytes_received.max(info.bytes_received);
+            c.ending = info.ending;
         }
         if c.peer.is_none() && mirror_of(c).is_some() {
             self.closed_unlinked.push_back((ktime, id));
@@ -252,8 +264,11 @@ impl CausalTree {
     /// Closes `id` and counts it closed on its owner.
     fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
         if let Some(owner) = self.net.close(id, ktime, info) {
-            let open = &mut self.nodes[owner.index()].conn_counts.open;
-            *open = open.saturating_sub(1);
+            let counts = &mut self.nodes[owner.index()].conn_counts;
+            counts.open = counts.open.saturating_sub(1);
+            if self.net.conns[id.index()].failure().is_some() {
+                counts.failed += 1;
+            }
         }
     }
 
@@ -305,6 +320,7 @@ impl CausalTree {
             netns: info.netns,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
             seeded,
         };
         if let Some(mirror) = mirror_of(&conn) {
@@ -510,6 +526,7 @@ mod tests {
                 netns: 1,
                 bytes_sent: if kind == NetKind::Close { 5 } else { 0 },
                 bytes_received: if kind == NetKind::Close { 7 } else { 0 },
+                ending: Default::default(),
             }),
         })
     }

@@ -584,6 +584,7 @@ fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
             netns: 1,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
         })
     };
     let (c, sv) = ("127.0.0.1:40000", "127.0.0.1:80");

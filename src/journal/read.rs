@@ -13,8 +13,8 @@ use serde::de::{self, MapAccess, Visitor};
 
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
-    Comm, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
-    Protocol, SeedProcess, SeedSocket, canonical_ip,
+    Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
+    ProcKey, Protocol, SeedProcess, SeedSocket, canonical_ip, tcp_state_number,
 };
 
 /// Lines longer than this are not journal lines; they are skipped without
@@ -226,6 +226,8 @@ struct Raw {
     netns: Option<u32>,
     bytes_sent: Option<u64>,
     bytes_received: Option<u64>,
+    error: Option<u16>,
+    closed_from: Option<String>,
     count: Option<u64>,
 }
 
@@ -341,6 +343,16 @@ fn net(raw: &Raw) -> Result<NetInfo, String> {
         netns: raw.netns.unwrap_or(0),
         bytes_sent: raw.bytes_sent.unwrap_or(0),
         bytes_received: raw.bytes_received.unwrap_or(0),
+        // A state this version does not know (a newer kernel's) is as
+        // good as none.
+        ending: Ending {
+            error: raw.error.unwrap_or(0),
+            from: raw
+                .closed_from
+                .as_deref()
+                .and_then(tcp_state_number)
+                .unwrap_or(0),
+        },
     })
 }
 

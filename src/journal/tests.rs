@@ -65,6 +65,7 @@ fn sample() -> Vec<Message> {
             netns: 4_026_531_840,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
         })),
         ev(EventKind::Net(NetInfo {
             kind: NetKind::Close,
@@ -76,6 +77,10 @@ fn sample() -> Vec<Message> {
             netns: 4_026_532_311,
             bytes_sent: 10,
             bytes_received: 20,
+            ending: crate::event::Ending {
+                error: 104,
+                from: 1,
+            },
         })),
         ev(EventKind::Net(NetInfo {
             kind: NetKind::Gone,
@@ -87,6 +92,7 @@ fn sample() -> Vec<Message> {
             netns: 0,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
         })),
         Message::Lost {
             ktime: 6_000_000_000,
@@ -169,7 +175,15 @@ fn lines_are_json_with_the_documented_fields() {
     assert_eq!(lines[5]["signal_name"], "SIGSEGV");
     assert_eq!(lines[6]["remote"], "[::1]:8080");
     assert_eq!(lines[7]["bytes_received"], 20);
+    assert_eq!(lines[7]["closed_from"], "ESTABLISHED");
+    assert_eq!(lines[7]["error"], 104);
+    assert_eq!(lines[7]["error_name"], "ECONNRESET");
     assert_eq!(lines[8]["type"], "gone");
+    assert!(lines[8].get("closed_from").is_none() && lines[8].get("error").is_none());
+    assert!(
+        lines[6].get("closed_from").is_none(),
+        "a connect has no ending"
+    );
     assert_eq!(
         (&lines[8]["bytes_sent"], &lines[8]["cookie"]),
         (&0.into(), &100.into())
@@ -183,6 +197,35 @@ fn lines_are_json_with_the_documented_fields() {
     assert_eq!(socket["direction"], "listen");
     assert_eq!(socket["local"], "[::]:22");
     assert_eq!(socket["cookie"], 7);
+}
+
+#[test]
+fn a_close_without_its_ending_or_with_a_state_unknown_here_reads_as_not_known() {
+    let bytes = write(&sample());
+    let text = String::from_utf8(bytes).unwrap();
+    let close = text.lines().nth(7).unwrap();
+    let ending = |line: &str| {
+        let mut with = text.lines().take(1).collect::<Vec<_>>();
+        with.push(line);
+        let loaded = read(with.join("\n").as_bytes()).unwrap();
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        match &loaded.messages[0] {
+            Message::Event(Event {
+                kind: EventKind::Net(n),
+                ..
+            }) => n.ending,
+            m => panic!("{m:?}"),
+        }
+    };
+    assert_eq!(ending(close).error, 104);
+    let older = close
+        .replace(r#","closed_from":"ESTABLISHED""#, "")
+        .replace(r#","error":104,"error_name":"ECONNRESET""#, "");
+    assert_ne!(older, close);
+    assert_eq!(ending(&older), Default::default());
+    let newer = close.replace("ESTABLISHED", "BOUND_INACTIVE");
+    assert_eq!(ending(&newer).from, 0);
+    assert_eq!(ending(&newer).error, 104);
 }
 
 #[test]

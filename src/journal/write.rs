@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 
 use super::{FORMAT_NAME, Header, rfc3339, wall_time};
 use crate::event::{
-    Actor, Direction, Event, EventKind, ExitStatus, Message, NetKind, Protocol, SeedProcess,
-    signal_name,
+    Actor, Direction, Ending, Event, EventKind, ExitStatus, Message, NetKind, Protocol,
+    SeedProcess, errno_name, signal_name, tcp_state_name,
 };
 
 /// Writes a journal: the header first, then one line per message.
@@ -480,10 +480,25 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             if n.kind.is_end() {
                 field(line, br#","bytes_sent":"#, n.bytes_sent);
                 field(line, br#","bytes_received":"#, n.bytes_received);
+                ending(line, n.ending);
             }
         }
     }
     line.push(b'}');
+}
+
+/// How a close ended, when known: the state it closed from, and its error.
+fn ending(line: &mut Vec<u8>, e: Ending) {
+    if let Some(state) = tcp_state_name(e.from) {
+        line.extend_from_slice(br#","closed_from":""#);
+        line.extend_from_slice(state.as_bytes());
+        line.push(b'"');
+    }
+    if e.error != 0 {
+        field(line, br#","error":"#, e.error);
+        line.extend_from_slice(br#","error_name":"#);
+        json_str(line, &errno_name(e.error));
+    }
 }
 
 #[cfg(test)]
@@ -610,6 +625,7 @@ mod tests {
                 netns: 0,
                 bytes_sent: 0,
                 bytes_received: 0,
+                ending: Default::default(),
             })
         };
         let kinds = [
@@ -720,6 +736,7 @@ mod tests {
                 netns: u32::MAX,
                 bytes_sent: 0,
                 bytes_received: 10,
+                ending: Default::default(),
             }),
         };
         let mut line = Vec::new();

@@ -53,6 +53,8 @@ impl NodeAt<'_> {
             }
             if conn_end(c, at).is_none() {
                 counts.open += 1;
+            } else if c.failure().is_some() {
+                counts.failed += 1;
             }
         }
         counts

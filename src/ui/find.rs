@@ -139,6 +139,7 @@ mod tests {
             netns: 1,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
             seeded: false,
         }
     }

@@ -196,5 +196,5 @@ pub const HELP: &[(&str, &str)] = &[
 pub const LEGEND: &[(&str, &str)] = &[
     ("+", "new: appeared in the last 2 s"),
     ("s", "seeded: running before causeway began"),
-    ("↗ ↙ ◉  ↑ ↓", "out / in / listening; bytes sent / received"),
+    ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
 ];

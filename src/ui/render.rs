@@ -14,7 +14,7 @@ use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
-use crate::event::{Direction, Protocol};
+use crate::event::{Direction, Failure, Protocol, errno_name};
 use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
 
 /// Widths of the tree pane's right-hand columns.
@@ -377,8 +377,12 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
         ));
     }
     left.push(Span::styled(at.display_name(), name_style));
-    if let Some(m) = conn_marker(at.counts(&app.tree, app.at)) {
+    let counts = at.counts(&app.tree, app.at);
+    if let Some(m) = conn_marker(counts) {
         left.push(Span::styled(m, t.net()));
+    }
+    if counts.failed > 0 {
+        left.push(Span::styled(format!(" ✗{}", counts.failed), t.failure()));
     }
     if let Some(exec) = at.current_exec() {
         if exec.argv.len() > 1 {
@@ -699,16 +703,22 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             0 => String::new(),
             f => format!(", {f} oldest closed forgotten"),
         };
-        lines.push(Line::from(vec![
+        let mut conns = vec![
             label(app, "conns"),
             Span::raw(format!(
                 "{} ({} open{forgotten})  ",
                 counts.total(),
                 counts.open
             )),
-            Span::styled("c", t.key()),
-            Span::raw(" lists them"),
-        ]));
+        ];
+        if counts.failed > 0 {
+            conns.push(Span::styled(
+                format!("{} failed  ", counts.failed),
+                t.failure(),
+            ));
+        }
+        conns.extend([Span::styled("c", t.key()), Span::raw(" lists them")]);
+        lines.push(Line::from(conns));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
         let each_netns = netns.len() > 1;
         for &c in at.conns.iter().take(room) {
@@ -747,6 +757,8 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
     let state = conn_state(c, app.at);
     let end = ended.unwrap_or_else(|| app.view_time());
     let peer = app.tree.peer_process(id);
+    // How it failed, once it had ended by the moment shown.
+    let failure = ended.and(c.failure());
     let arrow = match c.direction {
         Direction::Outbound => "→",
         Direction::Inbound => "←",
@@ -765,14 +777,17 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
             c.local,
             c.remote
         )),
-        Span::styled(
-            format!("{:<9}", state.as_str()),
-            if ended.is_some() {
-                t.dim()
-            } else {
-                t.running()
-            },
-        ),
+        match failure {
+            Some(f) => Span::styled(format!("{:<9}", failure_word(f)), t.failure()),
+            None => Span::styled(
+                format!("{:<9}", state.as_str()),
+                if ended.is_some() {
+                    t.dim()
+                } else {
+                    t.running()
+                },
+            ),
+        },
         // A connection open before causeway started opened before it was
         // listed: its start and duration are bounds.
         Span::raw(format!(
@@ -785,7 +800,11 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
     ];
     // What a TCP connection carried, once it closed (the kernel's counts
     // at its close; a `gone` one's are not known).
-    if c.protocol == Protocol::Tcp && state == ConnState::Closed {
+    // A listener carries nothing, nor does a connect that failed: no
+    // counts to show.
+    let carried = c.direction != Direction::Listen
+        && (failure.is_none() || c.bytes_sent > 0 || c.bytes_received > 0);
+    if c.protocol == Protocol::Tcp && state == ConnState::Closed && carried {
         spans.push(Span::raw(format!(
             " ↑{} ↓{}",
             format::bytes(c.bytes_sent),
@@ -803,6 +822,14 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
         line = line.style(t.selected());
     }
     line
+}
+
+/// A failure as a connection row says it: an unnamed error by its errno.
+fn failure_word(f: Failure) -> String {
+    match f {
+        Failure::Error(errno) => errno_name(errno),
+        f => f.as_str().to_string(),
+    }
 }
 
 fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {

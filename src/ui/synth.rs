@@ -191,9 +191,32 @@ impl Synth {
             netns: self.netns,
             bytes_sent: 0,
             bytes_received: 0,
+            ending: Default::default(),
         };
         let uid = self.uid(who.0);
         self.event(who.0, who.1, uid, "", EventKind::Net(info));
+    }
+
+    /// The close of `who`'s TCP connection `cookie`, with what it carried
+    /// and how it ended.
+    #[allow(clippy::too_many_arguments)]
+    pub fn close(
+        &mut self,
+        who: (ProcKey, ProcKey),
+        direction: Direction,
+        (local, remote): (SocketAddr, SocketAddr),
+        cookie: u64,
+        (bytes_sent, bytes_received): (u64, u64),
+        ending: crate::event::Ending,
+    ) {
+        self.net(who, NetKind::Close, direction, local, remote, cookie);
+        if let Some(Message::Event(e)) = self.messages.last_mut() {
+            if let EventKind::Net(n) = &mut e.kind {
+                n.bytes_sent = bytes_sent;
+                n.bytes_received = bytes_received;
+                n.ending = ending;
+            }
+        }
     }
 
     /// Outbound TCP connections of `who` to 127.0.0.1:443, one per cookie

@@ -558,18 +558,26 @@ fn the_tree_pane_names_the_filter_in_force() {
     assert!(!s.contains("nginx"), "{s}");
 }
 
-#[test]
-fn a_closed_connection_says_what_it_carried() {
-    use crate::event::{Direction, EventKind, Message, NetKind};
+/// curl, a child of init, in a replay to be.
+fn curl_of_init() -> (Synth, ProcKey, ProcKey) {
     let mut s = Synth::new();
     let init = s.seed(1, None, "init", &["init"]);
     let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+    (s, init, curl)
+}
+
+/// The ends of a connection from 10.0.0.2 to 10.0.0.7:`port`.
+fn ends(port: u16) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    let local = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000 + port));
+    (local, std::net::SocketAddr::from(([10, 0, 0, 7], port)))
+}
+
+#[test]
+fn a_closed_connection_says_what_it_carried() {
+    use crate::event::{Direction, Ending, NetKind};
+    let (mut s, init, curl) = curl_of_init();
     // Three connections to 10.0.0.7 (cookie, port): one closed, one open,
     // one gone; the closed one's close last, with its counts.
-    let ends = |port: u16| {
-        let local = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000 + port));
-        (local, std::net::SocketAddr::from(([10, 0, 0, 7], port)))
-    };
     let out = Direction::Outbound;
     for (cookie, port) in [(77, 443), (78, 80), (79, 22)] {
         let (l, r) = ends(port);
@@ -577,14 +585,8 @@ fn a_closed_connection_says_what_it_carried() {
     }
     let (l, r) = ends(22);
     s.net((curl, init), NetKind::Gone, out, l, r, 79);
-    let (l, r) = ends(443);
-    s.net((curl, init), NetKind::Close, out, l, r, 77);
-    if let Some(Message::Event(e)) = s.messages.last_mut() {
-        if let EventKind::Net(n) = &mut e.kind {
-            n.bytes_sent = 1_500;
-            n.bytes_received = 3 << 20;
-        }
-    }
+    let clean = Ending { error: 0, from: 5 };
+    s.close((curl, init), out, ends(443), 77, (1_500, 3 << 20), clean);
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, curl.pid);
     let scr = screen(&draw(&mut app, 200, 50));
@@ -604,4 +606,85 @@ fn a_closed_connection_says_what_it_carried() {
         gone.contains("gone") && !gone.contains("↑"),
         "not known: {scr}"
     );
+}
+
+#[test]
+fn a_failed_connection_says_how_and_its_process_is_marked() {
+    use crate::event::{Direction, Ending, NetKind};
+    let (mut s, init, curl) = curl_of_init();
+    // (port, bytes, errno, state it closed from): refused, reset after
+    // sending, clean, abandoned while connecting, an errno of its own.
+    let conns = [
+        (1, (0, 0), 111, 2),
+        (2, (10, 0), 104, 1),
+        (3, (5, 7), 0, 5),
+        (4, (0, 0), 0, 2),
+        (5, (0, 0), 71, 1),
+    ];
+    let out = Direction::Outbound;
+    for (port, ..) in conns {
+        let (l, r) = ends(port);
+        s.net((curl, init), NetKind::Connect, out, l, r, u64::from(port));
+    }
+    let listener = (
+        std::net::SocketAddr::from(([0, 0, 0, 0], 9)),
+        std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+    );
+    let (l, r) = listener;
+    s.net((curl, init), NetKind::Listen, Direction::Listen, l, r, 9);
+    let connected = s.now - 1;
+    for (port, bytes, error, from) in conns {
+        let ending = Ending { error, from };
+        s.close(
+            (curl, init),
+            out,
+            ends(port),
+            u64::from(port),
+            bytes,
+            ending,
+        );
+    }
+    let from = 10; // LISTEN
+    let ending = Ending { error: 0, from };
+    s.close((curl, init), Direction::Listen, listener, 9, (0, 0), ending);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, curl.pid);
+    let buf = draw(&mut app, 200, 50);
+    let scr = screen(&buf);
+    let row = |port: u16| {
+        scr.lines()
+            .find(|l| l.contains(&format!("10.0.0.7:{port} ")))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(row(1).contains("refused") && !row(1).contains('↑'), "{scr}");
+    assert!(
+        row(2).contains("reset") && row(2).contains("↑10 B ↓0 B"),
+        "{scr}"
+    );
+    assert!(
+        row(3).contains("closed") && row(3).contains("↑5 B ↓7 B"),
+        "{scr}"
+    );
+    assert!(row(4).contains("abandoned"), "{scr}");
+    assert!(row(5).contains("EPROTO"), "{scr}");
+    let listen = scr
+        .lines()
+        .find(|l| l.contains("0.0.0.0:9 ◉"))
+        .unwrap_or_default();
+    assert!(listen.contains("closed") && !listen.contains('↑'), "{scr}");
+    assert!(
+        scr.contains(&format!("{} curl ↗5 ◉1 ✗4", curl.pid)),
+        "{scr}"
+    );
+    assert!(scr.contains("6 (0 open)  4 failed  c lists them"), "{scr}");
+    for marked in ["refused", "✗4", "4 failed"] {
+        assert_eq!(cell_at(&buf, marked).fg, Color::LightRed, "{marked}");
+    }
+    assert_ne!(cell_at(&buf, "closed").fg, Color::LightRed);
+    // Scrubbed back to before the closes, nothing had failed yet.
+    app.at = Some(connected);
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(!scr.contains('✗') && !scr.contains("failed"), "{scr}");
+    assert!(!scr.contains("refused"), "{scr}");
 }
