@@ -288,12 +288,12 @@ impl App {
     /// or an address of any connection it had.
     fn filter_finds(&self, q: &Query, id: NodeId) -> bool {
         let node = self.tree.node(id);
-        q.matches_process(node)
-            || (q.is_address()
+        q.matches_process(node, None)
+            || (q.searches_conns()
                 && node
                     .conns
                     .iter()
-                    .any(|&c| q.matches_conn(self.tree.conn(c))))
+                    .any(|&c| q.matches_conn(self.tree.conn(c), None)))
     }
 
     /// Marks `id` and its ancestors; true if that marked anything new.
@@ -644,16 +644,16 @@ impl App {
                 {
                     return None;
                 }
-                if query.matches_process(self.tree.node(id)) {
+                if query.matches_process(self.tree.node(id), self.at) {
                     return Some((id, None));
                 }
-                if !query.is_address() {
+                if !query.searches_conns() {
                     return None;
                 }
                 let conns = self.conns_shown(id);
                 let i = conns
                     .iter()
-                    .position(|&c| query.matches_conn(self.tree.conn(c)))?;
+                    .position(|&c| query.matches_conn(self.tree.conn(c), self.at))?;
                 Some((id, Some(i)))
             })
     }

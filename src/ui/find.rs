@@ -7,11 +7,19 @@
 //! one (`10.0.`, `fe80:`) matches the written addresses by substring; a
 //! plain word or number matches processes only, so that a pid is not
 //! drowned by every port that contains its digits.
+//!
+//! The other question is "what failed": `!` finds processes that exited
+//! non-zero or were killed, and those with a connection that failed;
+//! `!refused`, `!reset`, `!timed out` (or `!timeout`), `!unreachable`,
+//! `!aborted`, `!abandoned` or an errno name (`!econnreset`) find those
+//! whose connections failed that way.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::event::Direction;
+use super::at::conn_end;
+use super::format;
+use crate::event::{Direction, Failure, errno_name};
 use crate::graph::{Connection, Node, display_name};
 
 /// A parsed search.
@@ -21,6 +29,18 @@ pub struct Query {
     needle: String,
     pid: Option<u32>,
     addr: AddrQuery,
+    /// `!…`: failures only; names, pids and addresses are not searched.
+    failed: Option<Failed>,
+}
+
+/// What a `!` query finds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Failed {
+    /// `!`: a failed exit, or any failed connection.
+    Any,
+    /// `!refused`, `!econnreset`: connections that failed that way (the
+    /// word in lower case).
+    How(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +66,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
 impl Query {
     pub fn parse(q: &str) -> Self {
         let q = q.trim();
+        if let Some(how) = q.strip_prefix('!') {
+            let how = match how.trim().to_lowercase() {
+                h if h.is_empty() => Failed::Any,
+                h if h == "timeout" => Failed::How(Failure::TimedOut.as_str().to_string()),
+                h => Failed::How(h),
+            };
+            return Query {
+                needle: String::new(),
+                pid: None,
+                addr: AddrQuery::None,
+                failed: Some(how),
+            };
+        }
         let needle = q.to_lowercase();
         let addr = if let Some(port) = q.strip_prefix(':').and_then(|p| p.parse().ok()) {
             AddrQuery::Port(port)
@@ -67,18 +100,24 @@ impl Query {
             pid: q.parse().ok(),
             needle,
             addr,
+            failed: None,
         }
     }
 
     /// Whether connections are searched at all.
-    pub fn is_address(&self) -> bool {
-        self.addr != AddrQuery::None
+    pub fn searches_conns(&self) -> bool {
+        self.addr != AddrQuery::None || self.failed.is_some()
     }
 
     /// The process itself: its pid, its name, or the name or an argument
     /// of any program it ran (a shell that became `sleep` is still found by
-    /// the command line it began with).
-    pub fn matches_process(&self, node: &Node) -> bool {
+    /// the command line it began with); for `!`, a failed exit by `at`
+    /// (`None`: now).
+    pub fn matches_process(&self, node: &Node, at: Option<u64>) -> bool {
+        if let Some(failed) = &self.failed {
+            let ended = node.exit_time.is_some_and(|e| at.is_none_or(|t| e <= t));
+            return *failed == Failed::Any && ended && format::is_failure(node.exit);
+        }
         if self.pid == Some(node.key.pid) {
             return true;
         }
@@ -92,9 +131,23 @@ impl Query {
         })
     }
 
-    /// One of its connections. A listener's remote end (`0.0.0.0:0`) is
-    /// not an address anyone talked to, and is never matched.
-    pub fn matches_conn(&self, c: &Connection) -> bool {
+    /// One of its connections, as it was at `at` (`None`: now). A
+    /// listener's remote end (`0.0.0.0:0`) is not an address anyone talked
+    /// to, and is never matched.
+    pub fn matches_conn(&self, c: &Connection, at: Option<u64>) -> bool {
+        if let Some(failed) = &self.failed {
+            let Some(failure) = conn_end(c, at).and(c.failure()) else {
+                return false;
+            };
+            return match failed {
+                Failed::Any => true,
+                Failed::How(how) => {
+                    failure.as_str() == how
+                        || (c.ending.error != 0
+                            && errno_name(c.ending.error).eq_ignore_ascii_case(how))
+                }
+            };
+        }
         let ends: &[SocketAddr] = if c.direction == Direction::Listen {
             std::slice::from_ref(&c.local)
         } else {
@@ -145,7 +198,7 @@ mod tests {
     }
 
     fn finds(q: &str, c: &Connection) -> bool {
-        Query::parse(q).matches_conn(c)
+        Query::parse(q).matches_conn(c, None)
     }
 
     #[test]
@@ -193,7 +246,7 @@ mod tests {
     #[test]
     fn a_word_or_a_number_does_not_search_connections() {
         let c = conn(Direction::Outbound, "127.0.0.1:40000", "127.0.0.1:8080");
-        assert!(!Query::parse("8080").is_address());
+        assert!(!Query::parse("8080").searches_conns());
         assert!(!finds("8080", &c));
         assert!(!finds("curl", &c));
     }
@@ -207,7 +260,7 @@ mod tests {
         let forked = s.fork(init, "worker", 0);
         let tree = crate::graph::CausalTree::from_messages(&s.messages);
         let node = |k| tree.node(tree.find(k).expect("in the tree"));
-        let finds = |q: &str, k| Query::parse(q).matches_process(node(k));
+        let finds = |q: &str, k| Query::parse(q).matches_process(node(k), None);
         assert!(finds("sleep", job), "what it runs now");
         assert!(finds("bash", job), "the program it began as");
         assert!(finds("curl -s x", job), "the command line it began with");
@@ -215,6 +268,54 @@ mod tests {
         assert!(finds(&job.pid.to_string(), job));
         assert!(finds("work", forked), "no exec: its comm");
         assert!(!finds("bash", forked));
+    }
+
+    #[test]
+    fn a_bang_finds_failures_and_only_failures() {
+        let ended = |error, from| Connection {
+            end: Some(10),
+            state: ConnState::Closed,
+            ending: crate::event::Ending { error, from },
+            ..conn(Direction::Outbound, "127.0.0.1:40000", "127.0.0.1:8080")
+        };
+        let refused = ended(111, 2);
+        let reset = ended(104, 1);
+        let clean = ended(0, 5);
+        let open = conn(Direction::Outbound, "127.0.0.1:40000", "127.0.0.1:8080");
+        let finds = |q: &str, c: &Connection| Query::parse(q).matches_conn(c, None);
+        assert!(finds("!", &refused) && finds("!", &reset));
+        assert!(!finds("!", &clean) && !finds("!", &open));
+        assert!(finds("!refused", &refused) && !finds("!refused", &reset));
+        assert!(finds("! Reset", &reset), "ignoring case and spaces");
+        assert!(finds("!ECONNRESET", &reset) && !finds("!econnreset", &refused));
+        assert!(!finds("!timeout", &refused));
+        assert!(finds("!timeout", &ended(110, 2)));
+        assert!(finds("!timed out", &ended(110, 2)));
+        assert!(!finds("!nonsense", &refused));
+        // Scrubbed back to before it ended, it had not failed yet.
+        assert!(!Query::parse("!").matches_conn(&refused, Some(9)));
+        assert!(Query::parse("!").matches_conn(&refused, Some(10)));
+        assert!(Query::parse("!").searches_conns());
+    }
+
+    #[test]
+    fn a_bang_finds_a_process_that_failed_and_not_by_its_name() {
+        let mut s = crate::ui::synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let bad = s.spawn(init, 0, "/usr/bin/make", &["make", "!"]);
+        let good = s.spawn(init, 0, "/usr/bin/true", &["true"]);
+        let running = s.spawn(init, 0, "/usr/bin/sleep", &["sleep"]);
+        let before = s.now - 1;
+        s.exit(bad, init, crate::event::ExitStatus::Code(2));
+        s.exit(good, init, crate::event::ExitStatus::Code(0));
+        let tree = crate::graph::CausalTree::from_messages(&s.messages);
+        let node = |k| tree.node(tree.find(k).expect("in the tree"));
+        let finds = |k, at| Query::parse("!").matches_process(node(k), at);
+        assert!(finds(bad, None));
+        assert!(!finds(bad, Some(before)), "not failed yet");
+        assert!(!finds(good, None) && !finds(running, None));
+        assert!(!Query::parse("!refused").matches_process(node(bad), None));
+        assert!(!Query::parse("!make").matches_process(node(bad), None));
     }
 
     #[test]

@@ -179,7 +179,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter Space", "fold / unfold"),
     ("p", "jump to the causal parent"),
     ("f", "follow: select each new process"),
-    ("/  n N", "find pid, name, argv, address; next / prev"),
+    (
+        "/  n N",
+        "find pid, name, argv, address, ! failures; next / prev",
+    ),
     ("\\  F4", "filter: matches and their ancestors only"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),

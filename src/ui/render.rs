@@ -874,7 +874,7 @@ fn help_overlay(frame: &mut Frame, app: &App, area: Rect) {
             Span::raw(*what),
         ]));
     }
-    let w = 62.min(area.width);
+    let w = 72.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,

@@ -456,6 +456,48 @@ fn search_finds_a_process_by_an_address_of_its_connections() {
     );
 }
 
+#[test]
+fn a_bang_finds_and_filters_what_failed() {
+    use crate::event::{Direction, Ending, ExitStatus, NetKind};
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let ends = |port: u16| {
+        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + port));
+        (local, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    };
+    let out = Direction::Outbound;
+    // curl: one clean connection, then one refused; make: exits 2; true:
+    // exits 0.
+    let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+    for (port, error, from) in [(80, 0, 9), (81, 111, 2)] {
+        let (l, r) = ends(port);
+        s.net((curl, init), NetKind::Connect, out, l, r, port.into());
+        let ending = Ending { error, from };
+        s.close((curl, init), out, ends(port), port.into(), (0, 0), ending);
+    }
+    let make = s.spawn(init, 0, "/usr/bin/make", &["make"]);
+    s.exit(make, init, ExitStatus::Code(2));
+    let ok = s.spawn(init, 0, "/usr/bin/true", &["true"]);
+    s.exit(ok, init, ExitStatus::Code(0));
+    let mut app = replay(s.messages, vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "!");
+    assert_eq!(pid_of(&app), Some(curl.pid));
+    assert_eq!(app.conn_sel, 1, "the list opens on the refused connection");
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(make.pid), "exited 2");
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(curl.pid), "and round again");
+    type_search(&mut app, "!refused");
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(curl.pid), "the only one refused");
+    type_filter(&mut app, "!");
+    assert_eq!(app.filter_found, 2);
+    assert_eq!(shown_pids(&app), [1, curl.pid, make.pid]);
+    type_filter(&mut app, "!reset");
+    assert!(flashed(&app, "no process matches"), "none was reset");
+}
+
 fn type_filter(app: &mut crate::ui::App, q: &str) {
     app.handle(Action::StartFilter);
     assert_eq!(app.input_mode(), Mode::Filter);
