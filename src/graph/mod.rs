@@ -140,6 +140,9 @@ pub struct TreeStats {
     pub alive: u64,
     /// Exited processes forgotten to bound the tree (see [`MAX_PROCS`]).
     pub forgotten: u64,
+    /// Connections that ended in a failure (refused, reset...), forgotten
+    /// ones too.
+    pub failed_conns: u64,
 }
 
 type IdentKey = (u32, u64);

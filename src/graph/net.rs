@@ -268,6 +268,7 @@ impl CausalTree {
             counts.open = counts.open.saturating_sub(1);
             if self.net.conns[id.index()].failure().is_some() {
                 counts.failed += 1;
+                self.stats.failed_conns += 1;
             }
         }
     }

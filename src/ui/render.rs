@@ -127,6 +127,14 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
             t.dim(),
         ));
     }
+    // Where to look first: `\ !` shows who.
+    if stats.failed_conns > 0 && app.at.is_none() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("✗ {} conns failed", format::count(stats.failed_conns)),
+            t.failure(),
+        ));
+    }
     spans.push(sep());
     if stats.lost > 0 {
         spans.push(Span::styled(

@@ -682,6 +682,10 @@ fn a_failed_connection_says_how_and_its_process_is_marked() {
         assert_eq!(cell_at(&buf, marked).fg, Color::LightRed, "{marked}");
     }
     assert_ne!(cell_at(&buf, "closed").fg, Color::LightRed);
+    // The status bar counts them, so that they are seen before they are
+    // looked for.
+    assert!(lines(&buf)[0].contains("│ ✗ 4 conns failed │"), "{scr}");
+    assert_eq!(cell_at(&buf, "4 conns failed").fg, Color::LightRed);
     // Scrubbed back to before the closes, nothing had failed yet.
     app.at = Some(connected);
     let scr = screen(&draw(&mut app, 200, 50));
