@@ -504,6 +504,27 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A signal that can end a process, sent to the event's process by another
+/// process or by the kernel.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SignalInfo {
+    pub signal: i32,
+    /// The siginfo's `si_code`: 0 `kill()`, -1 `sigqueue()`, -6 `tgkill()`,
+    /// 0x80 the kernel.
+    pub code: i32,
+    /// Who sent it; `None` when the kernel did (the terminal's Ctrl-C or
+    /// hangup, the OOM killer, a resource limit).
+    pub sender: Option<Sender>,
+}
+
+/// The process that sent a signal, as it was then.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Sender {
+    pub proc: ProcKey,
+    pub uid: u32,
+    pub comm: Comm,
+}
+
 /// What happened.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum EventKind {
@@ -511,6 +532,8 @@ pub enum EventKind {
     Exec(ExecInfo),
     Exit(ExitStatus),
     Net(NetInfo),
+    /// The process was sent a signal.
+    Signal(SignalInfo),
 }
 
 impl EventKind {
@@ -520,6 +543,7 @@ impl EventKind {
             EventKind::Exec(_) => "exec",
             EventKind::Exit(_) => "exit",
             EventKind::Net(n) => n.kind.as_str(),
+            EventKind::Signal(_) => "signal",
         }
     }
 }

@@ -143,6 +143,28 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         .iter()
         .map(|&c| connection(tree, tree.conn(c), time))
         .collect();
+    let signals: Vec<Value> = n
+        .signals
+        .iter()
+        .map(|s| {
+            let sender = s.info.sender.map(|from| {
+                json!({
+                    "pid": from.proc.pid,
+                    "start": from.proc.start,
+                    "uid": from.uid,
+                    "comm": from.comm.as_str(),
+                })
+            });
+            json!({
+                "time": time(s.time),
+                "ktime": s.time,
+                "signal": s.info.signal,
+                "signal_name": signal_name(s.info.signal),
+                "code": s.info.code,
+                "sender": sender,
+            })
+        })
+        .collect();
     json!({
         "role": role,
         "pid": n.key.pid,
@@ -159,6 +181,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "cgroup": n.cgroup,
         "execs": execs,
         "end": end,
+        "signals": signals,
         "connections": conns,
         "forgotten_connections": n.conn_counts.forgotten,
         "forgotten_children": n.forgotten_children,
@@ -376,6 +399,27 @@ mod tests {
         );
         assert_eq!(ending(1), (Value::Null, Value::Null, json!("LAST_ACK")));
         assert_eq!(ending(2), (Value::Null, Value::Null, Value::Null), "open");
+    }
+
+    #[test]
+    fn a_process_says_who_signalled_it() {
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let sleep = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "300"]);
+        let killer = s.spawn(init, 0, "/usr/bin/kill", &["kill", "1000"]);
+        s.signal(sleep, init, 1, None);
+        s.signal(sleep, init, 9, Some(killer));
+        let tree = CausalTree::from_messages(&s.messages);
+        let id = tree.find(sleep).unwrap();
+        let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
+        let signals = &by_pid(&doc, u64::from(sleep.pid))["signals"];
+        assert_eq!(signals[0]["signal_name"], "SIGHUP");
+        assert!(signals[0]["sender"].is_null(), "the kernel");
+        assert_eq!(signals[1]["signal"], 9);
+        assert_eq!(signals[1]["sender"]["pid"], killer.pid);
+        assert_eq!(signals[1]["sender"]["start"], killer.start);
+        assert_eq!(signals[1]["sender"]["comm"], "kill");
+        assert_eq!(by_pid(&doc, 1)["signals"], json!([]));
     }
 
     /// The fields the table under `heading` in docs/chain.md names, in

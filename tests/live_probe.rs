@@ -326,14 +326,7 @@ fn a_signal_death_is_recorded_as_such() {
         Duration::from_secs(10),
     );
     let t = &cap.tree;
-    let (_, n) = t
-        .nodes()
-        .find(|(_, n)| {
-            n.execs
-                .iter()
-                .any(|x| x.info.argv.iter().any(|a| a.ends_with(marker.as_bytes())))
-        })
-        .expect("victim captured");
+    let n = t.node(ran(t, &marker));
     assert_eq!(
         n.exit,
         Some(ExitStatus::Signal {
@@ -341,4 +334,85 @@ fn a_signal_death_is_recorded_as_such() {
             core_dumped: false
         })
     );
+    // It signalled itself: its exit says all there is.
+    assert!(n.signals.is_empty(), "{:?}", n.signals);
+}
+
+/// The node that ran an argv ending with `marker`.
+fn ran(tree: &CausalTree, marker: &str) -> NodeId {
+    tree.nodes()
+        .find(|(_, n)| {
+            n.execs
+                .iter()
+                .any(|x| x.info.argv.iter().any(|a| a.ends_with(marker.as_bytes())))
+        })
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("{marker} not captured"))
+}
+
+#[test]
+fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
+    if !probe_allowed("a_signal_names_the_process_or_the_kernel_that_sent_it") {
+        return;
+    }
+    let victim = unique("victim");
+    let killer = unique("killer");
+    let hog = unique("hog");
+    let (v, k, h) = (victim.clone(), killer.clone(), hog.clone());
+    let cap = capture(
+        move || {
+            // sleep, killed by /bin/kill; the shell gets only a SIGCHLD.
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!(
+                    "sleep 30 {v} & p=$!; /bin/kill -TERM $p {k} 2>/dev/null; wait $p; exit 0"
+                ))
+                .status()
+                .unwrap();
+            assert!(st.success());
+            // Past its CPU limit: the kernel sends SIGXCPU.
+            let st = Command::new("python3")
+                .arg("-c")
+                .arg(format!(
+                    "import resource; resource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass # {h}"
+                ))
+                .status()
+                .unwrap();
+            assert!(!st.success());
+        },
+        |_| true,
+        Duration::from_secs(20),
+    );
+    let t = &cap.tree;
+    let sleep = t.node(ran(t, &victim));
+    let kill = t.node(ran(t, &killer));
+    assert_eq!(
+        sleep.exit,
+        Some(ExitStatus::Signal {
+            signal: 15,
+            core_dumped: false
+        })
+    );
+    let [sent] = sleep.signals.as_slice() else {
+        panic!("one signal: {:?}", sleep.signals)
+    };
+    assert_eq!((sent.info.signal, sent.info.code), (15, 0), "kill()");
+    let from = sent.info.sender.expect("sent by a process");
+    assert_eq!(from.proc, kill.key, "by /bin/kill, by identity");
+    assert_eq!(from.comm, "kill");
+    assert!(sent.time <= sleep.exit_time.unwrap());
+    // The shell that started both saw its children end: SIGCHLD is not
+    // written.
+    let shell = t.node(sleep.parent_id().expect("the shell"));
+    assert!(shell.signals.is_empty(), "{:?}", shell.signals);
+    // From the kernel: no sender.
+    let python = t.node(ran(t, &hog));
+    assert!(
+        matches!(python.exit, Some(ExitStatus::Signal { signal: 24, .. })),
+        "{:?}",
+        python.exit
+    );
+    let xcpu = python.signals.last().expect("SIGXCPU written");
+    assert_eq!((xcpu.info.signal, xcpu.info.sender), (24, None));
+    assert_eq!(xcpu.info.code, 0x80, "SI_KERNEL");
 }

@@ -106,6 +106,7 @@ struct cw_exec _cw_exec = {};
 struct cw_exit _cw_exit = {};
 struct cw_conn _cw_conn = {};
 struct cw_close _cw_close = {};
+struct cw_signal _cw_signal = {};
 
 static __always_inline void count_lost(void)
 {
@@ -310,6 +311,86 @@ int BPF_PROG(handle_exit_compat, struct task_struct *p)
 {
 	if (p->signal->live.counter == 0)
 		report_exit(p);
+	return 0;
+}
+
+/* ---- signals ----------------------------------------------------------
+ *
+ * Who ended a process, when something else did: a signal sent to it. Every
+ * signal sent passes here (a SIGCHLD at every exit), so the program returns
+ * at once for all but the few worth a record. */
+
+#define SI_USER 0
+#define SI_QUEUE (-1)
+#define SI_TKILL (-6)
+
+/* Signals whose default action ends a process, less the timers' (ALRM,
+ * VTALRM, PROF), I/O's and power's, which programs handle as a matter of
+ * course. */
+#define ENDING_SIGNALS                                                        \
+	((1U << 1) | (1U << 2) | (1U << 3) | (1U << 4) | (1U << 5) | (1U << 6) | \
+	 (1U << 7) | (1U << 8) | (1U << 9) | (1U << 10) | (1U << 11) |         \
+	 (1U << 12) | (1U << 13) | (1U << 15) | (1U << 24) | (1U << 25) |      \
+	 (1U << 31))
+/* Of those, what a process brings on itself (a fault, abort(), a write
+ * to a closed pipe): the kernel sends them to the process that caused
+ * them, and its exit status says so already. */
+#define SELF_INFLICTED                                                        \
+	((1U << 4) | (1U << 5) | (1U << 6) | (1U << 7) | (1U << 8) | (1U << 11) | \
+	 (1U << 13) | (1U << 31))
+
+/* result: TRACE_SIGNAL_DELIVERED 0, _IGNORED 1, _ALREADY_PENDING 2,
+ * _OVERFLOW_FAIL 3, _LOSE_INFO 4. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info,
+	     struct task_struct *task, int group, int result)
+{
+	struct task_struct *cur;
+	struct cw_signal *e;
+	bool by_process;
+	int code;
+
+	if (sig < 1 || sig > 31 || !(ENDING_SIGNALS & (1U << sig)))
+		return 0;
+	if (result != 0 && result != 4)
+		return 0;
+	/* SEND_SIG_NOINFO (0): from the current process, as kill() would;
+	 * SEND_SIG_PRIV (1): from the kernel. */
+	if ((unsigned long)info == 0)
+		code = SI_USER;
+	else if ((unsigned long)info == 1)
+		code = 0x80; /* SI_KERNEL */
+	else
+		/* The verifier takes the argument for a scalar, as it may be
+		 * one of those two: read it through a cast. */
+		code = bpf_core_cast(info, struct kernel_siginfo)->si_code;
+	by_process = code == SI_USER || code == SI_QUEUE || code == SI_TKILL;
+	cur = bpf_get_current_task_btf();
+	if (by_process) {
+		/* A process signalling itself: raise(), kill(getpid()). */
+		if (cur->tgid == task->tgid)
+			return 0;
+	} else if (SELF_INFLICTED & (1U << sig)) {
+		return 0;
+	}
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_header(&e->h, CW_SIGNAL, task);
+	e->signal = sig;
+	e->code = code;
+	if (by_process) {
+		e->sender_pid = cur->tgid;
+		e->sender_uid = cur->cred->uid.val;
+		e->sender_start = cur->group_leader->start_boottime;
+		__builtin_memcpy(e->sender_comm, cur->comm, sizeof(e->sender_comm));
+	} else {
+		e->sender_pid = 0;
+		e->sender_uid = 0;
+		e->sender_start = 0;
+		__builtin_memset(e->sender_comm, 0, sizeof(e->sender_comm));
+	}
+	submit(e);
 	return 0;
 }
 

@@ -17,6 +17,7 @@ enum cw_kind {
 	CW_LISTEN = 6,
 	CW_CLOSE = 7,
 	CW_UDP = 8,
+	CW_SIGNAL = 9,
 };
 
 /* Common to every record. `pid`/`start` name the process (thread group id
@@ -103,6 +104,22 @@ struct cw_close {
 	__u64 cookie;
 	__u64 bytes_sent;
 	__u64 bytes_received;
+};
+
+/* A signal that can end a process, sent to it by another process or by
+ * the kernel (CW_SIGNAL). The header names the process it was sent to;
+ * `sender_pid` and `sender_start` the process that sent it (kill(),
+ * tgkill(), sigqueue()), both 0 when the kernel sent it (the terminal's
+ * Ctrl-C or hangup, the OOM killer, a CPU or file-size limit). `code` is
+ * the siginfo's si_code (0 SI_USER, -6 SI_TKILL, 0x80 SI_KERNEL...). */
+struct cw_signal {
+	struct cw_header h;
+	__u32 signal;
+	__s32 code;
+	__u32 sender_pid;
+	__u32 sender_uid;
+	__u64 sender_start;
+	__u8 sender_comm[CW_COMM_LEN];
 };
 
 #endif /* CAUSEWAY_H */

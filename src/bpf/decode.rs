@@ -6,10 +6,10 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
 
-use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header};
+use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header, cw_signal};
 use crate::event::{
     Actor, Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo,
-    NetKind, ProcKey, Protocol, canonical_ip,
+    NetKind, ProcKey, Protocol, Sender, SignalInfo, canonical_ip,
 };
 
 // SAFETY: these are `repr(C)` structs of integers and byte arrays generated
@@ -23,6 +23,8 @@ unsafe impl plain::Plain for cw_exit {}
 unsafe impl plain::Plain for cw_conn {}
 // SAFETY: as above.
 unsafe impl plain::Plain for cw_close {}
+// SAFETY: as above.
+unsafe impl plain::Plain for cw_signal {}
 
 // Record kinds, as in `enum cw_kind` in causeway.h.
 const CW_FORK: u32 = 1;
@@ -33,6 +35,7 @@ pub(super) const CW_ACCEPT: u32 = 5;
 const CW_LISTEN: u32 = 6;
 pub(super) const CW_CLOSE: u32 = 7;
 const CW_UDP: u32 = 8;
+const CW_SIGNAL: u32 = 9;
 
 const IPPROTO_UDP: u8 = 17;
 
@@ -129,6 +132,18 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
         CW_EXIT => {
             let e = view::<cw_exit>(data, "exit")?;
             EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
+        }
+        CW_SIGNAL => {
+            let e = view::<cw_signal>(data, "signal")?;
+            EventKind::Signal(SignalInfo {
+                signal: i32::try_from(e.signal).unwrap_or(0),
+                code: e.code,
+                sender: (e.sender_pid != 0).then(|| Sender {
+                    proc: ProcKey::new(e.sender_pid, e.sender_start),
+                    uid: e.sender_uid,
+                    comm: Comm::from_bytes_lossy(cstr(&e.sender_comm)),
+                }),
+            })
         }
         CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_UDP => {
             let c = view::<cw_conn>(data, "connection")?;
@@ -292,6 +307,45 @@ mod tests {
                 core_dumped: true
             })
         );
+    }
+
+    #[test]
+    fn a_signal_names_its_target_in_the_header_and_its_sender() {
+        let mut comm = [0u8; 16];
+        comm[..4].copy_from_slice(b"kill");
+        let sent = cw_signal {
+            h: header(CW_SIGNAL),
+            signal: 15,
+            code: 0,
+            sender_pid: 4242,
+            sender_uid: 1000,
+            sender_start: 7_000,
+            sender_comm: comm,
+        };
+        let Message::Event(ev) = decode(&bytes(&sent)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(ev.proc, ProcKey::new(100, header(0).start), "the target");
+        let EventKind::Signal(sig) = ev.kind else {
+            panic!("{:?}", ev.kind)
+        };
+        assert_eq!((sig.signal, sig.code), (15, 0));
+        let from = sig.sender.expect("a sender");
+        assert_eq!((from.proc, from.uid), (ProcKey::new(4242, 7_000), 1000));
+        assert_eq!(from.comm, "kill");
+        // From the kernel: no sender.
+        let kernel = cw_signal {
+            code: 0x80,
+            sender_pid: 0,
+            sender_start: 0,
+            sender_comm: [0; 16],
+            ..sent
+        };
+        let Message::Event(ev) = decode(&bytes(&kernel)).unwrap() else {
+            panic!()
+        };
+        assert!(matches!(ev.kind, EventKind::Signal(s) if s.sender.is_none() && s.code == 0x80));
+        assert!(decode(&bytes(&sent)[..40]).is_err(), "cut short");
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Features {
     pub fn warning(&self) -> Option<String> {
         (!self.network).then(|| {
             format!(
-                "network connections are not observed on this kernel ({})",
+                "network connections and signals are not observed on this kernel ({})",
                 self.unavailable
                     .as_deref()
                     .unwrap_or("the network programs did not load")
@@ -520,7 +520,7 @@ struct Variant {
     /// The exit program for kernels before 6.16, whose exit tracepoint does
     /// not say whether the thread group died.
     exit_compat: bool,
-    /// The network programs (Linux 6.3 or later).
+    /// The network programs and the signal program (Linux 6.3 or later).
     network: bool,
 }
 
@@ -572,10 +572,12 @@ fn load_and_attach(
     let progs = &mut open.progs;
     progs.handle_exit.set_autoload(!variant.exit_compat);
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
+    // The signal program reads through bpf_core_cast too (Linux 6.3).
     for prog in [
         &mut progs.handle_sock_state,
         &mut progs.handle_recv,
         &mut progs.handle_send,
+        &mut progs.handle_signal,
     ] {
         prog.set_autoload(variant.network);
     }

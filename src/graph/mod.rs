@@ -15,6 +15,7 @@ pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess, SeedSocket,
+    SignalInfo,
 };
 use crate::hash::KeyedMap;
 
@@ -82,6 +83,20 @@ pub struct Node {
     pub conn_counts: ConnCounts,
     /// Exited children forgotten to bound the tree (see [`MAX_PROCS`]).
     pub forgotten_children: u64,
+    /// Signals sent to it that can end a process, oldest first; the last
+    /// [`MAX_SIGNALS`].
+    pub signals: Vec<SignalRecord>,
+}
+
+/// Signals kept per process: who ended it is the last of them.
+pub const MAX_SIGNALS: usize = 8;
+
+/// A signal sent to a process (see [`SignalInfo`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SignalRecord {
+    /// Boot-time ns.
+    pub time: u64,
+    pub info: SignalInfo,
 }
 
 impl Node {
@@ -434,6 +449,16 @@ impl CausalTree {
                 }
                 self.net_event(id, ev.ktime, info);
             }
+            EventKind::Signal(info) => {
+                node.current_parent = Some(ev.parent);
+                if node.signals.len() >= MAX_SIGNALS {
+                    node.signals.remove(0);
+                }
+                node.signals.push(SignalRecord {
+                    time: ev.ktime,
+                    info: *info,
+                });
+            }
         }
     }
 
@@ -470,6 +495,7 @@ impl CausalTree {
             conns: Vec::new(),
             conn_counts: ConnCounts::default(),
             forgotten_children: 0,
+            signals: Vec::new(),
         });
         self.index.insert(ident(key), id);
         self.stats.alive += 1;

@@ -249,6 +249,41 @@ fn a_child_is_forked_by_the_program_its_parent_ran_then() {
 }
 
 #[test]
+fn a_process_keeps_the_last_signals_sent_to_it() {
+    let shell = key(100, 10);
+    let victim = key(200, 20);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, victim);
+    for n in 0..MAX_SIGNALS as u32 + 3 {
+        let sender = crate::event::Sender {
+            proc: ProcKey::new(300 + n, 30),
+            uid: 0,
+            comm: "kill".into(),
+        };
+        let info = crate::event::SignalInfo {
+            signal: 15,
+            code: 0,
+            sender: Some(sender),
+        };
+        s.event(victim, victim.pid, shell, EventKind::Signal(info));
+    }
+    let t = s.tree();
+    let v = t.node(t.find(victim).unwrap());
+    let senders: Vec<u32> = v
+        .signals
+        .iter()
+        .map(|r| r.info.sender.unwrap().proc.pid)
+        .collect();
+    let expect: Vec<u32> = (3..MAX_SIGNALS as u32 + 3).map(|n| 300 + n).collect();
+    assert_eq!(senders, expect, "the newest, oldest first");
+    assert!(v.signals.windows(2).all(|w| w[0].time < w[1].time));
+    assert_eq!(v.current_parent, Some(shell));
+    // The senders are named, not made processes of the tree.
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
 fn exec_from_a_thread_keeps_the_process_identity() {
     let shell = key(100, 10);
     let proc = key(600, 60);

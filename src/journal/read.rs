@@ -14,7 +14,7 @@ use serde::de::{self, MapAccess, Visitor};
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
     Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
-    ProcKey, Protocol, SeedProcess, SeedSocket, canonical_ip, tcp_state_number,
+    ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip, tcp_state_number,
 };
 
 /// Lines longer than this are not journal lines; they are skipped without
@@ -228,7 +228,18 @@ struct Raw {
     bytes_received: Option<u64>,
     error: Option<u16>,
     closed_from: Option<String>,
+    code: Option<i32>,
+    sender: Option<RawSender>,
     count: Option<u64>,
+}
+
+/// A signal's `sender`.
+#[derive(Deserialize)]
+struct RawSender {
+    pid: u32,
+    start: u64,
+    uid: Option<u32>,
+    comm: Option<String>,
 }
 
 fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
@@ -267,6 +278,15 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
             },
             (Some(code), _) => ExitStatus::Code(code),
             _ => return Err("exit without \"exit_code\" or \"signal\"".to_string()),
+        }),
+        "signal" => EventKind::Signal(SignalInfo {
+            signal: need(raw.signal, "signal")?,
+            code: raw.code.unwrap_or(0),
+            sender: raw.sender.as_ref().map(|s| Sender {
+                proc: ProcKey::new(s.pid, s.start),
+                uid: s.uid.unwrap_or(0),
+                comm: s.comm.as_deref().map(Comm::from).unwrap_or_default(),
+            }),
         }),
         "connect" | "accept" | "listen" | "close" | "gone" | "udp" | "socket" => {
             EventKind::Net(net(&raw)?)

@@ -98,6 +98,20 @@ fn sample() -> Vec<Message> {
             ktime: 6_000_000_000,
             count: 17,
         },
+        ev(EventKind::Signal(crate::event::SignalInfo {
+            signal: 15,
+            code: 0,
+            sender: Some(crate::event::Sender {
+                proc: ProcKey::new(4242, 7_000_000_000),
+                uid: 1000,
+                comm: "kill \"x\"".into(),
+            }),
+        })),
+        ev(EventKind::Signal(crate::event::SignalInfo {
+            signal: 9,
+            code: 0x80,
+            sender: None,
+        })),
         Message::Socket(crate::event::SeedSocket {
             seen: 4_500_000_000,
             actor: crate::event::Actor {
@@ -190,7 +204,20 @@ fn lines_are_json_with_the_documented_fields() {
     );
     assert_eq!(lines[9]["type"], "lost");
     assert_eq!(lines[9]["count"], 17);
-    let socket = &lines[10];
+    let term = &lines[10];
+    assert_eq!(term["type"], "signal");
+    assert_eq!(term["pid"], 42, "the process it was sent to");
+    assert_eq!(
+        (&term["signal"], &term["signal_name"]),
+        (&15.into(), &"SIGTERM".into())
+    );
+    assert_eq!(term["sender"]["pid"], 4242);
+    assert_eq!(term["sender"]["start"], 7_000_000_000u64);
+    assert_eq!(term["sender"]["uid"], 1000);
+    assert_eq!(term["sender"]["comm"], "kill \"x\"");
+    assert_eq!(lines[11]["code"], 128);
+    assert!(lines[11]["sender"].is_null(), "the kernel");
+    let socket = &lines[12];
     assert_eq!(socket["type"], "socket");
     assert_eq!(socket["ktime"], 4_500_000_000u64);
     assert_eq!(socket["pid"], 1);
@@ -235,9 +262,9 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 11);
+    assert_eq!(loaded.problems[0].line, 13);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 11"));
+    assert!(loaded.problem_summary().unwrap().contains("line 13"));
 }
 
 #[test]

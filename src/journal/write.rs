@@ -405,6 +405,7 @@ fn event_open(kind: &EventKind) -> &'static [u8] {
             NetKind::Udp => br#"{"type":"udp","time":"#,
             NetKind::Gone => br#"{"type":"gone","time":"#,
         },
+        EventKind::Signal(_) => br#"{"type":"signal","time":"#,
     }
 }
 
@@ -467,6 +468,23 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             line.extend_from_slice(br#","signal_name":"#);
             json_str(line, &signal_name(*signal));
             bool_field(line, br#","core_dumped":"#, *core_dumped);
+        }
+        EventKind::Signal(sig) => {
+            signed_field(line, br#","signal":"#, sig.signal);
+            line.extend_from_slice(br#","signal_name":"#);
+            json_str(line, &signal_name(sig.signal));
+            signed_field(line, br#","code":"#, sig.code);
+            match &sig.sender {
+                Some(from) => {
+                    field(line, br#","sender":{"pid":"#, from.proc.pid);
+                    field(line, br#","start":"#, from.proc.start);
+                    field(line, br#","uid":"#, from.uid);
+                    line.extend_from_slice(br#","comm":"#);
+                    json_str(line, &from.comm);
+                    line.push(b'}');
+                }
+                None => line.extend_from_slice(br#","sender":null"#),
+            }
         }
         EventKind::Net(n) => {
             let (protocol, direction) = net_open(n.protocol, n.direction);

@@ -125,9 +125,22 @@ impl Query {
         if node.execs.is_empty() {
             return has(&node.display_name());
         }
+        // A query with a space in it is part of a command line: matched
+        // against the arguments joined.
+        let spaced = self.needle.contains(' ');
         node.execs.iter().any(|e| {
             has(&display_name(Some(&e.info), &node.comm))
-                || e.info.argv.iter().any(|a| has(&String::from_utf8_lossy(a)))
+                || if spaced {
+                    let line: Vec<_> = e
+                        .info
+                        .argv
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a))
+                        .collect();
+                    has(&line.join(" "))
+                } else {
+                    e.info.argv.iter().any(|a| has(&String::from_utf8_lossy(a)))
+                }
         })
     }
 
@@ -264,6 +277,9 @@ mod tests {
         assert!(finds("sleep", job), "what it runs now");
         assert!(finds("bash", job), "the program it began as");
         assert!(finds("curl -s x", job), "the command line it began with");
+        assert!(finds("sleep 9", job), "arguments joined");
+        assert!(finds("-c curl", job), "across arguments");
+        assert!(!finds("sleep  9", job));
         assert!(!finds("python", job));
         assert!(finds(&job.pid.to_string(), job));
         assert!(finds("work", forked), "no exec: its comm");

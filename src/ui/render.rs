@@ -14,7 +14,7 @@ use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
-use crate::event::{Direction, Failure, Protocol, errno_name};
+use crate::event::{Direction, ExitStatus, Failure, Protocol, SignalInfo, errno_name, signal_name};
 use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
 
 /// Widths of the tree pane's right-hand columns.
@@ -517,6 +517,19 @@ fn label(app: &App, l: &str) -> Span<'static> {
     Span::styled(format!("{l:<9}"), app.theme.label())
 }
 
+/// Who sent a signal: the process (as the tree knows it, else as the probe
+/// named it) and its user, or the kernel.
+fn sender(app: &App, s: &SignalInfo) -> String {
+    let Some(from) = &s.sender else {
+        return "the kernel".to_string();
+    };
+    let who = match app.tree.find(from.proc) {
+        Some(id) => node_ref(app, id),
+        None => format!("{} {}", from.proc.pid, from.comm),
+    };
+    format!("{who} ({})", app.users.display(from.uid))
+}
+
 fn node_ref(app: &App, id: NodeId) -> String {
     let n = app.tree.node(id);
     format!("{} {}", n.key.pid, n.display_name())
@@ -565,7 +578,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             } else {
                 Theme::plain()
             };
-            lines.push(Line::from(vec![
+            let mut ended = vec![
                 label(app, "ended"),
                 Span::raw(format!(
                     "{}  after {}  ",
@@ -573,7 +586,14 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
                     format::duration(end.saturating_sub(n.start()))
                 )),
                 Span::styled(how, style),
-            ]));
+            ];
+            // Killed: by whom, when the signal that did it was seen sent.
+            if let Some(ExitStatus::Signal { signal, .. }) = status {
+                if let Some(s) = n.signals.iter().rev().find(|s| s.info.signal == signal) {
+                    ended.push(Span::raw(format!("  sent by {}", sender(app, &s.info))));
+                }
+            }
+            lines.push(Line::from(ended));
         }
         (None, _) => lines.push(Line::from(vec![
             label(app, "state"),
@@ -702,6 +722,23 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
                 Span::styled(format!("  {when:<12} "), t.dim()),
                 Span::raw(format::text(&e.info.exe, 512)),
                 Span::styled(format!("  {}", format::argv(&e.info.argv, 200)), t.dim()),
+            ]));
+        }
+    }
+    // Signals sent to it by then, newest last.
+    let signals = &n.signals[..n
+        .signals
+        .partition_point(|s| app.at.is_none_or(|t| s.time <= t))];
+    if !signals.is_empty() {
+        lines.push(Line::from(vec![
+            label(app, "signals"),
+            Span::raw(signals.len().to_string()),
+        ]));
+        for s in signals.iter().rev().take(3).rev() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
+                Span::styled(signal_name(s.info.signal), t.failure()),
+                Span::raw(format!(" from {}", sender(app, &s.info))),
             ]));
         }
     }

@@ -146,6 +146,24 @@ impl Synth {
         self.event(proc, parent, uid, "", EventKind::Exit(status));
     }
 
+    /// `signal` sent to `to` (whose parent is `parent`) by `from`, or by
+    /// the kernel.
+    pub fn signal(&mut self, to: ProcKey, parent: ProcKey, signal: i32, from: Option<ProcKey>) {
+        let uid = self.uid(to);
+        let sender = from.map(|p| crate::event::Sender {
+            proc: p,
+            uid: self.uid(p),
+            comm: "kill".into(),
+        });
+        let code = if from.is_some() { 0 } else { 0x80 };
+        let info = crate::event::SignalInfo {
+            signal,
+            code,
+            sender,
+        };
+        self.event(to, parent, uid, "", EventKind::Signal(info));
+    }
+
     pub fn lost(&mut self, count: u64) {
         let ktime = self.tick();
         self.messages.push(Message::Lost { ktime, count });

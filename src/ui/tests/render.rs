@@ -692,3 +692,52 @@ fn a_failed_connection_says_how_and_its_process_is_marked() {
     assert!(!scr.contains('✗') && !scr.contains("failed"), "{scr}");
     assert!(!scr.contains("refused"), "{scr}");
 }
+
+#[test]
+fn a_killed_process_says_who_sent_the_signal() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sleep = s.spawn(init, 1000, "/usr/bin/sleep", &["sleep", "300"]);
+    let killer = s.spawn(init, 0, "/usr/bin/kill", &["kill", "-TERM", "1000"]);
+    s.signal(sleep, init, 1, None);
+    let before = s.now - 1;
+    s.signal(sleep, init, 15, Some(killer));
+    s.exit(
+        sleep,
+        init,
+        ExitStatus::Signal {
+            signal: 15,
+            core_dumped: false,
+        },
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, sleep.pid);
+    let buf = draw(&mut app, 260, 50);
+    let scr = screen(&buf);
+    assert!(
+        scr.contains(&format!(
+            "killed by SIGTERM  sent by {} kill (root)",
+            killer.pid
+        )),
+        "{scr}"
+    );
+    assert!(scr.contains("signals  2"), "{scr}");
+    assert!(scr.contains("SIGHUP from the kernel"), "{scr}");
+    assert!(
+        scr.contains(&format!("SIGTERM from {} kill (root)", killer.pid)),
+        "{scr}"
+    );
+    assert_eq!(cell_at(&buf, "SIGHUP from").fg, Color::LightRed);
+    // Scrubbed back to before the kill: only the hangup had come.
+    app.at = Some(before);
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(scr.contains("signals  1"), "{scr}");
+    assert!(!scr.contains("SIGTERM"), "{scr}");
+    // A process nobody signalled has no such lines.
+    select_pid(&mut app, killer.pid);
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(
+        !scr.contains("signals") && !scr.contains("sent by"),
+        "{scr}"
+    );
+}
