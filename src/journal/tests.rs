@@ -355,3 +355,30 @@ fn written_lines_have_what_the_schema_requires() {
         }
     }
 }
+
+/// The example in docs/journal.md is a journal this reader reads whole.
+#[test]
+fn the_documented_example_reads_without_a_problem() {
+    let doc = include_str!("../../docs/journal.md");
+    let example = doc
+        .split("## Example")
+        .nth(1)
+        .and_then(|s| s.split("```json\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the example block");
+    let loaded = read(example.as_bytes()).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let kinds: Vec<&str> = loaded
+        .messages
+        .iter()
+        .map(|m| match m {
+            Message::Seed(_) => "process",
+            Message::Event(e) => e.kind.name(),
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["process", "fork", "exec", "exit", "close", "signal"]
+    );
+}
