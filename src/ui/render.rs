@@ -844,9 +844,8 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
         )),
     ];
     // What a TCP connection carried, once it closed (the kernel's counts
-    // at its close; a `gone` one's are not known).
-    // A listener carries nothing, nor does a connect that failed: no
-    // counts to show.
+    // at its close; a `gone` one's are not known). A listener carries
+    // nothing, nor does a connect that failed: no counts to show.
     let carried = c.direction != Direction::Listen
         && (failure.is_none() || c.bytes_sent > 0 || c.bytes_received > 0);
     if c.protocol == Protocol::Tcp && state == ConnState::Closed && carried {
