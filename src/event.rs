@@ -513,8 +513,13 @@ pub struct SignalInfo {
     /// 0x80 the kernel.
     pub code: i32,
     /// Who sent it; `None` when the kernel did (the terminal's Ctrl-C or
-    /// hangup, the OOM killer, a resource limit).
+    /// hangup, the OOM killer, a resource limit). For the OOM killer's
+    /// choice ([`SignalInfo::oom`]), the process whose allocation found no
+    /// memory.
     pub sender: Option<Sender>,
+    /// The OOM killer chose this process: the `SIGKILL` it was just sent is
+    /// the OOM killer's.
+    pub oom: bool,
 }
 
 /// The process that sent a signal, as it was then.

@@ -161,6 +161,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
                 "signal": s.info.signal,
                 "signal_name": signal_name(s.info.signal),
                 "code": s.info.code,
+                "oom_killer": s.info.oom,
                 "sender": sender,
             })
         })

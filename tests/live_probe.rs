@@ -234,7 +234,7 @@ fn the_full_probe_loads_on_a_current_kernel() {
     let src = causeway::live::Source::start().unwrap();
     let f = src.probe.features().clone();
     if version >= (6, 16) {
-        assert!(f.network && f.exact_exit, "{f:?}");
+        assert!(f.network && f.exact_exit && f.oom_killer, "{f:?}");
         assert_eq!(f.warning(), None);
     } else {
         eprintln!("kernel {version:?}: loaded {f:?}");
@@ -415,4 +415,78 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
     let xcpu = python.signals.last().expect("SIGXCPU written");
     assert_eq!((xcpu.info.signal, xcpu.info.sender), (24, None));
     assert_eq!(xcpu.info.code, 0x80, "SI_KERNEL");
+}
+
+/// A memory cgroup of its own with a 64 MiB limit (cgroup v1's memory
+/// hierarchy, else v2's), removed when dropped.
+struct MemoryCgroup(std::path::PathBuf);
+
+impl MemoryCgroup {
+    fn new(name: &str) -> MemoryCgroup {
+        let v1 = std::path::Path::new("/sys/fs/cgroup/memory");
+        let (dir, limit) = if v1.join("memory.limit_in_bytes").exists() {
+            (v1.join(name), "memory.limit_in_bytes")
+        } else {
+            (
+                std::path::Path::new("/sys/fs/cgroup").join(name),
+                "memory.max",
+            )
+        };
+        std::fs::create_dir(&dir).expect("a memory cgroup");
+        let cg = MemoryCgroup(dir);
+        std::fs::write(cg.0.join(limit), "67108864").expect("its limit");
+        cg
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_process_the_oom_killer_chose_is_named_as_its_victim() {
+    if !probe_allowed("a_process_the_oom_killer_chose_is_named_as_its_victim") {
+        return;
+    }
+    let marker = unique("oom");
+    let cg = MemoryCgroup::new(&marker);
+    let procs = cg.0.join("cgroup.procs");
+    let m = marker.clone();
+    let cap = capture(
+        move || {
+            // Joins the cgroup, then asks for 512 MiB of it.
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!(
+                    "echo $$ > {}; exec python3 -c 'x = bytearray(512 << 20) # {m}'",
+                    procs.display()
+                ))
+                .status()
+                .unwrap();
+            assert!(!st.success());
+        },
+        |_| true,
+        Duration::from_secs(20),
+    );
+    drop(cg);
+    let t = &cap.tree;
+    let id = ran(t, &marker);
+    let victim = t.node(id);
+    assert_eq!(
+        victim.exit,
+        Some(ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false
+        })
+    );
+    // One SIGKILL, the kernel's, named the OOM killer's; the allocation
+    // that found no memory was the victim's own.
+    let [kill] = victim.signals.as_slice() else {
+        panic!("one signal: {:?}", victim.signals)
+    };
+    assert_eq!((kill.info.signal, kill.info.code), (9, 0x80));
+    assert!(kill.info.oom, "{kill:?}");
+    assert_eq!(kill.info.sender.map(|s| s.proc), Some(victim.key));
 }

@@ -394,6 +394,29 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info,
 	return 0;
 }
 
+/* The OOM killer chose `task` (and has just sent it SIGKILL), in the
+ * context of the process whose allocation found no memory. Kernels since
+ * 6.8 name the task here; the loader leaves this program out where the
+ * tracepoint is older. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(handle_oom, struct task_struct *task)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct cw_signal *e = reserve(sizeof(*e));
+
+	if (!e)
+		return 0;
+	fill_header(&e->h, CW_OOM, task);
+	e->signal = 9;
+	e->code = 0x80; /* SI_KERNEL */
+	e->sender_pid = cur->tgid;
+	e->sender_uid = cur->cred->uid.val;
+	e->sender_start = cur->group_leader->start_boottime;
+	__builtin_memcpy(e->sender_comm, cur->comm, sizeof(e->sender_comm));
+	submit(e);
+	return 0;
+}
+
 /* ---- network ----------------------------------------------------------
  *
  * Costs matter here: every TCP state change and every socket send runs a

@@ -18,6 +18,7 @@ enum cw_kind {
 	CW_CLOSE = 7,
 	CW_UDP = 8,
 	CW_SIGNAL = 9,
+	CW_OOM = 10,
 };
 
 /* Common to every record. `pid`/`start` name the process (thread group id
@@ -107,7 +108,9 @@ struct cw_close {
 };
 
 /* A signal that can end a process, sent to it by another process or by
- * the kernel (CW_SIGNAL). The header names the process it was sent to;
+ * the kernel (CW_SIGNAL); or the OOM killer's choice of the process as its
+ * victim (CW_OOM, right after its SIGKILL), where the sender is the
+ * process whose allocation found no memory. The header names the process it was sent to;
  * `sender_pid` and `sender_start` the process that sent it (kill(),
  * tgkill(), sigqueue()), both 0 when the kernel sent it (the terminal's
  * Ctrl-C or hangup, the OOM killer, a CPU or file-size limit). `code` is

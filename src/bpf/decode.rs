@@ -36,6 +36,7 @@ const CW_LISTEN: u32 = 6;
 pub(super) const CW_CLOSE: u32 = 7;
 const CW_UDP: u32 = 8;
 const CW_SIGNAL: u32 = 9;
+const CW_OOM: u32 = 10;
 
 const IPPROTO_UDP: u8 = 17;
 
@@ -133,7 +134,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
             let e = view::<cw_exit>(data, "exit")?;
             EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
         }
-        CW_SIGNAL => {
+        CW_SIGNAL | CW_OOM => {
             let e = view::<cw_signal>(data, "signal")?;
             EventKind::Signal(SignalInfo {
                 signal: i32::try_from(e.signal).unwrap_or(0),
@@ -143,6 +144,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
                     uid: e.sender_uid,
                     comm: Comm::from_bytes_lossy(cstr(&e.sender_comm)),
                 }),
+                oom: h.kind == CW_OOM,
             })
         }
         CW_CONNECT | CW_ACCEPT | CW_LISTEN | CW_UDP => {

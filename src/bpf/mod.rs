@@ -92,6 +92,8 @@ pub struct Features {
     /// 6.16 or later); otherwise from the live-thread count, where two
     /// threads exiting at once can report the exit twice.
     pub exact_exit: bool,
+    /// The OOM killer's victims are named as such (Linux 6.8 or later).
+    pub oom_killer: bool,
     /// Why a fuller variant did not load, when one did not.
     pub unavailable: Option<String>,
 }
@@ -344,6 +346,7 @@ fn run(
     let features = Features {
         network: variant.network,
         exact_exit: !variant.exit_compat,
+        oom_killer: variant.oom,
         unavailable: first_error.map(|e| format!("{e:#}")),
     };
 
@@ -522,25 +525,42 @@ struct Variant {
     exit_compat: bool,
     /// The network programs and the signal program (Linux 6.3 or later).
     network: bool,
+    /// The OOM killer's program (its tracepoint names the task since
+    /// Linux 6.8).
+    oom: bool,
 }
 
 /// Tried in order; the first that loads and attaches is used.
-const VARIANTS: [Variant; 4] = [
+const VARIANTS: [Variant; 6] = [
     Variant {
         exit_compat: false,
         network: true,
+        oom: true,
+    },
+    Variant {
+        exit_compat: false,
+        network: true,
+        oom: false,
     },
     Variant {
         exit_compat: true,
         network: true,
+        oom: true,
+    },
+    Variant {
+        exit_compat: true,
+        network: true,
+        oom: false,
     },
     Variant {
         exit_compat: false,
         network: false,
+        oom: false,
     },
     Variant {
         exit_compat: true,
         network: false,
+        oom: false,
     },
 ];
 
@@ -572,6 +592,7 @@ fn load_and_attach(
     let progs = &mut open.progs;
     progs.handle_exit.set_autoload(!variant.exit_compat);
     progs.handle_exit_compat.set_autoload(variant.exit_compat);
+    progs.handle_oom.set_autoload(variant.oom);
     // The signal program reads through bpf_core_cast too (Linux 6.3).
     for prog in [
         &mut progs.handle_sock_state,

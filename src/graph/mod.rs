@@ -451,6 +451,19 @@ impl CausalTree {
             }
             EventKind::Signal(info) => {
                 node.current_parent = Some(ev.parent);
+                // The OOM killer's choice names the kernel's SIGKILL just
+                // before it: one signal, now known to be the OOM killer's.
+                if info.oom {
+                    if let Some(last) = node.signals.last_mut() {
+                        if last.info.signal == info.signal
+                            && last.info.sender.is_none()
+                            && !last.info.oom
+                        {
+                            last.info = *info;
+                            return;
+                        }
+                    }
+                }
                 if node.signals.len() >= MAX_SIGNALS {
                     node.signals.remove(0);
                 }

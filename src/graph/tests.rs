@@ -265,6 +265,7 @@ fn a_process_keeps_the_last_signals_sent_to_it() {
             signal: 15,
             code: 0,
             sender: Some(sender),
+            oom: false,
         };
         s.event(victim, victim.pid, shell, EventKind::Signal(info));
     }
@@ -281,6 +282,57 @@ fn a_process_keeps_the_last_signals_sent_to_it() {
     assert_eq!(v.current_parent, Some(shell));
     // The senders are named, not made processes of the tree.
     assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn the_oom_killers_choice_names_the_kernels_sigkill_before_it() {
+    let shell = key(100, 10);
+    let victim = key(200, 20);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.fork(shell, victim);
+    let kernel = |oom, sender| crate::event::SignalInfo {
+        signal: 9,
+        code: 0x80,
+        sender,
+        oom,
+    };
+    let trigger = crate::event::Sender {
+        proc: victim,
+        uid: 0,
+        comm: "python3".into(),
+    };
+    s.event(
+        victim,
+        victim.pid,
+        shell,
+        EventKind::Signal(kernel(false, None)),
+    );
+    s.event(
+        victim,
+        victim.pid,
+        shell,
+        EventKind::Signal(kernel(true, Some(trigger))),
+    );
+    let t = s.tree();
+    let v = t.node(t.find(victim).unwrap());
+    let [only] = v.signals.as_slice() else {
+        panic!("one SIGKILL: {:?}", v.signals)
+    };
+    assert!(only.info.oom && only.info.sender == Some(trigger));
+    // With no kernel SIGKILL before it (lost, or from before causeway
+    // started), the choice stands alone.
+    let other = key(300, 30);
+    s.fork(shell, other);
+    s.event(
+        other,
+        other.pid,
+        shell,
+        EventKind::Signal(kernel(true, Some(trigger))),
+    );
+    let t = s.tree();
+    assert_eq!(t.node(t.find(other).unwrap()).signals.len(), 1);
+    assert_eq!(t.node(t.find(victim).unwrap()).signals.len(), 1);
 }
 
 #[test]

@@ -230,6 +230,7 @@ struct Raw {
     closed_from: Option<String>,
     code: Option<i32>,
     sender: Option<RawSender>,
+    oom_killer: Option<bool>,
     count: Option<u64>,
 }
 
@@ -287,6 +288,7 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
                 uid: s.uid.unwrap_or(0),
                 comm: s.comm.as_deref().map(Comm::from).unwrap_or_default(),
             }),
+            oom: raw.oom_killer.unwrap_or(false),
         }),
         "connect" | "accept" | "listen" | "close" | "gone" | "udp" | "socket" => {
             EventKind::Net(net(&raw)?)

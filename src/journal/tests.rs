@@ -106,11 +106,23 @@ fn sample() -> Vec<Message> {
                 uid: 1000,
                 comm: "kill \"x\"".into(),
             }),
+            oom: false,
         })),
         ev(EventKind::Signal(crate::event::SignalInfo {
             signal: 9,
             code: 0x80,
             sender: None,
+            oom: false,
+        })),
+        ev(EventKind::Signal(crate::event::SignalInfo {
+            signal: 9,
+            code: 0x80,
+            sender: Some(crate::event::Sender {
+                proc: ProcKey::new(42, 4_000_000_000),
+                uid: 0,
+                comm: "python3".into(),
+            }),
+            oom: true,
         })),
         Message::Socket(crate::event::SeedSocket {
             seen: 4_500_000_000,
@@ -217,7 +229,10 @@ fn lines_are_json_with_the_documented_fields() {
     assert_eq!(term["sender"]["comm"], "kill \"x\"");
     assert_eq!(lines[11]["code"], 128);
     assert!(lines[11]["sender"].is_null(), "the kernel");
-    let socket = &lines[12];
+    assert!(lines[11].get("oom_killer").is_none());
+    assert_eq!(lines[12]["oom_killer"], true);
+    assert_eq!(lines[12]["sender"]["comm"], "python3");
+    let socket = &lines[13];
     assert_eq!(socket["type"], "socket");
     assert_eq!(socket["ktime"], 4_500_000_000u64);
     assert_eq!(socket["pid"], 1);
@@ -262,9 +277,9 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 13);
+    assert_eq!(loaded.problems[0].line, 14);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 13"));
+    assert!(loaded.problem_summary().unwrap().contains("line 14"));
 }
 
 #[test]

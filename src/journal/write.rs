@@ -474,6 +474,9 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             line.extend_from_slice(br#","signal_name":"#);
             json_str(line, &signal_name(sig.signal));
             signed_field(line, br#","code":"#, sig.code);
+            if sig.oom {
+                line.extend_from_slice(br#","oom_killer":true"#);
+            }
             match &sig.sender {
                 Some(from) => {
                     field(line, br#","sender":{"pid":"#, from.proc.pid);

@@ -14,7 +14,9 @@ use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
-use crate::event::{Direction, ExitStatus, Failure, Protocol, SignalInfo, errno_name, signal_name};
+use crate::event::{
+    Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, signal_name,
+};
 use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
 
 /// Widths of the tree pane's right-hand columns.
@@ -519,7 +521,7 @@ fn label(app: &App, l: &str) -> Span<'static> {
 
 /// Who sent a signal: the process (as the tree knows it, else as the probe
 /// named it) and its user, or the kernel.
-fn sender(app: &App, s: &SignalInfo) -> String {
+fn sender(app: &App, s: &SignalInfo, to: ProcKey) -> String {
     let Some(from) = &s.sender else {
         return "the kernel".to_string();
     };
@@ -527,7 +529,12 @@ fn sender(app: &App, s: &SignalInfo) -> String {
         Some(id) => node_ref(app, id),
         None => format!("{} {}", from.proc.pid, from.comm),
     };
-    format!("{who} ({})", app.users.display(from.uid))
+    let who = format!("{who} ({})", app.users.display(from.uid));
+    match (s.oom, from.proc == to) {
+        (true, true) => "the OOM killer, when it needed memory".to_string(),
+        (true, false) => format!("the OOM killer, when {who} needed memory"),
+        (false, _) => who,
+    }
 }
 
 fn node_ref(app: &App, id: NodeId) -> String {
@@ -590,7 +597,10 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             // Killed: by whom, when the signal that did it was seen sent.
             if let Some(ExitStatus::Signal { signal, .. }) = status {
                 if let Some(s) = n.signals.iter().rev().find(|s| s.info.signal == signal) {
-                    ended.push(Span::raw(format!("  sent by {}", sender(app, &s.info))));
+                    ended.push(Span::raw(format!(
+                        "  sent by {}",
+                        sender(app, &s.info, n.key)
+                    )));
                 }
             }
             lines.push(Line::from(ended));
@@ -738,7 +748,7 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
                 Span::styled(signal_name(s.info.signal), t.failure()),
-                Span::raw(format!(" from {}", sender(app, &s.info))),
+                Span::raw(format!(" from {}", sender(app, &s.info, n.key))),
             ]));
         }
     }

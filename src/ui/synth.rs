@@ -160,7 +160,27 @@ impl Synth {
             signal,
             code,
             sender,
+            oom: false,
         };
+        self.event(to, parent, uid, "", EventKind::Signal(info));
+    }
+
+    /// The OOM killer's SIGKILL to `to`, when `trigger` needed memory: the
+    /// kernel's signal, then the OOM killer's choice, as the probe sends
+    /// them.
+    pub fn oom_kill(&mut self, to: ProcKey, parent: ProcKey, trigger: ProcKey) {
+        self.signal(to, parent, 9, None);
+        let info = crate::event::SignalInfo {
+            signal: 9,
+            code: 0x80,
+            sender: Some(crate::event::Sender {
+                proc: trigger,
+                uid: self.uid(trigger),
+                comm: "stress".into(),
+            }),
+            oom: true,
+        };
+        let uid = self.uid(to);
         self.event(to, parent, uid, "", EventKind::Signal(info));
     }
 

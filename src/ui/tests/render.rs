@@ -741,3 +741,46 @@ fn a_killed_process_says_who_sent_the_signal() {
         "{scr}"
     );
 }
+
+#[test]
+fn a_process_the_oom_killer_chose_says_so() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let hog = s.spawn(init, 0, "/usr/bin/stress", &["stress", "--vm", "1"]);
+    let bystander = s.spawn(init, 0, "/usr/bin/cache", &["cache"]);
+    s.oom_kill(hog, init, hog);
+    s.exit(
+        hog,
+        init,
+        ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false,
+        },
+    );
+    s.oom_kill(bystander, init, hog);
+    s.exit(
+        bystander,
+        init,
+        ExitStatus::Signal {
+            signal: 9,
+            core_dumped: false,
+        },
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, hog.pid);
+    let scr = screen(&draw(&mut app, 320, 50));
+    assert!(
+        scr.contains("killed by SIGKILL  sent by the OOM killer, when it needed memory"),
+        "{scr}"
+    );
+    assert!(scr.contains("signals  1"), "one signal, not two: {scr}");
+    select_pid(&mut app, bystander.pid);
+    let scr = screen(&draw(&mut app, 320, 50));
+    assert!(
+        scr.contains(&format!(
+            "sent by the OOM killer, when {} stress (root) needed memory",
+            hog.pid
+        )),
+        "{scr}"
+    );
+}
