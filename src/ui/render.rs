@@ -537,9 +537,10 @@ fn sender(app: &App, s: &SignalInfo, to: ProcKey) -> String {
     }
 }
 
+/// A process by pid and name, as it was at the moment shown.
 fn node_ref(app: &App, id: NodeId) -> String {
-    let n = app.tree.node(id);
-    format!("{} {}", n.key.pid, n.display_name())
+    let n = node_at(&app.tree, id, app.at);
+    format!("{} {}", n.node.key.pid, n.display_name())
 }
 
 fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
@@ -624,7 +625,8 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
     // A parent that has exec'd since: what it ran when it forked this one.
     if let ParentLink::Known(p) = n.causal_parent {
         let then = app.tree.program_at(p, n.start());
-        let now = app.tree.node(p).current_exec();
+        let parent_at = node_at(&app.tree, p, app.at);
+        let now = parent_at.current_exec();
         if let (Some(then), Some(now)) = (then, now) {
             if !std::ptr::eq(then, now) {
                 parent.push(Span::styled("  forked this running ", t.label()));

@@ -357,11 +357,19 @@ fn a_process_that_exec_d_again_shows_what_it_began_as_and_what_forked_each_child
         "{line}"
     );
     assert!(!line.contains("forked this"), "{line}");
-    // Scrubbed back to before the second exec, it was bash alone.
+    // Scrubbed back to before the second exec, it was bash alone, and
+    // curl's parent was bash.
     app.at = Some(before_sleep);
+    select_pid(&mut app, curl.pid);
     let text = screen(&draw(&mut app, 200, 50));
     assert!(text.contains(&format!("{} bash  -c", job.pid)), "{text}");
     assert!(!text.contains("bash→"), "{text}");
+    let line = parent_line(&mut app);
+    assert!(
+        line.contains(&format!("parent   {} bash", job.pid)),
+        "{line}"
+    );
+    assert!(!line.contains("forked this"), "{line}");
     // Three programs: the first and the last.
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
