@@ -223,6 +223,24 @@ impl fmt::Display for ExitStatus {
 }
 
 /// The conventional name of a signal number, `SIG42` for unnamed ones.
+/// `c` as a terminal may be given it: control characters (escape
+/// sequences, newlines, bells) and the invisible formatting characters that
+/// reorder or hide text (bidirectional overrides and isolates, zero-width
+/// characters) become `?`, so that a process cannot choose how its own
+/// name or arguments are drawn, nor disguise them.
+pub fn printable_char(c: char) -> char {
+    let hidden = matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    );
+    if c.is_control() || hidden { '?' } else { c }
+}
+
+/// `s` with each char made [`printable_char`].
+pub fn printable(s: &str) -> String {
+    s.chars().map(printable_char).collect()
+}
+
 pub fn signal_name(signal: i32) -> String {
     const NAMES: [&str; 32] = [
         "SIG0",

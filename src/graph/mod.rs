@@ -136,14 +136,15 @@ impl Node {
     }
 }
 
-/// The basename of `exec`'s program, or `comm` when none is known.
+/// The basename of `exec`'s program, or `comm` when none is known, made
+/// [`printable`](crate::event::printable).
 pub fn display_name(exec: Option<&ExecInfo>, comm: &Comm) -> String {
     match exec {
         Some(exec) if !exec.exe.is_empty() => {
             let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
-            String::from_utf8_lossy(base).into_owned()
+            crate::event::printable(&String::from_utf8_lossy(base))
         }
-        _ => comm.to_string(),
+        _ => crate::event::printable(comm.as_str()),
     }
 }
 

@@ -51,7 +51,8 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Bytes as text, with control characters made visible, and at most
+/// Bytes as text, with control and formatting characters made visible
+/// ([`printable_char`](crate::event::printable_char)), and at most
 /// `max` characters (an ellipsis marks the cut).
 pub fn text(b: &[u8], max: usize) -> String {
     let s = String::from_utf8_lossy(b);
@@ -61,7 +62,7 @@ pub fn text(b: &[u8], max: usize) -> String {
             out.push('…');
             break;
         }
-        out.push(if c.is_control() { '?' } else { c });
+        out.push(crate::event::printable_char(c));
     }
     out
 }

@@ -15,7 +15,8 @@ use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
 use super::rows::{Item, VisibleRow};
 use crate::event::{
-    Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, signal_name,
+    Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, printable,
+    signal_name,
 };
 use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
 
@@ -228,7 +229,10 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
         title.push(Span::raw(format!("· {name} ")));
     }
     if !app.header.hostname.is_empty() {
-        title.push(Span::styled(format!("· {} ", app.header.hostname), t.dim()));
+        title.push(Span::styled(
+            format!("· {} ", printable(&app.header.hostname)),
+            t.dim(),
+        ));
     }
     if let Some(f) = &app.filter {
         title.push(Span::styled(
@@ -527,7 +531,7 @@ fn sender(app: &App, s: &SignalInfo, to: ProcKey) -> String {
     };
     let who = match app.tree.find(from.proc) {
         Some(id) => node_ref(app, id),
-        None => format!("{} {}", from.proc.pid, from.comm),
+        None => format!("{} {}", from.proc.pid, printable(from.comm.as_str())),
     };
     let who = format!("{who} ({})", app.users.display(from.uid));
     match (s.oom, from.proc == to) {
@@ -557,8 +561,9 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         Span::styled(name.clone(), t.title()),
         Span::raw(format!("  pid {}", n.key.pid)),
     ];
-    if n.comm.as_str() != name && !n.comm.is_empty() {
-        ident.push(Span::styled(format!("  comm {}", n.comm), t.dim()));
+    let comm = printable(n.comm.as_str());
+    if comm != name && !comm.is_empty() {
+        ident.push(Span::styled(format!("  comm {comm}"), t.dim()));
     }
     if n.seeded {
         ident.push(Span::styled(

@@ -792,3 +792,33 @@ fn a_process_the_oom_killer_chose_says_so() {
         "{scr}"
     );
 }
+
+#[test]
+fn names_and_arguments_cannot_carry_escapes_or_reorder_the_screen() {
+    // A program named with an escape sequence, a bell and a right-to-left
+    // override, run with such arguments; one more that set its comm.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let evil = s.spawn(
+        init,
+        0,
+        "/tmp/ev\u{1b}[2J\u{1b}]0;pw\u{7}il\u{202e}x",
+        &["ev", "\u{1b}[31mred", "a\nb", "\u{2066}hidden\u{2069}"],
+    );
+    let named = s.fork(init, "c\u{1b}[2Jm\u{202e}q", 0);
+    let mut app = replay(s.messages, vec![]);
+    app.header.hostname = "host\u{1b}[2J\u{202e}".into();
+    select_pid(&mut app, evil.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains("ev?[2J?]0;pw?il?x"), "{text}");
+    assert!(text.contains("?[31mred"), "{text}");
+    assert!(text.contains("a?b"), "{text}");
+    assert!(text.contains("?hidden?"), "{text}");
+    assert!(text.contains("· host?[2J? "), "{text}");
+    select_pid(&mut app, named.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains(&format!("{} c?[2Jm?q", named.pid)), "{text}");
+    // (The screen's own lines are joined by newlines.)
+    let hidden = ['\u{1b}', '\u{7}', '\u{202e}', '\u{2066}', '\u{2069}'];
+    assert!(!text.contains(hidden), "{text:?}");
+}
