@@ -764,6 +764,25 @@ pub enum Message {
         ktime: u64,
         count: u64,
     },
+    /// The path of cgroup `id` in the cgroup2 tree
+    /// (`/system.slice/nginx.service`), sent before the first message that
+    /// uses the id (see [`crate::cgroups`]).
+    Cgroup {
+        id: u64,
+        path: String,
+    },
+}
+
+impl Message {
+    /// The cgroup of the process this message is about, if it has one.
+    pub fn cgroup(&self) -> Option<u64> {
+        match self {
+            Message::Seed(s) => Some(s.cgroup),
+            Message::Socket(s) => Some(s.actor.cgroup),
+            Message::Event(ev) => Some(ev.cgroup),
+            Message::Lost { .. } | Message::Cgroup { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]

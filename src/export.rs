@@ -180,6 +180,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "uid": n.uid,
         "gid": n.gid,
         "cgroup": n.cgroup,
+        "cgroup_path": tree.cgroup_path(n.cgroup),
         "execs": execs,
         "end": end,
         "signals": signals,
@@ -325,6 +326,30 @@ mod tests {
         assert_eq!(doc["peers"][0]["comm"], "nginx");
         assert_eq!(doc["peers"][0]["argv"][0], "nginx");
         assert!(by_pid(&doc, 1)["end"].is_null(), "systemd runs");
+    }
+
+    #[test]
+    fn each_process_names_its_cgroup_when_it_was_named() {
+        let mut s = synth::Synth::new();
+        // The seed is in cgroup 1 (never named); events are in cgroup 42.
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let mut msgs = vec![crate::event::Message::Cgroup {
+            id: 42,
+            path: "/system.slice/backup.service".into(),
+        }];
+        let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
+        msgs.extend(s.messages);
+        let tree = CausalTree::from_messages(&msgs);
+        let doc = chain(
+            &tree,
+            &synth::header(),
+            tree.find(job).unwrap(),
+            tree.last_ktime(),
+        );
+        let job = by_pid(&doc, u64::from(job.pid));
+        assert_eq!(job["cgroup"], json!(42));
+        assert_eq!(job["cgroup_path"], json!("/system.slice/backup.service"));
+        assert_eq!(by_pid(&doc, 1)["cgroup_path"], Value::Null);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! a CO-RE eBPF probe, with a terminal view and a JSON Lines journal.
 
 pub mod bpf;
+pub mod cgroups;
 pub mod cli;
 pub mod event;
 pub mod export;

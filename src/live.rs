@@ -65,6 +65,19 @@ impl Source {
     }
 }
 
+/// `seeds` as messages, each cgroup named (a [`Message::Cgroup`]) before
+/// the first process in it.
+pub fn seed_messages(seeds: impl IntoIterator<Item = SeedProcess>) -> Vec<Message> {
+    let mut cgroups = crate::cgroups::Cgroups::new();
+    let mut out = Vec::new();
+    for seed in seeds {
+        let msg = Message::Seed(seed);
+        cgroups.announce(&msg, &mut out);
+        out.push(msg);
+    }
+    out
+}
+
 /// A live source for the view: seeds, then events, on one channel.
 pub struct LiveFeed {
     rx: Receiver<Batch>,
@@ -173,7 +186,7 @@ fn forward(
         }
         Ok(())
     };
-    let mut seeds = seeds.into_iter().map(Message::Seed).peekable();
+    let mut seeds = seed_messages(seeds).into_iter().peekable();
     while seeds.peek().is_some() {
         pass(seeds.by_ref().take(MAX_BATCH).collect(), &mut journal)?;
     }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::event::Message;
 use crate::journal::Writer;
 use crate::live::{CHANNEL_CAPACITY, Source};
 
@@ -158,7 +157,7 @@ fn write_all(
     duration: Option<Duration>,
     stop: &AtomicBool,
 ) -> Result<()> {
-    let seeds: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
+    let seeds = crate::live::seed_messages(src.seeds.iter().cloned());
     w.write_batch(&seeds)?;
     w.flush()?;
     let deadline = duration.map(|d| Instant::now() + d);

@@ -490,3 +490,79 @@ fn a_process_the_oom_killer_chose_is_named_as_its_victim() {
     assert!(kill.info.oom, "{kill:?}");
     assert_eq!(kill.info.sender.map(|s| s.proc), Some(victim.key));
 }
+
+#[test]
+fn a_process_s_cgroup_is_named_before_its_first_event_in_it() {
+    if !probe_allowed("a_process_s_cgroup_is_named_before_its_first_event_in_it") {
+        return;
+    }
+    // A cgroup of our own in the cgroup2 tree (wherever it is mounted); a
+    // shell moves itself into it, then execs the marked program there.
+    let root = causeway::cgroups::v2_root().expect("this host has a cgroup2 tree");
+    let name = unique("cgroup");
+    let dir = root.join(&name);
+    std::fs::create_dir(&dir).expect("creating a cgroup");
+    let marker = unique("in-cgroup");
+    let (m, procs) = (marker.clone(), dir.join("cgroup.procs"));
+    let cap = capture(
+        move || {
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!(
+                    "echo $$ > '{}' && exec /bin/sh -c ': {m}'",
+                    procs.display()
+                ))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        },
+        |_| true,
+        Duration::from_secs(10),
+    );
+    // Empty again once the shell has exited: the kernel lets it go then.
+    let mut removed = std::fs::remove_dir(&dir);
+    for _ in 0..50 {
+        if removed.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        removed = std::fs::remove_dir(&dir);
+    }
+    let t = &cap.tree;
+    let id = ran(t, &marker);
+    let cgroup = t.node(id).cgroup;
+    let want = format!("/{name}");
+    assert_eq!(t.cgroup_path(cgroup), Some(want.as_str()));
+    // Named once, before the first message that uses it.
+    let first_use = cap
+        .messages
+        .iter()
+        .position(|m| m.cgroup() == Some(cgroup))
+        .expect("a message in the cgroup");
+    let named: Vec<usize> = cap
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, Message::Cgroup { id, .. } if *id == cgroup))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(
+        named[0] < first_use,
+        "named at {} used at {first_use}",
+        named[0]
+    );
+    // The processes causeway already knew are in named cgroups too.
+    let seeded = t.nodes().filter(|(_, n)| n.seeded).count();
+    let unnamed: Vec<_> = t
+        .nodes()
+        .filter(|(_, n)| n.seeded && n.cgroup != 0 && t.cgroup_path(n.cgroup).is_none())
+        .map(|(_, n)| (n.key.pid, n.cgroup))
+        .collect();
+    assert!(seeded > 0);
+    assert!(
+        unnamed.is_empty(),
+        "seeded processes in unnamed cgroups: {unnamed:?}"
+    );
+    removed.expect("removing the test cgroup");
+}

@@ -94,8 +94,17 @@ fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
         mine.contains(&&EventKind::Exit(ExitStatus::Code(4))),
         "exit missing: {mine:?}"
     );
-    // Seeded processes come first, with the init process among them.
-    assert!(matches!(loaded.messages.first(), Some(Message::Seed(_))));
+    // Seeded processes come first (each cgroup named before its first
+    // process), with the init process among them.
+    let first = loaded
+        .messages
+        .iter()
+        .find(|m| !matches!(m, Message::Cgroup { .. }));
+    assert!(matches!(first, Some(Message::Seed(_))));
+    assert!(
+        matches!(loaded.messages.first(), Some(Message::Cgroup { .. })),
+        "the first process's cgroup is named before it"
+    );
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn ktime(m: &Message) -> u64 {
     match m {
         Message::Event(ev) => ev.ktime,
         Message::Lost { ktime, .. } => *ktime,
-        Message::Seed(_) | Message::Socket(_) => 0,
+        Message::Seed(_) | Message::Socket(_) | Message::Cgroup { .. } => 0,
     }
 }
 

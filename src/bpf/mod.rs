@@ -51,6 +51,7 @@ pub use owners::Owners;
 use pipeline::Pipeline;
 use sweep::Sweeper;
 
+use crate::cgroups::Cgroups;
 use crate::event::{Batch, Event, EventKind, Message, NetKind};
 use crate::seed::sockets::netns;
 use skel::CausewaySkelBuilder;
@@ -371,6 +372,8 @@ fn run(
     let ring = builder.build().context("setting up the ring buffer")?;
     let attached = crate::journal::boot_clock_ns().context("reading the boot clock")?;
     let network = features.network;
+    // Each cgroup named before the first message of a process in it.
+    let mut cgroups = Cgroups::new();
 
     if options.list_sockets && network {
         // Before any record is released: a listed socket's close may
@@ -393,12 +396,13 @@ fn run(
                 for s in &sockets {
                     pipeline.borrow_mut().owners().listed(s);
                 }
-                if !sockets.is_empty()
-                    && out
-                        .tx
-                        .send(sockets.into_iter().map(Message::Socket).collect())
-                        .is_err()
-                {
+                let mut listed = Batch::with_capacity(sockets.len());
+                for s in sockets {
+                    let msg = Message::Socket(s);
+                    cgroups.announce(&msg, &mut listed);
+                    listed.push(msg);
+                }
+                if !listed.is_empty() && out.tx.send(listed).is_err() {
                     return Ok(());
                 }
             }
@@ -422,6 +426,7 @@ fn run(
         let mut pipeline = pipeline.borrow_mut();
         pipeline.release(watermark, |msg| {
             if connected {
+                cgroups.announce(&msg, &mut batch);
                 batch.push(msg);
                 if batch.len() >= MAX_BATCH {
                     connected = out.send(&mut batch);
@@ -432,8 +437,11 @@ fn run(
         if connected && sweep {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            let gone = sweeper.finish(owners, watermark);
-            batch.extend(gone.into_iter().map(Message::Event));
+            for ev in sweeper.finish(owners, watermark) {
+                let msg = Message::Event(ev);
+                cgroups.announce(&msg, &mut batch);
+                batch.push(msg);
+            }
             sweeper.maybe_start(owners);
         }
         connected && out.send(&mut batch)

@@ -181,6 +181,8 @@ pub struct CausalTree {
     last_ktime: u64,
     net: net::NetTable,
     bound: bound::ProcBound,
+    /// Cgroup paths by id, as announced (see [`Message::Cgroup`]).
+    cgroups: std::collections::HashMap<u64, String>,
 }
 
 impl CausalTree {
@@ -207,6 +209,12 @@ impl CausalTree {
 
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The path of cgroup `id` (`/system.slice/nginx.service`), when it
+    /// was announced.
+    pub fn cgroup_path(&self, id: u64) -> Option<&str> {
+        self.cgroups.get(&id).map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -326,6 +334,9 @@ impl CausalTree {
             Message::Lost { ktime, count } => {
                 self.stats.lost += count;
                 self.bump_time(*ktime);
+            }
+            Message::Cgroup { id, path } => {
+                self.cgroups.insert(*id, path.clone());
             }
         }
         self.bound_procs();

@@ -232,6 +232,8 @@ struct Raw {
     sender: Option<RawSender>,
     oom_killer: Option<bool>,
     count: Option<u64>,
+    id: Option<u64>,
+    path: Option<String>,
 }
 
 /// A signal's `sender`.
@@ -257,6 +259,12 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
             return Ok(Some(Message::Lost {
                 ktime: raw.ktime.unwrap_or(0),
                 count: need(raw.count, "count")?,
+            }));
+        }
+        "cgroup" => {
+            return Ok(Some(Message::Cgroup {
+                id: need(raw.id, "id")?,
+                path: need(raw.path, "path")?,
             }));
         }
         "header" => return Err("a second header".to_string()),

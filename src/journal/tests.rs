@@ -142,6 +142,10 @@ fn sample() -> Vec<Message> {
             cookie: 7,
             netns: 4_026_531_840,
         }),
+        Message::Cgroup {
+            id: 42,
+            path: "/system.slice/a \"b\" é.service".into(),
+        },
     ]
 }
 
@@ -277,9 +281,9 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 14);
+    assert_eq!(loaded.problems[0].line, 15);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 14"));
+    assert!(loaded.problem_summary().unwrap().contains("line 15"));
 }
 
 #[test]
@@ -388,12 +392,15 @@ fn the_documented_example_reads_without_a_problem() {
         .iter()
         .map(|m| match m {
             Message::Seed(_) => "process",
+            Message::Cgroup { .. } => "cgroup",
             Message::Event(e) => e.kind.name(),
             _ => "other",
         })
         .collect();
     assert_eq!(
         kinds,
-        ["process", "fork", "exec", "exit", "close", "signal"]
+        [
+            "cgroup", "process", "cgroup", "fork", "exec", "exit", "close", "signal"
+        ]
     );
 }

@@ -199,6 +199,12 @@ impl<W: Write> Writer<W> {
                 field(line, br#","count":"#, *count);
                 line.push(b'}');
             }
+            Message::Cgroup { id, path } => {
+                field(line, br#"{"type":"cgroup","id":"#, *id);
+                line.extend_from_slice(br#","path":"#);
+                json_str(line, path);
+                line.push(b'}');
+            }
         }
         line.push(b'\n');
     }

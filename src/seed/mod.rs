@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 pub mod sockets;
@@ -23,7 +22,8 @@ fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
     if let Some(&id) = cache.get(path) {
         return id;
     }
-    let id = fs::metadata(format!("/sys/fs/cgroup{path}")).map_or(0, |m| m.ino());
+    // Where the cgroup2 tree is mounted: not always /sys/fs/cgroup.
+    let id = crate::cgroups::v2_root().map_or(0, |root| crate::cgroups::id_at(root, path));
     cache.insert(path.to_string(), id);
     id
 }

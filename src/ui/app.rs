@@ -284,11 +284,11 @@ impl App {
 
     // ---- the filter -----------------------------------------------------
 
-    /// Whether the filter `q` finds process `id`: by its pid, name or argv,
-    /// or an address of any connection it had.
+    /// Whether the filter `q` finds process `id`: by its pid, name, argv or
+    /// cgroup, or an address of any connection it had.
     fn filter_finds(&self, q: &Query, id: NodeId) -> bool {
         let node = self.tree.node(id);
-        q.matches_process(node, None)
+        q.matches_process(node, self.tree.cgroup_path(node.cgroup), None)
             || (q.searches_conns()
                 && node
                     .conns
@@ -616,7 +616,7 @@ impl App {
     }
 
     /// The next process after the selection (in arrival order, wrapping
-    /// around) that `q` finds (see [`Query`]): by its pid, name or argv, or
+    /// around) that `q` finds (see [`Query`]): by its pid, name, argv or cgroup, or
     /// by an address of one of its connections; with the position of the
     /// first such connection in its list, when that is what matched. Runs
     /// over the whole tree, on demand only. Scrubbed back, only processes
@@ -644,7 +644,8 @@ impl App {
                 {
                     return None;
                 }
-                if query.matches_process(self.tree.node(id), self.at) {
+                let node = self.tree.node(id);
+                if query.matches_process(node, self.tree.cgroup_path(node.cgroup), self.at) {
                     return Some((id, None));
                 }
                 if !query.searches_conns() {
@@ -910,6 +911,6 @@ fn subject(msg: &Message) -> Option<crate::event::ProcKey> {
         Message::Seed(p) => Some(p.proc),
         Message::Socket(s) => Some(s.actor.proc),
         Message::Event(e) => Some(e.proc),
-        Message::Lost { .. } => None,
+        Message::Lost { .. } | Message::Cgroup { .. } => None,
     }
 }

@@ -1,4 +1,4 @@
-//! What `/` finds: a process by its pid, name or argv, or by an address
+//! What `/` finds: a process by its pid, name, argv or cgroup, or by an address
 //! one of its connections has at either end.
 //!
 //! The question an operator brings is often an address, not a name: "who
@@ -109,11 +109,12 @@ impl Query {
         self.addr != AddrQuery::None || self.failed.is_some()
     }
 
-    /// The process itself: its pid, its name, or the name or an argument
+    /// The process itself: its pid, its name, the name or an argument
     /// of any program it ran (a shell that became `sleep` is still found by
-    /// the command line it began with); for `!`, a failed exit by `at`
-    /// (`None`: now).
-    pub fn matches_process(&self, node: &Node, at: Option<u64>) -> bool {
+    /// the command line it began with), or the path of its cgroup
+    /// (`cgroup`: `nginx.service`, `docker-3f2a`); for `!`, a failed exit
+    /// by `at` (`None`: now).
+    pub fn matches_process(&self, node: &Node, cgroup: Option<&str>, at: Option<u64>) -> bool {
         if let Some(failed) = &self.failed {
             let ended = node.exit_time.is_some_and(|e| at.is_none_or(|t| e <= t));
             return *failed == Failed::Any && ended && format::is_failure(node.exit);
@@ -122,6 +123,9 @@ impl Query {
             return true;
         }
         let has = |text: &str| text.to_lowercase().contains(&self.needle);
+        if cgroup.is_some_and(has) {
+            return true;
+        }
         if node.execs.is_empty() {
             return has(&node.display_name());
         }
@@ -273,7 +277,7 @@ mod tests {
         let forked = s.fork(init, "worker", 0);
         let tree = crate::graph::CausalTree::from_messages(&s.messages);
         let node = |k| tree.node(tree.find(k).expect("in the tree"));
-        let finds = |q: &str, k| Query::parse(q).matches_process(node(k), None);
+        let finds = |q: &str, k| Query::parse(q).matches_process(node(k), None, None);
         assert!(finds("sleep", job), "what it runs now");
         assert!(finds("bash", job), "the program it began as");
         assert!(finds("curl -s x", job), "the command line it began with");
@@ -284,6 +288,27 @@ mod tests {
         assert!(finds(&job.pid.to_string(), job));
         assert!(finds("work", forked), "no exec: its comm");
         assert!(!finds("bash", forked));
+    }
+
+    #[test]
+    fn a_process_is_found_by_its_cgroup_path() {
+        let mut s = crate::ui::synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
+        let mut msgs = vec![crate::event::Message::Cgroup {
+            id: 42,
+            path: "/system.slice/docker-3f2a9c.scope".into(),
+        }];
+        msgs.extend(s.messages);
+        let tree = crate::graph::CausalTree::from_messages(&msgs);
+        let finds = |q: &str, k| {
+            let node = tree.node(tree.find(k).expect("in the tree"));
+            Query::parse(q).matches_process(node, tree.cgroup_path(node.cgroup), None)
+        };
+        assert!(finds("docker-3f2a", job));
+        assert!(finds("system.slice/docker", job));
+        assert!(!finds("docker-3f2a", init), "init's cgroup was never named");
+        assert!(!finds("nginx.service", job));
     }
 
     #[test]
@@ -326,12 +351,12 @@ mod tests {
         s.exit(good, init, crate::event::ExitStatus::Code(0));
         let tree = crate::graph::CausalTree::from_messages(&s.messages);
         let node = |k| tree.node(tree.find(k).expect("in the tree"));
-        let finds = |k, at| Query::parse("!").matches_process(node(k), at);
+        let finds = |k, at| Query::parse("!").matches_process(node(k), None, at);
         assert!(finds(bad, None));
         assert!(!finds(bad, Some(before)), "not failed yet");
         assert!(!finds(good, None) && !finds(running, None));
-        assert!(!Query::parse("!refused").matches_process(node(bad), None));
-        assert!(!Query::parse("!make").matches_process(node(bad), None));
+        assert!(!Query::parse("!refused").matches_process(node(bad), None, None));
+        assert!(!Query::parse("!make").matches_process(node(bad), None, None));
     }
 
     #[test]

@@ -181,8 +181,9 @@ pub const HELP: &[(&str, &str)] = &[
     ("f", "follow: select each new process"),
     (
         "/  n N",
-        "find pid, name, argv, address, ! failures; next / prev",
+        "find pid, name, argv, cgroup, address; next / prev",
     ),
+    ("", "  ! finds what failed: exits and connections"),
     ("\\  F4", "filter: matches and their ancestors only"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
@@ -190,7 +191,6 @@ pub const HELP: &[(&str, &str)] = &[
     ("x", "write the causal chain to a JSON file"),
     ("[ ]", "scrub: the moment before / after"),
     ("{ }", "scrub 10 s back / forward;  = now"),
-    ("?", "this help (Esc closes)"),
     ("q  Ctrl-C", "quit"),
     ("mouse", "click selects, wheel scrolls"),
 ];

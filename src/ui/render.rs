@@ -172,11 +172,11 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
     let prompt = match app.input_mode() {
         Mode::Search => Some((
             " find: ",
-            "   Enter find  Esc cancel  (pid, name, argv, address, :port)",
+            "   Enter find  Esc cancel  (pid, name, argv, cgroup, address, :port)",
         )),
         Mode::Filter => Some((
             " filter: ",
-            "   Enter filter (empty: all)  Esc cancel  (pid, name, argv, address, :port)",
+            "   Enter filter (empty: all)  Esc cancel  (pid, name, argv, cgroup, address, :port)",
         )),
         _ => None,
     };
@@ -681,8 +681,6 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             n.uid,
             n.gid
         )),
-        Span::styled("  cgroup ", t.label()),
-        Span::raw(n.cgroup.to_string()),
     ];
     // The network namespaces its connections were in: what tells one
     // container's loopback from another's.
@@ -696,6 +694,12 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         user.push(Span::raw(list.join(", ")));
     }
     lines.push(Line::from(user));
+    // Which service, container or pod: its cgroup's path when named.
+    let cgroup = match app.tree.cgroup_path(n.cgroup) {
+        Some(path) => printable(path),
+        None => format!("{} (no name known)", n.cgroup),
+    };
+    lines.push(Line::from(vec![label(app, "cgroup"), Span::raw(cgroup)]));
     if n.forgotten_children > 0 {
         lines.push(Line::from(vec![
             label(app, "forgot"),

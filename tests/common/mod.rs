@@ -80,7 +80,7 @@ pub fn capture_with(
 ) -> Capture {
     let _probe = one_probe();
     let src = Source::start_with(options).expect("the probe starts");
-    let mut messages: Vec<Message> = src.seeds.iter().cloned().map(Message::Seed).collect();
+    let mut messages = causeway::live::seed_messages(src.seeds.iter().cloned());
     let mut tree = CausalTree::from_messages(&messages);
     // A workload that panics ends the wait at once: its message is the
     // failure, not a timeout long after.

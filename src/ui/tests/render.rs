@@ -75,10 +75,8 @@ fn demo_at_80x24() {
     assert!(d.contains("started  2026-01-01 00:01:40"), "{d}");
     assert!(d.contains("after 2ms  exit 1"), "{d}");
     assert!(d.contains("parent   1002 make"), "{d}");
-    assert!(
-        d.contains("user     alice (uid 1000, gid 1000)  cgroup 42"),
-        "{d}"
-    );
+    assert!(d.contains("user     alice (uid 1000, gid 1000)"), "{d}");
+    assert!(d.contains("cgroup   42 (no name known)"), "{d}");
     assert!(d.contains("exe      /usr/bin/cc"), "{d}");
     assert!(d.contains("argv     cc -c broken.c"), "{d}");
     assert!(!d.contains("netns"), "no connection, no namespace: {d}");
@@ -821,4 +819,26 @@ fn names_and_arguments_cannot_carry_escapes_or_reorder_the_screen() {
     // (The screen's own lines are joined by newlines.)
     let hidden = ['\u{1b}', '\u{7}', '\u{202e}', '\u{2066}', '\u{2069}'];
     assert!(!text.contains(hidden), "{text:?}");
+}
+
+#[test]
+fn a_process_s_cgroup_is_named_by_its_path() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
+    let mut msgs = vec![crate::event::Message::Cgroup {
+        id: 42,
+        path: "/system.slice/backup.service".into(),
+    }];
+    msgs.extend(s.messages);
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, job.pid);
+    let text = screen(&draw(&mut app, 120, 30));
+    assert!(
+        text.contains("cgroup   /system.slice/backup.service"),
+        "{text}"
+    );
+    select_pid(&mut app, 1);
+    let text = screen(&draw(&mut app, 120, 30));
+    assert!(text.contains("cgroup   1 (no name known)"), "{text}");
 }
