@@ -361,11 +361,14 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
     let (v, k, h) = (victim.clone(), killer.clone(), hog.clone());
     let cap = capture(
         move || {
-            // sleep, killed by /bin/kill; the shell gets only a SIGCHLD.
+            // sleep, killed by /bin/kill once it is sleep (the marked
+            // shell execs it); the shell gets only a SIGCHLD.
             let st = Command::new("/bin/sh")
                 .arg("-c")
                 .arg(format!(
-                    "sleep 30 {v} & p=$!; /bin/kill -TERM $p {k} 2>/dev/null; wait $p; exit 0"
+                    "/bin/sh -c 'exec sleep 30' {v} & p=$!; \
+                     until read c < /proc/$p/comm && [ \"$c\" = sleep ]; do :; done; \
+                     /bin/kill -TERM $p {k} 2>/dev/null; wait $p; exit 0"
                 ))
                 .status()
                 .unwrap();
