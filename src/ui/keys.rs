@@ -197,7 +197,7 @@ pub const HELP: &[(&str, &str)] = &[
 
 /// The row markers, for the help overlay.
 pub const LEGEND: &[(&str, &str)] = &[
-    ("+", "new: appeared in the last 2 s"),
-    ("s", "seeded: running before causeway began"),
+    ("+  s", "new in the last 2 s; seeded: there before causeway"),
     ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
+    ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
 ];

@@ -18,7 +18,7 @@ use crate::event::{
     Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, printable,
     signal_name,
 };
-use crate::graph::{ConnCounts, ConnId, ConnState, NodeId, ParentLink, display_name};
+use crate::graph::{ConnCounts, ConnId, ConnState, Node, NodeId, ParentLink, display_name};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -398,6 +398,9 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
     if counts.failed > 0 {
         left.push(Span::styled(format!(" ✗{}", counts.failed), t.failure()));
     }
+    if let Some(unit) = cgroup_boundary(app, node) {
+        left.push(Span::styled(format!(" ⟨{unit}⟩"), t.label()));
+    }
     if let Some(exec) = at.current_exec() {
         if exec.argv.len() > 1 {
             left.push(Span::styled(
@@ -428,6 +431,21 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
 }
 
 use super::theme::Theme;
+
+/// Where a service, container or pod begins: the last part of a process's
+/// cgroup path (`nginx.service`, `docker-3f2a….scope`), when it is in a
+/// cgroup other than its causal parent's and the path is known (not the
+/// root's).
+fn cgroup_boundary(app: &App, node: &Node) -> Option<String> {
+    const MAX: usize = 24;
+    let parent = node.parent_id().map(|p| app.tree.node(p).cgroup);
+    if parent == Some(node.cgroup) {
+        return None;
+    }
+    let path = app.tree.cgroup_path(node.cgroup)?;
+    let last = path.rsplit('/').next().filter(|l| !l.is_empty())?;
+    Some(format::text(last.as_bytes(), MAX))
+}
 
 /// Cuts spans to `width` columns (an ellipsis marks a cut), then pads
 /// them to exactly `width`.

@@ -826,6 +826,7 @@ fn a_process_s_cgroup_is_named_by_its_path() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
+    let child = s.spawn(job, 0, "/usr/bin/gzip", &["gzip", "-9"]);
     let mut msgs = vec![crate::event::Message::Cgroup {
         id: 42,
         path: "/system.slice/backup.service".into(),
@@ -836,6 +837,17 @@ fn a_process_s_cgroup_is_named_by_its_path() {
     let text = screen(&draw(&mut app, 120, 30));
     assert!(
         text.contains("cgroup   /system.slice/backup.service"),
+        "{text}"
+    );
+    // The row where the service begins says so; its child, in the same
+    // cgroup, does not; nor does init, in the root's.
+    assert!(
+        text.contains(&format!("{} tar ⟨backup.service⟩  c /", job.pid)),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{} gzip  -9", child.pid)), "{text}");
+    assert!(
+        !text.contains("gzip ⟨") && !text.contains("systemd ⟨"),
         "{text}"
     );
     select_pid(&mut app, 1);
