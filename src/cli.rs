@@ -48,7 +48,7 @@ enum Command {
         file: PathBuf,
     },
     /// Write a process's causal chain (ancestors, the process, descendants,
-    /// with their execs and connections) from a journal as JSON.
+    /// with their execs and connections) from a journal as JSON, or as text.
     Export {
         /// A journal written by `causeway record` or `causeway live --record`.
         file: PathBuf,
@@ -59,6 +59,10 @@ enum Command {
         /// Where to write it; `-` or nothing for stdout.
         #[arg(short, long, value_name = "FILE|-")]
         output: Option<PathBuf>,
+        /// The chain drawn as a tree in text, for a postmortem or a chat,
+        /// instead of JSON.
+        #[arg(long)]
+        text: bool,
     },
 }
 
@@ -127,6 +131,7 @@ fn run(cli: Cli) -> Result<()> {
             file,
             process: (pid, start),
             output,
+            text,
         } => {
             let loaded = journal::load(&file)?;
             if let Some(s) = loaded.problem_summary() {
@@ -148,7 +153,12 @@ fn run(cli: Cli) -> Result<()> {
             let end = tree.last_ktime().max(newest.unwrap_or(0));
             let doc = export::chain(&tree, &loaded.header, id, end);
             let mut out = record::open_output(output.as_ref())?;
-            out.write_all(export::to_text(&doc).as_bytes())
+            let doc = if text {
+                export::summary(&doc)
+            } else {
+                export::to_text(&doc)
+            };
+            out.write_all(doc.as_bytes())
                 .and_then(|()| out.flush())
                 .context("writing the chain")?;
             Ok(())

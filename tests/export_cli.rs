@@ -69,6 +69,36 @@ fn a_pid_gives_its_chain_on_stdout() {
 }
 
 #[test]
+fn text_draws_the_chain_for_a_postmortem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let out = export(&[j.to_str().unwrap(), "1006", "--text"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        text.starts_with("causeway chain of pid 1006 on testhost"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n1 systemd  --system  (running before causeway began, running)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("└─ ▶ 1006 curl  http://127.0.0.1:8080/  (started "),
+        "{text}"
+    );
+    assert!(
+        text.contains("out tcp 127.0.0.1:40002 → 127.0.0.1:8080"),
+        "{text}"
+    );
+    assert!(text.contains("(peer 600 nginx)"), "{text}");
+}
+
+#[test]
 fn an_unknown_process_or_a_bad_argument_is_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let j = journal(dir.path());

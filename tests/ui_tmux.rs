@@ -244,17 +244,26 @@ fn replay_navigate_fold_help_and_quit() {
     // x: nginx's causal chain (systemd, nginx) as JSON, in the directory.
     t.keys(&["x"]);
     let s = t.wait_text("chain of 2 processes written to");
-    let written: Vec<PathBuf> = std::fs::read_dir(dir.path())
+    let mut written: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .expect("read dir")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.to_string_lossy().contains("causeway-chain-600-"))
         .collect();
-    assert_eq!(written.len(), 1, "{s}");
+    written.sort();
+    assert_eq!(written.len(), 2, "{s}");
+    assert!(
+        written[0].to_string_lossy().ends_with(".json"),
+        "{written:?}"
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written[0]).expect("chain file"))
             .expect("JSON");
     assert_eq!(doc["selected"]["pid"], 600);
     assert_eq!(doc["processes"][0]["comm"], "systemd");
+    // And as text beside it.
+    assert_eq!(written[1], written[0].with_extension("txt"));
+    let text = std::fs::read_to_string(&written[1]).expect("text file");
+    assert!(text.contains("└─ ▶ 600 nginx  -g 'daemon off;'"), "{text}");
     // Scrub back: `{` goes to before the first event; only the processes
     // of the /proc scan show, and `=` returns to now.
     t.keys(&["{", "{"]);

@@ -474,7 +474,10 @@ fn export(app: &mut App) {
         .context("finding the current directory")
         .and_then(|dir| crate::export::write_file(&dir, &doc));
     app.flash = Some(match written {
-        Ok(path) => format!("chain of {n} processes written to {}", path.display()),
+        Ok(path) => format!(
+            "chain of {n} processes written to {} (and as text, .txt)",
+            path.display()
+        ),
         Err(e) => format!("export failed: {e:#}"),
     });
 }

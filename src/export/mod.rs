@@ -5,7 +5,7 @@
 //! `docs/chain.md`, its schema in `assets/chain.schema.json`.
 //!
 //! Building the document reads the tree and nothing else; [`write_file`]
-//! is the only I/O.
+//! is the only I/O. [`summary`] draws the same document as text.
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
@@ -18,6 +18,10 @@ use serde_json::{Value, json};
 use crate::event::{ExitStatus, Failure, ProcKey, errno_name, signal_name, tcp_state_name};
 use crate::graph::{CausalTree, Connection, NodeId, ParentLink};
 use crate::journal::{Header, encode_bytes, rfc3339, wall_time};
+
+mod text;
+
+pub use text::summary;
 
 pub const FORMAT_NAME: &str = "causeway-chain";
 pub const FORMAT_VERSION: u32 = 1;
@@ -223,28 +227,45 @@ pub fn to_text(doc: &Value) -> String {
 
 /// Writes the document to a new file in `dir`, named after the selected
 /// process (`causeway-chain-PID-START.json`, then `-2`, `-3`, ... rather
-/// than overwrite); returns its path.
+/// than overwrite), and its [`summary`] beside it with `.txt` for `.json`;
+/// returns the JSON file's path.
 pub fn write_file(dir: &Path, doc: &Value) -> Result<PathBuf> {
     let pid = doc["selected"]["pid"].as_u64().unwrap_or(0);
     let start = doc["selected"]["start"].as_u64().unwrap_or(0);
-    let text = to_text(doc);
     for n in 1..1000 {
-        let name = match n {
-            1 => format!("causeway-chain-{pid}-{start}.json"),
-            n => format!("causeway-chain-{pid}-{start}-{n}.json"),
+        let stem = match n {
+            1 => format!("causeway-chain-{pid}-{start}"),
+            n => format!("causeway-chain-{pid}-{start}-{n}"),
         };
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                f.write_all(text.as_bytes())
-                    .with_context(|| format!("writing {}", path.display()))?;
-                return Ok(path);
+        let json = dir.join(format!("{stem}.json"));
+        let txt = dir.join(format!("{stem}.txt"));
+        if txt.exists() {
+            continue;
+        }
+        match create_new(&json, &to_text(doc)) {
+            Ok(()) => {
+                create_new(&txt, &summary(doc))?;
+                return Ok(json);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            Err(e)
+                if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                    == Some(std::io::ErrorKind::AlreadyExists) => {}
+            Err(e) => return Err(e),
         }
     }
     anyhow::bail!("too many chains of pid {pid} in {}", dir.display())
+}
+
+/// Writes `text` to `path`, which must not exist yet.
+fn create_new(path: &Path, text: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(anyhow::Error::from)
+        .map_err(|e| e.context(format!("creating {}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -451,7 +472,7 @@ mod tests {
     /// The fields the table under `heading` in docs/chain.md names, in
     /// its order (a row may name several: "`pid`, `start`, `start_time`").
     fn documented_fields(heading: &str) -> Vec<String> {
-        let doc = include_str!("../docs/chain.md");
+        let doc = include_str!("../../docs/chain.md");
         let section = doc.split(heading).nth(1).expect("the heading");
         let section = section.split("\n## ").next().unwrap();
         section
@@ -515,7 +536,7 @@ mod tests {
     #[test]
     fn documents_have_what_the_schema_requires_and_nothing_else() {
         let schema: Value =
-            serde_json::from_str(include_str!("../assets/chain.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../assets/chain.schema.json")).unwrap();
         let fields = |v: &Value| -> Vec<String> {
             let mut f: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
             f.sort();

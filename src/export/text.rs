@@ -1,0 +1,339 @@
+//! A causal chain as text, for pasting into a postmortem or a chat: the
+//! chain drawn as a tree, one line per process (what it ran, when it
+//! started, how it ended), its connections and the signals sent to it
+//! under it. Drawn from the JSON document ([`super::chain`]), so the two
+//! always agree; the format is described in `docs/chain.md`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::journal::decode_bytes;
+use crate::ui::format;
+
+/// At most this many characters of a command line.
+const ARGV_MAX: usize = 100;
+
+/// The chain document `doc` as text, ending with a newline.
+pub fn summary(doc: &Value) -> String {
+    let empty = Vec::new();
+    let procs = doc["processes"].as_array().unwrap_or(&empty);
+    let peers = doc["peers"].as_array().unwrap_or(&empty);
+    let key = |v: &Value| (v["pid"].as_u64(), v["start"].as_u64());
+    let index: HashMap<_, usize> = procs.iter().enumerate().map(|(i, p)| (key(p), i)).collect();
+    // Children in the document's order (start order), by parent.
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); procs.len()];
+    let mut tops = Vec::new();
+    for (i, p) in procs.iter().enumerate() {
+        match index.get(&key(&p["parent"])) {
+            Some(&parent) if parent != i => children[parent].push(i),
+            _ => tops.push(i),
+        }
+    }
+    // Who is at the other end of a connection: a process of the chain or
+    // one of its peers.
+    let name_of = |k: &Value| -> Option<String> {
+        let p = index
+            .get(&key(k))
+            .map(|&i| &procs[i])
+            .or_else(|| peers.iter().find(|p| key(p) == key(k)))?;
+        Some(format!("{} {}", p["pid"], program(p)))
+    };
+
+    let mut out = String::new();
+    let selected = doc["selected"]["pid"].as_u64().unwrap_or(0);
+    let host = doc["host"]["hostname"].as_str().unwrap_or("");
+    let _ = writeln!(
+        out,
+        "causeway chain of pid {selected} on {}, as of {} (times UTC)",
+        format::text(host.as_bytes(), 64),
+        doc["exported"].as_str().unwrap_or("?")
+    );
+    if doc["complete"] == Value::Bool(false) {
+        let _ = writeln!(
+            out,
+            "(it begins at a process whose parent causeway never saw)"
+        );
+    }
+    out.push('\n');
+    let mut stack: Vec<(usize, String, String)> = tops
+        .iter()
+        .rev()
+        .map(|&i| (i, String::new(), String::new()))
+        .collect();
+    while let Some((i, guide, rest)) = stack.pop() {
+        let p = &procs[i];
+        let parent_cgroup = index.get(&key(&p["parent"])).map(|&j| &procs[j]["cgroup"]);
+        out.push_str(&guide);
+        out.push_str(&process_line(p, parent_cgroup));
+        out.push('\n');
+        let kids = &children[i];
+        let below = if kids.is_empty() { "   " } else { "│  " };
+        for line in details(p, &name_of) {
+            let _ = writeln!(out, "{rest}{below}  {line}");
+        }
+        for (n, &k) in kids.iter().enumerate().rev() {
+            let last = n + 1 == kids.len();
+            let (g, r) = if last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            stack.push((k, format!("{rest}{g}"), format!("{rest}{r}")));
+        }
+    }
+    if let Some(n) = doc["processes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["forgotten_children"].as_u64())
+                .sum::<u64>()
+        })
+        .filter(|&n| n > 0)
+    {
+        let _ = writeln!(
+            out,
+            "\n({n} exited children were forgotten by the view to bound its memory; the journal has them)"
+        );
+    }
+    out
+}
+
+/// The name a process is known by: the basename of what it ran last, with
+/// what it began as when it exec'd since (`bash→sleep`), else its comm.
+fn program(p: &Value) -> String {
+    let base = |e: &Value| {
+        decode_bytes(&e["exe"]).filter(|x| !x.is_empty()).map(|x| {
+            let name = x.rsplit(|&b| b == b'/').next().unwrap_or(&x).to_vec();
+            format::text(&name, 40)
+        })
+    };
+    let comm = format::text(p["comm"].as_str().unwrap_or("?").as_bytes(), 40);
+    // A peer has one `exe`; a process of the chain its `execs`.
+    let execs = p["execs"].as_array();
+    let last = match execs.and_then(|e| e.last()) {
+        Some(e) => base(e),
+        None => base(p),
+    };
+    let last = last.unwrap_or(comm);
+    match execs.map(Vec::as_slice) {
+        Some([first, _]) => format!("{}→{last}", base(first).unwrap_or_default()),
+        Some([first, _, _, ..]) => format!("{}→…→{last}", base(first).unwrap_or_default()),
+        _ => last,
+    }
+}
+
+/// `▶ 4151 curl ⟨web.service⟩  -s http://…  started 13:11:36.361, exit 7 after 50ms`
+fn process_line(p: &Value, parent_cgroup: Option<&Value>) -> String {
+    let mut line = String::new();
+    if p["role"] == "selected" {
+        line.push_str("▶ ");
+    }
+    let _ = write!(line, "{} {}", p["pid"], program(p));
+    if parent_cgroup != Some(&p["cgroup"]) {
+        let unit = p["cgroup_path"]
+            .as_str()
+            .and_then(|c| c.rsplit('/').next())
+            .filter(|u| !u.is_empty());
+        if let Some(unit) = unit {
+            let _ = write!(line, " ⟨{}⟩", format::text(unit.as_bytes(), 40));
+        }
+    }
+    let args: Vec<Vec<u8>> = p["execs"]
+        .as_array()
+        .and_then(|e| e.last())
+        .and_then(|e| e["argv"].as_array())
+        .map(|a| a.iter().skip(1).filter_map(decode_bytes).collect())
+        .unwrap_or_default();
+    if !args.is_empty() {
+        let _ = write!(line, "  {}", format::argv(&args, ARGV_MAX));
+    }
+    let started = if p["seeded"] == Value::Bool(true) {
+        "running before causeway began".to_string()
+    } else {
+        format!("started {}", clock(&p["start_time"]))
+    };
+    let _ = write!(line, "  ({started}");
+    match &p["end"] {
+        Value::Null => line.push_str(", running)"),
+        end => {
+            let after = end["ktime"]
+                .as_u64()
+                .zip(p["start"].as_u64())
+                .filter(|_| p["seeded"] != Value::Bool(true))
+                .map(|(e, s)| format!(" after {}", format::duration(e.saturating_sub(s))))
+                .unwrap_or_else(|| format!(" at {}", clock(&end["time"])));
+            let how = match (end["exit_code"].as_i64(), end["signal_name"].as_str()) {
+                (_, Some(sig)) if end["core_dumped"] == Value::Bool(true) => {
+                    format!("killed by {sig} (core dumped)")
+                }
+                (_, Some(sig)) => format!("killed by {sig}"),
+                (Some(code), _) => format!("exit {code}"),
+                _ => "ended".to_string(),
+            };
+            let _ = write!(line, ", {how}{after})");
+        }
+    }
+    line
+}
+
+/// The lines under a process: who killed it, its connections.
+fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let killer = p["end"]["signal"].as_i64().and_then(|sig| {
+        p["signals"]
+            .as_array()?
+            .iter()
+            .rev()
+            .find(|s| s["signal"].as_i64() == Some(sig))
+    });
+    if let Some(s) = killer {
+        let from = match (&s["sender"], s["oom_killer"] == Value::Bool(true)) {
+            (_, true) => "the OOM killer".to_string(),
+            (Value::Null, false) => "the kernel".to_string(),
+            (sender, false) => format!(
+                "{} {} (uid {})",
+                sender["pid"],
+                format::text(sender["comm"].as_str().unwrap_or("?").as_bytes(), 40),
+                sender["uid"]
+            ),
+        };
+        lines.push(format!(
+            "{} sent by {from} at {}",
+            s["signal_name"].as_str().unwrap_or("?"),
+            clock(&s["time"])
+        ));
+    }
+    for c in p["connections"].as_array().into_iter().flatten() {
+        let dir = match c["direction"].as_str() {
+            Some("outbound") => "out",
+            Some("inbound") => "in ",
+            Some("listen") => "listen",
+            _ => "?",
+        };
+        let proto = c["protocol"].as_str().unwrap_or("?");
+        let local = c["local"].as_str().unwrap_or("?");
+        let mut line = if c["direction"] == "listen" {
+            format!("{dir} {proto} {local}")
+        } else {
+            let remote = c["remote"].as_str().unwrap_or("?");
+            let (a, b) = if c["direction"] == "inbound" {
+                (remote, local)
+            } else {
+                (local, remote)
+            };
+            format!("{dir} {proto} {a} → {b}")
+        };
+        let state = match (c["failure"].as_str(), c["state"].as_str()) {
+            (Some(f), _) => f.to_string(),
+            (None, Some(s)) => s.to_string(),
+            _ => "?".to_string(),
+        };
+        let _ = write!(line, "  from {}", clock(&c["start_time"]));
+        if let (Some(s), Some(e)) = (c["start"].as_u64(), c["end"].as_u64()) {
+            let _ = write!(line, " for {}", format::duration(e.saturating_sub(s)));
+        }
+        let _ = write!(line, ", {state}");
+        if let Some(peer) = name_of(&c["peer"]) {
+            let _ = write!(line, "  (peer {peer})");
+        }
+        lines.push(line);
+    }
+    if let Some(n) = p["forgotten_connections"].as_u64().filter(|&n| n > 0) {
+        lines.push(format!(
+            "(and {n} older closed connections the view forgot)"
+        ));
+    }
+    lines
+}
+
+/// The time of day of an RFC 3339 time, to the millisecond
+/// (`13:11:36.361`).
+fn clock(t: &Value) -> String {
+    t.as_str()
+        .and_then(|s| s.get(11..23))
+        .unwrap_or("?")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Direction, Ending, ExitStatus, Message, NetKind};
+    use crate::graph::CausalTree;
+    use crate::ui::synth::{self, Synth};
+
+    fn text_of(msgs: &[Message], pid: u32) -> String {
+        let tree = CausalTree::from_messages(msgs);
+        let id = tree.find_pid(pid).expect("in the tree");
+        summary(&super::super::chain(
+            &tree,
+            &synth::header(),
+            id,
+            tree.last_ktime(),
+        ))
+    }
+
+    #[test]
+    fn the_chain_is_drawn_as_a_tree_with_what_each_process_did() {
+        let want = "\
+causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (times UTC)
+
+1 systemd  --system  (running before causeway began, running)
+└─ 500 sshd  -D  (running before causeway began, running)
+   └─ 1000 sshd  (started 00:01:40.001, running)
+      └─ ▶ 1001 bash  (started 00:01:40.003, running)
+         ├─ 1002 make  -j2 all  (started 00:01:40.005, exit 2 after 8ms)
+         │  ├─ 1003 cc  -c main.c -o main.o  (started 00:01:40.007, exit 0 after 2ms)
+         │  └─ 1004 cc  -c broken.c  (started 00:01:40.010, exit 1 after 2ms)
+         ├─ 1005 sleep  1000  (started 00:01:40.014, killed by SIGKILL after 2ms)
+         └─ 1006 curl  http://127.0.0.1:8080/  (started 00:01:40.017, running)
+                 out tcp 127.0.0.1:40002 → 127.0.0.1:8080  from 00:01:40.019, open  (peer 600 nginx)
+";
+        assert_eq!(text_of(&synth::demo(), 1001), want);
+    }
+
+    #[test]
+    fn a_service_a_failed_connection_and_a_kill_are_told() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "curl x; sleep 9"]);
+        let curl = s.spawn(job, 0, "/usr/bin/curl", &["curl", "x"]);
+        let ends = (
+            std::net::SocketAddr::from(([10, 0, 0, 7], 40_001)),
+            std::net::SocketAddr::from(([10, 0, 0, 7], 80)),
+        );
+        let out = Direction::Outbound;
+        s.net((curl, job), NetKind::Connect, out, ends.0, ends.1, 5);
+        let refused = Ending {
+            error: 111,
+            from: 2,
+        };
+        s.close((curl, job), out, ends, 5, (0, 0), refused);
+        s.exit(curl, job, ExitStatus::Code(7));
+        s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "9"]);
+        let kill = s.spawn(init, 0, "/usr/bin/kill", &["kill", "-TERM"]);
+        s.signal(job, init, 15, Some(kill));
+        let term = ExitStatus::Signal {
+            signal: 15,
+            core_dumped: false,
+        };
+        s.exit(job, init, term);
+        // Events are in cgroup 42, the scan's process in cgroup 1.
+        let mut msgs = vec![Message::Cgroup {
+            id: 42,
+            path: "/system.slice/backup.service".into(),
+        }];
+        msgs.extend(s.messages);
+        let text = text_of(&msgs, job.pid);
+        let want = "
+1 systemd  (running before causeway began, running)
+└─ ▶ 1000 bash→sleep ⟨backup.service⟩  9  (started 00:01:40.000, killed by SIGTERM after 11ms)
+   │    SIGTERM sent by 1002 kill (uid 0) at 00:01:40.010
+   └─ 1001 curl  x  (started 00:01:40.002, exit 7 after 4ms)
+           out tcp 10.0.0.7:40001 → 10.0.0.7:80  from 00:01:40.004 for 1ms, refused
+";
+        assert!(text.ends_with(want), "{text}");
+    }
+}
