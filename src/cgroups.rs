@@ -5,13 +5,17 @@
 //! `/system.slice/docker-3f2a….scope`, `/kubepods.slice/…`), which says
 //! which service, container or pod the process belongs to.
 //!
-//! Names are looked up once per cgroup, by listing the cgroup2 tree, and
-//! announced as a [`Message::Cgroup`] just before the first message that
-//! uses the id, so that a journal names every cgroup it mentions and a
-//! replay elsewhere still shows the names.
+//! Names are looked up once per cgroup, and announced as a
+//! [`Message::Cgroup`] just before the first message that uses the id, so
+//! that a journal names every cgroup it mentions and a replay elsewhere
+//! still shows the names. A cgroup is opened by its id directly (a kernfs
+//! file handle, as systemd does), which costs the same however many
+//! cgroups the host has; where that is refused, the tree is listed
+//! instead (about 27 µs a cgroup here, so listings are spaced out).
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
+use std::fs::{self, File};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -91,6 +95,8 @@ pub fn id_at(root: &Path, path: &str) -> u64 {
 /// Cgroup ids to paths, listed from the cgroup2 tree when an id is new.
 pub struct Cgroups {
     root: Option<PathBuf>,
+    /// The root, open, for opening cgroups by handle.
+    root_dir: Option<File>,
     paths: HashMap<u64, String>,
     announced: HashSet<u64>,
     /// The id of the last message looked at: most messages in a row are
@@ -109,6 +115,7 @@ impl Cgroups {
     /// For the cgroup2 tree mounted at `root`.
     pub fn at(root: Option<PathBuf>) -> Cgroups {
         Cgroups {
+            root_dir: root.as_deref().and_then(|r| File::open(r).ok()),
             root,
             paths: HashMap::new(),
             announced: HashSet::new(),
@@ -143,9 +150,14 @@ impl Cgroups {
         }
     }
 
-    /// The path of cgroup `id`, listing the tree again if it is new and
-    /// the last listing is old enough.
+    /// The path of cgroup `id`, opened by its id, else listing the tree
+    /// again if the last listing is old enough.
     fn path(&mut self, id: u64) -> Option<&str> {
+        if !self.paths.contains_key(&id) {
+            if let Some(path) = self.by_handle(id) {
+                self.paths.insert(id, path);
+            }
+        }
         let due = self
             .listed
             .is_none_or(|(at, took)| at.elapsed() >= RELIST_AFTER.max(took * 100));
@@ -157,6 +169,47 @@ impl Cgroups {
             self.listed = Some((at, at.elapsed()));
         }
         self.paths.get(&id).map(String::as_str)
+    }
+}
+
+impl Cgroups {
+    /// The path of cgroup `id`, found by opening it by its id: a kernfs
+    /// file handle is the id itself. None when this kernel or file system
+    /// refuses (it needs `CAP_DAC_READ_SEARCH`) or the cgroup is gone.
+    pub fn by_handle(&self, id: u64) -> Option<String> {
+        // `struct file_handle` with 8 bytes of handle: the kernfs id.
+        #[repr(C)]
+        struct Handle {
+            bytes: u32,
+            kind: i32,
+            id: u64,
+        }
+        const FILEID_KERNFS: i32 = 0xfe;
+        let (root, dir) = (self.root.as_deref()?, self.root_dir.as_ref()?);
+        let mut handle = Handle {
+            bytes: 8,
+            kind: FILEID_KERNFS,
+            id,
+        };
+        // SAFETY: `Handle` is laid out as `struct file_handle` (an unsigned
+        // int, an int) followed by the `bytes` (8) bytes of handle the
+        // kernel reads; `dir` is an open directory for the call's length.
+        let fd = unsafe {
+            libc::open_by_handle_at(
+                dir.as_raw_fd(),
+                (&raw mut handle).cast(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the kernel just returned `fd` open, and nothing else
+        // owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let link = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        let rel = link.strip_prefix(root).ok()?;
+        Some(format!("/{}", rel.to_string_lossy()))
     }
 }
 

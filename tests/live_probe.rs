@@ -522,6 +522,12 @@ fn a_process_s_cgroup_is_named_before_its_first_event_in_it() {
         |_| true,
         Duration::from_secs(10),
     );
+    // Found by its id directly, not by listing the tree (which stays the
+    // fallback); the root by its id, 1.
+    let id = cap.tree.node(ran(&cap.tree, &marker)).cgroup;
+    let cgroups = causeway::cgroups::Cgroups::new();
+    let by_handle = cgroups.by_handle(id);
+    let root = cgroups.by_handle(1);
     // Empty again once the shell has exited: the kernel lets it go then.
     let mut removed = std::fs::remove_dir(&dir);
     for _ in 0..50 {
@@ -536,6 +542,9 @@ fn a_process_s_cgroup_is_named_before_its_first_event_in_it() {
     let cgroup = t.node(id).cgroup;
     let want = format!("/{name}");
     assert_eq!(t.cgroup_path(cgroup), Some(want.as_str()));
+    assert_eq!(by_handle.as_deref(), Some(want.as_str()));
+    assert_eq!(root.as_deref(), Some("/"));
+
     // Named once, before the first message that uses it.
     let first_use = cap
         .messages
