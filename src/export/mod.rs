@@ -90,6 +90,7 @@ fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
         "start_time": time(n.key.start),
         "comm": n.comm.as_str(),
         "uid": n.uid,
+        "cgroup_path": tree.cgroup_path(n.cgroup),
         "exe": exec.map(|e| encode_bytes(&e.exe)),
         "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
         "end_time": n.exit_time.map(time),

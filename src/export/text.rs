@@ -38,7 +38,7 @@ pub fn summary(doc: &Value) -> String {
             .get(&key(k))
             .map(|&i| &procs[i])
             .or_else(|| peers.iter().find(|p| key(p) == key(k)))?;
-        Some(format!("{} {}", p["pid"], program(p)))
+        Some(format!("{} {}{}", p["pid"], program(p), unit(p)))
     };
 
     let mut out = String::new();
@@ -124,6 +124,17 @@ fn program(p: &Value) -> String {
     }
 }
 
+/// ` ⟨nginx.service⟩`: the last part of a process's cgroup path, when it
+/// is known and not the root's; else nothing.
+fn unit(p: &Value) -> String {
+    p["cgroup_path"]
+        .as_str()
+        .and_then(|c| c.rsplit('/').next())
+        .filter(|u| !u.is_empty())
+        .map(|u| format!(" ⟨{}⟩", format::text(u.as_bytes(), 40)))
+        .unwrap_or_default()
+}
+
 /// `▶ 4151 curl ⟨web.service⟩  -s http://…  started 13:11:36.361, exit 7 after 50ms`
 fn process_line(p: &Value, parent_cgroup: Option<&Value>) -> String {
     let mut line = String::new();
@@ -132,13 +143,7 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>) -> String {
     }
     let _ = write!(line, "{} {}", p["pid"], program(p));
     if parent_cgroup != Some(&p["cgroup"]) {
-        let unit = p["cgroup_path"]
-            .as_str()
-            .and_then(|c| c.rsplit('/').next())
-            .filter(|u| !u.is_empty());
-        if let Some(unit) = unit {
-            let _ = write!(line, " ⟨{}⟩", format::text(unit.as_bytes(), 40));
-        }
+        line.push_str(&unit(p));
     }
     let args: Vec<Vec<u8>> = p["execs"]
         .as_array()
@@ -292,6 +297,26 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
                  out tcp 127.0.0.1:40002 → 127.0.0.1:8080  from 00:01:40.019, open  (peer 600 nginx)
 ";
         assert_eq!(text_of(&synth::demo(), 1001), want);
+    }
+
+    #[test]
+    fn the_process_at_the_other_end_is_named_with_its_service() {
+        // nginx's last event (its listen) was in cgroup 42.
+        let mut msgs = vec![Message::Cgroup {
+            id: 42,
+            path: "/system.slice/nginx.service".into(),
+        }];
+        msgs.extend(synth::demo());
+        let tree = CausalTree::from_messages(&msgs);
+        let id = tree.find_pid(1006).expect("curl");
+        let doc = super::super::chain(&tree, &synth::header(), id, tree.last_ktime());
+        assert_eq!(doc["peers"][0]["pid"], 600);
+        assert_eq!(
+            doc["peers"][0]["cgroup_path"],
+            "/system.slice/nginx.service"
+        );
+        let text = summary(&doc);
+        assert!(text.contains("(peer 600 nginx ⟨nginx.service⟩)"), "{text}");
     }
 
     #[test]
