@@ -99,6 +99,9 @@ pub struct Cgroups {
     root_dir: Option<File>,
     paths: HashMap<u64, String>,
     announced: HashSet<u64>,
+    /// Ids not found by handle since the last listing: not tried again
+    /// until the next.
+    missed: HashSet<u64>,
     /// The id of the last message looked at: most messages in a row are
     /// of one cgroup.
     last: Option<u64>,
@@ -119,6 +122,7 @@ impl Cgroups {
             root,
             paths: HashMap::new(),
             announced: HashSet::new(),
+            missed: HashSet::new(),
             last: None,
             listed: None,
         }
@@ -153,9 +157,11 @@ impl Cgroups {
     /// The path of cgroup `id`, opened by its id, else listing the tree
     /// again if the last listing is old enough.
     fn path(&mut self, id: u64) -> Option<&str> {
-        if !self.paths.contains_key(&id) {
+        if !self.paths.contains_key(&id) && !self.missed.contains(&id) {
             if let Some(path) = self.by_handle(id) {
                 self.paths.insert(id, path);
+            } else {
+                self.missed.insert(id);
             }
         }
         let due = self
@@ -166,13 +172,12 @@ impl Cgroups {
             if let Some(root) = &self.root {
                 self.paths = list(root);
             }
+            self.missed.clear();
             self.listed = Some((at, at.elapsed()));
         }
         self.paths.get(&id).map(String::as_str)
     }
-}
 
-impl Cgroups {
     /// The path of cgroup `id`, found by opening it by its id: a kernfs
     /// file handle is the id itself. None when this kernel or file system
     /// refuses (it needs `CAP_DAC_READ_SEARCH`) or the cgroup is gone.
