@@ -83,18 +83,14 @@ pub fn summary(doc: &Value) -> String {
             stack.push((k, format!("{rest}{g}"), format!("{rest}{r}")));
         }
     }
-    if let Some(n) = doc["processes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| p["forgotten_children"].as_u64())
-                .sum::<u64>()
-        })
-        .filter(|&n| n > 0)
-    {
+    let forgotten: u64 = procs
+        .iter()
+        .filter_map(|p| p["forgotten_children"].as_u64())
+        .sum();
+    if forgotten > 0 {
         let _ = writeln!(
             out,
-            "\n({n} exited children were forgotten by the view to bound its memory; the journal has them)"
+            "\n({forgotten} exited children were forgotten by the view to bound its memory; the journal has them)"
         );
     }
     out
