@@ -296,6 +296,19 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
     }
 
     #[test]
+    fn a_chain_that_stops_at_an_unseen_parent_says_so() {
+        // The demo's pid 4000: its parent, 77, was never seen.
+        let text = text_of(&synth::demo(), 4000);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            "(it begins at a process whose parent causeway never saw)"
+        );
+        assert!(lines[3].starts_with("▶ 4000 "), "{text}");
+        assert!(!text_of(&synth::demo(), 1001).contains("never saw"));
+    }
+
+    #[test]
     fn the_process_at_the_other_end_is_named_with_its_service() {
         // nginx's last event (its listen) was in cgroup 42.
         let mut msgs = vec![Message::Cgroup {
