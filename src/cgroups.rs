@@ -92,6 +92,37 @@ pub fn id_at(root: &Path, path: &str) -> u64 {
     fs::metadata(root.join(rel)).map_or(0, |m| m.ino())
 }
 
+/// The short name of the cgroup at `path`, to mark where a service,
+/// container or pod begins: its last part (`nginx.service`), with a
+/// container id cut to the 12 characters `docker ps` shows
+/// (`docker-3f2a9c8b1d2e.scope` for `docker-3f2a…(64 hex)….scope`). None
+/// for the root.
+pub fn unit(path: &str) -> Option<String> {
+    const ID_MIN: usize = 32;
+    const SHOWN: usize = 12;
+    let last = path.rsplit('/').next().filter(|l| !l.is_empty())?;
+    let mut out = String::with_capacity(last.len());
+    let mut rest = last;
+    while !rest.is_empty() {
+        let run = rest
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len());
+        if run >= ID_MIN {
+            out.push_str(&rest[..SHOWN]);
+        } else {
+            out.push_str(&rest[..run]);
+        }
+        rest = &rest[run..];
+        // Up to the next hex digit as it is.
+        let plain = rest
+            .find(|c: char| c.is_ascii_hexdigit())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+    }
+    Some(out)
+}
+
 /// Cgroup ids to paths, listed from the cgroup2 tree when an id is new.
 pub struct Cgroups {
     root: Option<PathBuf>,
@@ -268,6 +299,38 @@ mod tests {
             exe: vec![],
             argv: vec![],
         })
+    }
+
+    #[test]
+    fn a_unit_is_the_last_part_with_container_ids_cut() {
+        let id = "3f2a9c8b1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a";
+        assert_eq!(
+            unit("/system.slice/nginx.service").as_deref(),
+            Some("nginx.service")
+        );
+        assert_eq!(
+            unit(&format!("/system.slice/docker-{id}.scope")).as_deref(),
+            Some("docker-3f2a9c8b1d2e.scope")
+        );
+        assert_eq!(
+            unit(&format!("/docker/{id}")).as_deref(),
+            Some("3f2a9c8b1d2e")
+        );
+        assert_eq!(
+            unit(&format!(
+                "/kubepods.slice/kubepods-besteffort.slice/cri-containerd-{id}.scope"
+            ))
+            .as_deref(),
+            Some("cri-containerd-3f2a9c8b1d2e.scope")
+        );
+        // Short hex runs (a session number, "beef") are left alone.
+        assert_eq!(
+            unit("/user.slice/session-4.scope").as_deref(),
+            Some("session-4.scope")
+        );
+        assert_eq!(unit("/beef.service").as_deref(), Some("beef.service"));
+        assert_eq!(unit("/"), None);
+        assert_eq!(unit("").as_deref(), None);
     }
 
     #[test]

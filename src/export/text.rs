@@ -125,8 +125,7 @@ fn program(p: &Value) -> String {
 fn unit(p: &Value) -> String {
     p["cgroup_path"]
         .as_str()
-        .and_then(|c| c.rsplit('/').next())
-        .filter(|u| !u.is_empty())
+        .and_then(crate::cgroups::unit)
         .map(|u| format!(" ⟨{}⟩", format::text(u.as_bytes(), 40)))
         .unwrap_or_default()
 }

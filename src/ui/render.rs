@@ -432,19 +432,20 @@ fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
 
 use super::theme::Theme;
 
-/// Where a service, container or pod begins: the last part of a process's
-/// cgroup path (`nginx.service`, `docker-3f2a….scope`), when it is in a
+/// Where a service, container or pod begins: the [`unit`] of a process's
+/// cgroup (`nginx.service`, `docker-3f2a9c8b1d2e.scope`), when it is in a
 /// cgroup other than its causal parent's and the path is known (not the
 /// root's).
+///
+/// [`unit`]: crate::cgroups::unit
 fn cgroup_boundary(app: &App, node: &Node) -> Option<String> {
     const MAX: usize = 24;
     let parent = node.parent_id().map(|p| app.tree.node(p).cgroup);
     if parent == Some(node.cgroup) {
         return None;
     }
-    let path = app.tree.cgroup_path(node.cgroup)?;
-    let last = path.rsplit('/').next().filter(|l| !l.is_empty())?;
-    Some(format::text(last.as_bytes(), MAX))
+    let unit = crate::cgroups::unit(app.tree.cgroup_path(node.cgroup)?)?;
+    Some(format::text(unit.as_bytes(), MAX))
 }
 
 /// Cuts spans to `width` columns (an ellipsis marks a cut), then pads
