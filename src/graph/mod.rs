@@ -100,6 +100,15 @@ pub struct SignalRecord {
 }
 
 impl Node {
+    /// The signal that killed it, when it was killed by one that was seen
+    /// sent: the last of that number.
+    pub fn killed_by(&self) -> Option<&SignalRecord> {
+        let Some(ExitStatus::Signal { signal, .. }) = self.exit else {
+            return None;
+        };
+        self.signals.iter().rev().find(|s| s.info.signal == signal)
+    }
+
     pub fn start(&self) -> u64 {
         self.key.start
     }

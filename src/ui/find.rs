@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::at::conn_end;
 use super::format;
-use crate::event::{Direction, Failure, errno_name};
+use crate::event::{Direction, ExitStatus, Failure, errno_name, signal_name};
 use crate::graph::{Connection, Node, display_name};
 
 /// A parsed search.
@@ -39,7 +39,8 @@ enum Failed {
     /// `!`: a failed exit, or any failed connection.
     Any,
     /// `!refused`, `!econnreset`: connections that failed that way (the
-    /// word in lower case).
+    /// word in lower case); `!killed`, `!sigsegv`, `!core`, `!oom`:
+    /// processes that died so.
     How(String),
 }
 
@@ -56,6 +57,25 @@ enum AddrQuery {
     /// Anything else with a `.` or `:` in it: part of an end as written
     /// (`10.0.0.7:443`, `[::1]:80`), ignoring case.
     Text(String),
+}
+
+/// Whether `node` died as `how` says: `killed` by any signal, by the
+/// signal named (`sigkill`), with a core dump (`core`), or by the OOM
+/// killer (`oom`).
+fn died_so(node: &Node, how: &str) -> bool {
+    let Some(ExitStatus::Signal {
+        signal,
+        core_dumped,
+    }) = node.exit
+    else {
+        return false;
+    };
+    match how {
+        "killed" => true,
+        "core" => core_dumped,
+        "oom" => node.killed_by().is_some_and(|s| s.info.oom),
+        name => signal_name(signal).eq_ignore_ascii_case(name),
+    }
 }
 
 /// v4-mapped IPv6 addresses are shown, and stored, as IPv4.
@@ -117,7 +137,11 @@ impl Query {
     pub fn matches_process(&self, node: &Node, cgroup: Option<&str>, at: Option<u64>) -> bool {
         if let Some(failed) = &self.failed {
             let ended = node.exit_time.is_some_and(|e| at.is_none_or(|t| e <= t));
-            return *failed == Failed::Any && ended && format::is_failure(node.exit);
+            return ended
+                && match failed {
+                    Failed::Any => format::is_failure(node.exit),
+                    Failed::How(how) => died_so(node, how),
+                };
         }
         if self.pid == Some(node.key.pid) {
             return true;
@@ -357,6 +381,47 @@ mod tests {
         assert!(!finds(good, None) && !finds(running, None));
         assert!(!Query::parse("!refused").matches_process(node(bad), None, None));
         assert!(!Query::parse("!make").matches_process(node(bad), None, None));
+    }
+
+    #[test]
+    fn a_bang_finds_how_a_process_died() {
+        let mut s = crate::ui::synth::Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let spawn = |s: &mut crate::ui::synth::Synth, name| {
+            s.spawn(init, 0, &format!("/usr/bin/{name}"), &[name])
+        };
+        let (segv, term, oom, failed) = (
+            spawn(&mut s, "crash"),
+            spawn(&mut s, "daemon"),
+            spawn(&mut s, "hog"),
+            spawn(&mut s, "make"),
+        );
+        let signal = |signal, core_dumped| ExitStatus::Signal {
+            signal,
+            core_dumped,
+        };
+        s.exit(segv, init, signal(11, true));
+        let kill = spawn(&mut s, "kill");
+        s.signal(term, init, 15, Some(kill));
+        s.exit(term, init, signal(15, false));
+        s.oom_kill(oom, init, oom);
+        s.exit(oom, init, signal(9, false));
+        s.exit(failed, init, ExitStatus::Code(2));
+        let tree = crate::graph::CausalTree::from_messages(&s.messages);
+        let found = |q: &str| -> Vec<u32> {
+            let q = Query::parse(q);
+            tree.nodes()
+                .filter(|(_, n)| q.matches_process(n, None, None))
+                .map(|(_, n)| n.key.pid)
+                .collect()
+        };
+        assert_eq!(found("!killed"), [segv.pid, term.pid, oom.pid]);
+        assert_eq!(found("!SIGTERM"), [term.pid]);
+        assert_eq!(found("!sigsegv"), [segv.pid]);
+        assert_eq!(found("!core"), [segv.pid]);
+        assert_eq!(found("!oom"), [oom.pid]);
+        assert_eq!(found("!"), [segv.pid, term.pid, oom.pid, failed.pid]);
+        assert!(found("!refused").is_empty());
     }
 
     #[test]

@@ -620,8 +620,8 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
                 Span::styled(how, style),
             ];
             // Killed: by whom, when the signal that did it was seen sent.
-            if let Some(ExitStatus::Signal { signal, .. }) = status {
-                if let Some(s) = n.signals.iter().rev().find(|s| s.info.signal == signal) {
+            if matches!(status, Some(ExitStatus::Signal { .. })) {
+                if let Some(s) = n.killed_by() {
                     ended.push(Span::raw(format!(
                         "  sent by {}",
                         sender(app, &s.info, n.key)
