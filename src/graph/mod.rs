@@ -168,6 +168,8 @@ pub struct TreeStats {
     /// Connections that ended in a failure (refused, reset...), forgotten
     /// ones too.
     pub failed_conns: u64,
+    /// Processes the OOM killer chose, forgotten ones too.
+    pub oom_kills: u64,
 }
 
 type IdentKey = (u32, u64);
@@ -472,6 +474,9 @@ impl CausalTree {
             }
             EventKind::Signal(info) => {
                 node.current_parent = Some(ev.parent);
+                if info.oom {
+                    self.stats.oom_kills += 1;
+                }
                 // The OOM killer's choice names the kernel's SIGKILL just
                 // before it: one signal, now known to be the OOM killer's.
                 if info.oom {

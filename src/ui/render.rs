@@ -130,7 +130,14 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
             t.dim(),
         ));
     }
-    // Where to look first: `\ !` shows who.
+    // Where to look first: `\ !oom` and `\ !` show who.
+    if stats.oom_kills > 0 && app.at.is_none() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("OOM killed {}", format::count(stats.oom_kills)),
+            t.failure(),
+        ));
+    }
     if stats.failed_conns > 0 && app.at.is_none() {
         spans.push(sep());
         spans.push(Span::styled(

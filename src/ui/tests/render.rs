@@ -774,11 +774,15 @@ fn a_process_the_oom_killer_chose_says_so() {
     );
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, hog.pid);
-    let scr = screen(&draw(&mut app, 320, 50));
+    let buf = draw(&mut app, 320, 50);
+    let scr = screen(&buf);
     assert!(
         scr.contains("killed by SIGKILL  sent by the OOM killer, when it needed memory"),
         "{scr}"
     );
+    // The status bar counts the OOM killer's victims, in red.
+    assert!(lines(&buf)[0].contains("│ OOM killed 2 │"), "{scr}");
+    assert_eq!(cell_at(&buf, "OOM killed 2").fg, Color::LightRed);
     assert!(scr.contains("signals  1"), "one signal, not two: {scr}");
     select_pid(&mut app, bystander.pid);
     let scr = screen(&draw(&mut app, 320, 50));
