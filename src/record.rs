@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::RecvTimeoutError;
 
 use crate::journal::Writer;
@@ -64,9 +64,10 @@ pub fn open_output(output: Option<&PathBuf>) -> Result<Box<dyn Write>> {
 /// number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration> {
     let s = s.trim();
+    let too_long = || anyhow!("duration {s:?} is too long");
     if let Ok(secs) = s.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+            return Duration::try_from_secs_f64(secs).map_err(|_| too_long());
         }
     }
     let mut total = Duration::ZERO;
@@ -83,7 +84,7 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
             .map_or(rest.len(), |i| digits + i);
         let value: f64 = rest[..digits]
             .parse()
-            .with_context(|| format!("bad duration {s:?} (try 5s, 250ms, 2m, 1h)"))?;
+            .map_err(|_| anyhow!("bad duration {s:?} (try 5s, 250ms, 2m, 1h)"))?;
         let unit = match &rest[digits..unit_end] {
             "ms" => 0.001,
             "s" | "sec" => 1.0,
@@ -91,7 +92,10 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
             "h" => 3600.0,
             other => bail!("bad duration unit {other:?} in {s:?} (use ms, s, m or h)"),
         };
-        total += Duration::from_secs_f64(value * unit);
+        total = Duration::try_from_secs_f64(value * unit)
+            .ok()
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(too_long)?;
         rest = &rest[unit_end..];
     }
     Ok(total)
@@ -216,5 +220,16 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("s").is_err());
+        // Too long for a Duration: an error, not a panic.
+        for huge in [
+            "1e300",
+            "99999999999999999999999h",
+            "18446744073709551615s1s",
+        ] {
+            let e = parse_duration(huge).expect_err(huge);
+            assert!(e.to_string().contains("too long"), "{huge}: {e}");
+        }
+        let e = parse_duration("abc").unwrap_err().to_string();
+        assert_eq!(e, r#"bad duration "abc" (try 5s, 250ms, 2m, 1h)"#);
     }
 }
