@@ -233,40 +233,30 @@ pub fn to_text(doc: &Value) -> String {
 pub fn write_file(dir: &Path, doc: &Value) -> Result<PathBuf> {
     let pid = doc["selected"]["pid"].as_u64().unwrap_or(0);
     let start = doc["selected"]["start"].as_u64().unwrap_or(0);
+    let new = |path: &Path| OpenOptions::new().write(true).create_new(true).open(path);
     for n in 1..1000 {
         let stem = match n {
             1 => format!("causeway-chain-{pid}-{start}"),
             n => format!("causeway-chain-{pid}-{start}-{n}"),
         };
         let json = dir.join(format!("{stem}.json"));
-        let txt = dir.join(format!("{stem}.txt"));
+        let txt = json.with_extension("txt");
         if txt.exists() {
             continue;
         }
-        match create_new(&json, &to_text(doc)) {
-            Ok(()) => {
-                create_new(&txt, &summary(doc))?;
-                return Ok(json);
-            }
-            Err(e)
-                if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
-                    == Some(std::io::ErrorKind::AlreadyExists) => {}
-            Err(e) => return Err(e),
-        }
+        let mut file = match new(&json) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", json.display())),
+        };
+        file.write_all(to_text(doc).as_bytes())
+            .with_context(|| format!("writing {}", json.display()))?;
+        new(&txt)
+            .and_then(|mut f| f.write_all(summary(doc).as_bytes()))
+            .with_context(|| format!("writing {}", txt.display()))?;
+        return Ok(json);
     }
     anyhow::bail!("too many chains of pid {pid} in {}", dir.display())
-}
-
-/// Writes `text` to `path`, which must not exist yet.
-fn create_new(path: &Path, text: &str) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(anyhow::Error::from)
-        .map_err(|e| e.context(format!("creating {}", path.display())))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -355,13 +345,9 @@ mod tests {
         let mut s = synth::Synth::new();
         // The seed is in cgroup 1 (never named); events are in cgroup 42.
         let init = s.seed(1, None, "systemd", &["systemd"]);
-        let mut msgs = vec![crate::event::Message::Cgroup {
-            id: 42,
-            path: "/system.slice/backup.service".into(),
-        }];
+        s.cgroup(42, "/system.slice/backup.service");
         let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
-        msgs.extend(s.messages);
-        let tree = CausalTree::from_messages(&msgs);
+        let tree = CausalTree::from_messages(&s.messages);
         let doc = chain(
             &tree,
             &synth::header(),

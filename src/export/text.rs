@@ -310,11 +310,11 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
     #[test]
     fn the_process_at_the_other_end_is_named_with_its_service() {
         // nginx's last event (its listen) was in cgroup 42.
-        let mut msgs = vec![Message::Cgroup {
+        let mut msgs = synth::demo();
+        msgs.push(Message::Cgroup {
             id: 42,
             path: "/system.slice/nginx.service".into(),
-        }];
-        msgs.extend(synth::demo());
+        });
         let tree = CausalTree::from_messages(&msgs);
         let id = tree.find_pid(1006).expect("curl");
         let doc = super::super::chain(&tree, &synth::header(), id, tree.last_ktime());
@@ -354,12 +354,8 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         };
         s.exit(job, init, term);
         // Events are in cgroup 42, the scan's process in cgroup 1.
-        let mut msgs = vec![Message::Cgroup {
-            id: 42,
-            path: "/system.slice/backup.service".into(),
-        }];
-        msgs.extend(s.messages);
-        let text = text_of(&msgs, job.pid);
+        s.cgroup(42, "/system.slice/backup.service");
+        let text = text_of(&s.messages, job.pid);
         let want = "
 1 systemd  (running before causeway began, running)
 └─ ▶ 1000 bash→sleep ⟨backup.service⟩  9  (started 00:01:40.000, killed by SIGTERM after 11ms)

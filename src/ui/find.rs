@@ -319,12 +319,8 @@ mod tests {
         let mut s = crate::ui::synth::Synth::new();
         let init = s.seed(1, None, "systemd", &["systemd"]);
         let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
-        let mut msgs = vec![crate::event::Message::Cgroup {
-            id: 42,
-            path: "/system.slice/docker-3f2a9c.scope".into(),
-        }];
-        msgs.extend(s.messages);
-        let tree = crate::graph::CausalTree::from_messages(&msgs);
+        s.cgroup(42, "/system.slice/docker-3f2a9c.scope");
+        let tree = crate::graph::CausalTree::from_messages(&s.messages);
         let finds = |q: &str, k| {
             let node = tree.node(tree.find(k).expect("in the tree"));
             Query::parse(q).matches_process(node, tree.cgroup_path(node.cgroup), None)

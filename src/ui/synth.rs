@@ -73,6 +73,14 @@ impl Synth {
     }
 
     /// A process that existed before the start (from the /proc scan).
+    /// Names cgroup `id` (events here are in cgroup 42, seeds in 1).
+    pub fn cgroup(&mut self, id: u64, path: &str) {
+        self.messages.push(Message::Cgroup {
+            id,
+            path: path.to_string(),
+        });
+    }
+
     pub fn seed(
         &mut self,
         pid: u32,

@@ -831,12 +831,8 @@ fn a_process_s_cgroup_is_named_by_its_path() {
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let job = s.spawn(init, 0, "/usr/bin/tar", &["tar", "c", "/"]);
     let child = s.spawn(job, 0, "/usr/bin/gzip", &["gzip", "-9"]);
-    let mut msgs = vec![crate::event::Message::Cgroup {
-        id: 42,
-        path: "/system.slice/backup.service".into(),
-    }];
-    msgs.extend(s.messages);
-    let mut app = replay(msgs, vec![]);
+    s.cgroup(42, "/system.slice/backup.service");
+    let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, job.pid);
     let text = screen(&draw(&mut app, 120, 30));
     assert!(
