@@ -82,6 +82,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs causeway with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
     crate::logging::init();
+    std::panic::set_hook(Box::new(|info| eprintln!("{}", panic_line(info))));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -173,5 +174,50 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// What a panic (a bug in causeway) says: one line, where and what, without
+/// a backtrace (`RUST_BACKTRACE` is often set on hosts where causeway runs).
+pub fn panic_line(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let p = info.payload();
+    let what = p
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    let here = std::thread::current();
+    describe_panic(
+        here.name().unwrap_or("<unnamed>"),
+        info.location().map(ToString::to_string).as_deref(),
+        what,
+    )
+}
+
+fn describe_panic(thread: &str, at: Option<&str>, what: &str) -> String {
+    let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = at.map_or_else(String::new, |a| format!(" at {a}"));
+    format!(
+        "causeway: internal error (a bug: please report it): thread '{thread}' panicked{at}: {what}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_panic;
+
+    #[test]
+    fn a_panic_is_one_line_saying_where_and_what() {
+        let line = describe_panic(
+            "probe",
+            Some("src/bpf/mod.rs:12:5"),
+            "index out of bounds:\n  the len is 3",
+        );
+        assert_eq!(
+            line,
+            "causeway: internal error (a bug: please report it): thread 'probe' panicked \
+             at src/bpf/mod.rs:12:5: index out of bounds: the len is 3"
+        );
+        assert!(!describe_panic("main", None, "x").contains(" at "));
     }
 }

@@ -603,9 +603,7 @@ impl App {
         self.follow = false;
         match self.find(&q, forward) {
             Some((id, conn)) => {
-                let item = Item::Node(id);
-                self.rows.reveal(&self.tree, item);
-                self.select(item);
+                self.jump(Item::Node(id));
                 // `c` then opens the list on the connection that matched.
                 if let Some(i) = conn {
                     self.conn_sel = i;
@@ -673,6 +671,22 @@ impl App {
         self.selected = Some(item);
     }
 
+    /// Selects `item` after a jump (find, parent, peer), unfolding what
+    /// hides it. If it was off screen, it comes to a third of the way down,
+    /// not to the edge: its ancestors above it and its children below it
+    /// are what the operator looks at next.
+    fn jump(&mut self, item: Item) {
+        self.rows.reveal(&self.tree, item);
+        self.select(item);
+        let Some(row) = self.rows.row_of(&self.tree, item) else {
+            return;
+        };
+        let h = self.tree_height().max(1);
+        if row < self.offset || row >= self.offset + h {
+            self.offset = row.saturating_sub(h / 3);
+        }
+    }
+
     fn move_by(&mut self, delta: isize) {
         let row = self.selected_row().saturating_add_signed(delta);
         self.move_to(row);
@@ -723,10 +737,7 @@ impl App {
             return;
         };
         match self.tree.node(id).causal_parent {
-            ParentLink::Known(p) => {
-                self.rows.reveal(&self.tree, Item::Node(p));
-                self.select(Item::Node(p));
-            }
+            ParentLink::Known(p) => self.jump(Item::Node(p)),
             ParentLink::Unknown(key) => {
                 self.flash = Some(format!(
                     "the parent (pid {}) was never seen: listed under \"unknown parent\"",
@@ -782,9 +793,7 @@ impl App {
                 self.flash = Some("the peer process had not started yet: = returns to now".into());
             }
             Some(peer) => {
-                let item = Item::Node(peer);
-                self.rows.reveal(&self.tree, item);
-                self.select(item);
+                self.jump(Item::Node(peer));
                 self.mode = Mode::Tree;
                 let n = self.tree.node(peer);
                 self.flash = Some(format!("peer process: {} {}", n.key.pid, n.display_name()));

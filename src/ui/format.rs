@@ -36,6 +36,11 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// `n` and the noun in its number: `1 connection`, `2 connections`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A byte size: `812 KiB`, `23.4 MiB`.
 pub fn bytes(n: u64) -> String {
     const K: f64 = 1024.0;
@@ -153,6 +158,9 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(24_536_678), "23.4 MiB");
+        assert_eq!(counted(1, "process", "processes"), "1 process");
+        assert_eq!(counted(0, "process", "processes"), "0 processes");
+        assert_eq!(counted(2, "connection", "connections"), "2 connections");
     }
 
     #[test]

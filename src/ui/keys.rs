@@ -41,7 +41,7 @@ pub enum Action {
     Connections,
     /// In the connection list: select the peer process in the tree.
     JumpToPeer,
-    /// Write the selection's causal chain to a JSON file.
+    /// Write the selection's causal chain to a JSON file and a text file.
     Export,
     /// Scrub the view back to the moment before (a process started or
     /// ended), or forward to the next.
@@ -188,7 +188,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),
-    ("x", "write the causal chain to a JSON file"),
+    ("x", "write the causal chain to JSON and text files"),
     ("[ ]", "scrub: the moment before / after"),
     ("{ }", "scrub 10 s back / forward;  = now"),
     ("q  Ctrl-C", "quit"),

@@ -861,13 +861,18 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
         Direction::Inbound => "in",
         Direction::Listen => "listen",
     };
+    // A listener has no other end: its remote is all zeros.
+    let remote = if c.direction == Direction::Listen {
+        String::new()
+    } else {
+        format!("{} ", c.remote)
+    };
     let mut spans = vec![
         Span::styled(if peer.is_some() { "⇄ " } else { "  " }, t.net()),
         Span::raw(format!(
-            "{dir:<6} {} {} {arrow} {} ",
+            "{dir:<6} {} {} {arrow} {remote}",
             c.protocol.as_str(),
             c.local,
-            c.remote
         )),
         match failure {
             Some(f) => Span::styled(format!("{:<9}", failure_word(f)), t.failure()),
@@ -928,8 +933,8 @@ fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     let conns = app.conns_shown(id);
     let header = Line::from(Span::styled(
         format!(
-            "{} connections · Enter on ⇄ jumps to the peer process · Esc back",
-            conns.len()
+            "{} · Enter on ⇄ jumps to the peer process · Esc back",
+            format::counted(conns.len(), "connection", "connections")
         ),
         t.dim(),
     ));

@@ -95,13 +95,7 @@ fn install_panic_hook() {
                 .map(|t| *t == Some(here.id()))
                 .unwrap_or(true);
             if ACTIVE.load(Ordering::SeqCst) && !on_view {
-                let msg = format!(
-                    "thread '{}' panicked at {}:\n{}",
-                    here.name().unwrap_or("<unnamed>"),
-                    info.location()
-                        .map_or_else(String::new, ToString::to_string),
-                    panic_payload(info)
-                );
+                let msg = crate::cli::panic_line(info);
                 if let Ok(mut p) = PENDING.lock() {
                     p.push(msg);
                 }
@@ -113,14 +107,6 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
-}
-
-fn panic_payload(info: &std::panic::PanicHookInfo<'_>) -> String {
-    let p = info.payload();
-    p.downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 fn enter() -> Result<(Guard, Term)> {
@@ -475,7 +461,8 @@ fn export(app: &mut App) {
         .and_then(|dir| crate::export::write_file(&dir, &doc));
     app.flash = Some(match written {
         Ok(path) => format!(
-            "chain of {n} processes written to {} (and as text, .txt)",
+            "chain of {} written to {} (and as text, .txt)",
+            super::format::counted(n, "process", "processes"),
             path.display()
         ),
         Err(e) => format!("export failed: {e:#}"),

@@ -268,6 +268,34 @@ fn connections_list_and_jump_to_peer() {
 }
 
 #[test]
+fn a_jump_off_screen_brings_the_process_a_third_of_the_way_down() {
+    let mut app = replay(synth::chain(200), vec![]);
+    app.resize(80, 24);
+    let h = app.tree_height();
+    assert!(h > 6, "{h} rows");
+    app.handle(Action::First);
+    type_search(&mut app, "level 150");
+    assert_eq!(row(&app), 150);
+    assert_eq!(app.offset, 150 - h / 3, "below: a third of the way down");
+    // On screen already: the view stays where it is.
+    type_search(&mut app, "level 149");
+    assert_eq!(row(&app), 149);
+    assert_eq!(app.offset, 150 - h / 3);
+    type_search(&mut app, "level 42");
+    assert_eq!(row(&app), 42);
+    assert_eq!(app.offset, 42 - h / 3, "above: the same");
+    // Near the end, the view stops at the last row.
+    type_search(&mut app, "level 199");
+    assert_eq!(app.offset, app.rows.total(&app.tree) - h);
+    // The parent jump too, to a parent off screen.
+    app.selected = app.rows.item_at(&app.tree, 150);
+    app.offset = 0;
+    app.handle(Action::Parent);
+    assert_eq!(row(&app), 149);
+    assert_eq!(app.offset, 149 - h / 3);
+}
+
+#[test]
 fn help_takes_the_keys_until_closed() {
     let mut app = replay(synth::demo(), vec![]);
     let sel = app.selected;
