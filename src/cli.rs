@@ -119,11 +119,12 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 String::new()
             };
+            use crate::ui::format::counted;
             eprintln!(
-                "causeway: recorded {} processes, {} open sockets and {} events{lost} ({:.3} s CPU)",
-                s.processes,
-                s.sockets,
-                s.events,
+                "causeway: recorded {}, {} and {}{lost} ({:.3} s CPU)",
+                counted(s.processes, "process", "processes"),
+                counted(s.sockets, "open socket", "open sockets"),
+                counted(s.events, "event", "events"),
                 s.cpu.as_secs_f64()
             );
             Ok(())

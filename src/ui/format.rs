@@ -37,7 +37,7 @@ pub fn count(n: u64) -> String {
 }
 
 /// `n` and the noun in its number: `1 connection`, `2 connections`.
-pub fn counted(n: usize, one: &str, many: &str) -> String {
+pub fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -934,7 +934,7 @@ fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     let header = Line::from(Span::styled(
         format!(
             "{} · Enter on ⇄ jumps to the peer process · Esc back",
-            format::counted(conns.len(), "connection", "connections")
+            format::counted(conns.len() as u64, "connection", "connections")
         ),
         t.dim(),
     ));

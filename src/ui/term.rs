@@ -462,7 +462,7 @@ fn export(app: &mut App) {
     app.flash = Some(match written {
         Ok(path) => format!(
             "chain of {} written to {} (and as text, .txt)",
-            super::format::counted(n, "process", "processes"),
+            super::format::counted(n as u64, "process", "processes"),
             path.display()
         ),
         Err(e) => format!("export failed: {e:#}"),
