@@ -312,7 +312,8 @@ fn a_signal_death_is_recorded_as_such() {
         return;
     }
     let marker = unique("victim");
-    let m = marker.clone();
+    let handled = unique("handled");
+    let (m, h) = (marker.clone(), handled.clone());
     let cap = capture(
         move || {
             let st = Command::new("/bin/sh")
@@ -321,6 +322,13 @@ fn a_signal_death_is_recorded_as_such() {
                 .status()
                 .unwrap();
             assert!(!st.success());
+            // A shell that handles SIGUSR1 sends it to itself, then exits.
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("trap : USR1; kill -USR1 $$; exit 0; : {h}"))
+                .status()
+                .unwrap();
+            assert!(st.success());
         },
         |_| true,
         Duration::from_secs(10),
@@ -334,8 +342,17 @@ fn a_signal_death_is_recorded_as_such() {
             core_dumped: false
         })
     );
-    // It signalled itself: its exit says all there is.
-    assert!(n.signals.is_empty(), "{:?}", n.signals);
+    // It killed itself: written, with itself as the sender, so that "who
+    // killed it" has an answer (a `pkill` matching its own command line).
+    let [sent] = n.signals.as_slice() else {
+        panic!("one signal: {:?}", n.signals)
+    };
+    assert_eq!((sent.info.signal, sent.info.code), (9, 0), "kill()");
+    assert_eq!(sent.info.sender.map(|s| s.proc), Some(n.key), "itself");
+    // A signal it handles is routine: not written.
+    let h = t.node(ran(t, &handled));
+    assert_eq!(h.exit, Some(ExitStatus::Code(0)));
+    assert!(h.signals.is_empty(), "{:?}", h.signals);
 }
 
 /// The node that ran an argv ending with `marker`.

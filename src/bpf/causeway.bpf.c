@@ -339,6 +339,24 @@ int BPF_PROG(handle_exit_compat, struct task_struct *p)
 	((1U << 4) | (1U << 5) | (1U << 6) | (1U << 7) | (1U << 8) | (1U << 11) | \
 	 (1U << 13) | (1U << 31))
 
+/* Whether `task` takes `sig` (1 to 31) with its default action: no handler
+ * installed and not ignored. The handler is read by address (the index is
+ * not a constant), through a pointer read into a plain value. */
+static __always_inline bool default_action(struct task_struct *task, int sig)
+{
+	struct sighand_struct *sh = BPF_CORE_READ(task, sighand);
+	unsigned long at;
+	void *handler = (void *)1;
+
+	if (!sh)
+		return false;
+	at = (unsigned long)&sh->action[0].sa.sa_handler +
+	     (unsigned long)(sig - 1) * bpf_core_type_size(struct k_sigaction);
+	if (bpf_probe_read_kernel(&handler, sizeof(handler), (void *)at))
+		return false;
+	return handler == NULL; /* SIG_DFL */
+}
+
 /* result: TRACE_SIGNAL_DELIVERED 0, _IGNORED 1, _ALREADY_PENDING 2,
  * _OVERFLOW_FAIL 3, _LOSE_INFO 4. */
 SEC("tp_btf/signal_generate")
@@ -367,8 +385,10 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info,
 	by_process = code == SI_USER || code == SI_QUEUE || code == SI_TKILL;
 	cur = bpf_get_current_task_btf();
 	if (by_process) {
-		/* A process signalling itself: raise(), kill(getpid()). */
-		if (cur->tgid == task->tgid)
+		/* A process signalling itself (kill $$, raise(), a pkill that
+		 * matches its own command line): only a signal it does not
+		 * handle, which ends it; a handled one is routine. */
+		if (cur->tgid == task->tgid && !default_action(task, sig))
 			return 0;
 	} else if (SELF_INFLICTED & (1U << sig)) {
 		return 0;

@@ -192,6 +192,9 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
         let from = match (&s["sender"], s["oom_killer"] == Value::Bool(true)) {
             (_, true) => "the OOM killer".to_string(),
             (Value::Null, false) => "the kernel".to_string(),
+            (sender, false) if sender["pid"] == p["pid"] && sender["start"] == p["start"] => {
+                "itself".to_string()
+            }
             (sender, false) => format!(
                 "{} {} (uid {})",
                 sender["pid"],
@@ -364,5 +367,20 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
            out tcp 10.0.0.7:40001 → 10.0.0.7:80  from 00:01:40.004 for 1ms, refused
 ";
         assert!(text.ends_with(want), "{text}");
+    }
+
+    #[test]
+    fn a_process_that_killed_itself_sent_the_signal_itself() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let sh = s.spawn(init, 0, "/bin/sh", &["sh", "-c", "kill $$"]);
+        s.signal(sh, init, 15, Some(sh));
+        let term = ExitStatus::Signal {
+            signal: 15,
+            core_dumped: false,
+        };
+        s.exit(sh, init, term);
+        let text = text_of(&s.messages, sh.pid);
+        assert!(text.contains("SIGTERM sent by itself at"), "{text}");
     }
 }

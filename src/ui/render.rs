@@ -563,7 +563,8 @@ fn sender(app: &App, s: &SignalInfo, to: ProcKey) -> String {
     match (s.oom, from.proc == to) {
         (true, true) => "the OOM killer, when it needed memory".to_string(),
         (true, false) => format!("the OOM killer, when {who} needed memory"),
-        (false, _) => who,
+        (false, true) => "itself".to_string(),
+        (false, false) => who,
     }
 }
 

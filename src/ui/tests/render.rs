@@ -746,6 +746,23 @@ fn a_killed_process_says_who_sent_the_signal() {
 }
 
 #[test]
+fn a_process_that_killed_itself_says_so() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sh = s.spawn(init, 0, "/usr/bin/sh", &["sh", "-c", "pkill -f watchdog"]);
+    s.signal(sh, init, 15, Some(sh));
+    let term = ExitStatus::Signal {
+        signal: 15,
+        core_dumped: false,
+    };
+    s.exit(sh, init, term);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, sh.pid);
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(scr.contains("killed by SIGTERM  sent by itself"), "{scr}");
+}
+
+#[test]
 fn a_process_the_oom_killer_chose_says_so() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
