@@ -41,6 +41,13 @@ enum Command {
         /// Stop after this long (e.g. 30s, 5m, 1h); otherwise on Ctrl-C or SIGTERM.
         #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
+        /// Once the journal reaches SIZE (e.g. 100M, 1G), rename it FILE.1 (older
+        /// ones FILE.2...) and begin a new FILE, which replays on its own.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "output")]
+        rotate: Option<u64>,
+        /// With --rotate: how many renamed files to keep besides FILE.
+        #[arg(long, value_name = "N", default_value_t = 4, requires = "rotate")]
+        keep: u32,
     },
     /// Open the view over a recorded journal (no privileges needed).
     Replay {
@@ -73,6 +80,16 @@ fn parse_process(s: &str) -> Result<(u32, Option<u64>), String> {
         None => (s, None),
     };
     Ok((pid.parse().map_err(|_| bad())?, start))
+}
+
+/// A `--rotate` size: at least [`record::MIN_SIZE`], so that a file holds
+/// more than the process and socket lines it opens with.
+fn parse_size(s: &str) -> Result<u64, String> {
+    match record::parse_size(s) {
+        Ok(n) if n < record::MIN_SIZE => Err(format!("{s:?} is too small: at least 64K")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e:#}")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -110,9 +127,22 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Record { output, duration } => {
+        Command::Record {
+            output,
+            duration,
+            rotate,
+            keep,
+        } => {
             let stop = record::stop_on_signals()?;
-            let out = record::open_output(output.as_ref())?;
+            let out = match (rotate, output) {
+                (Some(size), Some(path)) => {
+                    if path.as_os_str() == "-" {
+                        anyhow::bail!("--rotate needs a file to write (--output FILE), not stdout");
+                    }
+                    record::Output::Rotating(record::Rotate { path, size, keep })
+                }
+                (_, output) => record::Output::Stream(record::open_output(output.as_ref())?),
+            };
             let s = record::record(out, duration, &stop)?;
             let lost = if s.lost > 0 {
                 format!(", {} LOST (ring buffer full)", s.lost)
@@ -120,8 +150,13 @@ fn run(cli: Cli) -> Result<()> {
                 String::new()
             };
             use crate::ui::format::counted;
+            let files = if s.files > 1 {
+                format!(" in {} files", s.files)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "causeway: recorded {}, {} and {}{lost} ({:.3} s CPU)",
+                "causeway: recorded {}, {} and {}{files}{lost} ({:.3} s CPU)",
                 counted(s.processes, "process", "processes"),
                 counted(s.sockets, "open socket", "open sockets"),
                 counted(s.events, "event", "events"),

@@ -11,8 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::journal::Writer;
+use crate::event::Message;
+use crate::journal::{Writer, boot_clock_ns};
 use crate::live::{CHANNEL_CAPACITY, Source};
+
+mod rotate;
+
+use rotate::Rotation;
+pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
 
 /// After writing, the recorder lets the next batches gather for this long
 /// rather than waiting for each: under load, waking for every batch costs
@@ -32,6 +38,16 @@ pub struct Summary {
     /// CPU time (user + system, all threads) spent after start-up: probe
     /// loading and the /proc scan are not counted.
     pub cpu: Duration,
+    /// Files written: more than one with `--rotate`.
+    pub files: u32,
+}
+
+/// Where `record` writes.
+pub enum Output {
+    /// One journal, on this writer.
+    Stream(Box<dyn Write>),
+    /// A journal that moves on to a new file at a size (`--rotate`).
+    Rotating(Rotate),
 }
 
 /// CPU time of this process so far, all threads.
@@ -108,11 +124,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Records until stopped. `stop` is raised by SIGINT/SIGTERM handlers (or a
 /// test); the recorder then drains everything the probe had and flushes.
-pub fn record(
-    out: Box<dyn Write>,
-    duration: Option<Duration>,
-    stop: &AtomicBool,
-) -> Result<Summary> {
+pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> Result<Summary> {
+    let (mut rotation, out) = match output {
+        Output::Stream(out) => (None, out),
+        Output::Rotating(r) => {
+            let (rotation, out) = Rotation::start(r)?;
+            (Some(rotation), out)
+        }
+    };
     let src = Source::start()?;
     if let Some(w) = src.probe.features().warning() {
         eprintln!("causeway: warning: {w}");
@@ -120,7 +139,7 @@ pub fn record(
     let mut summary = Summary::default();
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
-    let result = write_all(&mut w, &src, duration, stop);
+    let result = write_all(&mut w, &src, duration, stop, &mut rotation);
     // Whatever happened, stop the probe: drain the channel until the probe
     // thread has delivered everything and gone.
     src.probe.request_stop();
@@ -131,7 +150,10 @@ pub fn record(
         }
         src.probe.recycle(batch);
     }
-    let counts = w.counts();
+    let counts = rotation
+        .as_ref()
+        .map_or(w.counts(), |r| r.total(w.counts()));
+    summary.files = rotation.as_ref().map_or(1, Rotation::files);
     summary.processes = counts.processes;
     summary.sockets = counts.sockets;
     summary.events = counts.events;
@@ -154,16 +176,21 @@ pub fn record(
 }
 
 /// Writes the seeds, then batches as they come, until stopped. Each batch
-/// reaches the output whole; `flush` is for an output that buffers.
+/// reaches the output whole; `flush` is for an output that buffers. With a
+/// rotation, moves on to a new file between batches once the file is full.
 fn write_all(
     w: &mut Writer<Box<dyn Write>>,
     src: &Source,
     duration: Option<Duration>,
     stop: &AtomicBool,
+    rotation: &mut Option<Rotation>,
 ) -> Result<()> {
     let seeds = crate::live::seed_messages(src.seeds.iter().cloned());
     w.write_batch(&seeds)?;
     w.flush()?;
+    if let Some(r) = rotation.as_mut() {
+        r.observe(&seeds);
+    }
     let deadline = duration.map(|d| Instant::now() + d);
     let tick = Duration::from_millis(100);
     loop {
@@ -175,14 +202,16 @@ fn write_all(
         });
         match src.events.recv_timeout(wait) {
             Ok(batch) => {
-                w.write_batch(&batch)?;
+                put(w, &batch, rotation)?;
                 src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
                 for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
-                    w.write_batch(&batch)?;
+                    put(w, &batch, rotation)?;
                     src.probe.recycle(batch);
                 }
-                if src.events.is_empty() {
+                if let Some(r) = rotation.as_mut().filter(|r| r.due()) {
+                    r.rotate(w, &src.header, boot_clock_ns()?)?;
+                } else if src.events.is_empty() {
                     w.flush()?;
                 }
                 let linger = deadline.map_or(LINGER, |d| {
@@ -194,6 +223,19 @@ fn write_all(
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
+}
+
+/// Writes `batch`, and lets the rotation take note of it.
+fn put(
+    w: &mut Writer<Box<dyn Write>>,
+    batch: &[Message],
+    rotation: &mut Option<Rotation>,
+) -> Result<()> {
+    w.write_batch(batch)?;
+    if let Some(r) = rotation.as_mut() {
+        r.observe(batch);
+    }
+    Ok(())
 }
 
 /// Raises `flag` on SIGINT and SIGTERM.

@@ -188,3 +188,116 @@ fn a_bad_duration_is_refused_before_anything_starts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("duration"));
 }
+
+#[test]
+fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
+    if !probe_allowed("a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own") {
+        return;
+    }
+    // A connection open before the recording (listed at start) and one
+    // made during it (a connect): both open across every rotation.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let before = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _before_peer = listener.accept().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.jsonl");
+    let mut rec = Command::new(BIN)
+        .args(["record", "--rotate", "64K", "--keep", "2", "--output"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_header(&out);
+    let during = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _during_peer = listener.accept().unwrap();
+    // About a kilobyte of journal per process: enough for many files.
+    let st = Command::new("/bin/sh")
+        .args(["-c", "for i in $(seq 1500); do /bin/true; done"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };
+    let (status, stderr) = finish(&mut rec);
+    assert!(status.success(), "record failed: {stderr}");
+    let files: u32 = stderr
+        .split(" in ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no file count: {stderr}"));
+    assert!(files >= 4, "{stderr}");
+
+    // The current file and the two kept; none older.
+    let numbered = |n| causeway::record::numbered(&out, n);
+    assert!(!numbered(3).exists(), "only two kept");
+    let ends = |s: &std::net::TcpStream| (s.local_addr().unwrap(), s.peer_addr().unwrap());
+    for path in [out.clone(), numbered(1), numbered(2)] {
+        let loaded = causeway::journal::load(&path).unwrap();
+        let name = path.display();
+        assert!(loaded.problems.is_empty(), "{name}: {:?}", loaded.problems);
+        if path != out {
+            let size = std::fs::metadata(&path).unwrap().len();
+            assert!(size >= 64 * 1024, "{name} moved aside at {size} bytes");
+        }
+        // Opens as a journal does: processes, then sockets, then events;
+        // every cgroup named before it is used.
+        let mut named = std::collections::HashSet::new();
+        let mut stage = 0;
+        for m in &loaded.messages {
+            let at = match m {
+                Message::Cgroup { id, .. } => {
+                    named.insert(*id);
+                    continue;
+                }
+                Message::Seed(_) => 0,
+                Message::Socket(_) => 1,
+                Message::Event(_) | Message::Lost { .. } => 2,
+            };
+            assert!(at >= stage, "{name}: {m:?} out of order");
+            stage = at;
+            if let Some(id) = m.cgroup() {
+                assert!(named.contains(&id), "{name}: cgroup {id} not named");
+            }
+        }
+        assert!(
+            loaded
+                .messages
+                .iter()
+                .any(|m| matches!(m, Message::Seed(s) if s.proc.pid == std::process::id())),
+            "{name}: this process is not among those alive at its start"
+        );
+        for conn in [&before, &during] {
+            let (local, peer) = ends(conn);
+            assert!(
+                loaded.messages.iter().any(|m| matches!(m,
+                    Message::Socket(s) if s.local == local && s.remote == peer)),
+                "{name}: the connection {local} → {peer} open throughout is not listed"
+            );
+        }
+    }
+}
+
+#[test]
+fn rotating_needs_a_file_and_a_sensible_size() {
+    let out = Command::new(BIN)
+        .args(["record", "--rotate", "1K", "--output", "/tmp/x.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 64K"));
+    let out = Command::new(BIN)
+        .args(["record", "--rotate", "1M"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no --output");
+    let out = Command::new(BIN)
+        .args(["record", "--rotate", "1M", "--output", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not stdout"), "{stderr}");
+}

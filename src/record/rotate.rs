@@ -1,0 +1,333 @@
+//! `causeway record --rotate SIZE`: a journal of bounded size, for a
+//! recorder left running. Once the journal reaches SIZE it is renamed
+//! `FILE.1` (the one before becomes `FILE.2`, and so on; the oldest beyond
+//! `--keep` is overwritten) and a new `FILE` begins.
+//!
+//! Each file replays on its own: a new one opens as a journal does, with a
+//! header, the cgroup names known so far, a `process` line for each process
+//! alive then (a fresh /proc scan) and a `socket` line for each TCP socket
+//! open then (the connects, accepts, listeners and listed sockets written
+//! so far whose close has not been). What happened before it began is in
+//! the file before.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::event::{Actor, EventKind, Message, NetKind, Protocol, SeedSocket};
+use crate::hash::CookieMap;
+use crate::journal::{Counts, Header, Writer};
+
+/// The smallest `--rotate` size: a file must hold more than its opening.
+pub const MIN_SIZE: u64 = 64 * 1024;
+
+/// Where a rotating journal goes, how large each file grows, and how many
+/// rotated files are kept besides the current one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotate {
+    pub path: PathBuf,
+    pub size: u64,
+    pub keep: u32,
+}
+
+/// Parses a size such as `64K`, `100M`, `1G` or `1.5G` (powers of 1024; a
+/// `B` or `iB` after the unit is allowed); a bare number is bytes.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let t = lower
+        .strip_suffix("ib")
+        .or_else(|| lower.strip_suffix('b'))
+        .unwrap_or(&lower);
+    let (digits, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => bail!("bad size {s:?} (try 64K, 100M, 1G)"),
+    };
+    let value: f64 = digits
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| anyhow::anyhow!("bad size {s:?} (try 64K, 100M, 1G)"))?;
+    let bytes = value * scale as f64;
+    if bytes >= u64::MAX as f64 {
+        bail!("size {s:?} is too large");
+    }
+    Ok(bytes as u64)
+}
+
+/// `path` with `.n` appended: `j.jsonl.2`.
+pub fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+/// Moves each rotated file one number up (the one numbered `keep` is
+/// replaced by the one below it) and `path` to `path.1`.
+fn shift(path: &Path, keep: u32) -> io::Result<()> {
+    for n in (1..keep).rev() {
+        match std::fs::rename(numbered(path, n), numbered(path, n + 1)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    if keep == 0 {
+        return std::fs::remove_file(path);
+    }
+    std::fs::rename(path, numbered(path, 1))
+}
+
+/// A file that counts the bytes written to it.
+struct Counted {
+    file: File,
+    bytes: Rc<Cell<u64>>,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The state of a rotating journal: the current file's size, and what a
+/// new file must open with.
+pub struct Rotation {
+    rotate: Rotate,
+    bytes: Rc<Cell<u64>>,
+    /// Nothing but the current file's opening has been written to it.
+    fresh: bool,
+    cgroups: BTreeMap<u64, String>,
+    open: CookieMap<SeedSocket>,
+    /// Lines of the first file, once it is finished: what existed at start.
+    first: Option<Counts>,
+    /// Events and lost records of the files already finished.
+    events: u64,
+    lost: u64,
+    files: u32,
+}
+
+impl Rotation {
+    /// Creates the first file; the journal writer writes to what this
+    /// returns. A journal already there (a recorder restarted) is moved
+    /// aside first, as at a rotation, not overwritten.
+    pub fn start(rotate: Rotate) -> Result<(Rotation, Box<dyn Write>)> {
+        let path = &rotate.path;
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
+            shift(path, rotate.keep).with_context(|| format!("moving {} aside", path.display()))?;
+        }
+        let bytes = Rc::new(Cell::new(0));
+        let out = create(&rotate.path, &bytes)?;
+        let r = Rotation {
+            rotate,
+            bytes,
+            fresh: true,
+            cgroups: BTreeMap::new(),
+            open: CookieMap::default(),
+            first: None,
+            events: 0,
+            lost: 0,
+            files: 1,
+        };
+        Ok((r, out))
+    }
+
+    /// Takes note of what was just written: cgroup names, and TCP sockets
+    /// opened and closed.
+    pub fn observe(&mut self, msgs: &[Message]) {
+        for msg in msgs {
+            match msg {
+                Message::Cgroup { id, path } => {
+                    self.cgroups.insert(*id, path.clone());
+                }
+                Message::Socket(s) if s.protocol == Protocol::Tcp => {
+                    self.open.insert(s.cookie, s.clone());
+                }
+                Message::Event(ev) => {
+                    self.fresh = false;
+                    let EventKind::Net(n) = &ev.kind else {
+                        continue;
+                    };
+                    if n.protocol != Protocol::Tcp {
+                        continue;
+                    }
+                    match n.kind {
+                        NetKind::Connect | NetKind::Accept | NetKind::Listen => {
+                            let s = SeedSocket {
+                                seen: ev.ktime,
+                                actor: Actor::of(ev),
+                                protocol: n.protocol,
+                                direction: n.direction,
+                                local: n.local,
+                                remote: n.remote,
+                                cookie: n.cookie,
+                                netns: n.netns,
+                            };
+                            self.open.insert(n.cookie, s);
+                        }
+                        NetKind::Close | NetKind::Gone => {
+                            self.open.remove(&n.cookie);
+                        }
+                        NetKind::Udp => {}
+                    }
+                }
+                Message::Socket(_) | Message::Seed(_) | Message::Lost { .. } => {}
+            }
+        }
+    }
+
+    /// Whether the current file has reached its size (and holds events:
+    /// a file is never left with its opening alone).
+    pub fn due(&self) -> bool {
+        !self.fresh && self.bytes.get() >= self.rotate.size
+    }
+
+    /// Finishes the current file and starts the next, as of boot time
+    /// `now`; `w` then writes to the new file.
+    pub fn rotate(
+        &mut self,
+        w: &mut Writer<Box<dyn Write>>,
+        header: &Header,
+        now: u64,
+    ) -> Result<()> {
+        let path = &self.rotate.path;
+        w.flush()?;
+        let done = w.counts();
+        shift(path, self.rotate.keep)
+            .with_context(|| format!("moving {} aside", path.display()))?;
+        let out = create(path, &self.bytes)?;
+        // The old file is closed when its writer is dropped here.
+        let old = std::mem::replace(w, Writer::new(out, header)?);
+        drop(old);
+        self.first.get_or_insert(done);
+        self.events += done.events;
+        self.lost += done.lost;
+        self.files += 1;
+        let mut opening: Vec<Message> = self
+            .cgroups
+            .iter()
+            .map(|(&id, path)| Message::Cgroup {
+                id,
+                path: path.clone(),
+            })
+            .collect();
+        opening.extend(crate::live::seed_messages(crate::seed::scan(now)));
+        let mut open: Vec<SeedSocket> = self.open.values().cloned().collect();
+        open.sort_unstable_by_key(|s| s.cookie);
+        opening.extend(
+            open.into_iter()
+                .map(|s| Message::Socket(SeedSocket { seen: now, ..s })),
+        );
+        w.write_batch(&opening)?;
+        w.flush()?;
+        self.observe(&opening);
+        self.fresh = true;
+        Ok(())
+    }
+
+    /// What was recorded in all, given the current file's counts: the
+    /// processes and sockets that existed at start (the first file's), and
+    /// the events and lost records of every file.
+    pub fn total(&self, current: Counts) -> Counts {
+        let first = self.first.unwrap_or(current);
+        Counts {
+            processes: first.processes,
+            sockets: first.sockets,
+            events: self.events + current.events,
+            lost: self.lost + current.lost,
+        }
+    }
+
+    /// How many files were begun.
+    pub fn files(&self) -> u32 {
+        self.files
+    }
+}
+
+fn create(path: &Path, bytes: &Rc<Cell<u64>>) -> Result<Box<dyn Write>> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    bytes.set(0);
+    Ok(Box::new(Counted {
+        file,
+        bytes: Rc::clone(bytes),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64K").unwrap(), 65_536);
+        assert_eq!(parse_size("100M").unwrap(), 100 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("2mb").unwrap(), 2 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        for bad in ["", "G", "1X", "-1M", "1e400", "nanM", "1 parsec"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shifting_keeps_the_newest_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let read = |p: PathBuf| std::fs::read_to_string(p).ok();
+        for round in 1..=4 {
+            std::fs::write(&path, format!("{round}")).unwrap();
+            shift(&path, 2).unwrap();
+        }
+        assert_eq!(read(path.clone()), None);
+        assert_eq!(read(numbered(&path, 1)).as_deref(), Some("4"));
+        assert_eq!(read(numbered(&path, 2)).as_deref(), Some("3"));
+        assert_eq!(read(numbered(&path, 3)), None);
+        // Nothing kept: the file goes.
+        std::fs::write(&path, "5").unwrap();
+        shift(&path, 0).unwrap();
+        assert_eq!(read(path.clone()), None);
+        assert_eq!(read(numbered(&path, 1)).as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn a_restarted_recorder_moves_the_journal_it_finds_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, "earlier").unwrap();
+        let rotate = Rotate {
+            path: path.clone(),
+            size: MIN_SIZE,
+            keep: 3,
+        };
+        let (_, mut out) = Rotation::start(rotate.clone()).unwrap();
+        out.write_all(b"now").unwrap();
+        drop(out);
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+        assert_eq!(read(path.clone()), "now");
+        assert_eq!(read(numbered(&path, 1)), "earlier");
+        // An empty one is simply reused.
+        std::fs::write(&path, "").unwrap();
+        drop(Rotation::start(rotate).unwrap());
+        assert_eq!(read(numbered(&path, 1)), "earlier");
+        assert!(!numbered(&path, 2).exists());
+    }
+}
