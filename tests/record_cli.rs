@@ -301,3 +301,34 @@ fn rotating_needs_a_file_and_a_sensible_size() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not stdout"), "{stderr}");
 }
+
+#[test]
+fn the_service_unit_in_assets_runs_a_recorder() {
+    if !probe_allowed("the_service_unit_in_assets_runs_a_recorder") {
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/causeway-record.service"
+    ))
+    .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut args: Vec<String> = exec.split_whitespace().skip(1).map(String::from).collect();
+    // Its own arguments, writing into a temporary directory for a second.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("journal.jsonl");
+    let at = args.iter().position(|a| a == "--output").expect("--output") + 1;
+    args[at] = out.display().to_string();
+    args.extend(["--duration".into(), "1s".into()]);
+    let run = Command::new(BIN).args(&args).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let loaded = causeway::journal::load(&out).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
