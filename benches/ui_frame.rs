@@ -174,7 +174,10 @@ fn replay_bench(events: usize) {
     let t_load = t0.elapsed();
     let n_msgs = loaded.messages.len();
     let t1 = Instant::now();
-    let mut app = causeway::ui::replay_app(loaded, &path);
+    let mut app = causeway::ui::replay_app(
+        loaded,
+        &causeway::ui::source_name(std::slice::from_ref(&path)),
+    );
     app.resize(W, H);
     let t_build = t1.elapsed();
     let t2 = Instant::now();

@@ -51,8 +51,11 @@ enum Command {
     },
     /// Open the view over a recorded journal (no privileges needed).
     Replay {
-        /// A journal written by `causeway record` or `causeway live --record`.
-        file: PathBuf,
+        /// A journal written by `causeway record` or `causeway live --record`;
+        /// or several files of one `record --rotate` (FILE FILE.1 ...), read
+        /// as one in time order.
+        #[arg(required = true, num_args = 1.., value_name = "FILE")]
+        files: Vec<PathBuf>,
     },
     /// Write a process's causal chain (ancestors, the process, descendants,
     /// with their execs and connections) from a journal as JSON, or as text.
@@ -200,13 +203,13 @@ fn run(cli: Cli) -> Result<()> {
                 .context("writing the chain")?;
             Ok(())
         }
-        Command::Replay { file } => {
-            let loaded = journal::load(&file)?;
+        Command::Replay { files } => {
+            let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
-            crate::ui::run_replay(loaded, &file)
-                .with_context(|| format!("replaying {}", file.display()))?;
+            let name = crate::ui::source_name(&order);
+            crate::ui::run_replay(loaded, &order).with_context(|| format!("replaying {name}"))?;
             if let Some(s) = summary {
-                eprintln!("causeway: {}: {s}", file.display());
+                eprintln!("causeway: {name}: {s}");
             }
             Ok(())
         }

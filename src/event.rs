@@ -774,6 +774,17 @@ pub enum Message {
 }
 
 impl Message {
+    /// When it happened (boot-time ns), for what has a time: not a scanned
+    /// process, nor a cgroup's name.
+    pub fn ktime(&self) -> Option<u64> {
+        match self {
+            Message::Socket(s) => Some(s.seen),
+            Message::Event(ev) => Some(ev.ktime),
+            Message::Lost { ktime, .. } => Some(*ktime),
+            Message::Seed(_) | Message::Cgroup { .. } => None,
+        }
+    }
+
     /// The cgroup of the process this message is about, if it has one.
     pub fn cgroup(&self) -> Option<u64> {
         match self {

@@ -258,8 +258,9 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
             };
             assert!(at >= stage, "{name}: {m:?} out of order");
             stage = at;
-            if let Some(id) = m.cgroup() {
-                assert!(named.contains(&id), "{name}: cgroup {id} not named");
+            // 0: no cgroup known (an accept no process has used yet).
+            if let Some(id) = m.cgroup().filter(|&id| id != 0) {
+                assert!(named.contains(&id), "{name}: cgroup {id} not named: {m:?}");
             }
         }
         assert!(
@@ -277,6 +278,21 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
                 "{name}: the connection {local} → {peer} open throughout is not listed"
             );
         }
+    }
+    // Read together, the files are one journal: each held connection once,
+    // as first seen, and every /bin/true of the files kept.
+    let (loaded, order) = causeway::journal::load_all(&[out.clone(), numbered(1), numbered(2)])
+        .expect("the kept files read as one");
+    assert_eq!(order, [numbered(2), numbered(1), out.clone()]);
+    let tree = causeway::graph::CausalTree::from_messages(&loaded.messages);
+    for conn in [&before, &during] {
+        let (local, peer) = ends(conn);
+        let n = tree
+            .nodes()
+            .flat_map(|(_, node)| node.conns.iter())
+            .filter(|&&c| tree.conn(c).local == local && tree.conn(c).remote == peer)
+            .count();
+        assert_eq!(n, 1, "{local} → {peer}");
     }
 }
 

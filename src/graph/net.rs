@@ -436,6 +436,12 @@ impl CausalTree {
 
     /// A socket listed at the start, on its holder `owner`.
     pub(super) fn net_socket(&mut self, owner: NodeId, s: &SeedSocket) {
+        // Listed again while open (the next file of a rotated journal lists
+        // what is still open): what was already known of it stands.
+        let open = self.net.by_cookie.get(&s.cookie);
+        if s.cookie != 0 && open.is_some_and(|&id| self.net.conns[id.index()].end.is_none()) {
+            return;
+        }
         if let EventKind::Net(info) = s.as_event().kind {
             self.net_record(owner, s.seen, &info, true);
         }

@@ -27,10 +27,15 @@ pub struct Problem {
     /// 1-based line number.
     pub line: u64,
     pub reason: String,
+    /// The file, when several were read as one ([`load_all`]).
+    pub file: Option<String>,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file} ")?;
+        }
         write!(f, "line {}: {}", self.line, self.reason)
     }
 }
@@ -66,6 +71,61 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     read(BufReader::with_capacity(1 << 20, file))
         .with_context(|| format!("{} is not a causeway journal", path.display()))
+}
+
+/// Loads the files of one recording (a journal and the files `--rotate`
+/// moved aside, given in any order) as one journal: in time order (by the
+/// first time each holds), each file's lines after the one before. The
+/// lines each file opens with (the processes alive and the sockets open
+/// when it began) add only what the files before did not already say. A
+/// skipped line's reason names its file. Returns the paths in the order
+/// read.
+pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::PathBuf>)> {
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        files.push((path.clone(), load(path)?));
+    }
+    let first_time = |l: &Loaded| {
+        l.messages
+            .iter()
+            .find_map(Message::ktime)
+            .unwrap_or(u64::MAX)
+    };
+    files.sort_by_key(|(_, l)| first_time(l));
+    let mut files = files.into_iter();
+    let Some((first_path, mut all)) = files.next() else {
+        bail!("no journal to read");
+    };
+    let several = paths.len() > 1;
+    let name = |p: &Path| p.display().to_string();
+    if several {
+        for p in &mut all.problems {
+            p.file = Some(name(&first_path));
+        }
+    }
+    let mut order = vec![first_path.clone()];
+    for (path, loaded) in files {
+        let (a, b) = (&all.header, &loaded.header);
+        if a.hostname != b.hostname || a.boot_time_ns != b.boot_time_ns {
+            bail!(
+                "{} and {} were recorded on different hosts or boots ({} and {}): \
+                 replay them one at a time",
+                name(&first_path),
+                name(&path),
+                a.hostname,
+                b.hostname
+            );
+        }
+        all.problems
+            .extend(loaded.problems.into_iter().map(|p| Problem {
+                file: Some(name(&path)),
+                ..p
+            }));
+        all.messages.extend(loaded.messages);
+        all.lines += loaded.lines;
+        order.push(path);
+    }
+    Ok((all, order))
 }
 
 /// Reads a journal. Fails only if the input is not a causeway journal at
@@ -105,6 +165,7 @@ pub fn read(mut input: impl BufRead) -> Result<Loaded> {
             problems.push(Problem {
                 line: lineno,
                 reason,
+                file: None,
             });
         }
     }

@@ -404,3 +404,93 @@ fn the_documented_example_reads_without_a_problem() {
         ]
     );
 }
+
+#[test]
+fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
+    use crate::event::SeedSocket;
+    use crate::graph::CausalTree;
+    use crate::ui::synth::{Synth, write_journal};
+
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let nginx = s.spawn(init, 0, "/usr/sbin/nginx", &["nginx"]);
+    let curl = s.spawn(init, 1000, "/usr/bin/curl", &["curl", "http://127.0.0.1/"]);
+    s.local_tcp((curl, init), (nginx, init), 80);
+    let split = s.messages.len();
+    // The next file opens as `record --rotate` writes it: the processes
+    // alive (from /proc: starts at its 10 ms resolution, parents as the
+    // kernel has them), then the sockets open, as of its start.
+    let began = s.now + 1_000_000_000;
+    let mut next: Vec<Message> = [(init, None), (nginx, Some(init)), (curl, Some(init))]
+        .into_iter()
+        .map(|(p, parent)| {
+            Message::Seed(SeedProcess {
+                proc: ProcKey::new(p.pid, p.start / 10_000_000 * 10_000_000),
+                parent,
+                uid: 0,
+                gid: 0,
+                cgroup: 42,
+                comm: "x".into(),
+                exe: b"/usr/bin/x".to_vec(),
+                argv: vec![b"x".to_vec()],
+            })
+        })
+        .collect();
+    for m in &s.messages[..split] {
+        if let Message::Event(ev) = m {
+            if let Some(sock) = SeedSocket::from_event(ev) {
+                next.push(Message::Socket(SeedSocket {
+                    seen: began,
+                    ..sock
+                }));
+            }
+        }
+    }
+    s.now = began + 1;
+    let make = s.spawn(init, 0, "/usr/bin/make", &["make"]);
+    s.exit(make, init, ExitStatus::Code(0));
+    next.extend(s.messages[split..].iter().cloned());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
+    write_journal(std::fs::File::create(&a).unwrap(), &s.messages[..split]).unwrap();
+    write_journal(std::fs::File::create(&b).unwrap(), &next).unwrap();
+    // Given newest first (as a shell's `j.jsonl*` lists them): read oldest
+    // first.
+    let (loaded, order) = load_all(&[b.clone(), a.clone()]).unwrap();
+    assert_eq!(order, [a.clone(), b.clone()]);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let tree = CausalTree::from_messages(&loaded.messages);
+    assert_eq!(tree.len(), 4, "systemd, nginx, curl, make: each once");
+    for p in [nginx, curl] {
+        let id = tree.find(p).expect("known");
+        let node = tree.node(id);
+        assert!(!node.seeded, "{} is known from its fork", p.pid);
+        assert_eq!(node.conns.len(), 1, "{}: listed again, not twice", p.pid);
+        let c = tree.conn(node.conns[0]);
+        assert!(!c.seeded && c.start < began, "as first seen: {c:?}");
+        assert!(tree.peer_process(node.conns[0]).is_some(), "still linked");
+    }
+    assert!(tree.find_pid(make.pid).is_some());
+
+    // A file of another boot is refused, naming both.
+    let mut other = crate::ui::synth::header();
+    other.boot_time_ns += 1;
+    let c = dir.path().join("other.jsonl");
+    let mut w = Writer::new(std::fs::File::create(&c).unwrap(), &other).unwrap();
+    w.write_batch(&next).unwrap();
+    w.flush().unwrap();
+    let e = load_all(&[a.clone(), c]).unwrap_err().to_string();
+    assert!(
+        e.contains("other.jsonl") && e.contains("different hosts or boots"),
+        "{e}"
+    );
+
+    // Damage is reported with the file it is in.
+    let mut damaged = std::fs::read(&b).unwrap();
+    damaged.extend_from_slice(b"{\"type\":\"fork\"\n");
+    std::fs::write(&b, damaged).unwrap();
+    let (loaded, _) = load_all(&[a, b]).unwrap();
+    let problem = loaded.problems.first().expect("the damaged line");
+    assert!(problem.to_string().contains("j.jsonl line"), "{problem}");
+}

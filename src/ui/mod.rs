@@ -24,7 +24,7 @@ pub mod users;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use chrono::{Local, Offset};
@@ -57,19 +57,36 @@ pub fn run_live(feed: LiveFeed) -> Result<()> {
     shown.and(stopped)
 }
 
-/// The view over a whole journal, opened at its end (the newest process
+/// The view over a whole journal (or the files of one rotated journal,
+/// `paths` in the order read), opened at its end (the newest process
 /// selected). Damage the loader skipped is named on screen.
-pub fn run_replay(loaded: Loaded, path: &Path) -> Result<()> {
-    let mut app = replay_app(loaded, path);
+pub fn run_replay(loaded: Loaded, paths: &[PathBuf]) -> Result<()> {
+    let mut app = replay_app(loaded, &source_name(paths));
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
     app.users = users::Users::load();
     term::run(&mut app, None)
 }
 
+/// What the view calls a journal: its file's name; for several files, the
+/// first and the last read (`j.jsonl.2 … j.jsonl (3 files)`).
+pub fn source_name(paths: &[PathBuf]) -> String {
+    let name = |p: &PathBuf| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    match paths {
+        [] => String::new(),
+        [one] => name(one),
+        [first, .., last] => format!("{} … {} ({} files)", name(first), name(last), paths.len()),
+    }
+}
+
 /// The state for a replay: the tree built from every message, the newest
 /// process selected. No terminal and no system files are touched.
-pub fn replay_app(loaded: Loaded, path: &Path) -> App {
+pub fn replay_app(loaded: Loaded, name: &str) -> App {
     let problems = loaded.problem_summary();
     let tree = CausalTree::from_messages(&loaded.messages);
     // Freeing a million messages takes a noticeable moment: let another
@@ -82,13 +99,12 @@ pub fn replay_app(loaded: Loaded, path: &Path) -> App {
     {
         log::debug!("freeing the journal's messages on the view's thread");
     }
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
     let mut app = App::new(
         tree,
-        SourceKind::Replay { name, problems },
+        SourceKind::Replay {
+            name: name.to_string(),
+            problems,
+        },
         loaded.header,
         users::Users::default(),
     );

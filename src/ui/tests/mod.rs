@@ -6,8 +6,6 @@ mod render;
 mod rows;
 mod scrub;
 
-use std::path::Path;
-
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -27,7 +25,7 @@ pub fn replay(msgs: Vec<Message>, problems: Vec<crate::journal::Problem>) -> App
         messages: msgs,
         problems,
     };
-    let mut app = super::replay_app(loaded, Path::new("/tmp/trace.jsonl"));
+    let mut app = super::replay_app(loaded, "trace.jsonl");
     app.users =
         Users::from_passwd("root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
     app

@@ -232,10 +232,12 @@ fn damaged_journal_is_named_on_screen() {
         Problem {
             line: 5,
             reason: "not valid JSON (expected value at line 1 column 1)".into(),
+            file: None,
         },
         Problem {
             line: 9,
             reason: "cut short".into(),
+            file: None,
         },
     ];
     let mut app = replay(synth::demo(), problems);
@@ -867,4 +869,19 @@ fn a_process_s_cgroup_is_named_by_its_path() {
     select_pid(&mut app, 1);
     let text = screen(&draw(&mut app, 120, 30));
     assert!(text.contains("cgroup   1 (no name known)"), "{text}");
+}
+
+#[test]
+fn a_replay_of_several_files_is_named_by_the_first_and_last() {
+    use std::path::PathBuf;
+    let p = |s: &str| PathBuf::from(format!("/var/log/causeway/{s}"));
+    let name = crate::ui::source_name(&[p("j.jsonl.2"), p("j.jsonl.1"), p("j.jsonl")]);
+    assert_eq!(name, "j.jsonl.2 … j.jsonl (3 files)");
+    assert_eq!(crate::ui::source_name(&[p("j.jsonl")]), "j.jsonl");
+    let mut app = replay(synth::demo(), vec![]);
+    if let SourceKind::Replay { name: n, .. } = &mut app.source {
+        *n = name;
+    }
+    let scr = screen(&draw(&mut app, 120, 30));
+    assert!(scr.contains("j.jsonl.2 … j.jsonl (3 files)"), "{scr}");
 }
