@@ -60,8 +60,10 @@ enum Command {
     /// Write a process's causal chain (ancestors, the process, descendants,
     /// with their execs and connections) from a journal as JSON, or as text.
     Export {
-        /// A journal written by `causeway record` or `causeway live --record`.
-        file: PathBuf,
+        /// A journal written by `causeway record` or `causeway live --record`;
+        /// or several files of one `record --rotate`, read as one.
+        #[arg(required = true, num_args = 1.., value_name = "JOURNAL")]
+        files: Vec<PathBuf>,
         /// The process: PID (the newest with that pid), or PID@START with
         /// its start time (boot-clock ns, as in the journal).
         #[arg(value_name = "PID[@START]", value_parser = parse_process)]
@@ -168,14 +170,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Export {
-            file,
+            files,
             process: (pid, start),
             output,
             text,
         } => {
-            let loaded = journal::load(&file)?;
+            let (loaded, order) = journal::load_all(&files)?;
+            let name = crate::ui::source_name(&order);
             if let Some(s) = loaded.problem_summary() {
-                eprintln!("causeway: {}: {s}", file.display());
+                eprintln!("causeway: {name}: {s}");
             }
             // Every process of the journal: none is forgotten here.
             let mut tree = CausalTree::with_limits(usize::MAX, usize::MAX);
@@ -186,7 +189,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(start) => tree.find(ProcKey::new(pid, start)),
                 None => tree.find_pid(pid),
             }
-            .with_context(|| format!("no process {pid} in {}", file.display()))?;
+            .with_context(|| format!("no process {pid} in {name}"))?;
             // The journal's last event; a journal of the /proc scan alone
             // has none, and then its newest process stands in.
             let newest = tree.nodes().map(|(_, n)| n.first_seen).max();

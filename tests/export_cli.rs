@@ -118,3 +118,31 @@ fn an_unknown_process_or_a_bad_argument_is_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn the_files_of_a_rotated_journal_export_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let whole = journal(dir.path());
+    // The same messages in two files, as a rotation cuts them.
+    let msgs = synth::demo();
+    let cut = msgs.len() / 2;
+    let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
+    for (path, part) in [(&a, &msgs[..cut]), (&b, &msgs[cut..])] {
+        let f = std::fs::File::create(path).expect("create");
+        synth::write_journal(f, part).expect("write");
+    }
+    for pid in ["1006", "600", "1003"] {
+        let one = export(&[whole.to_str().unwrap(), pid]);
+        let two = export(&[b.to_str().unwrap(), a.to_str().unwrap(), pid]);
+        assert!(
+            two.status.success(),
+            "{}",
+            String::from_utf8_lossy(&two.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&one.stdout),
+            String::from_utf8_lossy(&two.stdout),
+            "pid {pid}"
+        );
+    }
+}
