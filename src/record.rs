@@ -26,6 +26,10 @@ pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
 /// later.
 const LINGER: Duration = Duration::from_millis(20);
 
+/// With `--rotate`, batches are written in parts of this many messages,
+/// the size checked after each.
+const ROTATE_PART: usize = 128;
+
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -202,16 +206,14 @@ fn write_all(
         });
         match src.events.recv_timeout(wait) {
             Ok(batch) => {
-                put(w, &batch, rotation)?;
+                put(w, &batch, rotation, &src.header)?;
                 src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
                 for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
-                    put(w, &batch, rotation)?;
+                    put(w, &batch, rotation, &src.header)?;
                     src.probe.recycle(batch);
                 }
-                if let Some(r) = rotation.as_mut().filter(|r| r.due()) {
-                    r.rotate(w, &src.header, boot_clock_ns()?)?;
-                } else if src.events.is_empty() {
+                if src.events.is_empty() {
                     w.flush()?;
                 }
                 let linger = deadline.map_or(LINGER, |d| {
@@ -225,15 +227,25 @@ fn write_all(
     }
 }
 
-/// Writes `batch`, and lets the rotation take note of it.
+/// Writes `batch`, and lets the rotation take note of it; moves on to a
+/// new file once this one is full.
 fn put(
     w: &mut Writer<Box<dyn Write>>,
     batch: &[Message],
     rotation: &mut Option<Rotation>,
+    header: &crate::journal::Header,
 ) -> Result<()> {
-    w.write_batch(batch)?;
-    if let Some(r) = rotation.as_mut() {
-        r.observe(batch);
+    let Some(r) = rotation.as_mut() else {
+        return Ok(w.write_batch(batch)?);
+    };
+    // In parts, so that a file grows past its size by a part at most
+    // (a batch can hold 2,048 lines).
+    for part in batch.chunks(ROTATE_PART) {
+        w.write_batch(part)?;
+        r.observe(part);
+        if r.due() {
+            r.rotate(w, header, boot_clock_ns()?)?;
+        }
     }
     Ok(())
 }

@@ -240,7 +240,11 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
         assert!(loaded.problems.is_empty(), "{name}: {:?}", loaded.problems);
         if path != out {
             let size = std::fs::metadata(&path).unwrap().len();
-            assert!(size >= 64 * 1024, "{name} moved aside at {size} bytes");
+            // Past its size by 128 lines at most (about 400 bytes each here).
+            assert!(
+                (64 * 1024..(64 + 256) * 1024).contains(&size),
+                "{name} moved aside at {size} bytes"
+            );
         }
         // Opens as a journal does: processes, then sockets, then events;
         // every cgroup named before it is used.
