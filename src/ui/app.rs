@@ -465,7 +465,9 @@ impl App {
                 Some(id) => self.export = Some(id),
                 None => self.flash = Some("select a process to export its chain".into()),
             },
-            _ if matches!(self.mode, Mode::Search | Mode::Filter) => self.search_action(action),
+            _ if matches!(self.mode, Mode::Search | Mode::Filter | Mode::Time) => {
+                self.search_action(action)
+            }
             _ if self.mode == Mode::Connections => self.conn_action(action),
             _ => self.tree_action(action),
         }
@@ -565,6 +567,10 @@ impl App {
                 self.mode = Mode::Filter;
                 self.query = self.filter.clone().unwrap_or_default();
             }
+            Action::StartTime => {
+                self.mode = Mode::Time;
+                self.query.clear();
+            }
             Action::SearchNext => self.search_again(true),
             Action::SearchPrev => self.search_again(false),
             _ => {}
@@ -576,6 +582,13 @@ impl App {
             Action::SearchInput(c) => self.query.push(c),
             Action::SearchBackspace => {
                 self.query.pop();
+            }
+            Action::SearchSubmit if self.mode == Mode::Time => {
+                self.mode = Mode::Tree;
+                let q = self.query.trim().to_string();
+                if !q.is_empty() {
+                    self.go_to(&q);
+                }
             }
             Action::SearchSubmit if self.mode == Mode::Filter => {
                 self.mode = Mode::Tree;
@@ -593,6 +606,41 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Shows the moment `text` names (see [`super::at::parse_moment`]);
+    /// not before causeway's record begins, and now for a time after it.
+    fn go_to(&mut self, text: &str) {
+        let now = self.now_ktime();
+        let t = match super::at::parse_moment(text, now, &self.header, self.tz) {
+            Ok(t) => t,
+            Err(e) => {
+                self.flash = Some(e);
+                return;
+            }
+        };
+        if t >= now {
+            self.scrub_to(None);
+            self.flash = Some(format!("{text} is not before now: now"));
+            return;
+        }
+        let floor = super::at::floor(&self.tree);
+        self.scrub_to(Some(t.max(floor)));
+        let clock = |t: u64| {
+            self.header
+                .wall_time(t)
+                .with_timezone(&self.tz)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        self.flash = Some(if t < floor {
+            format!(
+                "causeway's record begins at {}: shown from there; = now",
+                clock(floor)
+            )
+        } else {
+            format!("at {}: [ ] step, {{ }} 10 s, = now", clock(t))
+        });
     }
 
     fn search_again(&mut self, forward: bool) {

@@ -138,3 +138,55 @@ pub fn floor(tree: &CausalTree) -> u64 {
         .unwrap_or_else(|| tree.last_ktime())
         .saturating_sub(1)
 }
+
+/// The moment `text` names, as boot-time ns, for `t` (go to a time):
+/// `-5m` or `-1h30m` (that long before `now`), `14:02` or `14:02:30` (the
+/// latest such time of day, in zone `tz`, not after `now`), or a date and
+/// time, `2026-12-07 14:02[:30]` (also with a `T`). `now` is the view's
+/// now (a replay's: its journal's end). Refused with a reason a user can
+/// act on.
+pub fn parse_moment(
+    text: &str,
+    now: u64,
+    header: &crate::journal::Header,
+    tz: chrono::FixedOffset,
+) -> Result<u64, String> {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+    let text = text.trim();
+    let hint = || format!("\"{text}\" is not a time: try 14:02, 14:02:30, -5m or 2026-12-07 14:02");
+    if let Some(ago) = text.strip_prefix('-') {
+        let d = crate::record::parse_duration(ago).map_err(|_| hint())?;
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        return Ok(now.saturating_sub(ns));
+    }
+    let time = |s: &str| {
+        NaiveTime::parse_from_str(s, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
+            .ok()
+    };
+    let now_local = header.wall_time(now).with_timezone(&tz);
+    let wanted: NaiveDateTime = match text.split_once([' ', 'T']) {
+        Some((date, t)) => {
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| hint())?;
+            date.and_time(time(t).ok_or_else(hint)?)
+        }
+        None => {
+            let t = time(text).ok_or_else(hint)?;
+            let today = now_local.date_naive().and_time(t);
+            // Not after now: a time of day later than now is yesterday's.
+            if today > now_local.naive_local() {
+                today - chrono::Duration::days(1)
+            } else {
+                today
+            }
+        }
+    };
+    let wall = tz
+        .from_local_datetime(&wanted)
+        .single()
+        .ok_or_else(hint)?
+        .timestamp_nanos_opt()
+        .ok_or_else(hint)?;
+    let since_boot = wall.saturating_sub(header.boot_time_ns);
+    u64::try_from(since_boot).map_err(|_| format!("{text} is before this host booted"))
+}

@@ -17,6 +17,8 @@ pub enum Mode {
     Search,
     /// Typing a filter.
     Filter,
+    /// Typing a time to go to.
+    Time,
 }
 
 /// Everything a user can ask of the view.
@@ -52,6 +54,8 @@ pub enum Action {
     ScrubForward,
     /// Back to now.
     ScrubNow,
+    /// Open the prompt for a time to go to.
+    StartTime,
     /// Leave the connection list, the help overlay or the search prompt.
     Back,
     /// Open the search prompt.
@@ -93,7 +97,7 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
     }
     // The search and filter prompts take every printable key, `q` and `?`
     // included.
-    if matches!(mode, Mode::Search | Mode::Filter) {
+    if matches!(mode, Mode::Search | Mode::Filter | Mode::Time) {
         return match key.code {
             KeyCode::Char(c) => Some(Action::SearchInput(c)),
             KeyCode::Backspace => Some(Action::SearchBackspace),
@@ -132,13 +136,14 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('{') => Some(Action::ScrubBack),
             KeyCode::Char('}') => Some(Action::ScrubForward),
             KeyCode::Char('=') => Some(Action::ScrubNow),
+            KeyCode::Char('t') => Some(Action::StartTime),
             KeyCode::Char('/') => Some(Action::StartSearch),
             KeyCode::Char('\\') | KeyCode::F(4) => Some(Action::StartFilter),
             KeyCode::Char('n') => Some(Action::SearchNext),
             KeyCode::Char('N') => Some(Action::SearchPrev),
             _ => None,
         },
-        Mode::Search | Mode::Filter => None,
+        Mode::Search | Mode::Filter | Mode::Time => None,
         Mode::Connections => match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
@@ -189,8 +194,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),
     ("x", "write the causal chain to JSON and text files"),
-    ("[ ]", "scrub: the moment before / after"),
-    ("{ }", "scrub 10 s back / forward;  = now"),
+    ("[ ]  { }", "scrub: moment before / after; 10 s back / fwd"),
+    ("t  =", "go to a time (14:02, -5m, 2026-12-07 14:02); now"),
     ("q  Ctrl-C", "quit"),
     ("mouse", "click selects, wheel scrolls"),
 ];

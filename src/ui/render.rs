@@ -185,6 +185,10 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
             " filter: ",
             "   Enter filter (empty: all)  Esc cancel  (pid, name, argv, cgroup, address, :port)",
         )),
+        Mode::Time => Some((
+            " go to: ",
+            "   Enter go  Esc cancel  (14:02, 14:02:30, -5m, 2026-12-07 14:02)",
+        )),
         _ => None,
     };
     if let Some((what, hint)) = prompt {
@@ -197,7 +201,7 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         return;
     }
     let hints: &[(&str, &str)] = match app.input_mode() {
-        Mode::Help | Mode::Search | Mode::Filter => &[("Esc", "close"), ("q", "quit")],
+        Mode::Help | Mode::Search | Mode::Filter | Mode::Time => &[("Esc", "close"), ("q", "quit")],
         Mode::Connections => &[
             ("↑↓", "move"),
             ("Enter", "jump to peer"),

@@ -154,3 +154,89 @@ fn scrubbed_back_find_sees_only_the_connections_made_by_then() {
     app.at = None;
     assert!(app.find(":80", true).is_some());
 }
+
+#[test]
+fn a_time_typed_names_a_moment() {
+    use crate::ui::at::parse_moment;
+    use chrono::FixedOffset;
+    // Booted 2026-01-01T00:00:00Z; now is 15:00:00 at +01:00, a day and
+    // 14 hours later.
+    let header = crate::ui::synth::header();
+    let tz = FixedOffset::east_opt(3600).unwrap();
+    const S: u64 = 1_000_000_000;
+    let now = (24 + 14) * 3600 * S;
+    let at = |text: &str| parse_moment(text, now, &header, tz);
+    assert_eq!(at("-5m"), Ok(now - 300 * S));
+    assert_eq!(at(" -1h30m "), Ok(now - 5400 * S));
+    // A time of day: today's, if not after now, else yesterday's.
+    assert_eq!(at("14:02"), Ok(now - 58 * 60 * S));
+    assert_eq!(at("14:02:30"), Ok(now - (57 * 60 + 30) * S));
+    assert_eq!(at("15:00"), Ok(now));
+    assert_eq!(at("16:00"), Ok(now - 23 * 3600 * S));
+    // A date and time, in the view's zone.
+    assert_eq!(at("2026-01-02 14:02"), at("14:02"));
+    assert_eq!(at("2026-01-02T14:02:30"), at("14:02:30"));
+    assert_eq!(at("2026-01-01 01:00"), Ok(0), "the boot itself");
+    let e = at("2025-12-31 23:00").unwrap_err();
+    assert!(e.contains("before this host booted"), "{e}");
+    for bad in ["soon", "25:00", "14", "-", "-5 parsecs", "2026-13-01 10:00"] {
+        let e = at(bad).unwrap_err();
+        assert!(e.contains("is not a time"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn t_goes_to_a_time_and_says_where_the_record_begins() {
+    let (mut app, _, [_, t1, _, _, _]) = live_selecting(1001);
+    app.tz = chrono::FixedOffset::east_opt(0).unwrap();
+    assert_eq!(
+        crate::ui::keys::key_to_action(
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(
+                't'
+            )),
+            crate::ui::keys::Mode::Tree
+        ),
+        Some(Action::StartTime)
+    );
+    let go = |app: &mut App, text: &str| {
+        app.handle(Action::StartTime);
+        assert_eq!(app.input_mode(), crate::ui::keys::Mode::Time);
+        for c in text.chars() {
+            app.handle(Action::SearchInput(c));
+        }
+        app.handle(Action::SearchSubmit);
+        assert_eq!(app.input_mode(), crate::ui::keys::Mode::Tree);
+    };
+    // t1 as a time of day, to the second: the moment shown is within that
+    // second, and make ran cc then.
+    let wall = app.header.wall_time(t1);
+    go(&mut app, &wall.format("%H:%M:%S").to_string());
+    let at = app.at.expect("scrubbed back");
+    assert!(at <= t1 && t1 - at < 1_000_000_000, "{at} for {t1}");
+    assert!(
+        app.flash.as_deref().is_some_and(|f| f.starts_with("at ")),
+        "{:?}",
+        app.flash
+    );
+    // Long before: shown from where causeway's record begins, and said.
+    go(&mut app, "-1h");
+    assert_eq!(app.at, Some(crate::ui::at::floor(&app.tree)));
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("record begins")),
+        "{:?}",
+        app.flash
+    );
+    // Not a time: said, and the moment stays.
+    go(&mut app, "lunch");
+    assert_eq!(app.at, Some(crate::ui::at::floor(&app.tree)));
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("not a time"))
+    );
+    // Now or later: now.
+    go(&mut app, "-0s");
+    assert_eq!(app.at, None);
+}
