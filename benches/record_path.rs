@@ -40,6 +40,7 @@ fn header() -> Header {
         kernel: "6.18".into(),
         boot_time_ns: 1_795_000_000_000_000_000,
         causeway: "bench".into(),
+        continued: false,
     }
 }
 

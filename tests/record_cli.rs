@@ -238,6 +238,8 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
         let loaded = causeway::journal::load(&path).unwrap();
         let name = path.display();
         assert!(loaded.problems.is_empty(), "{name}: {:?}", loaded.problems);
+        // Four files or more were begun: each kept one continues another.
+        assert!(loaded.header.continued, "{name}");
         if path != out {
             let size = std::fs::metadata(&path).unwrap().len();
             // Past its size by 128 lines at most (about 400 bytes each here).

@@ -57,6 +57,12 @@ pub fn summary(doc: &Value) -> String {
         );
     }
     out.push('\n');
+    // A rotated journal's later file began with what was running then.
+    let seeded = if doc["continued"] == Value::Bool(true) {
+        "running when the journal file began"
+    } else {
+        "running before causeway began"
+    };
     let mut stack: Vec<(usize, String, String)> = tops
         .iter()
         .rev()
@@ -66,7 +72,7 @@ pub fn summary(doc: &Value) -> String {
         let p = &procs[i];
         let parent_cgroup = index.get(&key(&p["parent"])).map(|&j| &procs[j]["cgroup"]);
         out.push_str(&guide);
-        out.push_str(&process_line(p, parent_cgroup));
+        out.push_str(&process_line(p, parent_cgroup, seeded));
         out.push('\n');
         let kids = &children[i];
         let below = if kids.is_empty() { "   " } else { "│  " };
@@ -131,7 +137,7 @@ fn unit(p: &Value) -> String {
 }
 
 /// `▶ 4151 curl ⟨web.service⟩  -s http://…  started 13:11:36.361, exit 7 after 50ms`
-fn process_line(p: &Value, parent_cgroup: Option<&Value>) -> String {
+fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> String {
     let mut line = String::new();
     if p["role"] == "selected" {
         line.push_str("▶ ");
@@ -150,7 +156,7 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>) -> String {
         let _ = write!(line, "  {}", format::argv(&args, ARGV_MAX));
     }
     let started = if p["seeded"] == Value::Bool(true) {
-        "running before causeway began".to_string()
+        seeded.to_string()
     } else {
         format!("started {}", clock(&p["start_time"]))
     };
@@ -367,6 +373,28 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
            out tcp 10.0.0.7:40001 → 10.0.0.7:80  from 00:01:40.004 for 1ms, refused
 ";
         assert!(text.ends_with(want), "{text}");
+    }
+
+    #[test]
+    fn a_continued_journal_file_says_when_it_began() {
+        let msgs = crate::ui::synth::demo();
+        let mut tree = CausalTree::new();
+        for m in &msgs {
+            tree.apply(m);
+        }
+        let id = tree.find_pid(1006).expect("curl");
+        let header = crate::journal::Header {
+            continued: true,
+            ..crate::ui::synth::header()
+        };
+        let doc = crate::export::chain(&tree, &header, id, tree.last_ktime());
+        assert_eq!(doc["continued"], true);
+        let text = summary(&doc);
+        assert!(
+            text.contains("(running when the journal file began"),
+            "{text}"
+        );
+        assert!(!text.contains("before causeway began"), "{text}");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct Header {
     /// boot-time `ktime` to get its wall-clock time.
     pub boot_time_ns: i64,
     pub causeway: String,
+    /// This file continues the one before it, written by the same recorder
+    /// without a gap (`record --rotate`): its process and socket lines are
+    /// what was alive and open when it began, not when recording began.
+    pub continued: bool,
 }
 
 impl Header {
@@ -40,6 +44,7 @@ impl Header {
             kernel: uts.1,
             boot_time_ns: boot_time_ns()?,
             causeway: env!("CARGO_PKG_VERSION").to_string(),
+            continued: false,
         })
     }
 

@@ -246,6 +246,7 @@ fn parse_header(line: &[u8]) -> Result<Header> {
         kernel: raw.kernel.unwrap_or_default(),
         boot_time_ns: raw.boot_time_ns.unwrap_or(0),
         causeway: raw.causeway.unwrap_or_default(),
+        continued: raw.continued.unwrap_or(false),
     })
 }
 
@@ -262,6 +263,7 @@ struct Raw {
     kernel: Option<String>,
     boot_time_ns: Option<i64>,
     causeway: Option<String>,
+    continued: Option<bool>,
     ktime: Option<u64>,
     pid: Option<u32>,
     tid: Option<u32>,

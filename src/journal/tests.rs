@@ -13,6 +13,7 @@ fn header() -> Header {
         kernel: "6.18.0".into(),
         boot_time_ns: 1_700_000_000_000_000_000,
         causeway: "0.1.0".into(),
+        continued: false,
     }
 }
 
@@ -176,6 +177,24 @@ fn every_message_round_trips() {
     assert_eq!(loaded.header, header());
     assert_eq!(loaded.messages, msgs);
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
+
+#[test]
+fn a_continued_file_says_so_in_its_header_and_others_do_not() {
+    let mut w = Writer::new(Vec::new(), &header()).unwrap();
+    w.flush().unwrap();
+    let plain = w.into_inner();
+    assert!(!String::from_utf8_lossy(&plain).contains("continued"));
+    let next = Header {
+        continued: true,
+        ..header()
+    };
+    let mut w = Writer::new(Vec::new(), &next).unwrap();
+    w.flush().unwrap();
+    let bytes = w.into_inner();
+    assert!(String::from_utf8_lossy(&bytes).contains(r#","continued":true}"#));
+    assert!(read(&bytes[..]).unwrap().header.continued);
+    assert!(!read(&plain[..]).unwrap().header.continued);
 }
 
 #[test]

@@ -134,6 +134,9 @@ impl<W: Write> Writer<W> {
             header.boot_time_ns
         )?;
         json_str(&mut line, &header.causeway);
+        if header.continued {
+            line.extend_from_slice(br#","continued":true"#);
+        }
         line.extend_from_slice(b"}\n");
         out.write_all(&line)?;
         Ok(Writer {

@@ -215,7 +215,11 @@ impl Rotation {
             .with_context(|| format!("moving {} aside", path.display()))?;
         let out = create(path, &self.bytes)?;
         // The old file is closed when its writer is dropped here.
-        let old = std::mem::replace(w, Writer::new(out, header)?);
+        let continued = Header {
+            continued: true,
+            ..header.clone()
+        };
+        let old = std::mem::replace(w, Writer::new(out, &continued)?);
         drop(old);
         self.first.get_or_insert(done);
         self.events += done.events;

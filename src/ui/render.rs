@@ -597,10 +597,12 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
         ident.push(Span::styled(format!("  comm {comm}"), t.dim()));
     }
     if n.seeded {
-        ident.push(Span::styled(
-            "  seeded (running before causeway began)",
-            t.seeded(),
-        ));
+        let when = if app.header.continued {
+            "  seeded (running when this journal file began)"
+        } else {
+            "  seeded (running before causeway began)"
+        };
+        ident.push(Span::styled(when, t.seeded()));
     }
     lines.push(Line::from(ident));
     lines.push(Line::from(vec![

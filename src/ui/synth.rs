@@ -19,6 +19,7 @@ pub fn header() -> Header {
         kernel: "6.1.0-test".to_string(),
         boot_time_ns: 1_767_225_600_000_000_000,
         causeway: env!("CARGO_PKG_VERSION").to_string(),
+        continued: false,
     }
 }
 

@@ -885,3 +885,20 @@ fn a_replay_of_several_files_is_named_by_the_first_and_last() {
     let scr = screen(&draw(&mut app, 120, 30));
     assert!(scr.contains("j.jsonl.2 … j.jsonl (3 files)"), "{scr}");
 }
+
+#[test]
+fn seeded_processes_of_a_continued_journal_file_say_when_that_began() {
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 600);
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(
+        scr.contains("seeded (running before causeway began)"),
+        "{scr}"
+    );
+    app.header.continued = true;
+    let scr = screen(&draw(&mut app, 200, 50));
+    assert!(
+        scr.contains("seeded (running when this journal file began)"),
+        "{scr}"
+    );
+}
