@@ -59,7 +59,7 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
     }
     let peers: Vec<Value> = peers.iter().map(|&p| peer(tree, p, &time)).collect();
     let top = tree.node(ancestors[0]);
-    let mut doc = json!({
+    json!({
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "host": {
@@ -74,15 +74,12 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
         // Whether the first process is a root (pid 1, kthreadd), or the
         // chain stops at a parent causeway never saw.
         "complete": top.causal_parent == ParentLink::Root,
+        // From a rotated journal's later file: its "seeded" processes were
+        // running when that file began, not when recording began.
+        "continued": header.continued,
         "processes": processes,
         "peers": peers,
-    });
-    // From a rotated journal's later file: its "seeded" processes were
-    // running when that file began, not when recording began.
-    if header.continued {
-        doc["continued"] = Value::Bool(true);
-    }
-    doc
+    })
 }
 
 /// A process at the other end of a connection of the chain, outside it:

@@ -401,13 +401,7 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
     fn a_process_that_killed_itself_sent_the_signal_itself() {
         let mut s = Synth::new();
         let init = s.seed(1, None, "systemd", &["systemd"]);
-        let sh = s.spawn(init, 0, "/bin/sh", &["sh", "-c", "kill $$"]);
-        s.signal(sh, init, 15, Some(sh));
-        let term = ExitStatus::Signal {
-            signal: 15,
-            core_dumped: false,
-        };
-        s.exit(sh, init, term);
+        let sh = s.killed_by_itself(init, "/bin/sh", &["sh", "-c", "kill $$"], 15);
         let text = text_of(&s.messages, sh.pid);
         assert!(text.contains("SIGTERM sent by itself at"), "{text}");
     }

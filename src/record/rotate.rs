@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use anyhow::{Context, Result, bail};
 
-use crate::event::{Actor, EventKind, Message, NetKind, Protocol, SeedSocket};
+use crate::event::{EventKind, Message, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
 use crate::journal::{Counts, Header, Writer};
 
@@ -171,17 +171,9 @@ impl Rotation {
                     }
                     match n.kind {
                         NetKind::Connect | NetKind::Accept | NetKind::Listen => {
-                            let s = SeedSocket {
-                                seen: ev.ktime,
-                                actor: Actor::of(ev),
-                                protocol: n.protocol,
-                                direction: n.direction,
-                                local: n.local,
-                                remote: n.remote,
-                                cookie: n.cookie,
-                                netns: n.netns,
-                            };
-                            self.open.insert(n.cookie, s);
+                            if let Some(s) = SeedSocket::from_event(ev) {
+                                self.open.insert(n.cookie, s);
+                            }
                         }
                         NetKind::Close | NetKind::Gone => {
                             self.open.remove(&n.cookie);

@@ -174,6 +174,25 @@ impl Synth {
         self.event(to, parent, uid, "", EventKind::Signal(info));
     }
 
+    /// `parent` (itself a child of init, pid 1) starts a process that sends
+    /// itself `signal` and dies of it (`kill $$`).
+    pub fn killed_by_itself(
+        &mut self,
+        parent: ProcKey,
+        exe: &str,
+        argv: &[&str],
+        signal: i32,
+    ) -> ProcKey {
+        let p = self.spawn(parent, 0, exe, argv);
+        self.signal(p, parent, signal, Some(p));
+        let status = ExitStatus::Signal {
+            signal,
+            core_dumped: false,
+        };
+        self.exit(p, parent, status);
+        p
+    }
+
     /// The OOM killer's SIGKILL to `to`, when `trigger` needed memory: the
     /// kernel's signal, then the OOM killer's choice, as the probe sends
     /// them.

@@ -751,13 +751,7 @@ fn a_killed_process_says_who_sent_the_signal() {
 fn a_process_that_killed_itself_says_so() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
-    let sh = s.spawn(init, 0, "/usr/bin/sh", &["sh", "-c", "pkill -f watchdog"]);
-    s.signal(sh, init, 15, Some(sh));
-    let term = ExitStatus::Signal {
-        signal: 15,
-        core_dumped: false,
-    };
-    s.exit(sh, init, term);
+    let sh = s.killed_by_itself(init, "/usr/bin/sh", &["sh", "-c", "pkill -f watchdog"], 15);
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, sh.pid);
     let scr = screen(&draw(&mut app, 260, 50));

@@ -211,31 +211,21 @@ fn t_goes_to_a_time_and_says_where_the_record_begins() {
     // second, and make ran cc then.
     let wall = app.header.wall_time(t1);
     go(&mut app, &wall.format("%H:%M:%S").to_string());
+    let said = |app: &App, what: &str| {
+        let flash = app.flash.clone().unwrap_or_default();
+        assert!(flash.contains(what), "{flash:?} does not say {what:?}");
+    };
     let at = app.at.expect("scrubbed back");
     assert!(at <= t1 && t1 - at < 1_000_000_000, "{at} for {t1}");
-    assert!(
-        app.flash.as_deref().is_some_and(|f| f.starts_with("at ")),
-        "{:?}",
-        app.flash
-    );
+    said(&app, "at ");
     // Long before: shown from where causeway's record begins, and said.
     go(&mut app, "-1h");
     assert_eq!(app.at, Some(crate::ui::at::floor(&app.tree)));
-    assert!(
-        app.flash
-            .as_deref()
-            .is_some_and(|f| f.contains("record begins")),
-        "{:?}",
-        app.flash
-    );
+    said(&app, "record begins");
     // Not a time: said, and the moment stays.
     go(&mut app, "lunch");
     assert_eq!(app.at, Some(crate::ui::at::floor(&app.tree)));
-    assert!(
-        app.flash
-            .as_deref()
-            .is_some_and(|f| f.contains("not a time"))
-    );
+    said(&app, "not a time");
     // Now or later: now.
     go(&mut app, "-0s");
     assert_eq!(app.at, None);
