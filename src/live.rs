@@ -95,7 +95,7 @@ impl LiveFeed {
     pub fn start(record: Option<&Path>) -> Result<LiveFeed> {
         let journal = record
             .map(|p| {
-                File::create(p)
+                crate::journal::create(p)
                     .map(BufWriter::new)
                     .with_context(|| format!("cannot create the journal {}", p.display()))
             })

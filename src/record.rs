@@ -1,7 +1,6 @@
 //! `causeway record`: the headless recorder. Writes a journal until SIGINT,
 //! SIGTERM, the end of `--duration`, or the reader going away (`| head`).
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,9 +72,9 @@ fn cpu_time() -> Duration {
 /// Unbuffered: the journal writer hands over large chunks of lines.
 pub fn open_output(output: Option<&PathBuf>) -> Result<Box<dyn Write>> {
     Ok(match output {
-        Some(p) if p.as_os_str() != "-" => {
-            Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
-        }
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            crate::journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
         _ => Box::new(io::stdout()),
     })
 }

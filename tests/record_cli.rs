@@ -240,6 +240,10 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
         assert!(loaded.problems.is_empty(), "{name}: {:?}", loaded.problems);
         // Four files or more were begun: each kept one continues another.
         assert!(loaded.header.continued, "{name}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{name}: readable by its owner only");
         if path != out {
             let size = std::fs::metadata(&path).unwrap().len();
             // Past its size by 128 lines at most (about 400 bytes each here).

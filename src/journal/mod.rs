@@ -60,6 +60,20 @@ pub fn wall_time(boot_time_ns: i64, ktime: u64) -> DateTime<Utc> {
     DateTime::from_timestamp_nanos(ns)
 }
 
+/// Creates (or truncates) a journal file. A new one is readable by its
+/// owner only: a journal holds every command line run on the host, and
+/// command lines carry secrets often enough. An existing file keeps its
+/// permissions, as a shell's `>` would.
+pub fn create(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 /// RFC 3339 with nanoseconds, UTC.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)

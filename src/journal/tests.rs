@@ -513,3 +513,19 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
     let problem = loaded.problems.first().expect("the damaged line");
     assert!(problem.to_string().contains("j.jsonl line"), "{problem}");
 }
+
+#[test]
+fn a_new_journal_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    drop(create(&path).unwrap());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    // One that exists keeps its permissions, and is emptied.
+    std::fs::write(&path, "old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    drop(create(&path).unwrap());
+    assert_eq!(mode(&path), 0o640);
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+}

@@ -259,7 +259,8 @@ impl Rotation {
 }
 
 fn create(path: &Path, bytes: &Rc<Cell<u64>>) -> Result<Box<dyn Write>> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file = crate::journal::create(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     bytes.set(0);
     Ok(Box::new(Counted {
         file,
