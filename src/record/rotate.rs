@@ -76,16 +76,19 @@ pub fn numbered(path: &Path, n: u32) -> PathBuf {
 }
 
 /// Moves each rotated file one number up (the one numbered `keep` is
-/// replaced by the one below it) and `path` to `path.1`.
+/// replaced by the one below it) and `path` to `path.1`. Only the run of
+/// files `path.1`, `path.2`... that exists is moved, so a large `keep`
+/// costs nothing.
 fn shift(path: &Path, keep: u32) -> io::Result<()> {
-    for n in (1..keep).rev() {
-        match std::fs::rename(numbered(path, n), numbered(path, n + 1)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-    }
     if keep == 0 {
         return std::fs::remove_file(path);
+    }
+    let mut there = 0;
+    while there < keep - 1 && numbered(path, there + 1).exists() {
+        there += 1;
+    }
+    for n in (1..=there).rev() {
+        std::fs::rename(numbered(path, n), numbered(path, n + 1))?;
     }
     std::fs::rename(path, numbered(path, 1))
 }
@@ -298,11 +301,18 @@ mod tests {
         assert_eq!(read(numbered(&path, 1)).as_deref(), Some("4"));
         assert_eq!(read(numbered(&path, 2)).as_deref(), Some("3"));
         assert_eq!(read(numbered(&path, 3)), None);
-        // Nothing kept: the file goes.
+        // However many may be kept, only the files there are moved (trying
+        // every number up to u32::MAX would take hours).
         std::fs::write(&path, "5").unwrap();
+        shift(&path, u32::MAX).unwrap();
+        assert_eq!(read(numbered(&path, 1)).as_deref(), Some("5"));
+        assert_eq!(read(numbered(&path, 2)).as_deref(), Some("4"));
+        assert_eq!(read(numbered(&path, 3)).as_deref(), Some("3"));
+        // Nothing kept: the file goes.
+        std::fs::write(&path, "6").unwrap();
         shift(&path, 0).unwrap();
         assert_eq!(read(path.clone()), None);
-        assert_eq!(read(numbered(&path, 1)).as_deref(), Some("4"));
+        assert_eq!(read(numbered(&path, 1)).as_deref(), Some("5"));
     }
 
     #[test]
