@@ -176,7 +176,7 @@ fn replay_bench(events: usize) {
     let t1 = Instant::now();
     let mut app = causeway::ui::replay_app(
         loaded,
-        &causeway::ui::source_name(std::slice::from_ref(&path)),
+        &causeway::journal::files_name(std::slice::from_ref(&path)),
     );
     app.resize(W, H);
     let t_build = t1.elapsed();

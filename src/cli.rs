@@ -32,6 +32,10 @@ enum Command {
         /// Also write everything seen to this journal.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Begin with what a journal of this host says happened before
+        /// (the files of a `record --rotate` service: JOURNAL*).
+        #[arg(long, num_args = 1.., value_name = "JOURNAL")]
+        history: Vec<PathBuf>,
     },
     /// Record a journal (JSON Lines) without the view (needs root).
     Record {
@@ -122,11 +126,15 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    match cli.command.unwrap_or(Command::Live { record: None }) {
-        Command::Live { record } => {
+    let live = Command::Live {
+        record: None,
+        history: Vec::new(),
+    };
+    match cli.command.unwrap_or(live) {
+        Command::Live { record, history } => {
             let feed = LiveFeed::start(record.as_deref())?;
             let warning = feed.features().warning();
-            crate::ui::run_live(feed)?;
+            crate::ui::run_live(feed, &history)?;
             if let Some(w) = warning {
                 eprintln!("causeway: warning: {w}");
             }
@@ -176,7 +184,7 @@ fn run(cli: Cli) -> Result<()> {
             text,
         } => {
             let (loaded, order) = journal::load_all(&files)?;
-            let name = crate::ui::source_name(&order);
+            let name = crate::journal::files_name(&order);
             if let Some(s) = loaded.problem_summary() {
                 eprintln!("causeway: {name}: {s}");
             }
@@ -209,7 +217,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay { files } => {
             let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
-            let name = crate::ui::source_name(&order);
+            let name = crate::journal::files_name(&order);
             crate::ui::run_replay(loaded, &order).with_context(|| format!("replaying {name}"))?;
             if let Some(s) = summary {
                 eprintln!("causeway: {name}: {s}");

@@ -9,12 +9,14 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounded};
 
 use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats, Spares};
 use crate::event::{Batch, Message, SeedProcess};
@@ -37,6 +39,9 @@ pub struct Source {
     pub probe: Probe,
     /// Processes that existed before the probe attached.
     pub seeds: Vec<SeedProcess>,
+    /// When the probe had attached (boot-time ns): every event from then
+    /// on is on `events`.
+    pub attached: u64,
 }
 
 impl Source {
@@ -61,8 +66,28 @@ impl Source {
             probe,
             seeds,
             events,
+            attached,
         })
     }
+}
+
+/// A journal's messages up to `cut` (boot-time ns), then the feed's from
+/// `cut` on: where both saw the same events, each is kept once. Messages
+/// without a time (processes scanned, cgroup names) are kept from both:
+/// applying them again adds only what was not known.
+pub fn merge_at(journal: Vec<Message>, feed: Vec<Batch>, cut: u64) -> Vec<Message> {
+    let mut out: Vec<Message> = journal
+        .into_iter()
+        .filter(|m| m.ktime().is_none_or(|t| t < cut))
+        .collect();
+    for batch in feed {
+        out.extend(
+            batch
+                .into_iter()
+                .filter(|m| m.ktime().is_none_or(|t| t >= cut)),
+        );
+    }
+    out
 }
 
 /// `seeds` as messages, each cgroup named (a [`Message::Cgroup`]) before
@@ -87,6 +112,7 @@ pub struct LiveFeed {
     spares: Spares,
     probe: Option<Probe>,
     forward: Option<JoinHandle<Result<()>>>,
+    attached: u64,
 }
 
 impl LiveFeed {
@@ -111,6 +137,7 @@ impl LiveFeed {
             probe,
             seeds,
             events,
+            attached,
         } = src;
         let forward = std::thread::Builder::new()
             .name("causeway-feed".into())
@@ -124,7 +151,62 @@ impl LiveFeed {
             spares: probe.spares().clone(),
             probe: Some(probe),
             forward: Some(forward),
+            attached,
         })
+    }
+
+    /// What a journal of this host (the files of a recorder still running,
+    /// say) says happened before the probe attached, followed by what the
+    /// feed has delivered since, as one stream of messages: the journal's
+    /// lines up to the moment the probe attached, the feed's from then on.
+    /// The feed is read meanwhile, so the probe never waits on it; the
+    /// journal is read after a moment, so that a recorder has written what
+    /// it saw until the probe attached.
+    pub fn history(&self, files: &[PathBuf]) -> Result<Vec<Message>> {
+        /// How long a recorder takes to write what it saw: its rings are
+        /// read every 30 ms and its writes gather for 20 ms.
+        const RECORDER_LAG: Duration = Duration::from_millis(250);
+        let done = Arc::new(AtomicBool::new(false));
+        let drain = {
+            let (rx, done) = (self.rx.clone(), Arc::clone(&done));
+            std::thread::Builder::new()
+                .name("causeway-history".into())
+                .spawn(move || {
+                    let mut got: Vec<Batch> = Vec::new();
+                    while !done.load(Ordering::Relaxed) {
+                        match rx.recv_timeout(Duration::from_millis(10)) {
+                            Ok(batch) => got.push(batch),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
+                    got
+                })
+                .context("starting the history thread")?
+        };
+        std::thread::sleep(RECORDER_LAG);
+        let loaded = crate::journal::load_all(files);
+        done.store(true, Ordering::Relaxed);
+        let drained = drain
+            .join()
+            .map_err(|_| anyhow!("the history thread panicked"))?;
+        let (loaded, order) = loaded?;
+        let name = crate::journal::files_name(&order);
+        let (ours, theirs) = (&self.header, &loaded.header);
+        // The same boot gives the same boot time, to the clock's drift.
+        let drift = ours.boot_time_ns.abs_diff(theirs.boot_time_ns);
+        if ours.hostname != theirs.hostname || drift > 1_000_000_000 {
+            anyhow::bail!(
+                "{name} was recorded on another host or boot ({}, booted {}): \
+                 `causeway replay` opens it",
+                theirs.hostname,
+                crate::journal::rfc3339(theirs.wall_time(0))
+            );
+        }
+        if let Some(s) = loaded.problem_summary() {
+            log::warn!("{name}: {s}");
+        }
+        Ok(merge_at(loaded.messages, drained, self.attached))
     }
 
     /// Seeds first, then live events, in order, in batches. Disconnected
@@ -215,4 +297,51 @@ fn forward(
             .context("writing the journal")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_at;
+    use crate::event::{Message, ProcKey};
+    use crate::ui::synth::Synth;
+
+    #[test]
+    fn history_and_feed_meet_at_the_attach_each_event_once() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "init", &["init"]);
+        let a = s.spawn(init, 0, "/bin/a", &["a"]);
+        let cut = s.now;
+        let b = s.spawn(init, 0, "/bin/b", &["b"]);
+        let all = s.messages.clone();
+        // The journal has everything (the recorder kept writing); the feed
+        // began a little before the cut (its programs attach one by one)
+        // and has its own scan.
+        let feed_from = all
+            .iter()
+            .position(|m| m.ktime().is_some_and(|t| t >= cut - 2_000_000))
+            .unwrap();
+        let scan = Message::Seed(crate::event::SeedProcess {
+            proc: ProcKey::new(1, 0),
+            parent: None,
+            uid: 0,
+            gid: 0,
+            cgroup: 1,
+            comm: "init".into(),
+            exe: Vec::new(),
+            argv: Vec::new(),
+        });
+        let mut feed = vec![scan.clone()];
+        feed.extend(all[feed_from..].iter().cloned());
+        let merged = merge_at(all.clone(), vec![feed], cut);
+        let events = |ms: &[Message]| {
+            ms.iter()
+                .filter(|m| m.ktime().is_some())
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(events(&merged), events(&all), "every event once, in order");
+        assert!(merged.contains(&scan), "the feed's scan is kept");
+        let tree = crate::graph::CausalTree::from_messages(&merged);
+        assert!(tree.find(a).is_some() && tree.find(b).is_some());
+    }
 }

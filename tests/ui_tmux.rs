@@ -612,3 +612,76 @@ fn live_view_shows_new_processes() {
     t.keys(&["q"]);
     t.expect_shell_back(0);
 }
+
+#[test]
+fn the_live_view_begins_with_a_running_recorders_history() {
+    let test = "the_live_view_begins_with_a_running_recorders_history";
+    if !tmux_available(test) {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        if ci() {
+            panic!("{test}: CI=true but not root: the live view needs root");
+        }
+        eprintln!("skipped: needs root ({test})");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("j.jsonl");
+    // A recorder left running, as a service would be.
+    let mut recorder = KillOnDrop(
+        Command::new(BIN)
+            .args(["record", "--rotate", "64K", "--output"])
+            .arg(&journal)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the recorder"),
+    );
+    let start = Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
+        assert!(start.elapsed() < DEADLINE, "the recorder never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Something that happened and ended before the view started.
+    let marker = format!("cw-history-{}", std::process::id());
+    let st = Command::new("/bin/sh")
+        .args(["-c", "exit 7", &marker])
+        .status()
+        .expect("run the marked shell");
+    assert_eq!(st.code(), Some(7));
+    std::thread::sleep(Duration::from_millis(300));
+
+    let t = Tmux::start(160, 40);
+    let files = format!("{}*", journal.display());
+    t.type_line(&format!("{BIN} live --history {files}"));
+    t.wait_text(" LIVE ");
+    t.keys(&["/"]);
+    t.wait_text("find: ");
+    t.run(&["send-keys", "-l", &marker]);
+    t.keys(&["Enter"]);
+    let s = t.wait_text(&marker);
+    assert!(s.contains("exit 7"), "the history's process, ended: {s}");
+    // And what happens now shows too.
+    let now = format!("cw-now-{}", std::process::id());
+    Command::new("/bin/sh")
+        .args(["-c", "exit 5", &now])
+        .status()
+        .expect("run the second marked shell");
+    let s = loop {
+        t.keys(&["/"]);
+        t.wait_text("find: ");
+        t.run(&["send-keys", "-l", &now]);
+        t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(200));
+        let s = t.screen();
+        if s.contains("exit 5") {
+            break s;
+        }
+        assert!(start.elapsed() < DEADLINE, "never found {now}:\n{s}");
+    };
+    assert!(s.contains(&now), "{s}");
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+    recorder.kill();
+}

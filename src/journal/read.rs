@@ -73,6 +73,22 @@ pub fn load(path: &Path) -> Result<Loaded> {
         .with_context(|| format!("{} is not a causeway journal", path.display()))
 }
 
+/// What a journal is called on screen and in messages: its file's name; for several files, the
+/// first and the last read (`j.jsonl.2 … j.jsonl (3 files)`).
+pub fn files_name(paths: &[std::path::PathBuf]) -> String {
+    let name = |p: &std::path::PathBuf| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    match paths {
+        [] => String::new(),
+        [one] => name(one),
+        [first, .., last] => format!("{} … {} ({} files)", name(first), name(last), paths.len()),
+    }
+}
+
 /// Loads the files of one recording (a journal and the files `--rotate`
 /// moved aside, given in any order) as one journal: in time order (by the
 /// first time each holds), each file's lines after the one before. The

@@ -42,10 +42,24 @@ fn local_offset() -> chrono::FixedOffset {
 }
 
 /// The live view: runs until the user quits, then stops the feed. The
-/// first error (the view's, else the feed's) is returned.
-pub fn run_live(feed: LiveFeed) -> Result<()> {
+/// first error (the view's, else the feed's) is returned. With `history`
+/// (journal files of this host), the tree begins with what they say
+/// happened before the probe attached.
+pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
+    let tree = if history.is_empty() {
+        CausalTree::new()
+    } else {
+        let past = match feed.history(history) {
+            Ok(past) => past,
+            Err(e) => {
+                let _ = feed.stop();
+                return Err(e);
+            }
+        };
+        CausalTree::from_messages(&past)
+    };
     let mut app = App::new(
-        CausalTree::new(),
+        tree,
         SourceKind::Live,
         feed.header().clone(),
         users::Users::load(),
@@ -61,27 +75,11 @@ pub fn run_live(feed: LiveFeed) -> Result<()> {
 /// `paths` in the order read), opened at its end (the newest process
 /// selected). Damage the loader skipped is named on screen.
 pub fn run_replay(loaded: Loaded, paths: &[PathBuf]) -> Result<()> {
-    let mut app = replay_app(loaded, &source_name(paths));
+    let mut app = replay_app(loaded, &crate::journal::files_name(paths));
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
     app.users = users::Users::load();
     term::run(&mut app, None)
-}
-
-/// What the view calls a journal: its file's name; for several files, the
-/// first and the last read (`j.jsonl.2 … j.jsonl (3 files)`).
-pub fn source_name(paths: &[PathBuf]) -> String {
-    let name = |p: &PathBuf| {
-        p.file_name().map_or_else(
-            || p.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    };
-    match paths {
-        [] => String::new(),
-        [one] => name(one),
-        [first, .., last] => format!("{} … {} ({} files)", name(first), name(last), paths.len()),
-    }
 }
 
 /// The state for a replay: the tree built from every message, the newest

@@ -869,9 +869,9 @@ fn a_process_s_cgroup_is_named_by_its_path() {
 fn a_replay_of_several_files_is_named_by_the_first_and_last() {
     use std::path::PathBuf;
     let p = |s: &str| PathBuf::from(format!("/var/log/causeway/{s}"));
-    let name = crate::ui::source_name(&[p("j.jsonl.2"), p("j.jsonl.1"), p("j.jsonl")]);
+    let name = crate::journal::files_name(&[p("j.jsonl.2"), p("j.jsonl.1"), p("j.jsonl")]);
     assert_eq!(name, "j.jsonl.2 … j.jsonl (3 files)");
-    assert_eq!(crate::ui::source_name(&[p("j.jsonl")]), "j.jsonl");
+    assert_eq!(crate::journal::files_name(&[p("j.jsonl")]), "j.jsonl");
     let mut app = replay(synth::demo(), vec![]);
     if let SourceKind::Replay { name: n, .. } = &mut app.source {
         *n = name;
