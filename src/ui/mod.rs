@@ -66,9 +66,27 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
     );
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
+    if history.is_empty() {
+        app.flash = history_hint(std::path::Path::new(SERVICE_JOURNAL));
+    }
     let shown = term::run(&mut app, Some((feed.receiver(), feed.spares())));
     let stopped = feed.stop();
     shown.and(stopped)
+}
+
+/// Where `assets/causeway-record.service` keeps its journal.
+pub const SERVICE_JOURNAL: &str = "/var/log/causeway/journal.jsonl";
+
+/// What the live view says at start when a recorder's journal is at
+/// `journal` (the service's, unless moved) and the view was not asked to
+/// begin with it.
+pub fn history_hint(journal: &std::path::Path) -> Option<String> {
+    journal.is_file().then(|| {
+        format!(
+            "a recorder's history: causeway live --history {}*",
+            journal.display()
+        )
+    })
 }
 
 /// The view over a whole journal (or the files of one rotated journal,

@@ -896,3 +896,19 @@ fn seeded_processes_of_a_continued_journal_file_say_when_that_began() {
         "{scr}"
     );
 }
+
+#[test]
+fn the_live_view_points_to_a_recorders_history_when_there_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    assert_eq!(crate::ui::history_hint(&journal), None);
+    std::fs::write(&journal, "").unwrap();
+    let hint = crate::ui::history_hint(&journal).expect("a hint");
+    assert!(
+        hint.ends_with(&format!("causeway live --history {}*", journal.display())),
+        "{hint}"
+    );
+    // The service in assets writes where the hint looks.
+    let unit = include_str!("../../../assets/causeway-record.service");
+    assert!(unit.contains(&format!("--output {}", crate::ui::SERVICE_JOURNAL)));
+}
