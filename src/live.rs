@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounde
 
 use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats, Spares};
 use crate::event::{Batch, Message, SeedProcess};
+use crate::graph::CausalTree;
 use crate::journal::{Header, Writer, boot_clock_ns};
 
 /// Capacity of the channels between the probe and its consumers, in
@@ -71,23 +72,21 @@ impl Source {
     }
 }
 
-/// A journal's messages up to `cut` (boot-time ns), then the feed's from
-/// `cut` on: where both saw the same events, each is kept once. Messages
-/// without a time (processes scanned, cgroup names) are kept from both:
-/// applying them again adds only what was not known.
-pub fn merge_at(journal: Vec<Message>, feed: Vec<Batch>, cut: u64) -> Vec<Message> {
-    let mut out: Vec<Message> = journal
-        .into_iter()
-        .filter(|m| m.ktime().is_none_or(|t| t < cut))
-        .collect();
-    for batch in feed {
-        out.extend(
-            batch
-                .into_iter()
-                .filter(|m| m.ktime().is_none_or(|t| t >= cut)),
-        );
+/// A journal's messages up to `cut` (boot-time ns): with the feed's from
+/// `cut` on ([`apply_from`]), where both saw the same events each is
+/// applied once. Messages without a time (processes scanned, cgroup
+/// names) are applied from both: again, they add only what was not known.
+pub fn apply_before(tree: &mut CausalTree, journal: &[Message], cut: u64) {
+    for m in journal.iter().filter(|m| m.ktime().is_none_or(|t| t < cut)) {
+        tree.apply(m);
     }
-    out
+}
+
+/// The feed's messages from `cut` on (see [`apply_before`]).
+pub fn apply_from(tree: &mut CausalTree, feed: &[Message], cut: u64) {
+    for m in feed.iter().filter(|m| m.ktime().is_none_or(|t| t >= cut)) {
+        tree.apply(m);
+    }
 }
 
 /// `seeds` as messages, each cgroup named (a [`Message::Cgroup`]) before
@@ -162,7 +161,7 @@ impl LiveFeed {
     /// The feed is read meanwhile, so the probe never waits on it; the
     /// journal is read after a moment, so that a recorder has written what
     /// it saw until the probe attached.
-    pub fn history(&self, files: &[PathBuf]) -> Result<Vec<Message>> {
+    pub fn history(&self, files: &[PathBuf]) -> Result<CausalTree> {
         /// How long a recorder takes to write what it saw: its rings are
         /// read every 30 ms and its writes gather for 20 ms.
         const RECORDER_LAG: Duration = Duration::from_millis(250);
@@ -185,12 +184,24 @@ impl LiveFeed {
                 .context("starting the history thread")?
         };
         std::thread::sleep(RECORDER_LAG);
-        let loaded = crate::journal::load_all(files);
+        // The feed is drained until the tree has the journal's part, so
+        // the probe never waits however long a large journal takes.
+        let tree = self.journal_part(files);
         done.store(true, Ordering::Relaxed);
         let drained = drain
             .join()
             .map_err(|_| anyhow!("the history thread panicked"))?;
-        let (loaded, order) = loaded?;
+        let mut tree = tree?;
+        for batch in &drained {
+            apply_from(&mut tree, batch, self.attached);
+        }
+        Ok(tree)
+    }
+
+    /// The tree of what the journal `files` say happened before the probe
+    /// attached; refused if they are of another host or boot.
+    fn journal_part(&self, files: &[PathBuf]) -> Result<CausalTree> {
+        let (loaded, order) = crate::journal::load_all(files)?;
         let name = crate::journal::files_name(&order);
         let (ours, theirs) = (&self.header, &loaded.header);
         // The same boot gives the same boot time, to the clock's drift.
@@ -206,7 +217,9 @@ impl LiveFeed {
         if let Some(s) = loaded.problem_summary() {
             log::warn!("{name}: {s}");
         }
-        Ok(merge_at(loaded.messages, drained, self.attached))
+        let mut tree = CausalTree::new();
+        apply_before(&mut tree, &loaded.messages, self.attached);
+        Ok(tree)
     }
 
     /// Seeds first, then live events, in order, in batches. Disconnected
@@ -301,7 +314,7 @@ fn forward(
 
 #[cfg(test)]
 mod tests {
-    use super::merge_at;
+    use super::{apply_before, apply_from};
     use crate::event::{Message, ProcKey};
     use crate::ui::synth::Synth;
 
@@ -315,13 +328,14 @@ mod tests {
         let all = s.messages.clone();
         // The journal has everything (the recorder kept writing); the feed
         // began a little before the cut (its programs attach one by one)
-        // and has its own scan.
+        // and has its own scan, which found one more process.
         let feed_from = all
             .iter()
             .position(|m| m.ktime().is_some_and(|t| t >= cut - 2_000_000))
             .unwrap();
+        let scanned = ProcKey::new(99, 20_000_000);
         let scan = Message::Seed(crate::event::SeedProcess {
-            proc: ProcKey::new(1, 0),
+            proc: scanned,
             parent: None,
             uid: 0,
             gid: 0,
@@ -330,18 +344,22 @@ mod tests {
             exe: Vec::new(),
             argv: Vec::new(),
         });
-        let mut feed = vec![scan.clone()];
+        let mut feed = vec![scan];
         feed.extend(all[feed_from..].iter().cloned());
-        let merged = merge_at(all.clone(), vec![feed], cut);
-        let events = |ms: &[Message]| {
-            ms.iter()
-                .filter(|m| m.ktime().is_some())
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(events(&merged), events(&all), "every event once, in order");
-        assert!(merged.contains(&scan), "the feed's scan is kept");
-        let tree = crate::graph::CausalTree::from_messages(&merged);
+        let mut tree = crate::graph::CausalTree::new();
+        apply_before(&mut tree, &all, cut);
+        apply_from(&mut tree, &feed, cut);
+        // Each event once: as many as the journal holds, applied in order.
+        let events = all
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .count();
+        assert_eq!(tree.stats().events, events as u64, "every event once");
+        let mut twice = crate::graph::CausalTree::new();
+        apply_before(&mut twice, &all, u64::MAX);
+        apply_from(&mut twice, &feed, 0);
+        assert!(twice.stats().events > events as u64, "the test can tell");
         assert!(tree.find(a).is_some() && tree.find(b).is_some());
+        assert!(tree.find(scanned).is_some(), "the feed's scan is applied");
     }
 }

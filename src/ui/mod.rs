@@ -49,14 +49,13 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
     let tree = if history.is_empty() {
         CausalTree::new()
     } else {
-        let past = match feed.history(history) {
-            Ok(past) => past,
+        match feed.history(history) {
+            Ok(tree) => tree,
             Err(e) => {
                 let _ = feed.stop();
                 return Err(e);
             }
-        };
-        CausalTree::from_messages(&past)
+        }
     };
     let mut app = App::new(
         tree,
