@@ -49,6 +49,12 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
     let tree = if history.is_empty() {
         CausalTree::new()
     } else {
+        // Said before the view takes the screen: a large history takes a
+        // few seconds to read.
+        eprintln!(
+            "causeway: reading the history ({})…",
+            format::counted(history.len() as u64, "file", "files")
+        );
         match feed.history(history) {
             Ok(tree) => tree,
             Err(e) => {
