@@ -32,6 +32,12 @@ enum Command {
         /// Also write everything seen to this journal.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// With --record: rotate the journal at SIZE, as `record --rotate`.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "record")]
+        rotate: Option<u64>,
+        /// With --rotate: how many renamed files to keep besides FILE.
+        #[arg(long, value_name = "N", default_value_t = 4, requires = "rotate")]
+        keep: u32,
         /// Begin with what a journal of this host says happened before
         /// (the files of a `record --rotate` service: JOURNAL*).
         #[arg(long, num_args = 1.., value_name = "JOURNAL")]
@@ -128,11 +134,18 @@ pub fn main() -> i32 {
 fn run(cli: Cli) -> Result<()> {
     let live = Command::Live {
         record: None,
+        rotate: None,
+        keep: 4,
         history: Vec::new(),
     };
     match cli.command.unwrap_or(live) {
-        Command::Live { record, history } => {
-            let feed = LiveFeed::start(record.as_deref())?;
+        Command::Live {
+            record,
+            rotate,
+            keep,
+            history,
+        } => {
+            let feed = LiveFeed::start(record.as_deref(), rotate.map(|size| (size, keep)))?;
             let warning = feed.features().warning();
             crate::ui::run_live(feed, &history)?;
             if let Some(w) = warning {

@@ -116,18 +116,28 @@ pub struct LiveFeed {
 
 impl LiveFeed {
     /// Attaches the probe, scans /proc and starts forwarding. With `record`,
-    /// every message is also written to a journal at that path.
-    pub fn start(record: Option<&Path>) -> Result<LiveFeed> {
-        let journal = record
-            .map(|p| {
+    /// every message is also written to a journal at that path, rotated as
+    /// `record --rotate` does with `rotate`.
+    pub fn start(record: Option<&Path>, rotate: Option<(u64, u32)>) -> Result<LiveFeed> {
+        let out = match (record, rotate) {
+            (None, _) => None,
+            (Some(p), None) => Some(JournalOut::Plain(BufWriter::new(
                 crate::journal::create(p)
-                    .map(BufWriter::new)
-                    .with_context(|| format!("cannot create the journal {}", p.display()))
-            })
-            .transpose()?;
+                    .with_context(|| format!("cannot create the journal {}", p.display()))?,
+            ))),
+            (Some(p), Some((size, keep))) => {
+                let rotate = crate::record::Rotate {
+                    path: p.to_path_buf(),
+                    size,
+                    keep,
+                };
+                let (rotation, out) = crate::record::Rotation::start(rotate)?;
+                Some(JournalOut::Rotating(out, rotation))
+            }
+        };
         let src = Source::start()?;
-        let journal = journal
-            .map(|w| Writer::new(w, &src.header))
+        let journal = out
+            .map(|out| Journal::new(out, &src.header))
             .transpose()
             .context("writing the journal header")?;
         let (tx, rx) = bounded(CHANNEL_CAPACITY);
@@ -263,18 +273,79 @@ impl LiveFeed {
     }
 }
 
+/// Where `live --record` writes, before its header is written.
+enum JournalOut {
+    Plain(BufWriter<File>),
+    Rotating(crate::record::Out, crate::record::Rotation),
+}
+
+/// The journal `live --record` writes as the feed passes.
+enum Journal {
+    Plain(Writer<BufWriter<File>>),
+    Rotating {
+        w: Writer<crate::record::Out>,
+        /// Boxed, so that the two variants are about one size.
+        rotation: Box<Option<crate::record::Rotation>>,
+        header: Header,
+    },
+}
+
+impl Journal {
+    fn new(out: JournalOut, header: &Header) -> std::io::Result<Journal> {
+        Ok(match out {
+            JournalOut::Plain(out) => Journal::Plain(Writer::new(out, header)?),
+            JournalOut::Rotating(out, rotation) => Journal::Rotating {
+                w: Writer::new(out, header)?,
+                rotation: Box::new(Some(rotation)),
+                header: header.clone(),
+            },
+        })
+    }
+
+    fn write(&mut self, batch: &[Message]) -> Result<()> {
+        match self {
+            Journal::Plain(w) => w.write_batch(batch)?,
+            Journal::Rotating {
+                w,
+                rotation,
+                header,
+            } => crate::record::put(w, batch, rotation.as_mut(), header)?,
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Journal::Plain(w) => w.flush(),
+            Journal::Rotating { w, .. } => w.flush(),
+        }
+    }
+
+    /// Flushes; a plain file is also synced to its disk.
+    fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        if let Journal::Plain(w) = self {
+            w.into_inner()
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())?;
+        }
+        Ok(())
+    }
+}
+
 /// Seeds then events to `tx`, teeing into the journal; flushes the journal
 /// whenever the probe has nothing more for the moment.
 fn forward(
     seeds: Vec<SeedProcess>,
     events: &Receiver<Batch>,
     tx: &Sender<Batch>,
-    mut journal: Option<Writer<BufWriter<File>>>,
+    mut journal: Option<Journal>,
 ) -> Result<()> {
     let mut viewer = true;
-    let mut pass = |batch: Batch, journal: &mut Option<Writer<BufWriter<File>>>| -> Result<()> {
+    let mut pass = |batch: Batch, journal: &mut Option<Journal>| -> Result<()> {
         if let Some(w) = journal.as_mut() {
-            w.write_batch(&batch).context("writing the journal")?;
+            w.write(&batch).context("writing the journal")?;
         }
         if viewer && tx.send(batch).is_err() {
             viewer = false;
@@ -301,13 +372,8 @@ fn forward(
         };
         pass(batch, &mut journal)?;
     }
-    if let Some(mut w) = journal {
-        w.flush().context("writing the journal")?;
-        w.into_inner()
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
-            .context("writing the journal")?;
+    if let Some(w) = journal {
+        w.finish().context("writing the journal")?;
     }
     Ok(())
 }

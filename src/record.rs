@@ -16,7 +16,7 @@ use crate::live::{CHANNEL_CAPACITY, Source};
 
 mod rotate;
 
-use rotate::Rotation;
+pub(crate) use rotate::Rotation;
 pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
 
 /// After writing, the recorder lets the next batches gather for this long
@@ -28,6 +28,9 @@ const LINGER: Duration = Duration::from_millis(20);
 /// With `--rotate`, batches are written in parts of this many messages,
 /// the size checked after each.
 const ROTATE_PART: usize = 128;
+
+/// Where a journal's lines go (a file, stdout, a rotating file).
+pub type Out = Box<dyn Write + Send>;
 
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,7 +51,7 @@ pub struct Summary {
 /// Where `record` writes.
 pub enum Output {
     /// One journal, on this writer.
-    Stream(Box<dyn Write>),
+    Stream(Out),
     /// A journal that moves on to a new file at a size (`--rotate`).
     Rotating(Rotate),
 }
@@ -70,7 +73,7 @@ fn cpu_time() -> Duration {
 
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
 /// Unbuffered: the journal writer hands over large chunks of lines.
-pub fn open_output(output: Option<&PathBuf>) -> Result<Box<dyn Write>> {
+pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
     Ok(match output {
         Some(p) if p.as_os_str() != "-" => Box::new(
             crate::journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -182,7 +185,7 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
 /// reaches the output whole; `flush` is for an output that buffers. With a
 /// rotation, moves on to a new file between batches once the file is full.
 fn write_all(
-    w: &mut Writer<Box<dyn Write>>,
+    w: &mut Writer<Out>,
     src: &Source,
     duration: Option<Duration>,
     stop: &AtomicBool,
@@ -228,8 +231,8 @@ fn write_all(
 
 /// Writes `batch`, and lets the rotation take note of it; moves on to a
 /// new file once this one is full.
-fn put(
-    w: &mut Writer<Box<dyn Write>>,
+pub(crate) fn put(
+    w: &mut Writer<Out>,
     batch: &[Message],
     rotation: &mut Option<Rotation>,
     header: &crate::journal::Header,

@@ -629,10 +629,12 @@ fn the_live_view_begins_with_a_running_recorders_history() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("j.jsonl");
-    // A recorder left running, as a service would be.
+    // A recorder left running, as a service would be. (Files large enough
+    // that the other tests' processes, which it records too, do not rotate
+    // the marked one away.)
     let mut recorder = KillOnDrop(
         Command::new(BIN)
-            .args(["record", "--rotate", "64K", "--output"])
+            .args(["record", "--rotate", "100M", "--output"])
             .arg(&journal)
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -656,11 +658,25 @@ fn the_live_view_begins_with_a_running_recorders_history() {
     let files = format!("{}*", journal.display());
     t.type_line(&format!("{BIN} live --history {files}"));
     t.wait_text(" LIVE ");
-    t.keys(&["/"]);
-    t.wait_text("find: ");
-    t.run(&["send-keys", "-l", &marker]);
-    t.keys(&["Enter"]);
-    let s = t.wait_text(&marker);
+    // Found by its marker; `n` goes on past the test's own tmux commands,
+    // which carry the marker too.
+    let find = |marker: &str, argv: &str| -> String {
+        t.keys(&["/"]);
+        t.wait_text("find: ");
+        t.run(&["send-keys", "-l", marker]);
+        t.keys(&["Enter"]);
+        let start = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let s = t.screen();
+            if s.contains(argv) {
+                break s;
+            }
+            assert!(start.elapsed() < DEADLINE, "never found {argv}:\n{s}");
+            t.keys(&["n"]);
+        }
+    };
+    let s = find(&marker, &format!("sh -c 'exit 7' {marker}"));
     assert!(s.contains("exit 7"), "the history's process, ended: {s}");
     // And what happens now shows too.
     let now = format!("cw-now-{}", std::process::id());
@@ -668,20 +684,53 @@ fn the_live_view_begins_with_a_running_recorders_history() {
         .args(["-c", "exit 5", &now])
         .status()
         .expect("run the second marked shell");
-    let s = loop {
-        t.keys(&["/"]);
-        t.wait_text("find: ");
-        t.run(&["send-keys", "-l", &now]);
-        t.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(200));
-        let s = t.screen();
-        if s.contains("exit 5") {
-            break s;
-        }
-        assert!(start.elapsed() < DEADLINE, "never found {now}:\n{s}");
-    };
-    assert!(s.contains(&now), "{s}");
+    let s = find(&now, &format!("sh -c 'exit 5' {now}"));
+    assert!(s.contains("exit 5"), "{s}");
     t.keys(&["q"]);
     t.expect_shell_back(0);
     recorder.kill();
+}
+
+#[test]
+fn the_live_views_journal_rotates_too() {
+    let test = "the_live_views_journal_rotates_too";
+    if !tmux_available(test) {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        if ci() {
+            panic!("{test}: CI=true but not root: the live view needs root");
+        }
+        eprintln!("skipped: needs root ({test})");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("view.jsonl");
+    let t = Tmux::start(120, 40);
+    t.type_line(&format!(
+        "{BIN} live --record {} --rotate 64K --keep 1",
+        journal.display()
+    ));
+    t.wait_text(" LIVE ");
+    // About a kilobyte of journal per process: several files' worth.
+    let st = Command::new("/bin/sh")
+        .args(["-c", "for i in $(seq 600); do /bin/true; done"])
+        .status()
+        .expect("run the workload");
+    assert!(st.success());
+    std::thread::sleep(Duration::from_millis(500));
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+    let older = PathBuf::from(format!("{}.1", journal.display()));
+    assert!(older.exists(), "rotated once at least");
+    assert!(
+        !PathBuf::from(format!("{}.2", journal.display())).exists(),
+        "one kept"
+    );
+    for path in [&older, &journal] {
+        let loaded = causeway::journal::load(path).expect("each file loads");
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        assert!(loaded.header.continued, "{}", path.display());
+    }
 }

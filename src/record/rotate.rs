@@ -10,15 +10,16 @@
 //! so far whose close has not been). What happened before it began is in
 //! the file before.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 
+use super::Out;
 use crate::event::{EventKind, Message, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
 use crate::journal::{Counts, Header, Writer};
@@ -96,13 +97,13 @@ fn shift(path: &Path, keep: u32) -> io::Result<()> {
 /// A file that counts the bytes written to it.
 struct Counted {
     file: File,
-    bytes: Rc<Cell<u64>>,
+    bytes: Arc<AtomicU64>,
 }
 
 impl Write for Counted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.bytes.set(self.bytes.get() + n as u64);
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 
@@ -115,7 +116,7 @@ impl Write for Counted {
 /// new file must open with.
 pub struct Rotation {
     rotate: Rotate,
-    bytes: Rc<Cell<u64>>,
+    bytes: Arc<AtomicU64>,
     /// Nothing but the current file's opening has been written to it.
     fresh: bool,
     cgroups: BTreeMap<u64, String>,
@@ -132,12 +133,12 @@ impl Rotation {
     /// Creates the first file; the journal writer writes to what this
     /// returns. A journal already there (a recorder restarted) is moved
     /// aside first, as at a rotation, not overwritten.
-    pub fn start(rotate: Rotate) -> Result<(Rotation, Box<dyn Write>)> {
+    pub fn start(rotate: Rotate) -> Result<(Rotation, Out)> {
         let path = &rotate.path;
         if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
             shift(path, rotate.keep).with_context(|| format!("moving {} aside", path.display()))?;
         }
-        let bytes = Rc::new(Cell::new(0));
+        let bytes = Arc::new(AtomicU64::new(0));
         let out = create(&rotate.path, &bytes)?;
         let r = Rotation {
             rotate,
@@ -192,17 +193,12 @@ impl Rotation {
     /// Whether the current file has reached its size (and holds events:
     /// a file is never left with its opening alone).
     pub fn due(&self) -> bool {
-        !self.fresh && self.bytes.get() >= self.rotate.size
+        !self.fresh && self.bytes.load(Ordering::Relaxed) >= self.rotate.size
     }
 
     /// Finishes the current file and starts the next, as of boot time
     /// `now`; `w` then writes to the new file.
-    pub fn rotate(
-        &mut self,
-        w: &mut Writer<Box<dyn Write>>,
-        header: &Header,
-        now: u64,
-    ) -> Result<()> {
+    pub fn rotate(&mut self, w: &mut Writer<Out>, header: &Header, now: u64) -> Result<()> {
         let path = &self.rotate.path;
         w.flush()?;
         let done = w.counts();
@@ -261,13 +257,13 @@ impl Rotation {
     }
 }
 
-fn create(path: &Path, bytes: &Rc<Cell<u64>>) -> Result<Box<dyn Write>> {
+fn create(path: &Path, bytes: &Arc<AtomicU64>) -> Result<Out> {
     let file = crate::journal::create(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    bytes.set(0);
+    bytes.store(0, Ordering::Relaxed);
     Ok(Box::new(Counted {
         file,
-        bytes: Rc::clone(bytes),
+        bytes: Arc::clone(bytes),
     }))
 }
 
