@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::event::{ExitStatus, Failure, ProcKey, errno_name, signal_name, tcp_state_name};
-use crate::graph::{CausalTree, Connection, NodeId, ParentLink};
+use crate::graph::{CausalTree, ConnId, Connection, NodeId, ParentLink};
 use crate::journal::{Header, encode_bytes, rfc3339, wall_time};
 
 mod text;
@@ -104,6 +104,36 @@ fn key(k: ProcKey) -> Value {
     json!({ "pid": k.pid, "start": k.start })
 }
 
+/// How many closed connections of each kind (clean, failed) a process's
+/// entry lists, the newest; every open one is listed too.
+pub const CONNECTIONS_LISTED: usize = 1000;
+
+/// The connections of `conns` (in start order) a process's entry lists:
+/// every open one, and the newest [`CONNECTIONS_LISTED`] clean and failed
+/// closed ones each. A process that made 500,000 connections would
+/// otherwise make a document of hundreds of MB, and the view would stop
+/// for seconds to write it; the journal keeps them all.
+fn listed_connections(tree: &CausalTree, conns: &[ConnId]) -> Vec<ConnId> {
+    let (mut clean, mut failed) = (0, 0);
+    let mut listed: Vec<ConnId> = conns
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&id| {
+            let c = tree.conn(id);
+            let count = match (c.end, c.failure()) {
+                (None, _) => return true,
+                (Some(_), None) => &mut clean,
+                (Some(_), Some(_)) => &mut failed,
+            };
+            *count += 1;
+            *count <= CONNECTIONS_LISTED
+        })
+        .collect();
+    listed.reverse();
+    listed
+}
+
 fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> String) -> Value {
     let n = tree.node(id);
     let parent = match n.causal_parent {
@@ -146,10 +176,11 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         }
         end
     });
-    let conns: Vec<Value> = n
-        .conns
-        .iter()
-        .map(|&c| connection(tree, tree.conn(c), time))
+    let listed = listed_connections(tree, &n.conns);
+    let omitted = n.conns.len() - listed.len();
+    let conns: Vec<Value> = listed
+        .into_iter()
+        .map(|c| connection(tree, tree.conn(c), time))
         .collect();
     let signals: Vec<Value> = n
         .signals
@@ -194,6 +225,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "signals": signals,
         "connections": conns,
         "forgotten_connections": n.conn_counts.forgotten,
+        "omitted_connections": omitted,
         "forgotten_children": n.forgotten_children,
     })
 }
@@ -485,6 +517,54 @@ mod tests {
         assert_eq!(
             keys(&curl["connections"][0]),
             documented_fields("## A connection")
+        );
+    }
+
+    #[test]
+    fn a_process_with_many_connections_lists_the_open_and_the_newest() {
+        use crate::event::{Direction, Ending, NetKind};
+        let mut s = synth::Synth::new();
+        let init = s.seed(1, None, "init", &["init"]);
+        let client = s.spawn(init, 0, "/usr/bin/client", &["client"]);
+        let who = (client, init);
+        // 1,500 clean ones, then 1,200 refused, then 3 left open.
+        s.outbound_churn(who, 1..1501, |_| false);
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+        for cookie in 2000..3200u64 {
+            let local = std::net::SocketAddr::from(([127, 0, 0, 1], cookie as u16));
+            let out = Direction::Outbound;
+            s.net(who, NetKind::Connect, out, local, server, cookie);
+            let refused = Ending {
+                error: 111,
+                from: 2,
+            };
+            s.close(who, out, (local, server), cookie, (0, 0), refused);
+        }
+        s.outbound_churn(who, 5000..5003, |_| true);
+        let mut tree = CausalTree::with_limits(usize::MAX, usize::MAX);
+        for m in &s.messages {
+            tree.apply(m);
+        }
+        let id = tree.find(client).unwrap();
+        let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
+        let p = by_pid(&doc, u64::from(client.pid));
+        let conns = p["connections"].as_array().unwrap();
+        assert_eq!(conns.len(), 3 + 1000 + 1000);
+        assert_eq!(p["omitted_connections"], 500 + 200);
+        let cookies: Vec<u64> = conns
+            .iter()
+            .map(|c| c["cookie"].as_u64().unwrap())
+            .collect();
+        assert!(cookies.windows(2).all(|w| w[0] < w[1]), "in start order");
+        assert_eq!(cookies[0], 501, "the oldest 500 clean ones left out");
+        assert_eq!(cookies[1000], 2200, "the oldest 200 failed ones left out");
+        assert_eq!(&cookies[2000..], [5000, 5001, 5002], "every open one");
+        let text = super::text::summary(&doc);
+        assert!(
+            text.contains(
+                "(and 700 older closed connections not listed here; the journal has them)"
+            ),
+            "{text}"
         );
     }
 

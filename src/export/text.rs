@@ -249,6 +249,11 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
         }
         lines.push(line);
     }
+    if let Some(n) = p["omitted_connections"].as_u64().filter(|&n| n > 0) {
+        lines.push(format!(
+            "(and {n} older closed connections not listed here; the journal has them)"
+        ));
+    }
     if let Some(n) = p["forgotten_connections"].as_u64().filter(|&n| n > 0) {
         lines.push(format!(
             "(and {n} older closed connections the view forgot)"
