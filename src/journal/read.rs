@@ -98,8 +98,13 @@ pub fn files_name(paths: &[std::path::PathBuf]) -> String {
 /// read.
 pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::PathBuf>)> {
     let mut files = Vec::with_capacity(paths.len());
+    let mut seen = std::collections::HashSet::new();
     for path in paths {
-        files.push((path.clone(), load(path)?));
+        // A file named twice (`j.jsonl j.jsonl*`) is read once.
+        let same = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if seen.insert(same) {
+            files.push((path.clone(), load(path)?));
+        }
     }
     let first_time = |l: &Loaded| {
         l.messages
@@ -108,11 +113,11 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
             .unwrap_or(u64::MAX)
     };
     files.sort_by_key(|(_, l)| first_time(l));
+    let several = files.len() > 1;
     let mut files = files.into_iter();
     let Some((first_path, mut all)) = files.next() else {
         bail!("no journal to read");
     };
-    let several = paths.len() > 1;
     let name = |p: &Path| p.display().to_string();
     if several {
         for p in &mut all.problems {

@@ -479,6 +479,10 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
     let (loaded, order) = load_all(&[b.clone(), a.clone()]).unwrap();
     assert_eq!(order, [a.clone(), b.clone()]);
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    // A file named twice is read once.
+    let (again, twice) = load_all(&[b.clone(), a.clone(), b.clone()]).unwrap();
+    assert_eq!(twice, order);
+    assert_eq!(again.messages, loaded.messages);
     let tree = CausalTree::from_messages(&loaded.messages);
     assert_eq!(tree.len(), 4, "systemd, nginx, curl, make: each once");
     for p in [nginx, curl] {
