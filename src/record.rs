@@ -25,10 +25,6 @@ pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
 /// later.
 const LINGER: Duration = Duration::from_millis(20);
 
-/// With `--rotate`, batches are written in parts of this many messages,
-/// the size checked after each.
-const ROTATE_PART: usize = 128;
-
 /// Where a journal's lines go (a file, stdout, a rotating file).
 pub type Out = Box<dyn Write + Send>;
 
@@ -240,9 +236,10 @@ pub(crate) fn put(
     let Some(r) = rotation.as_mut() else {
         return Ok(w.write_batch(batch)?);
     };
-    // In parts, so that a file grows past its size by a part at most
-    // (a batch can hold 2,048 lines).
-    for part in batch.chunks(ROTATE_PART) {
+    // In parts, so that a file grows past its size by a part at most (a
+    // batch can hold 2,048 lines): a line for each KiB of the size, so a
+    // part is about a thousandth of a file, and each part is one write.
+    for part in batch.chunks(r.part_lines()) {
         w.write_batch(part)?;
         r.observe(part);
         if r.due() {

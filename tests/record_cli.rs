@@ -246,9 +246,11 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
         assert_eq!(mode & 0o777, 0o600, "{name}: readable by its owner only");
         if path != out {
             let size = std::fs::metadata(&path).unwrap().len();
-            // Past its size by 128 lines at most (about 400 bytes each here).
+            // Past its size by 64 lines at most (one a KiB of it): about
+            // 400 bytes each here, up to 3 KiB for other processes' long
+            // command lines, which it records too.
             assert!(
-                (64 * 1024..(64 + 256) * 1024).contains(&size),
+                (64 * 1024..(64 + 192) * 1024).contains(&size),
                 "{name} moved aside at {size} bytes"
             );
         }

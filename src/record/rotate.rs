@@ -251,6 +251,14 @@ impl Rotation {
         }
     }
 
+    /// How many lines to write between looks at the size: one per KiB of
+    /// it, 16 to 1,024.
+    pub fn part_lines(&self) -> usize {
+        usize::try_from(self.rotate.size / 1024)
+            .unwrap_or(usize::MAX)
+            .clamp(16, 1024)
+    }
+
     /// How many files were begun.
     pub fn files(&self) -> u32 {
         self.files
