@@ -40,6 +40,10 @@ pub struct Status {
     pub feed_closed: bool,
 }
 
+/// Processes in a chain past which `x` asks before writing it (about
+/// 1 KB of JSON each).
+pub const LARGE_CHAIN: usize = 10_000;
+
 /// The whole state of the view.
 pub struct App {
     pub tree: CausalTree,
@@ -94,6 +98,9 @@ pub struct App {
     /// A causal chain asked for (`x`): the event loop writes it, and says
     /// where in `flash`.
     pub export: Option<NodeId>,
+    /// A chain too large to write at the first `x` (see
+    /// [`LARGE_CHAIN`]): the second `x` on it writes it.
+    pub export_asked: Option<NodeId>,
     /// Scrubbed back to this moment (boot-clock ns); `None`: now.
     pub at: Option<u64>,
     /// Processes running at `at`, counted when it was set.
@@ -132,6 +139,7 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             quit: false,
             export: None,
+            export_asked: None,
             at: None,
             alive_at: 0,
         };
@@ -432,6 +440,8 @@ impl App {
     /// Applies a user action.
     pub fn handle(&mut self, action: Action) {
         self.flash = None;
+        // A large chain is written at an `x` right after the `x` that asked.
+        let asked = self.export_asked.take();
         match action {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.help = !self.help,
@@ -462,7 +472,7 @@ impl App {
             | Action::ScrubForward
             | Action::ScrubNow => self.scrub(action),
             Action::Export => match self.selected_node() {
-                Some(id) => self.export = Some(id),
+                Some(id) => self.ask_export(id, asked == Some(id)),
                 None => self.flash = Some("select a process to export its chain".into()),
             },
             _ if matches!(self.mode, Mode::Search | Mode::Filter | Mode::Time) => {
@@ -606,6 +616,24 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Asks the event loop to write `id`'s chain; a chain of more than
+    /// [`LARGE_CHAIN`] processes (the host's init: the whole host) only at
+    /// the second `x`, after saying how large it is: writing it stops the
+    /// view for seconds.
+    fn ask_export(&mut self, id: NodeId, asked: bool) {
+        let size = self.tree.ancestors(id).len() + self.tree.subtree(id).len();
+        if size > LARGE_CHAIN && !asked {
+            self.export_asked = Some(id);
+            self.flash = Some(format!(
+                "x again to write this chain of {} processes (~{} MB, some seconds)",
+                super::format::count(size as u64),
+                size / 1000
+            ));
+            return;
+        }
+        self.export = Some(id);
     }
 
     /// Shows the moment `text` names (see [`super::at::parse_moment`]);

@@ -661,6 +661,29 @@ fn filtered_when_the_tree_forgets_processes_the_filter_looks_again() {
 }
 
 #[test]
+fn a_chain_of_the_whole_host_is_written_at_the_second_x() {
+    let mut app = replay(synth::host(crate::ui::app::LARGE_CHAIN + 10, 3), vec![]);
+    let init = app.tree.find_pid(1).expect("init");
+    app.selected = Some(Item::Node(init));
+    app.handle(Action::Export);
+    assert_eq!(app.export, None, "not yet");
+    assert!(
+        flashed(&app, "x again to write this chain of 10,"),
+        "{:?}",
+        app.flash
+    );
+    app.handle(Action::Export);
+    assert_eq!(app.export, Some(init));
+    // Asked again after anything else: it asks again.
+    app.export = None;
+    app.handle(Action::Export);
+    app.handle(Action::Down);
+    app.selected = Some(Item::Node(init));
+    app.handle(Action::Export);
+    assert_eq!(app.export, None);
+}
+
+#[test]
 fn export_asks_the_event_loop_for_the_selected_chain_and_nothing_else() {
     let mut app = replay(synth::demo(), vec![]);
     let id = app.selected_node().expect("opens on the newest process");
