@@ -321,14 +321,16 @@ impl Journal {
         }
     }
 
-    /// Flushes; a plain file is also synced to its disk.
+    /// Flushes, and syncs the file to its disk.
     fn finish(mut self) -> Result<()> {
         self.flush()?;
-        if let Journal::Plain(w) = self {
-            w.into_inner()
+        match self {
+            Journal::Plain(w) => w
+                .into_inner()
                 .into_inner()
                 .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_all())?;
+                .and_then(|f| f.sync_all())?,
+            Journal::Rotating { mut w, .. } => w.get_mut().sync()?,
         }
         Ok(())
     }

@@ -26,7 +26,24 @@ pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
 const LINGER: Duration = Duration::from_millis(20);
 
 /// Where a journal's lines go (a file, stdout, a rotating file).
-pub type Out = Box<dyn Write + Send>;
+pub type Out = Box<dyn Sink>;
+
+/// A journal's output: written to, and synced to its disk when it is a
+/// file (when the recording stops, and when a rotated file is closed), so
+/// that a power loss after that loses none of it.
+pub trait Sink: Write + Send {
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink for std::fs::File {
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+impl Sink for io::Stdout {}
 
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -166,7 +183,9 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
     let flushed = if write_failed {
         Ok(())
     } else {
-        w.flush().map_err(anyhow::Error::from)
+        w.flush()
+            .and_then(|()| w.get_mut().sync())
+            .map_err(anyhow::Error::from)
     };
     match result.and(flushed) {
         Err(e) if is_broken_pipe(&e) => {}

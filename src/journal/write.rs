@@ -219,6 +219,12 @@ impl<W: Write> Writer<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+
+    /// The output (to sync it, say); lines are written to it whole, so
+    /// nothing of this writer's is pending there.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
 }
 
 /// The eight decimal digits of `n` (below 10^8, zero-padded) as ASCII, in

@@ -100,6 +100,12 @@ struct Counted {
     bytes: Arc<AtomicU64>,
 }
 
+impl super::Sink for Counted {
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
 impl Write for Counted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
@@ -201,6 +207,7 @@ impl Rotation {
     pub fn rotate(&mut self, w: &mut Writer<Out>, header: &Header, now: u64) -> Result<()> {
         let path = &self.rotate.path;
         w.flush()?;
+        w.get_mut().sync()?;
         let done = w.counts();
         shift(path, self.rotate.keep)
             .with_context(|| format!("moving {} aside", path.display()))?;
