@@ -268,7 +268,15 @@ pub fn to_text(doc: &Value) -> String {
 pub fn write_file(dir: &Path, doc: &Value) -> Result<PathBuf> {
     let pid = doc["selected"]["pid"].as_u64().unwrap_or(0);
     let start = doc["selected"]["start"].as_u64().unwrap_or(0);
-    let new = |path: &Path| OpenOptions::new().write(true).create_new(true).open(path);
+    // Readable by their owner only, as journals: they hold command lines.
+    let new = |path: &Path| {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+    };
     for n in 1..1000 {
         let stem = match n {
             1 => format!("causeway-chain-{pid}-{start}"),
@@ -668,6 +676,12 @@ mod tests {
         assert_eq!(name(&second), format!("causeway-chain-1001-{start}-2.json"));
         let back: Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap()).unwrap();
         assert_eq!(back, doc);
+        // Readable by their owner only: they hold command lines.
+        use std::os::unix::fs::PermissionsExt;
+        for p in [&first, &first.with_extension("txt")] {
+            let mode = std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+        }
         let missing = dir.path().join("no/such/dir");
         let e = write_file(&missing, &doc).unwrap_err();
         assert!(format!("{e:#}").contains("creating"), "{e:#}");
