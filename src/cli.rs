@@ -145,6 +145,18 @@ fn run(cli: Cli) -> Result<()> {
             keep,
             history,
         } => {
+            if let Some(r) = &record {
+                let canon = |p: &PathBuf| std::fs::canonicalize(p).ok();
+                let same = |p: &PathBuf| {
+                    p == r || matches!((canon(p), canon(r)), (Some(a), Some(b)) if a == b)
+                };
+                if let Some(h) = history.iter().find(|p| same(p)) {
+                    anyhow::bail!(
+                        "--record {} would overwrite the history read from it: record to another file",
+                        h.display()
+                    );
+                }
+            }
             let feed = LiveFeed::start(record.as_deref(), rotate.map(|size| (size, keep)))?;
             let warning = feed.features().warning();
             crate::ui::run_live(feed, &history)?;

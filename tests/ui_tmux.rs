@@ -734,3 +734,24 @@ fn the_live_views_journal_rotates_too() {
         assert!(loaded.header.continued, "{}", path.display());
     }
 }
+
+#[test]
+fn recording_over_the_history_being_read_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "j.jsonl", &synth::demo());
+    let p = path.to_string_lossy();
+    // The same file by another name.
+    let other = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&path, &other).expect("symlink");
+    let (code, out, err) = run_plain(&[
+        "live",
+        "--record",
+        &other.to_string_lossy(),
+        "--history",
+        &p,
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("would overwrite the history"), "{err}");
+    assert!(std::fs::read(&path).unwrap().len() > 100, "left as it was");
+}
