@@ -529,11 +529,11 @@ fn replay_without_a_terminal_says_so() {
     assert!(err.contains("the view needs a terminal"), "{err}");
 }
 
-#[test]
-fn live_view_shows_new_processes() {
-    let test = "live_view_shows_new_processes";
+/// Whether a test of the live view can run here: tmux, and root for the
+/// probe. Under CI both must be there: the test fails, never skips.
+fn live_view_allowed(test: &str) -> bool {
     if !tmux_available(test) {
-        return;
+        return false;
     }
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -541,6 +541,15 @@ fn live_view_shows_new_processes() {
             panic!("{test}: CI=true but not root: the live view needs root");
         }
         eprintln!("skipped: needs root ({test})");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn live_view_shows_new_processes() {
+    let test = "live_view_shows_new_processes";
+    if !live_view_allowed(test) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -616,15 +625,7 @@ fn live_view_shows_new_processes() {
 #[test]
 fn the_live_view_begins_with_a_running_recorders_history() {
     let test = "the_live_view_begins_with_a_running_recorders_history";
-    if !tmux_available(test) {
-        return;
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        if ci() {
-            panic!("{test}: CI=true but not root: the live view needs root");
-        }
-        eprintln!("skipped: needs root ({test})");
+    if !live_view_allowed(test) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -694,15 +695,7 @@ fn the_live_view_begins_with_a_running_recorders_history() {
 #[test]
 fn the_live_views_journal_rotates_too() {
     let test = "the_live_views_journal_rotates_too";
-    if !tmux_available(test) {
-        return;
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        if ci() {
-            panic!("{test}: CI=true but not root: the live view needs root");
-        }
-        eprintln!("skipped: needs root ({test})");
+    if !live_view_allowed(test) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
