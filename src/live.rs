@@ -213,10 +213,8 @@ impl LiveFeed {
     fn journal_part(&self, files: &[PathBuf]) -> Result<CausalTree> {
         let (loaded, order) = crate::journal::load_all(files)?;
         let name = crate::journal::files_name(&order);
-        let (ours, theirs) = (&self.header, &loaded.header);
-        // The same boot gives the same boot time, to the clock's drift.
-        let drift = ours.boot_time_ns.abs_diff(theirs.boot_time_ns);
-        if ours.hostname != theirs.hostname || drift > 1_000_000_000 {
+        let theirs = &loaded.header;
+        if !self.header.same_boot(theirs) {
             anyhow::bail!(
                 "{name} was recorded on another host or boot ({}, booted {}): \
                  `causeway replay` opens it",

@@ -48,6 +48,16 @@ impl Header {
         })
     }
 
+    /// Whether `other` was written on the same host in the same boot. Each
+    /// recorder computes the boot's wall-clock time anew, and two
+    /// computations differ by a few ns (and by what the clock was
+    /// adjusted since), so the boot times need only agree to a second: a
+    /// host cannot boot twice in one.
+    pub fn same_boot(&self, other: &Header) -> bool {
+        self.hostname == other.hostname
+            && self.boot_time_ns.abs_diff(other.boot_time_ns) <= 1_000_000_000
+    }
+
     /// Wall-clock time of a boot-time timestamp.
     pub fn wall_time(&self, ktime: u64) -> DateTime<Utc> {
         wall_time(self.boot_time_ns, ktime)

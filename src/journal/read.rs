@@ -127,7 +127,7 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
     let mut order = vec![first_path.clone()];
     for (path, loaded) in files {
         let (a, b) = (&all.header, &loaded.header);
-        if a.hostname != b.hostname || a.boot_time_ns != b.boot_time_ns {
+        if !a.same_boot(b) {
             bail!(
                 "{} and {} were recorded on different hosts or boots ({} and {}): \
                  replay them one at a time",

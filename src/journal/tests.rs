@@ -496,18 +496,26 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
     }
     assert!(tree.find_pid(make.pid).is_some());
 
-    // A file of another boot is refused, naming both.
-    let mut other = crate::ui::synth::header();
-    other.boot_time_ns += 1;
-    let c = dir.path().join("other.jsonl");
-    let mut w = Writer::new(std::fs::File::create(&c).unwrap(), &other).unwrap();
-    w.write_batch(&next).unwrap();
-    w.flush().unwrap();
-    let e = load_all(&[a.clone(), c]).unwrap_err().to_string();
+    // A file of another boot is refused, naming both; one of a recorder
+    // restarted in the same boot (which computes the boot's time anew, a
+    // few ns apart) is read with the others.
+    let write_as = |name: &str, shift: i64| {
+        let mut h = crate::ui::synth::header();
+        h.boot_time_ns += shift;
+        let path = dir.path().join(name);
+        let mut w = Writer::new(std::fs::File::create(&path).unwrap(), &h).unwrap();
+        w.write_batch(&next).unwrap();
+        w.flush().unwrap();
+        path
+    };
+    let other = write_as("other.jsonl", 3_600_000_000_000);
+    let e = load_all(&[a.clone(), other]).unwrap_err().to_string();
     assert!(
         e.contains("other.jsonl") && e.contains("different hosts or boots"),
         "{e}"
     );
+    let restarted = write_as("restarted.jsonl", 5);
+    assert!(load_all(&[a.clone(), restarted]).is_ok());
 
     // Damage is reported with the file it is in.
     let mut damaged = std::fs::read(&b).unwrap();
