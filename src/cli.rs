@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "record")]
         rotate: Option<u64>,
         /// With --rotate: how many renamed files to keep besides FILE.
-        #[arg(long, value_name = "N", default_value_t = 4, requires = "rotate")]
+        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, requires = "rotate")]
         keep: u32,
         /// Begin with what a journal of this host says happened before
         /// (the files of a `record --rotate` service: JOURNAL*).
@@ -56,7 +56,7 @@ enum Command {
         #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "output")]
         rotate: Option<u64>,
         /// With --rotate: how many renamed files to keep besides FILE.
-        #[arg(long, value_name = "N", default_value_t = 4, requires = "rotate")]
+        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, requires = "rotate")]
         keep: u32,
     },
     /// Open the view over a recorded journal (no privileges needed).
@@ -135,7 +135,7 @@ fn run(cli: Cli) -> Result<()> {
     let live = Command::Live {
         record: None,
         rotate: None,
-        keep: 4,
+        keep: record::DEFAULT_KEEP,
         history: Vec::new(),
     };
     match cli.command.unwrap_or(live) {

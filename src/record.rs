@@ -17,7 +17,7 @@ use crate::live::{CHANNEL_CAPACITY, Source};
 mod rotate;
 
 pub(crate) use rotate::Rotation;
-pub use rotate::{MIN_SIZE, Rotate, numbered, parse_size};
+pub use rotate::{DEFAULT_KEEP, MIN_SIZE, Rotate, numbered, parse_size};
 
 /// After writing, the recorder lets the next batches gather for this long
 /// rather than waiting for each: under load, waking for every batch costs

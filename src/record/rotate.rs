@@ -24,6 +24,9 @@ use crate::event::{EventKind, Message, NetKind, Protocol, SeedSocket};
 use crate::hash::CookieMap;
 use crate::journal::{Counts, Header, Writer};
 
+/// How many rotated files `--keep` keeps unless told.
+pub const DEFAULT_KEEP: u32 = 4;
+
 /// The smallest `--rotate` size: a file must hold more than its opening.
 pub const MIN_SIZE: u64 = 64 * 1024;
 
