@@ -39,7 +39,17 @@ pub trait Sink: Write + Send {
 
 impl Sink for std::fs::File {
     fn sync(&mut self) -> io::Result<()> {
-        self.sync_data()
+        sync_data(self)
+    }
+}
+
+/// Syncs a file's data to its disk. A device or a pipe (`--output
+/// /dev/null`, a FIFO) has no disk to sync to: the kernel says EINVAL,
+/// and that is not an error here.
+pub(crate) fn sync_data(file: &std::fs::File) -> io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        r => r,
     }
 }
 
@@ -303,5 +313,31 @@ mod tests {
         }
         let e = parse_duration("abc").unwrap_err().to_string();
         assert_eq!(e, r#"bad duration "abc" (try 5s, 250ms, 2m, 1h)"#);
+    }
+
+    #[test]
+    fn syncing_a_device_or_a_pipe_is_not_an_error() {
+        // `record --output /dev/null` stopped with "writing the journal:
+        // Invalid argument" when the sync at stop came in.
+        let mut null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        null.write_all(b"x\n").unwrap();
+        null.sync().unwrap();
+        assert_eq!(
+            null.sync_data().unwrap_err().raw_os_error(),
+            Some(libc::EINVAL),
+            "the kernel no longer refuses: this test tests nothing"
+        );
+        let (_r, w) = std::io::pipe().unwrap();
+        let mut w = std::fs::File::from(std::os::fd::OwnedFd::from(w));
+        w.sync().unwrap();
+        // A real file still syncs.
+        let dir = std::env::temp_dir().join(format!("cw-sync-{}", std::process::id()));
+        let mut f = std::fs::File::create(&dir).unwrap();
+        f.write_all(b"x\n").unwrap();
+        f.sync().unwrap();
+        std::fs::remove_file(&dir).unwrap();
     }
 }

@@ -105,7 +105,7 @@ struct Counted {
 
 impl super::Sink for Counted {
     fn sync(&mut self) -> io::Result<()> {
-        self.file.sync_data()
+        super::sync_data(&self.file)
     }
 }
 
