@@ -287,10 +287,12 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
     let rows = app
         .rows
         .visible(&app.tree, app.offset, usize::from(body.height));
+    let width = usize::from(body.width);
+    let cut = Cut::of(&rows, guide_budget(width));
     let buf = frame.buffer_mut();
     for (i, vr) in rows.iter().enumerate() {
         let y = body.y + i as u16;
-        let line = tree_line(app, vr, usize::from(body.width));
+        let line = tree_line(app, vr, cut, width);
         buf.set_line(body.x, y, &line, body.width);
         if app.selected == Some(vr.item) {
             let row = Rect::new(body.x, y, body.width, 1);
@@ -299,14 +301,42 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
     }
 }
 
-/// The indentation and guide lines of a row, within `budget` columns.
-/// Past that, the deepest levels are kept and the cut is marked with the
-/// depth (`…d812 `).
-pub fn guides(vr: &VisibleRow, budget: usize) -> String {
-    let d = vr.depth;
-    if d == 0 {
-        return String::new();
+/// How the guides of one frame's rows fit their share of the row: how
+/// many outer levels every row leaves out, and the width of the mark that
+/// says so. One cut for the whole frame, so that rows keep lining up with
+/// each other (a cut of its own per row shifts each row's guides by its
+/// depth, and a child no longer sits to the right of its parent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cut {
+    /// Levels left out (0: none, no mark).
+    pub first: usize,
+    /// Width of the mark (`…d12 `), the same on every row.
+    pub mark: usize,
+}
+
+impl Cut {
+    /// The cut for `rows` within `budget` columns: the fewest levels left
+    /// out that keep the deepest row's name in view.
+    pub fn of(rows: &[VisibleRow], budget: usize) -> Cut {
+        let deepest = rows.iter().map(|r| r.depth).max().unwrap_or(0);
+        if 3 * deepest <= budget {
+            return Cut::default();
+        }
+        let mark = format!("…d{deepest} ").chars().count();
+        let keep = (budget.saturating_sub(mark) / 3).clamp(1, deepest);
+        Cut {
+            first: deepest - keep,
+            mark,
+        }
     }
+}
+
+/// The indentation and guide lines of a row, cut as `cut` says. A row
+/// whose outer levels are left out starts with the depth they end at
+/// (`…d812 `); a row shallower than the cut with its own (`←d3 `), a
+/// root with nothing.
+pub fn guides(vr: &VisibleRow, cut: Cut) -> String {
+    let d = vr.depth;
     let level = |l: usize, own: bool| match (own, vr.more.get(l).copied().unwrap_or(false)) {
         (true, true) => "├─ ",
         (true, false) => "└─ ",
@@ -314,14 +344,19 @@ pub fn guides(vr: &VisibleRow, budget: usize) -> String {
         (false, false) => "   ",
     };
     let mut s = String::new();
-    let first = if 3 * d <= budget {
-        0
+    let first = if d < cut.first {
+        if d > 0 {
+            s.push_str(&format!("←d{d}"));
+        }
+        d
     } else {
-        let prefix = format!("…d{d} ");
-        let keep = budget.saturating_sub(prefix.chars().count()) / 3;
-        s.push_str(&prefix);
-        d - keep.clamp(1, d)
+        if cut.first > 0 {
+            s.push_str(&format!("…d{}", cut.first));
+        }
+        cut.first
     };
+    let pad = cut.mark.saturating_sub(s.chars().count());
+    s.extend(std::iter::repeat_n(' ', pad));
     for l in first..d {
         s.push_str(level(l, l + 1 == d));
     }
@@ -345,16 +380,25 @@ fn conn_marker(counts: ConnCounts) -> Option<String> {
     Some(s)
 }
 
-fn tree_line(app: &App, vr: &VisibleRow, width: usize) -> Line<'static> {
+/// The row's columns right of the name: user, start, state.
+const RIGHT_W: usize = 1 + USER_W + 1 + START_W + 1 + STATE_W;
+
+/// The columns a row's guides may take: two thirds of what the user,
+/// start and state columns leave, so the name keeps a third (at 80
+/// columns, 10 levels before a cut and 16 columns of name).
+fn guide_budget(width: usize) -> usize {
+    width.saturating_sub(RIGHT_W) * 2 / 3
+}
+
+fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static> {
     let t = app.theme;
-    let right_w = 1 + USER_W + 1 + START_W + 1 + STATE_W;
-    let left_w = width.saturating_sub(right_w);
+    let left_w = width.saturating_sub(RIGHT_W);
     let fold = match (vr.has_children, vr.expanded) {
         (false, _) => "  ",
         (true, true) => "▾ ",
         (true, false) => "▸ ",
     };
-    let guide = guides(vr, left_w / 2);
+    let guide = guides(vr, cut);
     let id = match vr.item {
         Item::Orphans => {
             let n = app.rows.shown_orphans(&app.tree).len() as u64;

@@ -207,23 +207,55 @@ fn deep_tree_keeps_the_name_in_view() {
     let buf = draw(&mut app, 80, 24);
     let l = lines(&buf);
     let s = screen(&buf);
-    // The newest (deepest) process is selected, on screen, with its depth.
+    // The newest (deepest) process is selected, on screen, its name in
+    // full.
     let last = l
         .iter()
-        .find(|x| x.contains("1998 sh"))
+        .find(|x| x.contains("└─   1998 sh  -c '"))
         .unwrap_or_else(|| panic!("{s}"));
-    assert!(last.contains("…d999"), "{s}");
     assert!(last.contains("└─ "), "{s}");
     assert!(l[1].contains("1,000/1,000"), "{s}");
     for line in &l {
         assert_eq!(line.chars().count(), 80);
     }
-    // From the top: no cut yet.
+    // Every cut row is cut at the same level, said the same way, so the
+    // rows still line up: each child's name three columns right of its
+    // parent's. (A cut of its own per row put them all in one column.)
+    let cut: Vec<&String> = l.iter().filter(|x| x.starts_with("+ …d")).collect();
+    assert!(cut.len() >= 5, "{s}");
+    let mark = |x: &str| x.split(' ').nth(1).map(str::to_string);
+    assert!(cut.iter().all(|x| mark(x) == mark(cut[0])), "{s}");
+    // The column of each row's pid (1992 and on).
+    let cols: Vec<usize> = cut
+        .iter()
+        .map(|x| {
+            x[..x.find(" 199").unwrap_or_else(|| panic!("{s}"))]
+                .chars()
+                .count()
+        })
+        .collect();
+    for pair in cols.windows(2) {
+        assert_eq!(pair[1], pair[0] + 3, "{s}");
+    }
+    // Rows above the cut name their own depth.
+    assert!(l[2].starts_with("+ ←d"), "{s}");
+    // From the top the cut is smaller, only as deep as the rows on screen
+    // need; the root has no mark.
     app.handle(Action::First);
     let l = lines(&draw(&mut app, 80, 24));
-    assert!(l[2].starts_with("s ▾ 1 init"), "{l:?}");
-    assert!(l[3].starts_with("+ └─ ▾ 1000 sh"), "{l:?}");
-    assert!(l[4].starts_with("+    └─ ▾ 1001 sh"), "{l:?}");
+    let s = l.join("\n");
+    assert!(l[2].starts_with("s      ▾ 1 init"), "{s}");
+    assert!(l[3].starts_with("+ ←d1  ▾ 1000 sh"), "{s}");
+    assert!(l[4].starts_with("+ …d2  ▾ 1001 sh"), "{s}");
+    assert!(l[5].starts_with("+ …d2  └─ ▾ 1002 sh"), "{s}");
+    assert!(l[6].starts_with("+ …d2     └─ ▾ 1003 sh"), "{s}");
+    // A tree shallow enough: no cut, no mark.
+    app.handle(Action::Down);
+    app.handle(Action::Left);
+    let l = lines(&draw(&mut app, 80, 24));
+    let s = l.join("\n");
+    assert!(l[2].starts_with("s ▾ 1 init"), "{s}");
+    assert!(l[3].starts_with("+ └─ ▸ 1000 sh"), "{s}");
 }
 
 #[test]
