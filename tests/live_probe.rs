@@ -313,9 +313,18 @@ fn a_signal_death_is_recorded_as_such() {
     }
     let marker = unique("victim");
     let handled = unique("handled");
-    let (m, h) = (marker.clone(), handled.clone());
+    let piped = unique("piped");
+    let (m, h, p) = (marker.clone(), handled.clone(), piped.clone());
     let cap = capture(
         move || {
+            // `yes` writes on after `head` has gone: the kernel's SIGPIPE,
+            // in yes's own write, not one yes sent itself.
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("yes {p} | head -c1 >/dev/null"))
+                .status()
+                .unwrap();
+            assert!(st.success());
             let st = Command::new("/bin/sh")
                 .arg("-c")
                 .arg(format!("kill -KILL $$; : {m}"))
@@ -353,6 +362,18 @@ fn a_signal_death_is_recorded_as_such() {
     let h = t.node(ran(t, &handled));
     assert_eq!(h.exit, Some(ExitStatus::Code(0)));
     assert!(h.signals.is_empty(), "{:?}", h.signals);
+    // A broken pipe is the kernel's answer to the process's own write, as
+    // a fault is: its exit says so, and no one sent it (it was written as
+    // `sent by itself`).
+    let yes = t.node(ran(t, &piped));
+    assert_eq!(
+        yes.exit,
+        Some(ExitStatus::Signal {
+            signal: 13,
+            core_dumped: false
+        })
+    );
+    assert!(yes.signals.is_empty(), "{:?}", yes.signals);
 }
 
 /// The node that ran an argv ending with `marker`.
@@ -375,7 +396,8 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
     let victim = unique("victim");
     let killer = unique("killer");
     let hog = unique("hog");
-    let (v, k, h) = (victim.clone(), killer.clone(), hog.clone());
+    let big = unique("big");
+    let (v, k, h, b) = (victim.clone(), killer.clone(), hog.clone(), big.clone());
     let cap = capture(
         move || {
             // sleep, killed by /bin/kill once it is sleep (the marked
@@ -398,6 +420,20 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
                 ))
                 .status()
                 .unwrap();
+            assert!(!st.success());
+            // Past its file-size limit: the kernel sends SIGXFSZ, from
+            // within the process's own write.
+            let file = std::env::temp_dir().join(&b);
+            let st = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!(
+                    "ulimit -f 1; exec dd if=/dev/zero bs=4096 count=2 of={}",
+                    file.display()
+                ))
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            let _ = std::fs::remove_file(&file);
             assert!(!st.success());
         },
         |_| true,
@@ -435,6 +471,19 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
     let xcpu = python.signals.last().expect("SIGXCPU written");
     assert_eq!((xcpu.info.signal, xcpu.info.sender), (24, None));
     assert_eq!(xcpu.info.code, 0x80, "SI_KERNEL");
+    // Also from the kernel, though the process is current when it is sent
+    // (it was written as `sent by itself`).
+    let dd = t.node(ran(t, &big));
+    assert!(
+        matches!(dd.exit, Some(ExitStatus::Signal { signal: 25, .. })),
+        "{:?}",
+        dd.exit
+    );
+    let [xfsz] = dd.signals.as_slice() else {
+        panic!("one signal: {:?}", dd.signals)
+    };
+    assert_eq!((xfsz.info.signal, xfsz.info.sender), (25, None));
+    assert_eq!(xfsz.info.code, 0x80, "SI_KERNEL");
 }
 
 /// A memory cgroup of its own with a 64 MiB limit (cgroup v1's memory

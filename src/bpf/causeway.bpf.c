@@ -372,10 +372,15 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info,
 		return 0;
 	if (result != 0 && result != 4)
 		return 0;
-	/* SEND_SIG_NOINFO (0): from the current process, as kill() would;
-	 * SEND_SIG_PRIV (1): from the kernel. */
+	cur = bpf_get_current_task_btf();
+	/* SEND_SIG_NOINFO (0): from the current process, as kill() would,
+	 * except that kill() and its kin always pass a siginfo: with no
+	 * siginfo and the current process as its own target, this is the
+	 * kernel answering the process's own call (a write to a pipe or
+	 * socket no one reads: SIGPIPE; a file past RLIMIT_FSIZE: SIGXFSZ),
+	 * as self-inflicted as a fault. SEND_SIG_PRIV (1): from the kernel. */
 	if ((unsigned long)info == 0)
-		code = SI_USER;
+		code = cur->tgid == task->tgid ? 0x80 : SI_USER;
 	else if ((unsigned long)info == 1)
 		code = 0x80; /* SI_KERNEL */
 	else
@@ -383,7 +388,6 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info,
 		 * one of those two: read it through a cast. */
 		code = bpf_core_cast(info, struct kernel_siginfo)->si_code;
 	by_process = code == SI_USER || code == SI_QUEUE || code == SI_TKILL;
-	cur = bpf_get_current_task_btf();
 	if (by_process) {
 		/* A process signalling itself (kill $$, raise(), a pkill that
 		 * matches its own command line): only a signal it does not
