@@ -243,7 +243,7 @@ fn run(cli: Cli) -> Result<()> {
             let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
             let name = crate::journal::files_name(&order);
-            crate::ui::run_replay(loaded, &order).with_context(|| format!("replaying {name}"))?;
+            crate::ui::run_replay(loaded, &name).with_context(|| format!("replaying {name}"))?;
             if let Some(s) = summary {
                 eprintln!("causeway: {name}: {s}");
             }

@@ -234,7 +234,16 @@ impl Rotation {
                 path: path.clone(),
             })
             .collect();
-        opening.extend(crate::live::seed_messages(crate::seed::scan(now)));
+        // The scan names the cgroups of its processes: those already named
+        // above are not named again.
+        let known = &self.cgroups;
+        opening.extend(
+            crate::live::seed_messages(crate::seed::scan(now))
+                .into_iter()
+                .filter(
+                    |m| !matches!(m, Message::Cgroup { id, path } if known.get(id) == Some(path)),
+                ),
+        );
         let mut open: Vec<SeedSocket> = self.open.values().cloned().collect();
         open.sort_unstable_by_key(|s| s.cookie);
         opening.extend(

@@ -94,11 +94,12 @@ pub fn history_hint(journal: &std::path::Path) -> Option<String> {
     })
 }
 
-/// The view over a whole journal (or the files of one rotated journal,
-/// `paths` in the order read), opened at its end (the newest process
-/// selected). Damage the loader skipped is named on screen.
-pub fn run_replay(loaded: Loaded, paths: &[PathBuf]) -> Result<()> {
-    let mut app = replay_app(loaded, &crate::journal::files_name(paths));
+/// The view over a whole journal (or the files of one rotated journal),
+/// `name`d as [`crate::journal::files_name`] names them, opened at its end
+/// (the newest process selected). Damage the loader skipped is named on
+/// screen.
+pub fn run_replay(loaded: Loaded, name: &str) -> Result<()> {
+    let mut app = replay_app(loaded, name);
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
     app.users = users::Users::load();
