@@ -14,3 +14,4 @@ pub mod logging;
 pub mod record;
 pub mod seed;
 pub mod ui;
+pub mod usage;

@@ -623,6 +623,73 @@ fn live_view_shows_new_processes() {
 }
 
 #[test]
+fn percent_finds_the_process_burning_a_cpu() {
+    let test = "percent_finds_the_process_burning_a_cpu";
+    if !live_view_allowed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = format!("cw-hog-{}", std::process::id());
+    let script = dir.path().join(&name);
+    std::fs::write(&script, "#!/bin/sh\nwhile :; do :; done\n").expect("write script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let t = Tmux::start(120, 40);
+    t.type_line(BIN);
+    t.wait_text(" LIVE ");
+    // Started once the probe runs, so that its exec names it.
+    let mut hog = KillOnDrop(Command::new(&script).spawn().expect("start the hog"));
+    let pid = hog.0.id();
+    // `%` goes down the ranking, busiest first: the hog is at or near its
+    // top (other tests run beside this one); its CPU share is known a
+    // second or two after the view starts.
+    let want = format!("process  {name}  pid {pid}");
+    let start = Instant::now();
+    let mut s = loop {
+        t.keys(&["%"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let s = t.screen();
+        if s.contains("busiest 1 of") {
+            break s;
+        }
+        assert!(start.elapsed() < DEADLINE, "no CPU figures:\n{s}");
+    };
+    for next in 2..=5 {
+        if s.contains(&want) {
+            break;
+        }
+        t.keys(&["%"]);
+        s = t.wait_text(&format!("busiest {next} of"));
+    }
+    assert!(s.contains(&want), "{name} not among the 5 busiest:\n{s}");
+    assert!(s.contains("of a CPU now ·"), "{s}");
+    assert!(s.contains("of CPU in all ·"), "{s}");
+    assert!(s.contains(" resident"), "{s}");
+    // Its row: its share, a percent, in the state column.
+    let row = s
+        .lines()
+        .find(|l| l.contains(&format!("{pid} {name}")))
+        .unwrap_or_else(|| panic!("its row:\n{s}"));
+    // At 120 columns the detail pane is below the tree: the row ends with
+    // the state column.
+    let pct: f64 = row
+        .split_whitespace()
+        .rev()
+        .nth(1)
+        .and_then(|p| p.strip_suffix('%'))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no share in its row: {row}"));
+    assert!(pct > 20.0, "a spinning shell at {pct}%: {row}");
+    hog.kill();
+    t.wait_for("the hog shown killed", |s| {
+        s.lines()
+            .any(|l| l.contains(&format!("{pid} {name}")) && l.contains("SIGKILL"))
+    });
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+}
+
+#[test]
 fn the_live_view_begins_with_a_running_recorders_history() {
     let test = "the_live_view_begins_with_a_running_recorders_history";
     if !live_view_allowed(test) {

@@ -10,7 +10,7 @@ use super::layout::{Areas, layout};
 use super::rows::{Item, Rows};
 use super::theme::Theme;
 use super::users::Users;
-use crate::event::Message;
+use crate::event::{Message, ProcKey};
 use crate::graph::{CausalTree, ConnId, Connection, NodeId, ParentLink};
 use crate::journal::Header;
 
@@ -105,6 +105,11 @@ pub struct App {
     pub at: Option<u64>,
     /// Processes running at `at`, counted when it was set.
     pub alive_at: u64,
+    /// What each running process costs now (live only: sampled on the
+    /// tick; empty in a replay).
+    pub usage: std::collections::HashMap<ProcKey, crate::usage::Usage>,
+    /// The process the last `%` selected: `%` on it goes to the next.
+    busiest: Option<ProcKey>,
 }
 
 impl App {
@@ -142,6 +147,8 @@ impl App {
             export_asked: None,
             at: None,
             alive_at: 0,
+            usage: std::collections::HashMap::new(),
+            busiest: None,
         };
         app.fix_view();
         app
@@ -154,6 +161,11 @@ impl App {
 
     pub fn is_live(&self) -> bool {
         self.source == SourceKind::Live
+    }
+
+    /// What `key` costs now, when the view shows now (not scrubbed back).
+    pub fn usage_now(&self, key: ProcKey) -> Option<&crate::usage::Usage> {
+        self.at.is_none().then(|| self.usage.get(&key)).flatten()
     }
 
     /// The screen's areas for the current size.
@@ -568,6 +580,7 @@ impl App {
             Action::Right => self.right(),
             Action::ToggleFold => self.toggle_fold(),
             Action::Parent => self.jump_to_parent(),
+            Action::Busiest => self.jump_to_busiest(),
             Action::Connections => self.open_connections(),
             Action::StartSearch => {
                 self.mode = Mode::Search;
@@ -821,6 +834,62 @@ impl App {
                 ));
             }
             ParentLink::Root => self.flash = Some("a root process: no parent".into()),
+        }
+    }
+
+    /// Selects the running process that used the most CPU over the last
+    /// sample; from one of those, the next in that order (then the first
+    /// again).
+    fn jump_to_busiest(&mut self) {
+        self.follow = false;
+        if !self.is_live() {
+            self.flash = Some("what processes cost is known live only, not in a journal".into());
+            return;
+        }
+        if self.at.is_some() {
+            self.flash = Some("what processes cost is known for now only: = returns to now".into());
+            return;
+        }
+        let mut ranked: Vec<(f64, ProcKey)> = self
+            .usage
+            .iter()
+            .filter_map(|(k, u)| Some((u.cpu?, *k)))
+            .collect();
+        if ranked.is_empty() {
+            self.flash = Some("no CPU figures yet: they take a second".into());
+            return;
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.pid.cmp(&b.1.pid)));
+        // From the process the last `%` selected (still selected), the
+        // next; else the busiest.
+        let current = self
+            .selected_node()
+            .map(|id| self.tree.node(id).key)
+            .filter(|k| self.busiest == Some(*k));
+        let next = ranked
+            .iter()
+            .position(|(_, k)| Some(*k) == current)
+            .map_or(0, |i| (i + 1) % ranked.len());
+        // A process the tree no longer has (forgotten since the sample) is
+        // passed over.
+        for (i, (cpu, key)) in ranked
+            .iter()
+            .enumerate()
+            .cycle()
+            .skip(next)
+            .take(ranked.len())
+        {
+            if let Some(id) = self.tree.find(*key) {
+                self.jump(Item::Node(id));
+                self.busiest = Some(*key);
+                self.flash = Some(format!(
+                    "busiest {} of {}: {} of a CPU · % again for the next",
+                    i + 1,
+                    ranked.len(),
+                    super::format::cpu(*cpu)
+                ));
+                return;
+            }
         }
     }
 

@@ -115,6 +115,44 @@ pub fn state_short(exit: Option<ExitStatus>) -> String {
     }
 }
 
+/// A share of a CPU in percent: one decimal below 10 (`0.3%`), whole
+/// above (`97%`, `350%` for threads on several CPUs).
+pub fn cpu(pct: f64) -> String {
+    if pct < 9.95 {
+        format!("{pct:.1}%")
+    } else {
+        format!("{pct:.0}%")
+    }
+}
+
+/// A size in bytes in at most five columns, in units of 1,024: `980K`,
+/// `340M`, `1.2G`, `12G`.
+pub fn size_short(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    let (v, unit) = if b < 1000.0 * K {
+        (b / K, "K")
+    } else if b < 1000.0 * K * K {
+        (b / (K * K), "M")
+    } else if b < 1000.0 * K * K * K {
+        (b / (K * K * K), "G")
+    } else {
+        (b / (K * K * K * K), "T")
+    };
+    if v < 9.95 && unit != "K" {
+        format!("{v:.1}{unit}")
+    } else {
+        format!("{v:.0}{unit}")
+    }
+}
+
+/// A running process's state column: its CPU now and its memory
+/// (`  97%  340M`); `·` until its CPU has two samples.
+pub fn usage_short(u: &crate::usage::Usage) -> String {
+    let cpu = u.cpu.map_or_else(|| "·".to_string(), cpu);
+    format!("{cpu:>5} {:>5}", size_short(u.rss))
+}
+
 /// Whether an exit status is a failure worth standing out.
 pub fn is_failure(exit: Option<ExitStatus>) -> bool {
     matches!(exit, Some(s) if !s.success())

@@ -37,6 +37,8 @@ pub enum Action {
     ToggleFold,
     /// Select the causal parent.
     Parent,
+    /// Select the process using the most CPU now; again, the next.
+    Busiest,
     ToggleFollow,
     ToggleHelp,
     /// Give the keyboard to the selection's connection list.
@@ -128,6 +130,7 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Right | KeyCode::Char('l') => Some(Action::Right),
             KeyCode::Enter | KeyCode::Char(' ') => Some(Action::ToggleFold),
             KeyCode::Char('p') => Some(Action::Parent),
+            KeyCode::Char('%') => Some(Action::Busiest),
             KeyCode::Char('f') => Some(Action::ToggleFollow),
             KeyCode::Char('c') => Some(Action::Connections),
             KeyCode::Char('x') => Some(Action::Export),
@@ -182,7 +185,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Home End  g G", "first / last row"),
     ("← h  → l", "fold, else to parent / unfold, else child"),
     ("Enter Space", "fold / unfold"),
-    ("p", "jump to the causal parent"),
+    (
+        "p  %",
+        "jump to the causal parent / the busiest (again: next)",
+    ),
     ("f", "follow: select each new process"),
     (
         "/  n N",

@@ -465,7 +465,10 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         }
     }
     let mut spans = fit_spans(left, left_w);
-    let state = format::state_short(at.exit);
+    let state = match app.usage_now(node.key) {
+        Some(u) if !exited => format::usage_short(u),
+        _ => format::state_short(at.exit),
+    };
     let state_style = if format::is_failure(at.exit) {
         t.failure()
     } else if exited {
@@ -688,14 +691,30 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             }
             lines.push(Line::from(ended));
         }
-        (None, _) => lines.push(Line::from(vec![
-            label(app, "state"),
-            Span::styled("running", t.running()),
-            Span::raw(format!(
-                " for {}",
-                format::duration(now.saturating_sub(n.start()))
-            )),
-        ])),
+        (None, _) => {
+            lines.push(Line::from(vec![
+                label(app, "state"),
+                Span::styled("running", t.running()),
+                Span::raw(format!(
+                    " for {}",
+                    format::duration(now.saturating_sub(n.start()))
+                )),
+            ]));
+            if let Some(u) = app.usage_now(n.key) {
+                let now = u.cpu.map_or_else(
+                    || "its CPU share in a second".to_string(),
+                    |c| format!("{} of a CPU now", format::cpu(c)),
+                );
+                lines.push(Line::from(vec![
+                    label(app, "usage"),
+                    Span::raw(format!(
+                        "{now} · {} of CPU in all · {} resident",
+                        format::duration(u64::try_from(u.cpu_total.as_nanos()).unwrap_or(u64::MAX)),
+                        format::bytes(u.rss)
+                    )),
+                ]));
+            }
+        }
     }
     // Parents.
     let causal = match n.causal_parent {

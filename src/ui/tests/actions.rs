@@ -35,6 +35,7 @@ fn keys_map_to_actions_in_the_tree() {
         (KeyCode::Enter, Action::ToggleFold),
         (KeyCode::Char(' '), Action::ToggleFold),
         (KeyCode::Char('p'), Action::Parent),
+        (KeyCode::Char('%'), Action::Busiest),
         (KeyCode::Char('f'), Action::ToggleFollow),
         (KeyCode::Char('c'), Action::Connections),
         (KeyCode::Char('x'), Action::Export),
@@ -699,5 +700,82 @@ fn export_asks_the_event_loop_for_the_selected_chain_and_nothing_else() {
             .flash
             .as_deref()
             .is_some_and(|f| f.contains("select a process"))
+    );
+}
+
+/// A CPU share and memory for `key`, as the live view's sampler sets them.
+fn costs(app: &mut crate::ui::App, pid: u32, cpu: Option<f64>, rss: u64) {
+    let key = app
+        .tree
+        .nodes()
+        .find(|(_, n)| n.key.pid == pid)
+        .map(|(_, n)| n.key)
+        .expect("the process");
+    let usage = crate::usage::Usage {
+        cpu,
+        cpu_total: std::time::Duration::from_secs(90),
+        rss,
+    };
+    app.usage.insert(key, usage);
+}
+
+#[test]
+fn percent_goes_to_the_busiest_process_then_the_next() {
+    let mut app = live(&synth::host(40, 3));
+    let alive: Vec<u32> = app
+        .tree
+        .nodes()
+        .filter(|(_, n)| n.is_alive())
+        .map(|(_, n)| n.key.pid)
+        .collect();
+    assert!(alive.len() >= 4, "{alive:?}");
+    // No figures yet: said, nothing moves.
+    let before = app.selected;
+    app.handle(Action::Busiest);
+    assert_eq!(app.selected, before);
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("take a second"))
+    );
+    costs(&mut app, alive[2], Some(97.0), 1 << 30);
+    costs(&mut app, alive[0], Some(250.0), 1 << 20);
+    costs(&mut app, alive[3], Some(0.5), 1 << 20);
+    costs(&mut app, alive[1], None, 1 << 20); // one sample only: not ranked
+    let order = [alive[0], alive[2], alive[3], alive[0]];
+    for (i, pid) in order.into_iter().enumerate() {
+        app.handle(Action::Busiest);
+        assert_eq!(pid_of(&app), Some(pid), "press {i}");
+    }
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.starts_with("busiest 1 of 3: 250% of a CPU")),
+        "{:?}",
+        app.flash
+    );
+    // Moved away by hand: `%` starts from the busiest again.
+    app.handle(Action::Busiest);
+    assert_eq!(pid_of(&app), Some(alive[2]));
+    app.handle(Action::First);
+    app.handle(Action::Busiest);
+    assert_eq!(pid_of(&app), Some(alive[0]));
+    // Scrubbed back, figures of now would mislead.
+    app.handle(Action::ScrubPrev);
+    app.handle(Action::First);
+    app.handle(Action::Busiest);
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("= returns to now"))
+    );
+    // A journal has none.
+    let mut replayed = replay(synth::host(10, 3), vec![]);
+    replayed.handle(Action::Busiest);
+    assert!(
+        replayed
+            .flash
+            .as_deref()
+            .is_some_and(|f| f.contains("live only"))
     );
 }

@@ -944,3 +944,41 @@ fn the_live_view_points_to_a_recorders_history_when_there_is_one() {
     let unit = include_str!("../../../assets/causeway-record.service");
     assert!(unit.contains(&format!("--output {}", crate::ui::SERVICE_JOURNAL)));
 }
+
+#[test]
+fn a_running_process_shows_its_cpu_and_memory_now() {
+    let mut app = live(&synth::demo());
+    let key = app
+        .tree
+        .nodes()
+        .find(|(_, n)| n.is_alive() && n.key.pid > 1)
+        .map(|(_, n)| n.key)
+        .expect("a running process");
+    let id = app.tree.find(key).expect("its node");
+    app.selected = Some(crate::ui::rows::Item::Node(id));
+    app.usage.insert(
+        key,
+        crate::usage::Usage {
+            cpu: Some(97.4),
+            cpu_total: std::time::Duration::from_secs(65),
+            rss: 340 << 20,
+        },
+    );
+    let l = lines(&draw(&mut app, 120, 30));
+    let s = l.join("\n");
+    let row = l
+        .iter()
+        .find(|x| x.contains(&format!(" {} ", key.pid)) && x.contains("97%"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(row.trim_end().ends_with("97%  340M"), "{s}");
+    assert!(
+        s.contains("usage    97% of a CPU now · 1m05s of CPU in all · 340.0 MiB resident"),
+        "{s}"
+    );
+    // Other running processes: no figures, so `running`.
+    assert!(l.iter().any(|x| x.trim_end().ends_with("running")), "{s}");
+    // Scrubbed back: the figures are of now, so not shown.
+    app.handle(Action::ScrubPrev);
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(!s.contains("97%") && !s.contains("usage "), "{s}");
+}

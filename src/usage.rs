@@ -1,0 +1,192 @@
+//! What each running process costs now: its share of a CPU and its
+//! resident memory, sampled from `/proc/PID/stat` (the live view's "which
+//! process is burning the host", which htop answers and an event stream
+//! does not). Sampled by identity: a pid reused since is not taken for
+//! the process the tree knows.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::event::{NS_PER_TICK, ProcKey};
+use crate::graph::CausalTree;
+
+/// One process's figures from one `/proc/PID/stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// User and system time, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Start, in clock ticks since boot.
+    pub start_ticks: u64,
+    /// Resident pages.
+    pub rss_pages: u64,
+}
+
+/// Parses `/proc/PID/stat`. The name (field 2) is in parentheses and may
+/// hold anything, spaces and parentheses included: the fields are counted
+/// from the last `)`.
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    // Fields 3 (state) on; utime is field 14.
+    let f: Vec<&str> = rest.split_ascii_whitespace().take(22).collect();
+    let num = |i: usize| f.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        cpu_ticks: num(11)? + num(12)?,
+        start_ticks: num(19)?,
+        rss_pages: num(21)?,
+    })
+}
+
+/// What a running process costs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Usage {
+    /// Its CPU over the last interval, in percent of one CPU (a process
+    /// with busy threads on several CPUs goes past 100); `None` at its
+    /// first sample.
+    pub cpu: Option<f64>,
+    /// Its CPU time since it started.
+    pub cpu_total: Duration,
+    /// Resident memory, bytes.
+    pub rss: u64,
+}
+
+/// Samples every running process of a tree; remembers the last sample of
+/// each to make the next one's CPU share.
+pub struct Sampler {
+    page: u64,
+    last: HashMap<ProcKey, u64>,
+    /// Boot-clock ns of the last sample.
+    at: Option<u64>,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sampler {
+    pub fn new() -> Self {
+        // SAFETY: sysconf only reads a configuration value.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        Sampler {
+            page: u64::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096),
+            last: HashMap::new(),
+            at: None,
+        }
+    }
+
+    /// Reads `/proc/PID/stat` of every process `tree` has running, at
+    /// boot-clock `now`. A process whose pid now names another (its start
+    /// differs) or that is gone is left out.
+    pub fn sample(&mut self, tree: &CausalTree, now: u64) -> HashMap<ProcKey, Usage> {
+        self.sample_with(tree, now, |pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()
+        })
+    }
+
+    /// [`Sampler::sample`], reading each process's stat with `read`.
+    pub fn sample_with(
+        &mut self,
+        tree: &CausalTree,
+        now: u64,
+        mut read: impl FnMut(u32) -> Option<String>,
+    ) -> HashMap<ProcKey, Usage> {
+        let elapsed = self.at.map(|t| now.saturating_sub(t)).filter(|&d| d > 0);
+        let mut out = HashMap::new();
+        let mut last = HashMap::with_capacity(self.last.len());
+        for (_, node) in tree.nodes().filter(|(_, n)| n.is_alive()) {
+            let key = node.key;
+            let Some(st) = read(key.pid).as_deref().and_then(parse_stat) else {
+                continue;
+            };
+            if st.start_ticks.abs_diff(key.start / NS_PER_TICK) > 1 {
+                continue;
+            }
+            let cpu = match (elapsed, self.last.get(&key)) {
+                (Some(dt), Some(&before)) => {
+                    let used = st.cpu_ticks.saturating_sub(before) * NS_PER_TICK;
+                    Some(used as f64 * 100.0 / dt as f64)
+                }
+                _ => None,
+            };
+            last.insert(key, st.cpu_ticks);
+            out.insert(
+                key,
+                Usage {
+                    cpu,
+                    cpu_total: Duration::from_nanos(st.cpu_ticks * NS_PER_TICK),
+                    rss: st.rss_pages * self.page,
+                },
+            );
+        }
+        self.last = last;
+        self.at = Some(now);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::synth;
+
+    /// A stat line as the kernel writes it, with the fields that matter.
+    fn stat(comm: &str, utime: u64, stime: u64, start: u64, rss: u64) -> String {
+        format!(
+            "4242 ({comm}) S 1 4242 4242 0 -1 4194560 500 0 0 0 {utime} {stime} 0 0 20 0 1 0 {start} 12345678 {rss} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
+        )
+    }
+
+    #[test]
+    fn a_stat_line_is_read_past_any_name() {
+        let s = stat("a) b (c", 150, 50, 9000, 300);
+        assert_eq!(
+            parse_stat(&s),
+            Some(Stat {
+                cpu_ticks: 200,
+                start_ticks: 9000,
+                rss_pages: 300
+            })
+        );
+        assert_eq!(parse_stat("4242 (x) S 1 2"), None, "cut short");
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn cpu_is_the_share_of_one_cpu_between_samples_of_the_same_process() {
+        let tree = CausalTree::from_messages(&synth::host(3, 1));
+        let alive: Vec<ProcKey> = tree
+            .nodes()
+            .filter(|(_, n)| n.is_alive())
+            .map(|(_, n)| n.key)
+            .collect();
+        assert!(alive.len() >= 2);
+        let (busy, other) = (alive[0], alive[1]);
+        let start = |k: ProcKey| k.start / NS_PER_TICK;
+        let mut s = Sampler::new();
+        let sec = 1_000_000_000;
+        // First sample: no share yet, but its total and memory.
+        let first = s.sample_with(&tree, 10 * sec, |pid| {
+            (pid == busy.pid).then(|| stat("busy", 100, 0, start(busy), 10))
+        });
+        let u = first[&busy];
+        assert_eq!(u.cpu, None);
+        assert_eq!(u.cpu_total, Duration::from_secs(1));
+        assert_eq!(u.rss, 10 * s.page);
+        assert!(!first.contains_key(&other), "gone: left out");
+        // Two seconds later it used 150 ticks (1.5 s): 75 % of a CPU.
+        let second = s.sample_with(&tree, 12 * sec, |pid| {
+            if pid == busy.pid {
+                Some(stat("busy", 200, 50, start(busy), 10))
+            } else if pid == other.pid {
+                // The pid now names a process started later.
+                Some(stat("new", 0, 0, start(other) + 500, 1))
+            } else {
+                None
+            }
+        });
+        let cpu = second[&busy].cpu.expect("a share");
+        assert!((cpu - 75.0).abs() < 1e-9, "{cpu}");
+        assert!(!second.contains_key(&other), "another process's pid");
+    }
+}
