@@ -305,6 +305,7 @@ mod tests {
             comm: "x".into(),
             exe: vec![],
             argv: vec![],
+            defunct: None,
         })
     }
 

@@ -667,6 +667,17 @@ pub struct SeedProcess {
     pub comm: Comm,
     pub exe: Vec<u8>,
     pub argv: Vec<Vec<u8>>,
+    /// It had already ended, and its parent had not yet collected how (a
+    /// zombie, `Z` in `ps`): the probe never sees its end.
+    pub defunct: Option<Defunct>,
+}
+
+/// A process found ended at the /proc scan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Defunct {
+    /// When the scan found it so (boot-time ns): it ended before then.
+    pub seen: u64,
+    pub status: ExitStatus,
 }
 
 /// A TCP socket that already existed when causeway started, as the kernel

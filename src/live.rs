@@ -409,6 +409,7 @@ mod tests {
             comm: "init".into(),
             exe: Vec::new(),
             argv: Vec::new(),
+            defunct: None,
         });
         let mut feed = vec![scan];
         feed.extend(all[feed_from..].iter().cloned());

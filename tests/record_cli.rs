@@ -132,6 +132,59 @@ fn duration_ends_the_recording_and_stdout_is_a_journal() {
 }
 
 #[test]
+fn a_zombie_at_start_is_recorded_as_ended_and_dev_null_is_an_output() {
+    let test = "a_zombie_at_start_is_recorded_as_ended_and_dev_null_is_an_output";
+    if !probe_allowed(test) {
+        return;
+    }
+    // A child of this test that exits 3 and is not waited for: a zombie
+    // until it is. Its end comes before the recorder starts.
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "exit 3"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|f| f.trim_start().starts_with('Z'))
+    }) {
+        assert!(Instant::now() < deadline, "the child never became a zombie");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.jsonl");
+    for output in [out.as_path(), std::path::Path::new("/dev/null")] {
+        // `--output /dev/null` stopped with "Invalid argument" once.
+        let o = Command::new(BIN)
+            .args(["record", "--duration", "300ms", "--output"])
+            .arg(output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{}: {stderr}", output.display());
+        assert!(stderr.contains("recorded"), "{stderr}");
+    }
+    let _ = child.wait();
+    let loaded = causeway::journal::load(&out).unwrap();
+    let seed = loaded
+        .messages
+        .iter()
+        .find_map(|m| match m {
+            Message::Seed(s) if s.proc.pid == pid => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the zombie is among the processes found at start");
+    let d = seed.defunct.expect("recorded as a zombie");
+    assert_eq!(d.status, ExitStatus::Code(3));
+    let tree = causeway::graph::CausalTree::from_messages(&loaded.messages);
+    let node = tree.node(tree.find(seed.proc).unwrap());
+    assert!(!node.is_alive(), "a zombie is not running");
+    assert_eq!(node.exit, Some(ExitStatus::Code(3)));
+}
+
+#[test]
 fn a_closed_pipe_ends_the_recording_quietly() {
     if !probe_allowed("a_closed_pipe_ends_the_recording_quietly") {
         return;

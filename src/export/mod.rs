@@ -162,6 +162,10 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         .collect();
     let end = n.exit_time.map(|t| {
         let mut end = json!({ "time": time(t), "ktime": t });
+        if n.defunct {
+            // Ended before `time`, when the scan found it a zombie.
+            end["defunct"] = json!(true);
+        }
         match n.exit {
             Some(ExitStatus::Code(c)) => end["exit_code"] = json!(c),
             Some(ExitStatus::Signal {

@@ -169,7 +169,16 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
                 .zip(p["start"].as_u64())
                 .filter(|_| p["seeded"] != Value::Bool(true))
                 .map(|(e, s)| format!(" after {}", format::duration(e.saturating_sub(s))))
-                .unwrap_or_else(|| format!(" at {}", clock(&end["time"])));
+                .unwrap_or_else(|| {
+                    if end["defunct"] == Value::Bool(true) {
+                        format!(
+                            " before {}, a zombie its parent had not collected",
+                            clock(&end["time"])
+                        )
+                    } else {
+                        format!(" at {}", clock(&end["time"]))
+                    }
+                });
             let how = match (end["exit_code"].as_i64(), end["signal_name"].as_str()) {
                 (_, Some(sig)) if end["core_dumped"] == Value::Bool(true) => {
                     format!("killed by {sig} (core dumped)")

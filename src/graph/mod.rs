@@ -71,6 +71,9 @@ pub struct Node {
     pub execs: Vec<ExecRecord>,
     /// Known from the /proc scan at start, not seen being born.
     pub seeded: bool,
+    /// Found ended at the scan, its parent yet to collect it (a zombie):
+    /// `exit_time` is when the scan found it so, not when it ended.
+    pub defunct: bool,
     /// Its fork was not seen: `causal_parent` is the parent the kernel named
     /// at its first event, which may already be an adoptive one.
     pub parent_inferred: bool,
@@ -372,6 +375,12 @@ impl CausalTree {
             node.cgroup = seed.cgroup;
             node.comm = seed.comm;
             node.current_parent = seed.parent;
+            if let Some(d) = seed.defunct {
+                node.defunct = true;
+                node.exit_time = Some(d.seen);
+                node.exit = Some(d.status);
+                self.stats.alive = self.stats.alive.saturating_sub(1);
+            }
         }
         // The program it was running at the scan, unless an exec was seen.
         if node.execs.is_empty() && (!seed.exe.is_empty() || !seed.argv.is_empty()) {
@@ -449,6 +458,13 @@ impl CausalTree {
             }
             EventKind::Exit(status) => {
                 if node.exit_time.is_some() {
+                    // A zombie at the scan that ended after the probe
+                    // attached: its end, seen, replaces the scan's bound.
+                    if node.defunct {
+                        node.defunct = false;
+                        node.exit_time = Some(ev.ktime);
+                        node.exit = Some(*status);
+                    }
                     return;
                 }
                 node.current_parent = Some(ev.parent);
@@ -529,6 +545,7 @@ impl CausalTree {
             comm: Comm::new(),
             execs: Vec::new(),
             seeded: false,
+            defunct: false,
             parent_inferred: matches!(hint, ParentHint::Current(_)),
             first_seen: seen,
             conns: Vec::new(),

@@ -711,3 +711,45 @@ fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
     assert_eq!(tree.conn(conn).peer, None, "its peer was forgotten");
     assert_eq!(tree.conn(conn).owner, sv);
 }
+
+#[test]
+fn a_zombie_at_the_scan_is_ended_not_running() {
+    let shell = key(100, 10);
+    let zombie = key(200, 20);
+    let late = key(201, 21);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    let found = s.now;
+    for (p, status) in [(zombie, ExitStatus::Code(3)), (late, ExitStatus::Code(0))] {
+        s.msgs.push(Message::Seed(SeedProcess {
+            proc: p,
+            parent: Some(shell),
+            comm: "z".into(),
+            defunct: Some(crate::event::Defunct {
+                seen: found,
+                status,
+            }),
+            ..Default::default()
+        }));
+    }
+    // `late` ended after the probe attached and before the scan read it:
+    // its exit was seen, and is its end.
+    s.exit(late, shell, 7);
+    let t = s.tree();
+    let z = t.node(t.find(zombie).unwrap());
+    assert!(
+        !z.is_alive(),
+        "its end came before the probe: never seen, not running"
+    );
+    assert!(z.defunct);
+    assert_eq!(
+        (z.exit, z.exit_time),
+        (Some(ExitStatus::Code(3)), Some(found))
+    );
+    let l = t.node(t.find(late).unwrap());
+    assert!(!l.defunct);
+    assert_eq!(l.exit, Some(ExitStatus::Code(7)));
+    assert_eq!(l.exit_time, Some(s.now), "the time of its exit line");
+    assert_eq!(t.stats().alive, 2, "init and the shell");
+}

@@ -13,8 +13,9 @@ use serde::de::{self, MapAccess, Visitor};
 
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
-    Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
-    ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip, tcp_state_number,
+    Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo,
+    NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip,
+    tcp_state_number,
 };
 
 /// Lines longer than this are not journal lines; they are skipped without
@@ -302,6 +303,7 @@ struct Raw {
     exit_code: Option<i32>,
     signal: Option<i32>,
     core_dumped: Option<bool>,
+    defunct: Option<u64>,
     protocol: Option<String>,
     direction: Option<String>,
     local: Option<String>,
@@ -364,14 +366,7 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
             argv_truncated: raw.argv_truncated.unwrap_or(false),
             old_tid: raw.old_tid.unwrap_or(0),
         }),
-        "exit" => EventKind::Exit(match (raw.exit_code, raw.signal) {
-            (_, Some(signal)) if signal != 0 => ExitStatus::Signal {
-                signal,
-                core_dumped: raw.core_dumped.unwrap_or(false),
-            },
-            (Some(code), _) => ExitStatus::Code(code),
-            _ => return Err("exit without \"exit_code\" or \"signal\"".to_string()),
-        }),
+        "exit" => EventKind::Exit(exit_status(&raw)?),
         "signal" => EventKind::Signal(SignalInfo {
             signal: need(raw.signal, "signal")?,
             code: raw.code.unwrap_or(0),
@@ -404,8 +399,28 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
     Ok(Some(Message::Event(ev)))
 }
 
+/// How a process ended: an exit line's status, or a defunct process's.
+fn exit_status(raw: &Raw) -> Result<ExitStatus, String> {
+    Ok(match (raw.exit_code, raw.signal) {
+        (_, Some(signal)) if signal != 0 => ExitStatus::Signal {
+            signal,
+            core_dumped: raw.core_dumped.unwrap_or(false),
+        },
+        (Some(code), _) => ExitStatus::Code(code),
+        _ => return Err("an end without \"exit_code\" or \"signal\"".to_string()),
+    })
+}
+
 fn seed(raw: Raw) -> Result<SeedProcess, String> {
+    let defunct = match raw.defunct {
+        Some(seen) => Some(Defunct {
+            seen,
+            status: exit_status(&raw)?,
+        }),
+        None => None,
+    };
     Ok(SeedProcess {
+        defunct,
         proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
         parent: raw.ppid.map(|p| ProcKey::new(p, raw.pstart.unwrap_or(0))),
         uid: raw.uid.unwrap_or(0),

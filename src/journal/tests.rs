@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::event::{
-    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Defunct, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, SeedProcess,
 };
 
@@ -43,6 +43,7 @@ fn sample() -> Vec<Message> {
             comm: "init".into(),
             exe: b"/sbin/init".to_vec(),
             argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
+            defunct: None,
         }),
         ev(EventKind::Fork),
         ev(EventKind::Exec(ExecInfo {
@@ -147,6 +148,30 @@ fn sample() -> Vec<Message> {
             id: 42,
             path: "/system.slice/a \"b\" é.service".into(),
         },
+        // Zombies at the scan: how each ended, and when it was found so.
+        Message::Seed(SeedProcess {
+            proc: ProcKey::new(77, 20_000_000),
+            parent: Some(ProcKey::new(1, 10_000_000)),
+            comm: "zombie".into(),
+            defunct: Some(Defunct {
+                seen: 30_000_000,
+                status: ExitStatus::Code(3),
+            }),
+            ..SeedProcess::default()
+        }),
+        Message::Seed(SeedProcess {
+            proc: ProcKey::new(78, 20_000_000),
+            parent: Some(ProcKey::new(1, 10_000_000)),
+            comm: "zombie".into(),
+            defunct: Some(Defunct {
+                seen: 30_000_000,
+                status: ExitStatus::Signal {
+                    signal: 9,
+                    core_dumped: false,
+                },
+            }),
+            ..SeedProcess::default()
+        }),
     ]
 }
 
@@ -300,9 +325,16 @@ fn a_cut_short_last_line_is_reported_and_the_rest_kept() {
     let loaded = read(&bytes[..]).unwrap();
     assert_eq!(loaded.messages.len(), sample().len() - 1);
     assert_eq!(loaded.problems.len(), 1);
-    assert_eq!(loaded.problems[0].line, 15);
+    // The header, then a line a message: the last is cut.
+    let last = sample().len() as u64 + 1;
+    assert_eq!(loaded.problems[0].line, last);
     assert!(loaded.problems[0].reason.contains("cut short"));
-    assert!(loaded.problem_summary().unwrap().contains("line 15"));
+    assert!(
+        loaded
+            .problem_summary()
+            .unwrap()
+            .contains(&format!("line {last}"))
+    );
 }
 
 #[test]
@@ -452,6 +484,7 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
                 comm: "x".into(),
                 exe: b"/usr/bin/x".to_vec(),
                 argv: vec![b"x".to_vec()],
+                defunct: None,
             })
         })
         .collect();

@@ -402,7 +402,27 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
     json_bytes(line, &p.exe);
     line.extend_from_slice(br#","argv":"#);
     json_argv(line, &p.argv);
+    if let Some(d) = p.defunct {
+        field(line, br#","defunct":"#, d.seen);
+        exit_fields(line, d.status);
+    }
     line.push(b'}');
+}
+
+/// How a process ended, as an exit line says it.
+fn exit_fields(line: &mut Vec<u8>, status: ExitStatus) {
+    match status {
+        ExitStatus::Code(c) => signed_field(line, br#","exit_code":"#, c),
+        ExitStatus::Signal {
+            signal,
+            core_dumped,
+        } => {
+            signed_field(line, br#","signal":"#, signal);
+            line.extend_from_slice(br#","signal_name":"#);
+            json_str(line, &signal_name(signal));
+            bool_field(line, br#","core_dumped":"#, core_dumped);
+        }
+    }
 }
 
 /// The start of an event's line, up to its time: the type names are
@@ -474,16 +494,7 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             bool_field(line, br#","argv_truncated":"#, x.argv_truncated);
             field(line, br#","old_tid":"#, x.old_tid);
         }
-        EventKind::Exit(ExitStatus::Code(c)) => signed_field(line, br#","exit_code":"#, *c),
-        EventKind::Exit(ExitStatus::Signal {
-            signal,
-            core_dumped,
-        }) => {
-            signed_field(line, br#","signal":"#, *signal);
-            line.extend_from_slice(br#","signal_name":"#);
-            json_str(line, &signal_name(*signal));
-            bool_field(line, br#","core_dumped":"#, *core_dumped);
-        }
+        EventKind::Exit(status) => exit_fields(line, *status),
         EventKind::Signal(sig) => {
             signed_field(line, br#","signal":"#, sig.signal);
             line.extend_from_slice(br#","signal_name":"#);

@@ -9,7 +9,7 @@ use std::path::Path;
 pub mod sockets;
 
 use crate::bpf::split_args;
-use crate::event::{Comm, NS_PER_TICK, ProcKey, SeedProcess};
+use crate::event::{Comm, Defunct, ExitStatus, NS_PER_TICK, ProcKey, SeedProcess};
 
 /// The cgroup v2 id of a process: the inode of its cgroup directory.
 fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
@@ -67,6 +67,18 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             let start = starts.get(&st.ppid).copied().unwrap_or(0);
             ProcKey::new(ppid, start * NS_PER_TICK)
         });
+        // A zombie's end came before the probe could see it: it is
+        // written ended, with the status its parent has yet to collect
+        // (the kernel's wait status, field 52 of stat).
+        let defunct = (st.state == 'Z').then(|| Defunct {
+            // It had ended by the time it was read.
+            seen: crate::journal::boot_clock_ns().unwrap_or(until),
+            status: ExitStatus::from_wait_status(
+                st.exit_code
+                    .and_then(|c| u32::try_from(c).ok())
+                    .unwrap_or(0),
+            ),
+        });
         out.push(SeedProcess {
             proc: ProcKey::new(
                 u32::try_from(st.pid).unwrap_or(0),
@@ -79,6 +91,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             comm: Comm::from(st.comm.as_str()),
             exe,
             argv,
+            defunct,
         });
     }
     // Parents before children where pids have not wrapped.

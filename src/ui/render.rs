@@ -671,13 +671,22 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             } else {
                 Theme::plain()
             };
-            let mut ended = vec![
-                label(app, "ended"),
-                Span::raw(format!(
+            let when = if n.defunct {
+                // Found so at the scan: its end came before.
+                format!(
+                    "before {}, its parent yet to collect it (a zombie)  ",
+                    datetime(app, end)
+                )
+            } else {
+                format!(
                     "{}  after {}  ",
                     datetime(app, end),
                     format::duration(end.saturating_sub(n.start()))
-                )),
+                )
+            };
+            let mut ended = vec![
+                label(app, "ended"),
+                Span::raw(when),
                 Span::styled(how, style),
             ];
             // Killed: by whom, when the signal that did it was seen sent.
