@@ -49,6 +49,17 @@ pub struct Usage {
     pub rss: u64,
 }
 
+/// One sample: what each running process costs, and which processes the
+/// tree has running that `/proc` no longer has.
+#[derive(Debug, Default)]
+pub struct Sample {
+    pub usage: HashMap<ProcKey, Usage>,
+    /// Running in the tree, but gone from `/proc` (or its pid now another
+    /// process's): ended, though the tree has not seen it end yet (its
+    /// exit is on its way) or will not (its records were lost).
+    pub missing: Vec<ProcKey>,
+}
+
 /// Samples every running process of a tree; remembers the last sample of
 /// each to make the next one's CPU share.
 pub struct Sampler {
@@ -78,7 +89,7 @@ impl Sampler {
     /// Reads `/proc/PID/stat` of every process `tree` has running, at
     /// boot-clock `now`. A process whose pid now names another (its start
     /// differs) or that is gone is left out.
-    pub fn sample(&mut self, tree: &CausalTree, now: u64) -> HashMap<ProcKey, Usage> {
+    pub fn sample(&mut self, tree: &CausalTree, now: u64) -> Sample {
         self.sample_with(tree, now, |pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()
         })
@@ -90,18 +101,18 @@ impl Sampler {
         tree: &CausalTree,
         now: u64,
         mut read: impl FnMut(u32) -> Option<String>,
-    ) -> HashMap<ProcKey, Usage> {
+    ) -> Sample {
         let elapsed = self.at.map(|t| now.saturating_sub(t)).filter(|&d| d > 0);
-        let mut out = HashMap::new();
+        let mut out = Sample::default();
         let mut last = HashMap::with_capacity(self.last.len());
         for (_, node) in tree.nodes().filter(|(_, n)| n.is_alive()) {
             let key = node.key;
-            let Some(st) = read(key.pid).as_deref().and_then(parse_stat) else {
+            let st = read(key.pid).as_deref().and_then(parse_stat);
+            let Some(st) = st.filter(|st| st.start_ticks.abs_diff(key.start / NS_PER_TICK) <= 1)
+            else {
+                out.missing.push(key);
                 continue;
             };
-            if st.start_ticks.abs_diff(key.start / NS_PER_TICK) > 1 {
-                continue;
-            }
             let cpu = match (elapsed, self.last.get(&key)) {
                 (Some(dt), Some(&before)) => {
                     let used = st.cpu_ticks.saturating_sub(before) * NS_PER_TICK;
@@ -110,7 +121,7 @@ impl Sampler {
                 _ => None,
             };
             last.insert(key, st.cpu_ticks);
-            out.insert(
+            out.usage.insert(
                 key,
                 Usage {
                     cpu,
@@ -169,11 +180,13 @@ mod tests {
         let first = s.sample_with(&tree, 10 * sec, |pid| {
             (pid == busy.pid).then(|| stat("busy", 100, 0, start(busy), 10))
         });
-        let u = first[&busy];
+        let u = first.usage[&busy];
         assert_eq!(u.cpu, None);
         assert_eq!(u.cpu_total, Duration::from_secs(1));
         assert_eq!(u.rss, 10 * s.page);
-        assert!(!first.contains_key(&other), "gone: left out");
+        assert!(!first.usage.contains_key(&other), "gone: left out");
+        assert!(first.missing.contains(&other), "and said to be gone");
+        assert!(!first.missing.contains(&busy));
         // Two seconds later it used 150 ticks (1.5 s): 75 % of a CPU.
         let second = s.sample_with(&tree, 12 * sec, |pid| {
             if pid == busy.pid {
@@ -185,8 +198,9 @@ mod tests {
                 None
             }
         });
-        let cpu = second[&busy].cpu.expect("a share");
+        let cpu = second.usage[&busy].cpu.expect("a share");
         assert!((cpu - 75.0).abs() < 1e-9, "{cpu}");
-        assert!(!second.contains_key(&other), "another process's pid");
+        assert!(!second.usage.contains_key(&other), "another process's pid");
+        assert!(second.missing.contains(&other), "so it is gone");
     }
 }

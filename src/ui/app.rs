@@ -110,6 +110,9 @@ pub struct App {
     pub usage: std::collections::HashMap<ProcKey, crate::usage::Usage>,
     /// The process the last `%` selected: `%` on it goes to the next.
     busiest: Option<ProcKey>,
+    /// Running in the tree but missing from `/proc`, by process: when it
+    /// was first found missing, and in how many samples in a row.
+    missing: std::collections::HashMap<ProcKey, (u64, u32)>,
 }
 
 impl App {
@@ -149,6 +152,7 @@ impl App {
             alive_at: 0,
             usage: std::collections::HashMap::new(),
             busiest: None,
+            missing: std::collections::HashMap::new(),
         };
         app.fix_view();
         app
@@ -166,6 +170,30 @@ impl App {
     /// What `key` costs now, when the view shows now (not scrubbed back).
     pub fn usage_now(&self, key: ProcKey) -> Option<&crate::usage::Usage> {
         self.at.is_none().then(|| self.usage.get(&key)).flatten()
+    }
+
+    /// Takes a sample of what processes cost, made at boot-clock `now`.
+    pub fn sampled(&mut self, sample: crate::usage::Sample, now: u64) {
+        self.usage = sample.usage;
+        let mut missing = std::collections::HashMap::with_capacity(sample.missing.len());
+        for key in sample.missing {
+            let (since, n) = self.missing.get(&key).copied().unwrap_or((now, 0));
+            missing.insert(key, (since, n + 1));
+        }
+        self.missing = missing;
+    }
+
+    /// When a process the tree has running was first found gone from
+    /// `/proc`, once two samples in a row found it so (one alone may be
+    /// its exit still on its way to the view); shown now only.
+    pub fn gone_since(&self, key: ProcKey) -> Option<u64> {
+        if self.at.is_some() {
+            return None;
+        }
+        self.missing
+            .get(&key)
+            .filter(|&&(_, n)| n >= 2)
+            .map(|&(since, _)| since)
     }
 
     /// The screen's areas for the current size.

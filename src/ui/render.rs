@@ -465,11 +465,15 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         }
     }
     let mut spans = fit_spans(left, left_w);
+    let gone = !exited && app.gone_since(node.key).is_some();
     let state = match app.usage_now(node.key) {
+        _ if gone => "gone".to_string(),
         Some(u) if !exited => format::usage_short(u),
         _ => format::state_short(at.exit),
     };
-    let state_style = if format::is_failure(at.exit) {
+    let state_style = if gone {
+        t.dim()
+    } else if format::is_failure(at.exit) {
         t.failure()
     } else if exited {
         base
@@ -701,14 +705,24 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
             lines.push(Line::from(ended));
         }
         (None, _) => {
-            lines.push(Line::from(vec![
-                label(app, "state"),
-                Span::styled("running", t.running()),
-                Span::raw(format!(
-                    " for {}",
-                    format::duration(now.saturating_sub(n.start()))
-                )),
-            ]));
+            lines.push(Line::from(match app.gone_since(n.key) {
+                Some(since) => vec![
+                    label(app, "state"),
+                    Span::styled("gone", t.dim()),
+                    Span::raw(format!(
+                        ": not in /proc since {}; its end was not seen (records lost?)",
+                        datetime(app, since)
+                    )),
+                ],
+                None => vec![
+                    label(app, "state"),
+                    Span::styled("running", t.running()),
+                    Span::raw(format!(
+                        " for {}",
+                        format::duration(now.saturating_sub(n.start()))
+                    )),
+                ],
+            }));
             if let Some(u) = app.usage_now(n.key) {
                 let now = u.cpu.map_or_else(
                     || "its CPU share in a second".to_string(),

@@ -589,7 +589,8 @@ impl Usage {
             return false;
         }
         let start = Instant::now();
-        app.usage = sampler.sample(&app.tree, app.now);
+        let sample = sampler.sample(&app.tree, app.now);
+        app.sampled(sample, app.now);
         self.took = start.elapsed();
         self.last = Some(Instant::now());
         true

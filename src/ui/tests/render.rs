@@ -982,3 +982,46 @@ fn a_running_process_shows_its_cpu_and_memory_now() {
     let s = screen(&draw(&mut app, 120, 30));
     assert!(!s.contains("97%") && !s.contains("usage "), "{s}");
 }
+
+#[test]
+fn a_running_process_gone_from_proc_twice_says_so() {
+    let mut app = live(&synth::demo());
+    let key = app
+        .tree
+        .nodes()
+        .find(|(_, n)| n.is_alive() && n.key.pid > 1)
+        .map(|(_, n)| n.key)
+        .expect("a running process");
+    let id = app.tree.find(key).expect("its node");
+    app.selected = Some(Item::Node(id));
+    let missing = || crate::usage::Sample {
+        usage: Default::default(),
+        missing: vec![key],
+    };
+    // Once: its exit may be on its way. Not said yet.
+    app.sampled(missing(), 5_000_000_000);
+    assert_eq!(app.gone_since(key), None);
+    let s = screen(&draw(&mut app, 120, 30));
+    assert!(!s.contains("gone"), "{s}");
+    // Twice in a row: gone since the first.
+    app.sampled(missing(), 7_000_000_000);
+    assert_eq!(app.gone_since(key), Some(5_000_000_000));
+    let l = lines(&draw(&mut app, 120, 30));
+    let s = l.join("\n");
+    assert!(
+        l.iter()
+            .any(|x| x.contains(&format!(" {} ", key.pid)) && x.trim_end().ends_with("gone")),
+        "{s}"
+    );
+    assert!(s.contains("state    gone: not in /proc since"), "{s}");
+    assert!(s.contains("its end was not seen"), "{s}");
+    // Back in /proc (a sample that finds it): no longer gone.
+    app.sampled(crate::usage::Sample::default(), 9_000_000_000);
+    assert_eq!(app.gone_since(key), None);
+    // Scrubbed back: what /proc says now is not shown.
+    app.sampled(missing(), 10_000_000_000);
+    app.sampled(missing(), 11_000_000_000);
+    assert!(app.gone_since(key).is_some());
+    app.handle(Action::ScrubPrev);
+    assert_eq!(app.gone_since(key), None);
+}
