@@ -49,6 +49,14 @@ pub struct Usage {
     pub rss: u64,
 }
 
+/// The processes `tree` has running.
+pub fn running(tree: &CausalTree) -> Vec<ProcKey> {
+    tree.nodes()
+        .filter(|(_, n)| n.is_alive())
+        .map(|(_, n)| n.key)
+        .collect()
+}
+
 /// One sample: what each running process costs, and which processes the
 /// tree has running that `/proc` no longer has.
 #[derive(Debug, Default)]
@@ -86,11 +94,11 @@ impl Sampler {
         }
     }
 
-    /// Reads `/proc/PID/stat` of every process `tree` has running, at
-    /// boot-clock `now`. A process whose pid now names another (its start
-    /// differs) or that is gone is left out.
-    pub fn sample(&mut self, tree: &CausalTree, now: u64) -> Sample {
-        self.sample_with(tree, now, |pid| {
+    /// Reads `/proc/PID/stat` of each of `running` (what a tree has
+    /// running: [`running`]), at boot-clock `now`. A process whose pid now
+    /// names another (its start differs) or that is gone is `missing`.
+    pub fn sample(&mut self, running: &[ProcKey], now: u64) -> Sample {
+        self.sample_with(running, now, |pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()
         })
     }
@@ -98,15 +106,14 @@ impl Sampler {
     /// [`Sampler::sample`], reading each process's stat with `read`.
     pub fn sample_with(
         &mut self,
-        tree: &CausalTree,
+        running: &[ProcKey],
         now: u64,
         mut read: impl FnMut(u32) -> Option<String>,
     ) -> Sample {
         let elapsed = self.at.map(|t| now.saturating_sub(t)).filter(|&d| d > 0);
         let mut out = Sample::default();
         let mut last = HashMap::with_capacity(self.last.len());
-        for (_, node) in tree.nodes().filter(|(_, n)| n.is_alive()) {
-            let key = node.key;
+        for &key in running {
             let st = read(key.pid).as_deref().and_then(parse_stat);
             let Some(st) = st.filter(|st| st.start_ticks.abs_diff(key.start / NS_PER_TICK) <= 1)
             else {
@@ -166,18 +173,14 @@ mod tests {
     #[test]
     fn cpu_is_the_share_of_one_cpu_between_samples_of_the_same_process() {
         let tree = CausalTree::from_messages(&synth::host(3, 1));
-        let alive: Vec<ProcKey> = tree
-            .nodes()
-            .filter(|(_, n)| n.is_alive())
-            .map(|(_, n)| n.key)
-            .collect();
+        let alive = running(&tree);
         assert!(alive.len() >= 2);
         let (busy, other) = (alive[0], alive[1]);
         let start = |k: ProcKey| k.start / NS_PER_TICK;
         let mut s = Sampler::new();
         let sec = 1_000_000_000;
         // First sample: no share yet, but its total and memory.
-        let first = s.sample_with(&tree, 10 * sec, |pid| {
+        let first = s.sample_with(&alive, 10 * sec, |pid| {
             (pid == busy.pid).then(|| stat("busy", 100, 0, start(busy), 10))
         });
         let u = first.usage[&busy];
@@ -188,7 +191,7 @@ mod tests {
         assert!(first.missing.contains(&other), "and said to be gone");
         assert!(!first.missing.contains(&busy));
         // Two seconds later it used 150 ticks (1.5 s): 75 % of a CPU.
-        let second = s.sample_with(&tree, 12 * sec, |pid| {
+        let second = s.sample_with(&alive, 12 * sec, |pid| {
             if pid == busy.pid {
                 Some(stat("busy", 200, 50, start(busy), 10))
             } else if pid == other.pid {

@@ -11,7 +11,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, Sender, select};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
@@ -372,7 +372,7 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
     let ticker = crossbeam_channel::tick(TICK);
     let mut meter = None;
     tick(app, &mut meter);
-    let mut usage = Usage::new(app);
+    let mut usage = Usage::start(app);
 
     let mut dirty = true;
     // The user changed something since the last frame.
@@ -423,10 +423,21 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
                     dirty = true;
                 }
             },
+            recv(usage.answers) -> answer => {
+                match answer {
+                    Ok(answer) => {
+                        usage.answered(app, answer);
+                        dirty = true;
+                    }
+                    // No sampling thread (a replay), or it ended: wait on
+                    // it no more.
+                    Err(_) => usage.stop(),
+                }
+            },
             recv(ticker) -> _ => {
                 let before = (app.status, app.now);
                 tick(app, &mut meter);
-                dirty |= usage.sample(app);
+                usage.ask(app);
                 // Live: ages and the new-process highlight move with the
                 // clock, once a second is enough for them.
                 dirty |= app.status != before.0
@@ -553,31 +564,61 @@ const USAGE_EVERY: Duration = Duration::from_secs(2);
 /// A sample waits at least this many times as long as the last one took:
 /// reading `/proc/PID/stat` costs about 20 µs a process on this project's
 /// VM, so a host of 10,000 processes is sampled every 20 s, not every 2,
-/// and sampling never takes more than 1 % of the view's CPU.
+/// and sampling never takes more than 1 % of a CPU.
 const USAGE_SPACING: u32 = 100;
 
 /// The live view's sampling of what its running processes cost (see
-/// [`crate::usage`]); nothing in a replay.
+/// [`crate::usage`]), on a thread of its own so that the view never waits
+/// for `/proc`; nothing in a replay.
 struct Usage {
-    sampler: Option<crate::usage::Sampler>,
+    /// Processes to sample go out; samples, with what each took, come back.
+    ask: Option<Sender<Vec<crate::event::ProcKey>>>,
+    answers: Receiver<(crate::usage::Sample, u64, Duration)>,
+    /// A sample was asked for and has not come back.
+    waiting: bool,
     last: Option<Instant>,
     took: Duration,
 }
 
 impl Usage {
-    fn new(app: &App) -> Usage {
+    fn start(app: &App) -> Usage {
+        let (ask, asked) = crossbeam_channel::bounded::<Vec<crate::event::ProcKey>>(1);
+        let (answer, answers) = crossbeam_channel::bounded(1);
+        let spawned = app.is_live().then(|| {
+            std::thread::Builder::new()
+                .name("causeway-usage".into())
+                .spawn(move || {
+                    let mut sampler = crate::usage::Sampler::new();
+                    for running in asked {
+                        let start = Instant::now();
+                        let now = crate::journal::boot_clock_ns().unwrap_or(0);
+                        let sample = sampler.sample(&running, now);
+                        if answer.send((sample, now, start.elapsed())).is_err() {
+                            return;
+                        }
+                    }
+                })
+        });
+        // Without the thread (a replay, or none could be started) the view
+        // goes on without the figures.
+        let (ask, answers) = match spawned {
+            Some(Ok(_)) => (Some(ask), answers),
+            _ => (None, crossbeam_channel::never()),
+        };
         Usage {
-            sampler: app.is_live().then(crate::usage::Sampler::new),
+            ask,
+            answers,
+            waiting: false,
             last: None,
             took: Duration::ZERO,
         }
     }
 
-    /// Samples when due (at once, a second later, then every
-    /// [`USAGE_EVERY`], spaced out by [`USAGE_SPACING`]); true if it did.
-    fn sample(&mut self, app: &mut App) -> bool {
-        let Some(sampler) = self.sampler.as_mut() else {
-            return false;
+    /// Asks for a sample when one is due (at once, a second later, then
+    /// every [`USAGE_EVERY`], spaced out by [`USAGE_SPACING`]).
+    fn ask(&mut self, app: &App) {
+        let Some(ask) = self.ask.as_ref() else {
+            return;
         };
         let every = if app.usage.values().all(|u| u.cpu.is_none()) {
             Duration::from_secs(1)
@@ -585,15 +626,30 @@ impl Usage {
             USAGE_EVERY
         };
         let every = every.max(self.took * USAGE_SPACING);
-        if self.last.is_some_and(|t| t.elapsed() < every) {
-            return false;
+        if self.waiting || self.last.is_some_and(|t| t.elapsed() < every) {
+            return;
         }
-        let start = Instant::now();
-        let sample = sampler.sample(&app.tree, app.now);
-        app.sampled(sample, app.now);
-        self.took = start.elapsed();
-        self.last = Some(Instant::now());
-        true
+        if ask.try_send(crate::usage::running(&app.tree)).is_ok() {
+            self.waiting = true;
+            self.last = Some(Instant::now());
+        }
+    }
+
+    /// No more samples.
+    fn stop(&mut self) {
+        self.ask = None;
+        self.answers = crossbeam_channel::never();
+    }
+
+    /// Takes a sample that came back.
+    fn answered(
+        &mut self,
+        app: &mut App,
+        (sample, now, took): (crate::usage::Sample, u64, Duration),
+    ) {
+        self.waiting = false;
+        self.took = took;
+        app.sampled(sample, now);
     }
 }
 
