@@ -945,8 +945,8 @@ fn the_live_view_points_to_a_recorders_history_when_there_is_one() {
     assert!(unit.contains(&format!("--output {}", crate::ui::SERVICE_JOURNAL)));
 }
 
-#[test]
-fn a_running_process_shows_its_cpu_and_memory_now() {
+/// A live view of the demo with a running process (not init) selected.
+fn live_with_a_running_process_selected() -> (App, ProcKey) {
     let mut app = live(&synth::demo());
     let key = app
         .tree
@@ -955,7 +955,13 @@ fn a_running_process_shows_its_cpu_and_memory_now() {
         .map(|(_, n)| n.key)
         .expect("a running process");
     let id = app.tree.find(key).expect("its node");
-    app.selected = Some(crate::ui::rows::Item::Node(id));
+    app.selected = Some(Item::Node(id));
+    (app, key)
+}
+
+#[test]
+fn a_running_process_shows_its_cpu_and_memory_now() {
+    let (mut app, key) = live_with_a_running_process_selected();
     app.usage.insert(
         key,
         crate::usage::Usage {
@@ -985,15 +991,7 @@ fn a_running_process_shows_its_cpu_and_memory_now() {
 
 #[test]
 fn a_running_process_gone_from_proc_twice_says_so() {
-    let mut app = live(&synth::demo());
-    let key = app
-        .tree
-        .nodes()
-        .find(|(_, n)| n.is_alive() && n.key.pid > 1)
-        .map(|(_, n)| n.key)
-        .expect("a running process");
-    let id = app.tree.find(key).expect("its node");
-    app.selected = Some(Item::Node(id));
+    let (mut app, key) = live_with_a_running_process_selected();
     let missing = || crate::usage::Sample {
         usage: Default::default(),
         missing: vec![key],
