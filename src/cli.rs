@@ -114,7 +114,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs causeway with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
     crate::logging::init();
-    std::panic::set_hook(Box::new(|info| eprintln!("{}", panic_line(info))));
+    std::panic::set_hook(Box::new(|info| say!("{}", panic_line(info))));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -125,7 +125,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("causeway: {e:#}");
+            say!("causeway: {e:#}");
             1
         }
     }
@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<()> {
             let warning = feed.features().warning();
             crate::ui::run_live(feed, &history)?;
             if let Some(w) = warning {
-                eprintln!("causeway: warning: {w}");
+                say!("causeway: warning: {w}");
             }
             Ok(())
         }
@@ -193,7 +193,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 String::new()
             };
-            eprintln!(
+            say!(
                 "causeway: recorded {}, {} and {}{files}{lost} ({:.3} s CPU)",
                 counted(s.processes, "process", "processes"),
                 counted(s.sockets, "open socket", "open sockets"),
@@ -211,7 +211,7 @@ fn run(cli: Cli) -> Result<()> {
             let (loaded, order) = journal::load_all(&files)?;
             let name = crate::journal::files_name(&order);
             if let Some(s) = loaded.problem_summary() {
-                eprintln!("causeway: {name}: {s}");
+                say!("causeway: {name}: {s}");
             }
             // Every process of the journal: none is forgotten here.
             let mut tree = CausalTree::with_limits(usize::MAX, usize::MAX);
@@ -245,7 +245,7 @@ fn run(cli: Cli) -> Result<()> {
             let name = crate::journal::files_name(&order);
             crate::ui::run_replay(loaded, &name).with_context(|| format!("replaying {name}"))?;
             if let Some(s) = summary {
-                eprintln!("causeway: {name}: {s}");
+                say!("causeway: {name}: {s}");
             }
             Ok(())
         }

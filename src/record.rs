@@ -163,7 +163,7 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
     };
     let src = Source::start()?;
     if let Some(w) = src.probe.features().warning() {
-        eprintln!("causeway: warning: {w}");
+        say!("causeway: warning: {w}");
     }
     let mut summary = Summary::default();
     let started = cpu_time();

@@ -328,10 +328,19 @@ fn closing_the_terminal_ends_the_view() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let status = dir.path().join("status");
     let t = Tmux::start(120, 40);
-    t.type_line(&replay_cmd(&path));
+    // A shell that outlives the hangup (a handler, which causeway does not
+    // inherit) writes how causeway ended. (Paths of a tempdir: no quotes.)
+    t.type_line(&format!(
+        "sh -c \"trap : HUP; {BIN} replay {}; echo \\$? > {}\"",
+        path.display(),
+        status.display()
+    ));
     t.wait_text(" REPLAY ");
-    let pid = child_named(t.pane_pid(), "causeway").expect("causeway runs under the shell");
+    let pid = child_named(t.pane_pid(), "sh")
+        .and_then(|sh| child_named(sh, "causeway"))
+        .expect("causeway runs under the shells");
     // The terminal goes away (hangup): the view must end, not spin.
     drop(t);
     let start = Instant::now();
@@ -351,6 +360,22 @@ fn closing_the_terminal_ends_the_view() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // It ended with its error, not aborted (134): printing to the closed
+    // terminal panicked, and the panic hook's own print then aborted.
+    let code = loop {
+        if let Some(code) = std::fs::read_to_string(&status)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+        {
+            break code;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the shell never said how causeway ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code.trim(), "1", "causeway's exit status after the hangup");
 }
 
 /// A child process killed (and reaped) when dropped, so that a failing

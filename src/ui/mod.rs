@@ -51,7 +51,7 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
     } else {
         // Said before the view takes the screen: a large history takes a
         // few seconds to read.
-        eprintln!(
+        say!(
             "causeway: reading the history ({})…",
             format::counted(history.len() as u64, "file", "files")
         );

@@ -352,14 +352,19 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
     // The terminal is restored by now: say what other threads panicked with.
     let pending = PENDING.lock().map(|mut p| std::mem::take(&mut *p));
     for msg in pending.unwrap_or_default() {
-        eprintln!("{msg}");
+        say!("{msg}");
     }
     result
 }
 
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
-    let (_guard, mut term) = enter()?;
+    let (_guard, term) = enter()?;
+    // Never dropped: ratatui's Terminal shows the cursor when dropped and
+    // prints with `eprintln!` if that fails, which panics when the
+    // terminal has closed (and that panic, on the way out, aborted). The
+    // guard restores the terminal, the cursor too, ignoring errors.
+    let mut term = std::mem::ManuallyDrop::new(term);
     let input = Input::start()?;
     let size = term.size().context("reading the terminal size")?;
     app.resize(size.width, size.height);
@@ -447,7 +452,6 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         }
     }
     drop(input);
-    drop(term);
     Ok(())
 }
 
