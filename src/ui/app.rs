@@ -183,6 +183,15 @@ impl App {
         self.missing = missing;
     }
 
+    /// How many processes the tree has running are [`App::gone_since`].
+    pub fn gone_count(&self) -> u64 {
+        if self.at.is_some() {
+            return 0;
+        }
+        let gone = self.missing.values().filter(|&&(_, n)| n >= 2).count();
+        u64::try_from(gone).unwrap_or(u64::MAX)
+    }
+
     /// When a process the tree has running was first found gone from
     /// `/proc`, once two samples in a row found it so (one alone may be
     /// its exit still on its way to the view); shown now only.

@@ -114,14 +114,21 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
         ));
         spans.push(sep());
     }
+    let gone = app.gone_count();
     let alive = if app.at.is_some() {
         app.alive_at
     } else {
-        stats.alive
+        stats.alive.saturating_sub(gone)
     };
+    spans.push(Span::raw(format!("{} alive", format::count(alive))));
+    if gone > 0 {
+        spans.push(Span::styled(
+            format!(" ({} gone)", format::count(gone)),
+            t.dim(),
+        ));
+    }
     spans.push(Span::raw(format!(
-        "{} alive / {} procs",
-        format::count(alive),
+        " / {} procs",
         format::count(app.tree.len() as u64)
     )));
     if stats.forgotten > 0 {

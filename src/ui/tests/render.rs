@@ -1012,6 +1012,9 @@ fn a_running_process_gone_from_proc_twice_says_so() {
         "{s}"
     );
     assert!(s.contains("state    gone: not in /proc since"), "{s}");
+    // Not counted alive: the status bar says so.
+    let alive = app.tree.stats().alive - 1;
+    assert!(s.contains(&format!(" {alive} alive (1 gone) / ")), "{s}");
     assert!(s.contains("its end was not seen"), "{s}");
     // Back in /proc (a sample that finds it): no longer gone.
     app.sampled(crate::usage::Sample::default(), 9_000_000_000);
