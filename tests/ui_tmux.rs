@@ -840,3 +840,103 @@ fn recording_over_the_history_being_read_is_refused() {
     assert!(err.contains("would overwrite the history"), "{err}");
     assert!(std::fs::read(&path).unwrap().len() > 100, "left as it was");
 }
+
+/// A pseudo-terminal of `cols`×`rows` that nothing reads: (master, slave).
+fn unread_terminal(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the locals; the name is
+    // not asked for (null) and the settings are left as they are (null).
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both were just opened and are owned by nothing else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+#[test]
+fn a_terminal_that_stops_reading_does_not_stop_the_journal() {
+    let test = "a_terminal_that_stops_reading_does_not_stop_the_journal";
+    if !live_view_allowed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("view.jsonl");
+    // The operator's link stalls: the terminal takes a few KiB of frames,
+    // then no more. (The view's thread used to wait in its write; the
+    // probe then waited on the view, and the kernel dropped records, the
+    // journal's too: 610,860 of them around 500,000 connections, by hand.)
+    let (master, slave) = unread_terminal(200, 50);
+    let mut view = KillOnDrop(
+        Command::new(BIN)
+            .args(["live", "--record"])
+            .arg(&journal)
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave.try_clone().expect("dup"))
+            .stderr(slave)
+            .spawn()
+            .expect("start the view"),
+    );
+    let count = |marker: &str| {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"exec\"") && l.contains(marker))
+            .count()
+    };
+    // Wait for the probe, then fill the terminal: new processes redraw the
+    // tree.
+    let start = Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the view never began its journal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let st = Command::new("/bin/sh")
+        .args(["-c", "for i in $(seq 3000); do /bin/true; done"])
+        .status()
+        .expect("fill the terminal");
+    assert!(st.success());
+    // Then, the terminal still unread, processes at an everyday pace: each
+    // of the probe's takes a batch of its own, so the view's queue fills
+    // in about half a second if the view stops.
+    let marker = format!("cw-stall-{}", std::process::id());
+    for _ in 0..100 {
+        Command::new("/bin/sh")
+            .args(["-c", ":", &marker])
+            .status()
+            .expect("a marked process");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let start = Instant::now();
+    while count(&marker) < 100 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} of 100 processes in the journal while the terminal is not read",
+            count(&marker)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    view.kill();
+    drop(master);
+}

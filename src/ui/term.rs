@@ -2,9 +2,10 @@
 //! feed arrives on a channel, a tick measures the status figures, and the
 //! screen is redrawn when something changed, at most ~30 times a second.
 
-use std::io::{IsTerminal, Stdout, Write};
+use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 use std::thread::JoinHandle;
 use std::thread::ThreadId;
@@ -41,7 +42,117 @@ const BATCH: usize = 20_000;
 /// ...or this long, whichever comes first.
 const BATCH_TIME: Duration = Duration::from_millis(8);
 
-type Term = Terminal<CrosstermBackend<Stdout>>;
+type Term = Terminal<CrosstermBackend<Screen>>;
+
+/// Frames queued for the terminal beyond which the view draws no more
+/// until they are written: a couple of full frames of a large terminal.
+const MAX_QUEUED: usize = 256 * 1024;
+
+/// The terminal's output, written by a thread of its own: the view hands
+/// each frame over and goes on applying the probe's events however long
+/// the terminal takes to accept it. A terminal that stops reading (an SSH
+/// link that stalls, a laptop asleep) used to stop the view's thread in
+/// its write; the probe then waited on the view, and the kernel dropped
+/// records, the journal of `live --record` included. Now the view skips
+/// frames while more than [`MAX_QUEUED`] bytes wait, and draws the tree as
+/// it is once the terminal is back.
+struct Screen {
+    buf: Vec<u8>,
+    tx: Sender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// What the view needs to know of the screen's thread.
+#[derive(Clone)]
+struct ScreenState {
+    queued: Arc<AtomicUsize>,
+    /// The terminal refused a write: why.
+    failed: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl ScreenState {
+    fn behind(&self) -> bool {
+        self.queued.load(Ordering::Acquire) > MAX_QUEUED
+    }
+
+    /// Waits up to `limit` for what is queued to be written (before the
+    /// terminal is restored, so that no frame lands after it). A terminal
+    /// still stalled then holds the restoring write until it reads again
+    /// or hangs up, as it held every write before.
+    fn drain(&self, limit: Duration) {
+        let start = Instant::now();
+        while self.queued.load(Ordering::Acquire) > 0 && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn error(&self) -> Option<std::io::Error> {
+        self.failed.lock().ok()?.take()
+    }
+}
+
+impl Screen {
+    fn start() -> Result<(Screen, ScreenState)> {
+        let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let state = ScreenState {
+            queued: Arc::new(AtomicUsize::new(0)),
+            failed: Arc::new(Mutex::new(None)),
+        };
+        let st = state.clone();
+        // A handle of its own on the terminal: `std::io::stdout()` is one
+        // lock for the whole process, which a write blocked on a stalled
+        // terminal would hold against restoring it.
+        let mut out = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .context("opening the terminal for the screen's thread")?;
+        std::thread::Builder::new()
+            .name("causeway-screen".into())
+            .spawn(move || {
+                let mut ok = true;
+                for chunk in rx {
+                    if ok {
+                        if let Err(e) = out.write_all(&chunk).and_then(|()| out.flush()) {
+                            ok = false;
+                            if let Ok(mut f) = st.failed.lock() {
+                                *f = Some(e);
+                            }
+                        }
+                    }
+                    st.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
+                }
+            })
+            .context("starting the screen's thread")?;
+        let queued = state.queued.clone();
+        Ok((
+            Screen {
+                buf: Vec::with_capacity(64 * 1024),
+                tx,
+                queued,
+            },
+            state,
+        ))
+    }
+}
+
+impl Write for Screen {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
+        self.queued.fetch_add(chunk.len(), Ordering::AcqRel);
+        self.tx
+            .send(chunk)
+            .map_err(|_| std::io::Error::other("the screen's thread has ended"))
+    }
+}
 
 /// Whether the terminal is in the view's modes (raw, alternate screen,
 /// mouse), so that restoring happens once: leaving the alternate screen a
@@ -59,6 +170,17 @@ pub fn restore_terminal() {
     let mut out = std::io::stdout();
     let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
     let _ = out.flush();
+}
+
+/// Waits, when dropped, for the screen's queued frames to be written (a
+/// second at most: a terminal that has stopped reading is not waited
+/// for); dropped before the [`Guard`].
+struct Drain(ScreenState);
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        self.0.drain(Duration::from_secs(1));
+    }
 }
 
 /// Restores the terminal when dropped: on return, on error and on unwind.
@@ -109,7 +231,7 @@ fn install_panic_hook() {
     });
 }
 
-fn enter() -> Result<(Guard, Term)> {
+fn enter() -> Result<(Guard, Term, ScreenState)> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the view needs a terminal (standard input and output are not both one); \
@@ -131,9 +253,10 @@ fn enter() -> Result<(Guard, Term)> {
         cursor::Hide
     )
     .context("cannot set up the terminal")?;
-    let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-        .context("cannot set up the terminal")?;
-    Ok((guard, term))
+    let (screen, state) = Screen::start()?;
+    let term =
+        Terminal::new(CrosstermBackend::new(screen)).context("cannot set up the terminal")?;
+    Ok((guard, term, state))
 }
 
 /// Reads the terminal on its own thread until told to stop.
@@ -359,7 +482,9 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
 
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
-    let (_guard, term) = enter()?;
+    let (_guard, term, screen) = enter()?;
+    // Before the guard restores the terminal: the frames queued first.
+    let _drained = Drain(screen.clone());
     // Never dropped: ratatui's Terminal shows the cursor when dropped and
     // prints with `eprintln!` if that fails, which panics when the
     // terminal has closed (and that panic, on the way out, aborted). The
@@ -390,16 +515,24 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         if signals.flag.load(Ordering::Relaxed) || app.quit {
             break;
         }
+        if let Some(e) = screen.error() {
+            return Err(e).context("writing to the terminal");
+        }
         let now = Instant::now();
         let due = draw_due(last_draw, urgent).unwrap_or(now);
-        if dirty && now >= due {
+        // A terminal not keeping up: no frame until it has taken what it
+        // has, and the events go on being applied meanwhile.
+        let behind = screen.behind();
+        if dirty && now >= due && !behind {
             term.draw(|f| super::render::draw(f, app))
                 .context("drawing the view")?;
             last_draw = Some(now);
             dirty = false;
             urgent = false;
         }
-        let wait = if dirty {
+        let wait = if dirty && behind {
+            FRAME
+        } else if dirty {
             due.saturating_duration_since(Instant::now())
         } else {
             TICK
