@@ -59,31 +59,32 @@ const MAX_QUEUED: usize = 256 * 1024;
 struct Screen {
     buf: Vec<u8>,
     tx: Sender<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
+}
+
+/// Bytes handed to the screen's thread and not yet written.
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits up to a second for what the screen's thread holds to be written:
+/// before the terminal is restored, so that no frame lands after it. A
+/// terminal still stalled then holds the restoring write until it reads
+/// again or hangs up, as it held every write before.
+fn drain_screen() {
+    let start = Instant::now();
+    while QUEUED.load(Ordering::Acquire) > 0 && start.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// What the view needs to know of the screen's thread.
 #[derive(Clone)]
 struct ScreenState {
-    queued: Arc<AtomicUsize>,
     /// The terminal refused a write: why.
     failed: Arc<Mutex<Option<std::io::Error>>>,
 }
 
 impl ScreenState {
     fn behind(&self) -> bool {
-        self.queued.load(Ordering::Acquire) > MAX_QUEUED
-    }
-
-    /// Waits up to `limit` for what is queued to be written (before the
-    /// terminal is restored, so that no frame lands after it). A terminal
-    /// still stalled then holds the restoring write until it reads again
-    /// or hangs up, as it held every write before.
-    fn drain(&self, limit: Duration) {
-        let start = Instant::now();
-        while self.queued.load(Ordering::Acquire) > 0 && start.elapsed() < limit {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        QUEUED.load(Ordering::Acquire) > MAX_QUEUED
     }
 
     fn error(&self) -> Option<std::io::Error> {
@@ -95,7 +96,6 @@ impl Screen {
     fn start() -> Result<(Screen, ScreenState)> {
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         let state = ScreenState {
-            queued: Arc::new(AtomicUsize::new(0)),
             failed: Arc::new(Mutex::new(None)),
         };
         let st = state.clone();
@@ -120,16 +120,14 @@ impl Screen {
                             }
                         }
                     }
-                    st.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
+                    QUEUED.fetch_sub(chunk.len(), Ordering::AcqRel);
                 }
             })
             .context("starting the screen's thread")?;
-        let queued = state.queued.clone();
         Ok((
             Screen {
                 buf: Vec::with_capacity(64 * 1024),
                 tx,
-                queued,
             },
             state,
         ))
@@ -147,7 +145,7 @@ impl Write for Screen {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
-        self.queued.fetch_add(chunk.len(), Ordering::AcqRel);
+        QUEUED.fetch_add(chunk.len(), Ordering::AcqRel);
         self.tx
             .send(chunk)
             .map_err(|_| std::io::Error::other("the screen's thread has ended"))
@@ -166,21 +164,11 @@ pub fn restore_terminal() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
     }
+    drain_screen();
     let _ = disable_raw_mode();
     let mut out = std::io::stdout();
     let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
     let _ = out.flush();
-}
-
-/// Waits, when dropped, for the screen's queued frames to be written (a
-/// second at most: a terminal that has stopped reading is not waited
-/// for); dropped before the [`Guard`].
-struct Drain(ScreenState);
-
-impl Drop for Drain {
-    fn drop(&mut self) {
-        self.0.drain(Duration::from_secs(1));
-    }
 }
 
 /// Restores the terminal when dropped: on return, on error and on unwind.
@@ -483,8 +471,6 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
     let (_guard, term, screen) = enter()?;
-    // Before the guard restores the terminal: the frames queued first.
-    let _drained = Drain(screen.clone());
     // Never dropped: ratatui's Terminal shows the cursor when dropped and
     // prints with `eprintln!` if that fails, which panics when the
     // terminal has closed (and that panic, on the way out, aborted). The
