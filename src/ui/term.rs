@@ -685,9 +685,10 @@ fn tick(app: &mut App, meter: &mut Option<Meter>) {
 const USAGE_EVERY: Duration = Duration::from_secs(2);
 
 /// A sample waits at least this many times as long as the last one took:
-/// reading `/proc/PID/stat` costs about 20 µs a process on this project's
-/// VM, so a host of 10,000 processes is sampled every 20 s, not every 2,
-/// and sampling never takes more than 1 % of a CPU.
+/// reading `/proc/PID/stat` costs 20–26 µs a process on this project's
+/// VM (`bench/usage_cost.sh`), so a host of 2,000 processes is sampled
+/// about every 5 s, not every 2, and sampling never takes more than 1 %
+/// of a CPU.
 const USAGE_SPACING: u32 = 100;
 
 /// The live view's sampling of what its running processes cost (see
