@@ -334,27 +334,92 @@ impl Journal {
     }
 }
 
+/// Batches the view has not taken yet, kept by [`forward`] rather than
+/// waited on: while the view is busy (writing a large chain, filtering a
+/// large tree) the probe goes on being read and the journal written. Past
+/// this many the feed waits for the view, and the kernel counts what its
+/// rings then cannot hold: at most 524,288 messages held (about 100 MiB),
+/// seconds of the churn benchmark's rate.
+const VIEW_BACKLOG: usize = 256;
+
+/// The view's end of [`forward`]: batches in order, those it has not
+/// taken yet held in between.
+struct ToView<'a> {
+    tx: &'a Sender<Batch>,
+    held: std::collections::VecDeque<Batch>,
+    /// The view has gone: nothing more is sent.
+    gone: bool,
+}
+
+impl ToView<'_> {
+    /// Hands `batch` on, or holds it; waits for the view only when
+    /// [`VIEW_BACKLOG`] batches are held.
+    fn pass(&mut self, batch: Batch) {
+        if self.gone {
+            return;
+        }
+        self.held.push_back(batch);
+        self.send_held();
+        if self.held.len() > VIEW_BACKLOG {
+            if let Some(b) = self.held.pop_front() {
+                if self.tx.send(b).is_err() {
+                    self.gone();
+                }
+            }
+        }
+    }
+
+    /// Sends what the view has room for.
+    fn send_held(&mut self) {
+        while let Some(b) = self.held.pop_front() {
+            match self.tx.try_send(b) {
+                Ok(()) => {}
+                Err(crossbeam_channel::TrySendError::Full(b)) => {
+                    self.held.push_front(b);
+                    return;
+                }
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                    self.gone();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn gone(&mut self) {
+        self.gone = true;
+        self.held.clear();
+    }
+}
+
 /// Seeds then events to `tx`, teeing into the journal; flushes the journal
-/// whenever the probe has nothing more for the moment.
+/// whenever the probe has nothing more for the moment. The journal is
+/// written as the probe delivers, whether or not the view keeps up.
 fn forward(
     seeds: Vec<SeedProcess>,
     events: &Receiver<Batch>,
     tx: &Sender<Batch>,
     mut journal: Option<Journal>,
 ) -> Result<()> {
-    let mut viewer = true;
-    let mut pass = |batch: Batch, journal: &mut Option<Journal>| -> Result<()> {
+    let mut view = ToView {
+        tx,
+        held: std::collections::VecDeque::new(),
+        gone: false,
+    };
+    let pass = |batch: Batch, journal: &mut Option<Journal>, view: &mut ToView| -> Result<()> {
         if let Some(w) = journal.as_mut() {
             w.write(&batch).context("writing the journal")?;
         }
-        if viewer && tx.send(batch).is_err() {
-            viewer = false;
-        }
+        view.pass(batch);
         Ok(())
     };
     let mut seeds = seed_messages(seeds).into_iter().peekable();
     while seeds.peek().is_some() {
-        pass(seeds.by_ref().take(MAX_BATCH).collect(), &mut journal)?;
+        pass(
+            seeds.by_ref().take(MAX_BATCH).collect(),
+            &mut journal,
+            &mut view,
+        )?;
     }
     loop {
         let batch = match events.try_recv() {
@@ -363,14 +428,35 @@ fn forward(
                 if let Some(w) = journal.as_mut() {
                     w.flush().context("writing the journal")?;
                 }
-                match events.recv() {
+                // Nothing new: what the view has not taken yet, as it
+                // makes room, and the probe's next batch.
+                let next = loop {
+                    view.send_held();
+                    if view.held.is_empty() {
+                        break events.recv();
+                    }
+                    match events.recv_timeout(Duration::from_millis(5)) {
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Ok(m) => break Ok(m),
+                        Err(RecvTimeoutError::Disconnected) => {
+                            break Err(crossbeam_channel::RecvError);
+                        }
+                    }
+                };
+                match next {
                     Ok(m) => m,
                     Err(_) => break,
                 }
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        pass(batch, &mut journal)?;
+        pass(batch, &mut journal, &mut view)?;
+    }
+    // The probe is done: the view gets the rest.
+    while let Some(b) = view.held.pop_front() {
+        if view.gone || tx.send(b).is_err() {
+            break;
+        }
     }
     if let Some(w) = journal {
         w.finish().context("writing the journal")?;
@@ -380,9 +466,49 @@ fn forward(
 
 #[cfg(test)]
 mod tests {
-    use super::{apply_before, apply_from};
-    use crate::event::{Message, ProcKey};
+    use super::{Journal, JournalOut, apply_before, apply_from, forward};
+    use crate::event::{Batch, Message, ProcKey};
     use crate::ui::synth::Synth;
+
+    #[test]
+    fn the_journal_is_written_while_the_view_takes_nothing() {
+        let msgs = crate::ui::synth::host(200, 9);
+        let batches: Vec<Batch> = msgs.chunks(10).map(<[Message]>::to_vec).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let journal = Journal::new(JournalOut::Plain(file), &crate::ui::synth::header()).unwrap();
+        let (events_tx, events) = crossbeam_channel::unbounded::<Batch>();
+        // The view's channel holds one batch, and the view is busy.
+        let (tx, view) = crossbeam_channel::bounded::<Batch>(1);
+        for b in &batches {
+            events_tx.send(b.clone()).unwrap();
+        }
+        let feed = std::thread::spawn(move || forward(Vec::new(), &events, &tx, Some(journal)));
+        // Every batch is taken from the probe and written, the view still
+        // taking nothing (the feed used to wait on it after the first).
+        let start = std::time::Instant::now();
+        let written = |p: &std::path::Path| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        while written(&path) < msgs.len() + 1 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "{} of {} lines written while the view is busy",
+                written(&path),
+                msgs.len() + 1
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // Then the view gets every batch, in order.
+        drop(events_tx);
+        let got: Vec<Batch> = view.iter().collect();
+        assert_eq!(got, batches);
+        feed.join().unwrap().unwrap();
+    }
 
     #[test]
     fn history_and_feed_meet_at_the_attach_each_event_once() {
