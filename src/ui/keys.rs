@@ -181,8 +181,10 @@ pub fn mouse_to_action(ev: MouseEvent) -> Option<Action> {
 /// `key_to_action` so that the two are changed together.
 pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓  k j", "move the selection"),
-    ("PgUp PgDn", "move a page"),
-    ("Home End  g G", "first / last row"),
+    (
+        "PgUp PgDn  g G",
+        "a page up / down; first / last row (Home End)",
+    ),
     ("← h  → l", "fold, else to parent / unfold, else child"),
     ("Enter Space", "fold / unfold"),
     (
@@ -211,4 +213,5 @@ pub const LEGEND: &[(&str, &str)] = &[
     ("+  s", "new in the last 2 s; seeded: there before causeway"),
     ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
     ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
+    ("97%  340M", "live: CPU now, memory; gone: ended unseen"),
 ];
