@@ -144,11 +144,7 @@ fn an_exec_storm_is_captured_completely() {
         move || {
             let script =
                 format!("i=0; while [ $i -lt {N} ]; do /bin/true {m} $i; i=$((i+1)); done");
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(script)
-                .status()
-                .unwrap();
+            let st = sh(&script);
             assert!(st.success());
         },
         |_| true,
@@ -319,24 +315,12 @@ fn a_signal_death_is_recorded_as_such() {
         move || {
             // `yes` writes on after `head` has gone: the kernel's SIGPIPE,
             // in yes's own write, not one yes sent itself.
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!("yes {p} | head -c1 >/dev/null"))
-                .status()
-                .unwrap();
+            let st = sh(&format!("yes {p} | head -c1 >/dev/null"));
             assert!(st.success());
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!("kill -KILL $$; : {m}"))
-                .status()
-                .unwrap();
+            let st = sh(&format!("kill -KILL $$; : {m}"));
             assert!(!st.success());
             // A shell that handles SIGUSR1 sends it to itself, then exits.
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!("trap : USR1; kill -USR1 $$; exit 0; : {h}"))
-                .status()
-                .unwrap();
+            let st = sh(&format!("trap : USR1; kill -USR1 $$; exit 0; : {h}"));
             assert!(st.success());
         },
         |_| true,
@@ -376,6 +360,15 @@ fn a_signal_death_is_recorded_as_such() {
     assert!(yes.signals.is_empty(), "{:?}", yes.signals);
 }
 
+/// Runs `script` with `/bin/sh -c`; its status.
+fn sh(script: &str) -> std::process::ExitStatus {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .status()
+        .unwrap()
+}
+
 /// The node that ran an argv ending with `marker`.
 fn ran(tree: &CausalTree, marker: &str) -> NodeId {
     tree.nodes()
@@ -402,15 +395,11 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
         move || {
             // sleep, killed by /bin/kill once it is sleep (the marked
             // shell execs it); the shell gets only a SIGCHLD.
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!(
-                    "/bin/sh -c 'exec sleep 30' {v} & p=$!; \
-                     until read c < /proc/$p/comm && [ \"$c\" = sleep ]; do :; done; \
-                     /bin/kill -TERM $p {k} 2>/dev/null; wait $p; exit 0"
-                ))
-                .status()
-                .unwrap();
+            let st = sh(&format!(
+                "/bin/sh -c 'exec sleep 30' {v} & p=$!; \
+                 until read c < /proc/$p/comm && [ \"$c\" = sleep ]; do :; done; \
+                 /bin/kill -TERM $p {k} 2>/dev/null; wait $p; exit 0"
+            ));
             assert!(st.success());
             // Past its CPU limit: the kernel sends SIGXCPU.
             let st = Command::new("python3")
@@ -526,14 +515,10 @@ fn a_process_the_oom_killer_chose_is_named_as_its_victim() {
     let cap = capture(
         move || {
             // Joins the cgroup, then asks for 512 MiB of it.
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!(
-                    "echo $$ > {}; exec python3 -c 'x = bytearray(512 << 20) # {m}'",
-                    procs.display()
-                ))
-                .status()
-                .unwrap();
+            let st = sh(&format!(
+                "echo $$ > {}; exec python3 -c 'x = bytearray(512 << 20) # {m}'",
+                procs.display()
+            ));
             assert!(!st.success());
         },
         |_| true,
@@ -575,14 +560,10 @@ fn a_process_s_cgroup_is_named_before_its_first_event_in_it() {
     let (m, procs) = (marker.clone(), dir.join("cgroup.procs"));
     let cap = capture(
         move || {
-            let st = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!(
-                    "echo $$ > '{}' && exec /bin/sh -c ': {m}'",
-                    procs.display()
-                ))
-                .status()
-                .unwrap();
+            let st = sh(&format!(
+                "echo $$ > '{}' && exec /bin/sh -c ': {m}'",
+                procs.display()
+            ));
             assert!(st.success());
         },
         |_| true,

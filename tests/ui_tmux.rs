@@ -571,6 +571,23 @@ fn live_view_allowed(test: &str) -> bool {
     true
 }
 
+/// An executable shell script `name` in `dir` running `body`.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    path
+}
+
+/// Waits until the view shows process `pid` `name` killed by SIGKILL.
+fn wait_killed(t: &Tmux, pid: u32, name: &str) {
+    t.wait_for("the workload shown killed", |s| {
+        s.lines()
+            .any(|l| l.contains(&format!("{pid} {name}")) && l.contains("SIGKILL"))
+    });
+}
+
 #[test]
 fn live_view_shows_new_processes() {
     let test = "live_view_shows_new_processes";
@@ -580,14 +597,7 @@ fn live_view_shows_new_processes() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A uniquely named workload that keeps starting short children.
     let name = format!("cw-ui-{}", std::process::id());
-    let script = dir.path().join(&name);
-    std::fs::write(
-        &script,
-        "#!/bin/sh\nwhile :; do sleep 0.05; /bin/true; done\n",
-    )
-    .expect("write script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = script(dir.path(), &name, "while :; do sleep 0.05; /bin/true; done");
 
     let t = Tmux::start(120, 40);
     t.type_line(BIN);
@@ -639,10 +649,7 @@ fn live_view_shows_new_processes() {
     t.wait_text(&want);
     child.kill();
     // Killed: the view shows it.
-    t.wait_for("the workload shown killed", |s| {
-        s.lines()
-            .any(|l| l.contains(&format!("{pid} {name}")) && l.contains("SIGKILL"))
-    });
+    wait_killed(&t, pid, &name);
     t.keys(&["q"]);
     t.expect_shell_back(0);
 }
@@ -655,10 +662,7 @@ fn percent_finds_the_process_burning_a_cpu() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let name = format!("cw-hog-{}", std::process::id());
-    let script = dir.path().join(&name);
-    std::fs::write(&script, "#!/bin/sh\nwhile :; do :; done\n").expect("write script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = script(dir.path(), &name, "while :; do :; done");
     let t = Tmux::start(120, 40);
     t.type_line(BIN);
     t.wait_text(" LIVE ");
@@ -706,10 +710,7 @@ fn percent_finds_the_process_burning_a_cpu() {
         .unwrap_or_else(|| panic!("no share in its row: {row}"));
     assert!(pct > 20.0, "a spinning shell at {pct}%: {row}");
     hog.kill();
-    t.wait_for("the hog shown killed", |s| {
-        s.lines()
-            .any(|l| l.contains(&format!("{pid} {name}")) && l.contains("SIGKILL"))
-    });
+    wait_killed(&t, pid, &name);
     t.keys(&["q"]);
     t.expect_shell_back(0);
 }

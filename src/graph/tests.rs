@@ -722,16 +722,13 @@ fn a_zombie_at_the_scan_is_ended_not_running() {
     s.seed(shell, Some(INIT), "bash");
     let found = s.now;
     for (p, status) in [(zombie, ExitStatus::Code(3)), (late, ExitStatus::Code(0))] {
-        s.msgs.push(Message::Seed(SeedProcess {
-            proc: p,
-            parent: Some(shell),
-            comm: "z".into(),
-            defunct: Some(crate::event::Defunct {
+        s.seed(p, Some(shell), "z");
+        if let Some(Message::Seed(z)) = s.msgs.last_mut() {
+            z.defunct = Some(crate::event::Defunct {
                 seen: found,
                 status,
-            }),
-            ..Default::default()
-        }));
+            });
+        }
     }
     // `late` ended after the probe attached and before the scan read it:
     // its exit was seen, and is its end.

@@ -75,30 +75,17 @@ fn drain_screen() {
     }
 }
 
-/// What the view needs to know of the screen's thread.
-#[derive(Clone)]
-struct ScreenState {
-    /// The terminal refused a write: why.
-    failed: Arc<Mutex<Option<std::io::Error>>>,
-}
+/// Why the terminal refused a write of the screen's thread, once it did.
+static SCREEN_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
 
-impl ScreenState {
-    fn behind(&self) -> bool {
-        QUEUED.load(Ordering::Acquire) > MAX_QUEUED
-    }
-
-    fn error(&self) -> Option<std::io::Error> {
-        self.failed.lock().ok()?.take()
-    }
+/// More than [`MAX_QUEUED`] bytes wait for the terminal.
+fn screen_behind() -> bool {
+    QUEUED.load(Ordering::Acquire) > MAX_QUEUED
 }
 
 impl Screen {
-    fn start() -> Result<(Screen, ScreenState)> {
+    fn start() -> Result<Screen> {
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let state = ScreenState {
-            failed: Arc::new(Mutex::new(None)),
-        };
-        let st = state.clone();
         // A handle of its own on the terminal: `std::io::stdout()` is one
         // lock for the whole process, which a write blocked on a stalled
         // terminal would hold against restoring it.
@@ -115,7 +102,7 @@ impl Screen {
                     if ok {
                         if let Err(e) = out.write_all(&chunk).and_then(|()| out.flush()) {
                             ok = false;
-                            if let Ok(mut f) = st.failed.lock() {
+                            if let Ok(mut f) = SCREEN_ERROR.lock() {
                                 *f = Some(e);
                             }
                         }
@@ -124,13 +111,10 @@ impl Screen {
                 }
             })
             .context("starting the screen's thread")?;
-        Ok((
-            Screen {
-                buf: Vec::with_capacity(64 * 1024),
-                tx,
-            },
-            state,
-        ))
+        Ok(Screen {
+            buf: Vec::with_capacity(64 * 1024),
+            tx,
+        })
     }
 }
 
@@ -219,7 +203,7 @@ fn install_panic_hook() {
     });
 }
 
-fn enter() -> Result<(Guard, Term, ScreenState)> {
+fn enter() -> Result<(Guard, Term)> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the view needs a terminal (standard input and output are not both one); \
@@ -241,10 +225,10 @@ fn enter() -> Result<(Guard, Term, ScreenState)> {
         cursor::Hide
     )
     .context("cannot set up the terminal")?;
-    let (screen, state) = Screen::start()?;
+    let screen = Screen::start()?;
     let term =
         Terminal::new(CrosstermBackend::new(screen)).context("cannot set up the terminal")?;
-    Ok((guard, term, state))
+    Ok((guard, term))
 }
 
 /// Reads the terminal on its own thread until told to stop.
@@ -470,7 +454,7 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
 
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
-    let (_guard, term, screen) = enter()?;
+    let (_guard, term) = enter()?;
     // Never dropped: ratatui's Terminal shows the cursor when dropped and
     // prints with `eprintln!` if that fails, which panics when the
     // terminal has closed (and that panic, on the way out, aborted). The
@@ -501,14 +485,14 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         if signals.flag.load(Ordering::Relaxed) || app.quit {
             break;
         }
-        if let Some(e) = screen.error() {
+        if let Some(e) = SCREEN_ERROR.lock().ok().and_then(|mut e| e.take()) {
             return Err(e).context("writing to the terminal");
         }
         let now = Instant::now();
         let due = draw_due(last_draw, urgent).unwrap_or(now);
         // A terminal not keeping up: no frame until it has taken what it
         // has, and the events go on being applied meanwhile.
-        let behind = screen.behind();
+        let behind = screen_behind();
         if dirty && now >= due && !behind {
             term.draw(|f| super::render::draw(f, app))
                 .context("drawing the view")?;
