@@ -31,6 +31,10 @@
 //!    processes held at the end and the heap the tree takes (counted by
 //!    this bench's allocator).
 //!
+//! 6. A whole host's chain: `export::chain` of init over a synthetic host
+//!    (what `x` on pid 1 or `causeway export JOURNAL 1` builds), three
+//!    times in a row, and writing it as JSON and text.
+//!
 //! `UI_BENCH_QUICK=1` runs smaller sizes (for a smoke run).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -308,11 +312,45 @@ fn main() {
         ingest_bench(100_000);
         conn_bench(1_000_000);
         proc_bench(300_000);
+        chain_bench(10_000);
     } else {
         frame_bench(&[1_000, 10_000, 100_000], 300);
         replay_bench(1_000_000);
         ingest_bench(1_000_000);
         conn_bench(5_000_000);
         proc_bench(2_000_000);
+        chain_bench(100_000);
+    }
+}
+
+fn chain_bench(procs: usize) {
+    let tree = CausalTree::from_messages(&synth::host(procs, 5));
+    let header = synth::header();
+    let Some(init) = tree.find_pid(1) else {
+        return;
+    };
+    println!("a whole host's chain (export of init), synth::host({procs}):");
+    let mut doc = serde_json::Value::Null;
+    for round in 1..=3 {
+        let t = Instant::now();
+        doc = causeway::export::chain(&tree, &header, init, tree.last_ktime());
+        println!(
+            "  build {round}: {:.2} s, {} processes",
+            t.elapsed().as_secs_f64(),
+            doc["processes"].as_array().map_or(0, Vec::len)
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("causeway-chain-bench-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let t = Instant::now();
+        if let Ok(path) = causeway::export::write_file(&dir, &doc) {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            println!(
+                "  write JSON and text: {:.2} s, {:.0} MB of JSON",
+                t.elapsed().as_secs_f64(),
+                size as f64 / 1e6
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
