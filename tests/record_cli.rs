@@ -233,6 +233,26 @@ fn without_privileges_it_says_so_in_one_line() {
 }
 
 #[test]
+fn in_a_nested_pid_namespace_it_refuses_in_one_line() {
+    if !probe_allowed("in_a_nested_pid_namespace_it_refuses_in_one_line") {
+        return;
+    }
+    // A container without the host's pids: its own PID namespace and /proc.
+    // Before the check, this recorded causeway as pid 1 and nothing else.
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", BIN])
+        .args(["record", "--duration", "1s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("host's PID namespace"), "{stderr}");
+    assert!(stderr.contains("--pid=host"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no journal is started");
+}
+
+#[test]
 fn a_bad_duration_is_refused_before_anything_starts() {
     let out = Command::new(BIN)
         .args(["record", "--duration", "soon"])

@@ -175,6 +175,7 @@ impl Probe {
     /// loads on this kernel is used; see [`Probe::features`].
     pub fn start_with(tx: Sender<Batch>, options: ProbeOptions) -> Result<Probe> {
         check_privileges()?;
+        check_pid_namespace()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
@@ -283,6 +284,29 @@ pub fn check_privileges() -> Result<()> {
     bail!(
         "loading the eBPF probe needs root (or CAP_BPF and CAP_PERFMON); \
          run it as root, e.g. `sudo causeway`, or open a recorded journal with `causeway replay FILE`"
+    )
+}
+
+/// The inode number of the host's (the first) PID namespace:
+/// `PROC_PID_INIT_INO`, the same on every kernel since 3.8.
+const HOST_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// The probe names processes by their pids in the host's PID namespace;
+/// the /proc scan, the socket sweep and the usage sampler read /proc by
+/// the pids of causeway's own. In a nested namespace (a container without
+/// the host's pids) the two disagree about every process: the scan finds
+/// causeway as pid 1 and the kernel's events name processes it never saw.
+/// Refused rather than shown wrong.
+pub fn check_pid_namespace() -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/pid")
+        .context("cannot tell which PID namespace causeway is in (/proc/self/ns/pid)")?;
+    if ns.ino() == HOST_PID_NAMESPACE {
+        return Ok(());
+    }
+    bail!(
+        "the probe needs the host's PID namespace, and this is a nested one (a container's?) \
+         whose pids are not the kernel's: run causeway on the host, or start its container with --pid=host"
     )
 }
 
