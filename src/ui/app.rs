@@ -670,8 +670,9 @@ impl App {
 
     /// Asks the event loop to write `id`'s chain; a chain of more than
     /// [`LARGE_CHAIN`] processes (the host's init: the whole host) only at
-    /// the second `x`, after saying how large it is: writing it stops the
-    /// view for seconds.
+    /// the second `x`, after saying how large it is: gathering it stops the
+    /// view for about half a second per 40,000 processes (it is written in
+    /// the background).
     fn ask_export(&mut self, id: NodeId, asked: bool) {
         let size = self.tree.ancestors(id).len() + self.tree.subtree(id).len();
         if size > LARGE_CHAIN && !asked {

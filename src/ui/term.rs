@@ -473,6 +473,7 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
     let mut meter = None;
     tick(app, &mut meter);
     let mut usage = Usage::start(app);
+    let mut exports = Exports::new();
 
     let mut dirty = true;
     // The user changed something since the last frame.
@@ -511,7 +512,7 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
             recv(input.rx) -> ev => match ev {
                 Ok(Ok(ev)) => {
                     let changed = on_terminal_event(app, ev);
-                    export(app);
+                    exports.start(app);
                     dirty |= changed;
                     urgent |= changed;
                 }
@@ -542,6 +543,12 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
                     Err(_) => usage.stop(),
                 }
             },
+            recv(exports.done) -> said => {
+                if let Ok(said) = said {
+                    app.flash = Some(said);
+                    dirty = true;
+                }
+            },
             recv(ticker) -> _ => {
                 let before = (app.status, app.now);
                 tick(app, &mut meter);
@@ -565,28 +572,72 @@ fn draw_due(last: Option<Instant>, urgent: bool) -> Option<Instant> {
     last.map(|t| t + if urgent { FRAME } else { FEED_FRAME })
 }
 
-/// Writes the causal chain the view asked for, if any, into the current
-/// directory, and says where (or why not) in the footer.
-fn export(app: &mut App) {
-    let Some(id) = app.export.take() else {
-        return;
-    };
-    if id.index() >= app.tree.len() {
-        return;
+/// Chains being written to their files. A chain is built on the view's
+/// thread (from the tree, as the view shows it) and written on a thread of
+/// its own: a whole host's is tens of MB, about a second and a half to
+/// format and write, and the view goes on meanwhile. Each says in the
+/// footer where it went (or why not) when done.
+struct Exports {
+    tx: Sender<String>,
+    done: Receiver<String>,
+    writing: Vec<JoinHandle<()>>,
+}
+
+impl Exports {
+    fn new() -> Self {
+        let (tx, done) = crossbeam_channel::unbounded();
+        Exports {
+            tx,
+            done,
+            writing: Vec::new(),
+        }
     }
-    let doc = crate::export::chain(&app.tree, &app.header, id, app.now_ktime());
-    let n = doc["processes"].as_array().map_or(0, Vec::len);
-    let written = std::env::current_dir()
-        .context("finding the current directory")
-        .and_then(|dir| crate::export::write_file(&dir, &doc));
-    app.flash = Some(match written {
-        Ok(path) => format!(
-            "chain of {} written to {} (and as text, .txt)",
-            super::format::counted(n as u64, "process", "processes"),
-            path.display()
-        ),
-        Err(e) => format!("export failed: {e:#}"),
-    });
+
+    /// Starts writing the causal chain the view asked for, if any, into
+    /// the current directory.
+    fn start(&mut self, app: &mut App) {
+        let Some(id) = app.export.take() else {
+            return;
+        };
+        if id.index() >= app.tree.len() {
+            return;
+        }
+        let doc = crate::export::chain(&app.tree, &app.header, id, app.now_ktime());
+        let n = doc["processes"].as_array().map_or(0, Vec::len);
+        let counted = super::format::counted(n as u64, "process", "processes");
+        app.flash = Some(format!("writing the chain of {counted}…"));
+        let tx = self.tx.clone();
+        let write = move || {
+            let written = std::env::current_dir()
+                .context("finding the current directory")
+                .and_then(|dir| crate::export::write_file(&dir, &doc));
+            let _ = tx.send(match written {
+                Ok(path) => format!(
+                    "chain of {counted} written to {} (and as text, .txt)",
+                    path.display()
+                ),
+                Err(e) => format!("export failed: {e:#}"),
+            });
+        };
+        self.writing.retain(|t| !t.is_finished());
+        match std::thread::Builder::new()
+            .name("causeway-export".into())
+            .spawn(write)
+        {
+            Ok(t) => self.writing.push(t),
+            Err(e) => app.flash = Some(format!("export failed: cannot start its thread: {e}")),
+        }
+    }
+}
+
+/// However the view ends, the chains still being written are finished:
+/// a file cut short by the exit would look whole.
+impl Drop for Exports {
+    fn drop(&mut self) {
+        for t in self.writing.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Applies `first`, then what is waiting on the feed, within the limits,
