@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError, bounded};
 
 use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats, Spares};
 use crate::event::{Batch, Message, SeedProcess};
@@ -429,18 +429,24 @@ fn forward(
                     w.flush().context("writing the journal")?;
                 }
                 // Nothing new: what the view has not taken yet, as it
-                // makes room, and the probe's next batch.
+                // makes room, and the probe's next batch, whichever comes
+                // first.
                 let next = loop {
                     view.send_held();
-                    if view.held.is_empty() {
+                    let Some(oldest) = view.held.pop_front() else {
                         break events.recv();
-                    }
-                    match events.recv_timeout(Duration::from_millis(5)) {
-                        Err(RecvTimeoutError::Timeout) => continue,
-                        Ok(m) => break Ok(m),
-                        Err(RecvTimeoutError::Disconnected) => {
-                            break Err(crossbeam_channel::RecvError);
+                    };
+                    let mut sel = Select::new();
+                    let to_view = sel.send(view.tx);
+                    sel.recv(events);
+                    let op = sel.select();
+                    if op.index() == to_view {
+                        if op.send(view.tx, oldest).is_err() {
+                            view.gone();
                         }
+                    } else {
+                        view.held.push_front(oldest);
+                        break op.recv(events);
                     }
                 };
                 match next {
@@ -508,6 +514,31 @@ mod tests {
         let got: Vec<Batch> = view.iter().collect();
         assert_eq!(got, batches);
         feed.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn what_the_view_was_behind_on_reaches_it_while_the_probe_is_quiet() {
+        let msgs = crate::ui::synth::host(100, 5);
+        let batches: Vec<Batch> = msgs.chunks(10).map(<[Message]>::to_vec).collect();
+        let (events_tx, events) = crossbeam_channel::unbounded::<Batch>();
+        let (tx, view) = crossbeam_channel::bounded::<Batch>(1);
+        for b in &batches {
+            events_tx.send(b.clone()).unwrap();
+        }
+        let feed = std::thread::spawn(move || forward(Vec::new(), &events, &tx, None));
+        // The probe sends nothing more but stays open: each batch held for
+        // the view goes as the view makes room, not with the probe's next.
+        let timeout = std::time::Duration::from_secs(10);
+        let got: Vec<Batch> = (0..batches.len())
+            .map(|i| {
+                view.recv_timeout(timeout)
+                    .unwrap_or_else(|e| panic!("batch {i} of {}: {e}", batches.len()))
+            })
+            .collect();
+        assert_eq!(got, batches);
+        drop(events_tx);
+        feed.join().unwrap().unwrap();
+        assert!(view.recv().is_err(), "nothing more");
     }
 
     #[test]
