@@ -5,13 +5,25 @@
 /// When the terminal closes (the SSH session drops), stderr is a dead tty,
 /// and `eprintln!` panics on the error; on the way out that panic (or the
 /// panic hook's own print) aborted causeway, losing what a journal writer
-/// still held.
+/// still held. Nothing is written to a terminal that stopped reading
+/// ([`TERMINAL_STALLED`]).
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        use std::io::{IsTerminal as _, Write as _};
+        let stderr = std::io::stderr();
+        if !($crate::TERMINAL_STALLED.load(std::sync::atomic::Ordering::SeqCst)
+            && stderr.is_terminal())
+        {
+            let _ = writeln!(&stderr, $($arg)*);
+        }
     }};
 }
+
+/// The view's terminal stopped reading (a stalled SSH link) and was left
+/// as it was when the view ended: `say!` then writes nothing more to a
+/// terminal, where each line would wait for it to read again.
+pub static TERMINAL_STALLED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 pub mod bpf;
 pub mod cgroups;

@@ -874,8 +874,77 @@ fn unread_terminal(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::fd::
 }
 
 #[test]
-fn a_terminal_that_stops_reading_does_not_stop_the_journal() {
-    let test = "a_terminal_that_stops_reading_does_not_stop_the_journal";
+fn a_slow_terminal_is_put_back_when_the_view_ends() {
+    // A replay on a pseudo-terminal: needs neither tmux nor privileges.
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "host.jsonl", &synth::host(2000, 4));
+    let (master, slave) = unread_terminal(200, 50);
+    let mut view = KillOnDrop(
+        Command::new(BIN)
+            .arg("replay")
+            .arg(&path)
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave.try_clone().expect("dup"))
+            .stderr(slave)
+            .spawn()
+            .expect("start the view"),
+    );
+    let mut keys = std::fs::File::from(master.try_clone().expect("dup"));
+    let mut screen = std::fs::File::from(master);
+    // A slow link: the terminal takes about 25 KB a second, so the view's
+    // frames wait for it for seconds at a time.
+    let reader = std::thread::spawn(move || {
+        let (mut out, mut buf) = (Vec::new(), [0u8; 512]);
+        while let Ok(n @ 1..) = screen.read(&mut buf) {
+            out.extend_from_slice(&buf[..n]);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        out
+    });
+    // Pages of new rows, each frame tens of KiB, then quit at once.
+    std::thread::sleep(Duration::from_secs(1));
+    for _ in 0..10 {
+        keys.write_all(b"\x1b[6~\x1b[5~").expect("keys");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    keys.write_all(b"q").expect("q");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = view.0.try_wait().expect("wait for the view") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the view never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(keys);
+    let out = reader.join().expect("the reader");
+    // The terminal still got every frame, then the bytes that put it back
+    // (main screen, cursor shown), last: a terminal that is slow is not
+    // one that stopped reading.
+    let leave = b"\x1b[?1049l";
+    let at = out
+        .windows(leave.len())
+        .rposition(|w| w == leave)
+        .unwrap_or_else(|| panic!("no return to the main screen in {} bytes", out.len()));
+    assert!(
+        out.len() - at < 64,
+        "frames after the return: {} bytes",
+        out.len() - at
+    );
+    assert!(
+        start.elapsed() > Duration::from_secs(1),
+        "the link was slow enough to tell"
+    );
+}
+
+#[test]
+fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
+    let test = "a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm";
     if !live_view_allowed(test) {
         return;
     }
@@ -938,6 +1007,27 @@ fn a_terminal_that_stops_reading_does_not_stop_the_journal() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    view.kill();
+    // SIGTERM with the terminal still unread: causeway ends, and its
+    // journal is finished (restoring the terminal used to wait for it to
+    // read again, the journal's end behind it).
+    let pid = libc::pid_t::try_from(view.0.id()).expect("a pid");
+    // SAFETY: kill(2) with a pid this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = view.0.try_wait().expect("wait for the view") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the view did not end on SIGTERM while its terminal is not read"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read(&journal).expect("the journal");
+    let loaded = causeway::journal::read(&text[..]).expect("a journal");
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert_eq!(count(&marker), 100);
     drop(master);
 }

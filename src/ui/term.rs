@@ -64,15 +64,69 @@ struct Screen {
 /// Bytes handed to the screen's thread and not yet written.
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
-/// Waits up to a second for what the screen's thread holds to be written:
-/// before the terminal is restored, so that no frame lands after it. A
-/// terminal still stalled then holds the restoring write until it reads
-/// again or hangs up, as it held every write before.
-fn drain_screen() {
-    let start = Instant::now();
-    while QUEUED.load(Ordering::Acquire) > 0 && start.elapsed() < Duration::from_secs(1) {
+/// How long the view waits, as it ends, for the terminal to take what it
+/// still has to write: its last frames, then the bytes that restore it.
+const RESTORE_WAIT: Duration = Duration::from_secs(1);
+
+/// The screen's thread writes a frame in pieces of this size.
+const WRITE_PIECE: usize = 4096;
+
+/// Waits for what the screen's thread holds to be written: before the
+/// terminal is restored, so that no frame lands after it. However slow the
+/// terminal, as long as it takes a piece every [`RESTORE_WAIT`]; false
+/// when it takes none for that long (it is not reading).
+fn drain_screen() -> bool {
+    let mut last = QUEUED.load(Ordering::Acquire);
+    let mut since = Instant::now();
+    while last > 0 {
         std::thread::sleep(Duration::from_millis(2));
+        let now = QUEUED.load(Ordering::Acquire);
+        if now < last {
+            (last, since) = (now, Instant::now());
+        } else if since.elapsed() >= RESTORE_WAIT {
+            return false;
+        }
     }
+    true
+}
+
+/// Writes the bytes that restore the terminal (main screen, cursor, no
+/// mouse reports), giving the terminal [`RESTORE_WAIT`] to take them.
+/// False if it did not: the write is left to a thread of its own, so that
+/// a terminal that has stopped reading (a stalled SSH link) does not hold
+/// causeway's end, and with it the end of a `--record` journal, until it
+/// reads again.
+fn write_restore() -> bool {
+    let mut bytes = Vec::new();
+    if execute!(
+        bytes,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    )
+    .is_err()
+    {
+        return false;
+    }
+    // A handle of its own, not the process-wide stdout lock, which a write
+    // left waiting would hold.
+    let Ok(mut out) = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+    else {
+        return false;
+    };
+    let (done, wait) = crossbeam_channel::bounded(1);
+    let write = move || {
+        let _ = out.write_all(&bytes);
+        let _ = done.send(());
+    };
+    std::thread::Builder::new()
+        .name("causeway-restore".into())
+        .spawn(write)
+        .is_ok()
+        && wait.recv_timeout(RESTORE_WAIT).is_ok()
 }
 
 /// Why the terminal refused a write of the screen's thread, once it did.
@@ -99,15 +153,19 @@ impl Screen {
             .spawn(move || {
                 let mut ok = true;
                 for chunk in rx {
-                    if ok {
-                        if let Err(e) = out.write_all(&chunk).and_then(|()| out.flush()) {
-                            ok = false;
-                            if let Ok(mut f) = SCREEN_ERROR.lock() {
-                                *f = Some(e);
+                    // In pieces, each counted off as written: a slow
+                    // terminal is seen to make progress within a frame.
+                    for piece in chunk.chunks(WRITE_PIECE) {
+                        if ok {
+                            if let Err(e) = out.write_all(piece) {
+                                ok = false;
+                                if let Ok(mut f) = SCREEN_ERROR.lock() {
+                                    *f = Some(e);
+                                }
                             }
                         }
+                        QUEUED.fetch_sub(piece.len(), Ordering::AcqRel);
                     }
-                    QUEUED.fetch_sub(chunk.len(), Ordering::AcqRel);
                 }
             })
             .context("starting the screen's thread")?;
@@ -148,11 +206,14 @@ pub fn restore_terminal() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
     }
-    drain_screen();
+    // Cooked mode first: setting it does not wait on the terminal.
     let _ = disable_raw_mode();
-    let mut out = std::io::stdout();
-    let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
-    let _ = out.flush();
+    // A terminal that takes neither the last frames nor the restoring bytes
+    // is not reading: causeway ends without waiting for it, and says no
+    // more on it (each line would wait as long).
+    if !(drain_screen() && write_restore()) {
+        crate::TERMINAL_STALLED.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Restores the terminal when dropped: on return, on error and on unwind.
