@@ -253,6 +253,27 @@ fn in_a_nested_pid_namespace_it_refuses_in_one_line() {
 }
 
 #[test]
+fn without_kernel_btf_it_says_so_in_one_line() {
+    if !probe_allowed("without_kernel_btf_it_says_so_in_one_line") {
+        return;
+    }
+    // The kernel's BTF hidden in a mount namespace of the recorder's own.
+    // libbpf said only "failed to load BPF skeleton 'causeway_bpf': -EIO".
+    let out = Command::new("unshare")
+        .args(["--mount", "sh", "-c"])
+        .arg(format!(
+            "mount --bind /dev/null /sys/kernel/btf/vmlinux && exec {BIN} record --duration 1s"
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("CONFIG_DEBUG_INFO_BTF"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no journal is started");
+}
+
+#[test]
 fn a_bad_duration_is_refused_before_anything_starts() {
     let out = Command::new(BIN)
         .args(["record", "--duration", "soon"])

@@ -176,6 +176,7 @@ impl Probe {
     pub fn start_with(tx: Sender<Batch>, options: ProbeOptions) -> Result<Probe> {
         check_privileges()?;
         check_pid_namespace()?;
+        check_btf()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
@@ -285,6 +286,26 @@ pub fn check_privileges() -> Result<()> {
         "loading the eBPF probe needs root (or CAP_BPF and CAP_PERFMON); \
          run it as root, e.g. `sudo causeway`, or open a recorded journal with `causeway replay FILE`"
     )
+}
+
+/// Where the kernel publishes its own type information (BTF).
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The probe's programs attach by the kernel's BTF (`tp_btf`) and read
+/// its structures by it (CO-RE): a kernel without it cannot run them, and
+/// libbpf would say only that loading failed.
+pub fn check_btf() -> Result<()> {
+    match std::fs::metadata(KERNEL_BTF) {
+        Ok(m) if m.is_file() && m.len() > 0 => Ok(()),
+        Ok(_) => bail!(
+            "{KERNEL_BTF} (the kernel's type information, BTF) is empty or not a file; \
+             the probe needs a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+        ),
+        Err(e) => bail!(
+            "this kernel has no BTF type information ({KERNEL_BTF}: {e}); \
+             the probe needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, as most distributions' kernels are"
+        ),
+    }
 }
 
 /// The inode number of the host's (the first) PID namespace:
