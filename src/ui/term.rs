@@ -206,12 +206,13 @@ pub fn restore_terminal() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
     }
-    // Cooked mode first: setting it does not wait on the terminal.
-    let _ = disable_raw_mode();
     // A terminal that takes neither the last frames nor the restoring bytes
     // is not reading: causeway ends without waiting for it, and says no
-    // more on it (each line would wait as long).
-    if !(drain_screen() && write_restore()) {
+    // more on it (each line would wait as long). Leaving raw mode does not
+    // wait on the terminal.
+    let drained = drain_screen();
+    let _ = disable_raw_mode();
+    if !(drained && write_restore()) {
         crate::TERMINAL_STALLED.store(true, Ordering::SeqCst);
     }
 }
