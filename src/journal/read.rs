@@ -67,11 +67,43 @@ impl Loaded {
     }
 }
 
-/// Loads a journal file whole.
+/// Loads a journal file whole: as it was written, or compressed with gzip
+/// (`journal.jsonl.1.gz`, as logrotate or a copy off the host leaves it).
 pub fn load(path: &Path) -> Result<Loaded> {
+    const BUF: usize = 1 << 20;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    read(BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("{} is not a causeway journal", path.display()))
+    let mut input = BufReader::with_capacity(BUF, file);
+    let start = input
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let not_journal = || format!("{} is not a causeway journal", path.display());
+    match compression(start) {
+        None => read(input).with_context(not_journal),
+        Some("gzip") => read(BufReader::with_capacity(
+            BUF,
+            flate2::bufread::MultiGzDecoder::new(input),
+        ))
+        .with_context(not_journal),
+        Some(other) => bail!(
+            "{} is compressed with {other}: decompress it first (`{other} -d`), then read that",
+            path.display()
+        ),
+    }
+}
+
+/// The compression a file's first bytes say it has, if any.
+fn compression(start: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 5] = [
+        (&[0x1f, 0x8b], "gzip"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+        (b"BZh", "bzip2"),
+        (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _)| start.starts_with(magic))
+        .map(|&(_, name)| name)
 }
 
 /// What a journal is called on screen and in messages: its file's name; for several files, the
@@ -166,7 +198,21 @@ pub fn read(mut input: impl BufRead) -> Result<Loaded> {
     };
     let mut messages = Vec::new();
     let mut problems = Vec::new();
-    while let Some(kind) = next_line(&mut input, &mut buf)? {
+    loop {
+        let kind = match next_line(&mut input, &mut buf) {
+            Ok(Some(kind)) => kind,
+            Ok(None) => break,
+            // A disk's read error, a compressed file cut short or damaged:
+            // what was read before it is kept.
+            Err(e) => {
+                problems.push(Problem {
+                    line: lineno + 1,
+                    reason: format!("the rest could not be read: {e:#}"),
+                    file: None,
+                });
+                break;
+            }
+        };
         lineno += 1;
         let problem = match kind {
             Line::TooLong => Some(format!("line longer than {MAX_LINE} bytes")),

@@ -574,3 +574,58 @@ fn a_new_journal_is_readable_by_its_owner_only() {
     assert_eq!(mode(&path), 0o640);
     assert_eq!(std::fs::read(&path).unwrap(), b"");
 }
+
+#[test]
+fn a_gzipped_journal_reads_as_the_journal_and_a_cut_one_keeps_what_it_had() {
+    use std::io::Write;
+    let msgs = crate::ui::synth::host(300, 7);
+    let mut plain = Vec::new();
+    crate::ui::synth::write_journal(&mut plain, &msgs).unwrap();
+    let gzip = |bytes: &[u8]| {
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(bytes).unwrap();
+        z.finish().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (p, gz) = (dir.path().join("j.jsonl"), dir.path().join("j.jsonl.gz"));
+    std::fs::write(&p, &plain).unwrap();
+    std::fs::write(&gz, gzip(&plain)).unwrap();
+    let want = load(&p).unwrap();
+    let got = load(&gz).unwrap();
+    assert!(got.problems.is_empty(), "{:?}", got.problems);
+    assert_eq!(got.messages, want.messages);
+    assert_eq!(got.lines, want.lines);
+
+    // Two files gzipped on their own and concatenated (`cat a.gz b.gz`)
+    // are one stream to gzip: read whole.
+    let cut = plain.len() / 2;
+    let cut = cut + plain[cut..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut two = gzip(&plain[..cut]);
+    two.extend(gzip(&plain[cut..]));
+    std::fs::write(&gz, &two).unwrap();
+    assert_eq!(load(&gz).unwrap().messages, want.messages);
+
+    // Cut short (copied while being compressed): the lines before the cut
+    // are kept, and the cut is said.
+    let whole = gzip(&plain);
+    std::fs::write(&gz, &whole[..whole.len() / 2]).unwrap();
+    let half = load(&gz).unwrap();
+    let [problem] = &half.problems[..] else {
+        panic!("one problem: {:?}", half.problems)
+    };
+    assert!(problem.reason.contains("could not be read"), "{problem}");
+    assert!(
+        half.messages.len() > want.messages.len() / 4,
+        "{}",
+        half.messages.len()
+    );
+    assert_eq!(half.messages[..], want.messages[..half.messages.len()]);
+
+    // Other compressions are named, not read as damage.
+    std::fs::write(&gz, [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]).unwrap();
+    let e = format!("{:#}", load(&gz).unwrap_err());
+    assert!(
+        e.contains("compressed with zstd") && e.contains("zstd -d"),
+        "{e}"
+    );
+}
