@@ -210,7 +210,10 @@ pub const HELP: &[(&str, &str)] = &[
 
 /// The row markers, for the help overlay.
 pub const LEGEND: &[(&str, &str)] = &[
-    ("+  s", "new in the last 2 s; seeded: there before causeway"),
+    (
+        "+  s  ▸ (n)",
+        "new (last 2 s); seeded: there before causeway; folded",
+    ),
     ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
     ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
     ("97%  340M", "live: CPU now, memory; gone: ended unseen"),

@@ -453,6 +453,11 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         ));
     }
     left.push(Span::styled(at.display_name(), name_style));
+    // Folded: how many children it hides.
+    if vr.has_children && !vr.expanded {
+        let n = app.rows.children_shown(&app.tree, id) as u64;
+        left.push(Span::styled(format!(" ({})", format::count(n)), t.dim()));
+    }
     let counts = at.counts(&app.tree, app.at);
     if let Some(m) = conn_marker(counts) {
         left.push(Span::styled(m, t.net()));

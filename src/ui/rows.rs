@@ -232,6 +232,12 @@ impl Rows {
         }
     }
 
+    /// How many children of `id` its fold hides or shows: as many as
+    /// scrubbing back and a filter leave.
+    pub fn children_shown(&self, tree: &CausalTree, id: NodeId) -> usize {
+        self.children(tree, id).len()
+    }
+
     fn children<'a>(&'a self, tree: &'a CausalTree, id: NodeId) -> &'a [NodeId] {
         match &self.filter {
             Some(f) => f.children.get(&id).map_or(&[], Vec::as_slice),

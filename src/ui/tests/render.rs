@@ -63,7 +63,14 @@ fn demo_at_80x24() {
     assert!(s.contains("SIGKILL"), "{s}");
     assert!(s.contains("curl ↗1"), "connection marker: {s}");
     assert!(s.contains("nginx ↙1 ◉1"), "{s}");
-    assert!(s.contains("▸ 2 kthreadd"), "kthreadd folded: {s}");
+    assert!(
+        s.contains("▸ 2 kthreadd (3)"),
+        "kthreadd folded, its children counted: {s}"
+    );
+    assert!(
+        !s.contains("systemd (") && !s.contains("sshd ("),
+        "expanded rows have no count: {s}"
+    );
     // Every row fits the width.
     for line in &l {
         assert_eq!(line.chars().count(), 80);
