@@ -37,6 +37,9 @@ pub struct Rows {
     /// Rows the subtree of each node takes (the node itself included).
     count: Vec<u32>,
     collapsed: Vec<bool>,
+    /// Nodes whose fold [`CROWD`] no longer decides: set by hand (or by
+    /// [`Rows::reveal`]), or folded by that rule once already.
+    fold_set: Vec<bool>,
     /// Sum of the roots' counts.
     roots_rows: u64,
     /// Sum of the orphans' counts (shown only when the marker is expanded).
@@ -74,6 +77,12 @@ pub struct VisibleRow {
     pub expanded: bool,
 }
 
+/// A process with more children than this is folded when it passes it: in
+/// a fork storm the tree stays readable (`▸ 8784 bash (40,000)`, not
+/// 40,000 rows), and the parent is what the operator is looking for. Not
+/// one whose fold was set by hand, nor again once unfolded.
+pub const CROWD: usize = 1000;
+
 /// Processes whose subtree is folded when they first appear: kthreadd's
 /// hundreds of kernel workers rarely matter in an investigation.
 fn folded_by_default(tree: &CausalTree, id: NodeId) -> bool {
@@ -92,11 +101,11 @@ impl Rows {
 
     /// Recomputes every count, keeping the folds of nodes already known.
     pub fn rebuild(&mut self, tree: &CausalTree) {
-        let known = self.collapsed.len();
-        self.collapsed.resize(tree.len(), false);
-        for i in known..tree.len() {
-            let id = NodeId(i as u32);
-            self.collapsed[i] = folded_by_default(tree, id);
+        self.grow(tree);
+        for i in 0..tree.len() {
+            if self.crowded(tree, NodeId(i as u32)) {
+                self.collapsed[i] = true;
+            }
         }
         self.count = vec![0; tree.len()];
         if let Some(f) = self.filter.take() {
@@ -134,12 +143,17 @@ impl Rows {
         let mut collapsed: Vec<bool> = (0..tree.len())
             .map(|i| folded_by_default(tree, NodeId(i as u32)))
             .collect();
+        let mut fold_set = vec![false; tree.len()];
         for (old, new) in tree.renumbered().iter().enumerate() {
-            if let (Some(new), Some(&c)) = (new, self.collapsed.get(old)) {
+            if let (Some(new), Some(&c), Some(&set)) =
+                (new, self.collapsed.get(old), self.fold_set.get(old))
+            {
                 collapsed[new.index()] = c;
+                fold_set[new.index()] = set;
             }
         }
         self.collapsed = collapsed;
+        self.fold_set = fold_set;
         self.rebuild(tree);
     }
 
@@ -273,22 +287,16 @@ impl Rows {
         if self.filter.is_some() {
             // Filtered: a new process is not shown until the filter marks
             // it (and the caller sets it again).
-            for i in known..tree.len() {
-                self.collapsed
-                    .push(folded_by_default(tree, NodeId(i as u32)));
-                self.count.push(0);
-            }
+            self.grow(tree);
+            self.count.resize(tree.len(), 0);
             return;
         }
         if let Some(t) = self.cutoff {
             // Scrubbed back: what arrives now started later and is not
             // shown; anything else (a process seen late) is counted afresh.
             if (known..tree.len()).all(|i| tree.node(NodeId(i as u32)).key.start > t) {
-                for i in known..tree.len() {
-                    self.collapsed
-                        .push(folded_by_default(tree, NodeId(i as u32)));
-                    self.count.push(0);
-                }
+                self.grow(tree);
+                self.count.resize(tree.len(), 0);
             } else {
                 self.rebuild(tree);
             }
@@ -306,7 +314,7 @@ impl Rows {
     }
 
     fn insert(&mut self, tree: &CausalTree, id: NodeId) {
-        self.collapsed.push(folded_by_default(tree, id));
+        self.grow(tree);
         self.count.push(0);
         // Its children, if any, are orphans it adopted: they leave the
         // orphans list.
@@ -315,6 +323,32 @@ impl Rows {
         let own = self.own_count(tree, id);
         self.count[id.index()] = own;
         self.propagate(tree, id, i64::from(own));
+        if let ParentLink::Known(p) = tree.node(id).causal_parent {
+            if self.crowded(tree, p) {
+                self.set_collapsed(tree, Item::Node(p), true);
+            }
+        }
+    }
+
+    /// The fold state of nodes this index has not seen yet: their default.
+    fn grow(&mut self, tree: &CausalTree) {
+        for i in self.collapsed.len()..tree.len() {
+            self.collapsed
+                .push(folded_by_default(tree, NodeId(i as u32)));
+        }
+        self.fold_set.resize(tree.len(), false);
+    }
+
+    /// Whether [`CROWD`] folds `id` now: it has passed that many children
+    /// and its fold was never set. Marks it as set, so that it folds once.
+    fn crowded(&mut self, tree: &CausalTree, id: NodeId) -> bool {
+        match self.fold_set.get_mut(id.index()) {
+            Some(set) if !*set && tree.children(id).len() > CROWD => {
+                *set = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Adds `delta` rows to every expanded ancestor of `id` and to its
@@ -376,7 +410,13 @@ impl Rows {
         match item {
             Item::Orphans => self.orphans_collapsed = collapsed,
             Item::Node(n) => {
-                if n.index() >= self.count.len() || self.collapsed[n.index()] == collapsed {
+                if n.index() >= self.count.len() {
+                    return;
+                }
+                if let Some(set) = self.fold_set.get_mut(n.index()) {
+                    *set = true;
+                }
+                if self.collapsed[n.index()] == collapsed {
                     return;
                 }
                 self.collapsed[n.index()] = collapsed;

@@ -368,3 +368,61 @@ fn filtered_new_processes_wait_hidden_until_marked() {
     assert!(rows.row_of(&tree, Item::Node(newest)).is_some());
     check(&tree, &rows);
 }
+
+/// init, and a shell that starts `n` short processes.
+fn storm(n: usize) -> (Synth, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let sh = s.spawn(init, 0, "/bin/sh", &["sh", "storm.sh"]);
+    for _ in 0..n {
+        let t = s.spawn(sh, 0, "/bin/true", &["true"]);
+        s.exit(t, sh, ExitStatus::Code(0));
+    }
+    (s, sh)
+}
+
+#[test]
+fn a_crowd_of_children_folds_its_parent_once() {
+    use crate::ui::rows::CROWD;
+    let (mut s, sh) = storm(CROWD + 50);
+    // Applied one message at a time, as the live view does.
+    let mut tree = CausalTree::new();
+    let mut rows = Rows::new(&tree);
+    let mut folded_at = None;
+    for m in &s.messages {
+        tree.apply(m);
+        rows.sync(&tree);
+        let id = tree.find(sh);
+        if folded_at.is_none() && id.is_some_and(|id| rows.is_collapsed(id)) {
+            folded_at = id.map(|id| tree.children(id).len());
+        }
+    }
+    assert_eq!(folded_at, Some(CROWD + 1), "folded as it passed the crowd");
+    assert_eq!(rows.total(&tree), 2, "init, and the shell folded");
+    check(&tree, &rows);
+    // Unfolded by hand, it stays so as more arrive.
+    let sh_id = tree.find(sh).expect("the shell");
+    rows.set_collapsed(&tree, Item::Node(sh_id), false);
+    let from = s.messages.len();
+    for _ in 0..10 {
+        s.spawn(sh, 0, "/bin/true", &["true"]);
+    }
+    for m in &s.messages[from..] {
+        tree.apply(m);
+        rows.sync(&tree);
+    }
+    assert!(!rows.is_collapsed(sh_id));
+    assert_eq!(rows.total(&tree), 2 + CROWD + 60);
+    check(&tree, &rows);
+
+    // A journal opened whole: folded from the start.
+    let tree = CausalTree::from_messages(&s.messages);
+    let rows = Rows::new(&tree);
+    assert!(rows.is_collapsed(tree.find(sh).expect("the shell")));
+    check(&tree, &rows);
+    // A crowd's size exactly: not folded.
+    let (s, sh) = storm(CROWD);
+    let tree = CausalTree::from_messages(&s.messages);
+    let rows = Rows::new(&tree);
+    assert!(!rows.is_collapsed(tree.find(sh).expect("the shell")));
+}
