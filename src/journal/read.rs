@@ -146,6 +146,24 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
             .unwrap_or(u64::MAX)
     };
     files.sort_by_key(|(_, l)| first_time(l));
+    // The same recording twice (`j.jsonl.1` and the `j.jsonl.1.gz`
+    // logrotate made of it, or a copy taken while it was written): the
+    // longer is read, once. Two files of one recording never begin alike:
+    // each begins with its own scan.
+    let mut kept: Vec<(std::path::PathBuf, Loaded)> = Vec::with_capacity(files.len());
+    for (path, l) in files {
+        if let Some(last) = kept.last_mut() {
+            let (a, b) = (&last.1.messages, &l.messages);
+            if last.1.header == l.header && (a.starts_with(b) || b.starts_with(a)) {
+                if b.len() > a.len() {
+                    *last = (path, l);
+                }
+                continue;
+            }
+        }
+        kept.push((path, l));
+    }
+    let files = kept;
     let several = files.len() > 1;
     let mut files = files.into_iter();
     let Some((first_path, mut all)) = files.next() else {

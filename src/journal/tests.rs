@@ -621,6 +621,16 @@ fn a_gzipped_journal_reads_as_the_journal_and_a_cut_one_keeps_what_it_had() {
     );
     assert_eq!(half.messages[..], want.messages[..half.messages.len()]);
 
+    // The same recording plain and gzipped (logrotate's `delaycompress`
+    // leaves both), or cut short beside its whole: read once, the whole.
+    std::fs::write(&gz, gzip(&plain)).unwrap();
+    let cut_copy = dir.path().join("copy.jsonl");
+    std::fs::write(&cut_copy, &plain[..plain.len() / 3]).unwrap();
+    let (both, order) = load_all(&[cut_copy.clone(), p.clone(), gz.clone()]).unwrap();
+    assert_eq!(both.messages, want.messages);
+    assert_eq!(order.len(), 1, "{order:?}");
+    assert_ne!(order[0], cut_copy, "the whole one is read");
+
     // Other compressions are named, not read as damage.
     std::fs::write(&gz, [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]).unwrap();
     let e = format!("{:#}", load(&gz).unwrap_err());
