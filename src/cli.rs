@@ -61,17 +61,18 @@ enum Command {
     },
     /// Open the view over a recorded journal (no privileges needed).
     Replay {
-        /// A journal written by `causeway record` or `causeway live --record`;
-        /// or several files of one `record --rotate` (FILE FILE.1 ...), read
-        /// as one in time order.
+        /// A journal written by `causeway record` or `causeway live --record`
+        /// (gzipped too); or several files of one `record --rotate` (FILE
+        /// FILE.1 ...), read as one in time order.
         #[arg(required = true, num_args = 1.., value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Write a process's causal chain (ancestors, the process, descendants,
     /// with their execs and connections) from a journal as JSON, or as text.
     Export {
-        /// A journal written by `causeway record` or `causeway live --record`;
-        /// or several files of one `record --rotate`, read as one.
+        /// A journal written by `causeway record` or `causeway live --record`
+        /// (gzipped too); or several files of one `record --rotate`, read as
+        /// one.
         #[arg(required = true, num_args = 1.., value_name = "JOURNAL")]
         files: Vec<PathBuf>,
         /// The process: PID (the newest with that pid), or PID@START with
