@@ -332,6 +332,7 @@ impl Rows {
 
     /// The fold state of nodes this index has not seen yet: their default.
     fn grow(&mut self, tree: &CausalTree) {
+        self.collapsed.truncate(tree.len());
         for i in self.collapsed.len()..tree.len() {
             self.collapsed
                 .push(folded_by_default(tree, NodeId(i as u32)));
