@@ -80,7 +80,8 @@ pub struct VisibleRow {
 /// A process with more children than this is folded when it passes it: in
 /// a fork storm the tree stays readable (`▸ 8784 bash (40,000)`, not
 /// 40,000 rows), and the parent is what the operator is looking for. Not
-/// one whose fold was set by hand, nor again once unfolded.
+/// a root (init), not one whose fold was set by hand, nor again once
+/// unfolded.
 pub const CROWD: usize = 1000;
 
 /// Processes whose subtree is folded when they first appear: kthreadd's
@@ -342,7 +343,12 @@ impl Rows {
 
     /// Whether [`CROWD`] folds `id` now: it has passed that many children
     /// and its fold was never set. Marks it as set, so that it folds once.
+    /// Never a root: init's children on a busy host (a container's shim
+    /// each, daemons reparented to it) are the tree itself.
     fn crowded(&mut self, tree: &CausalTree, id: NodeId) -> bool {
+        if tree.node(id).causal_parent == ParentLink::Root {
+            return false;
+        }
         match self.fold_set.get_mut(id.index()) {
             Some(set) if !*set && tree.children(id).len() > CROWD => {
                 *set = true;

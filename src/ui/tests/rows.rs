@@ -425,4 +425,15 @@ fn a_crowd_of_children_folds_its_parent_once() {
     let tree = CausalTree::from_messages(&s.messages);
     let rows = Rows::new(&tree);
     assert!(!rows.is_collapsed(tree.find(sh).expect("the shell")));
+
+    // Nor init, however many children it has (a container host's shims).
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    for _ in 0..=CROWD {
+        s.spawn(init, 0, "/usr/bin/containerd-shim", &["containerd-shim"]);
+    }
+    let tree = CausalTree::from_messages(&s.messages);
+    let rows = Rows::new(&tree);
+    assert!(!rows.is_collapsed(tree.find(init).expect("init")));
+    assert_eq!(rows.total(&tree), CROWD + 2);
 }
