@@ -235,10 +235,11 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 export::to_text(&doc)
             };
-            out.write_all(doc.as_bytes())
-                .and_then(|()| out.flush())
-                .context("writing the chain")?;
-            Ok(())
+            match out.write_all(doc.as_bytes()).and_then(|()| out.flush()) {
+                // The reader had what it wanted (`| head`, `| less` quit).
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("writing the chain"),
+            }
         }
         Command::Replay { files } => {
             let (loaded, order) = journal::load_all(&files)?;

@@ -146,3 +146,34 @@ fn the_files_of_a_rotated_journal_export_as_one() {
         );
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_it_quietly() {
+    use std::io::Read;
+    // A whole host's chain: far more than a pipe holds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("host.jsonl");
+    let f = std::fs::File::create(&path).expect("create journal");
+    synth::write_journal(std::io::BufWriter::new(f), &synth::host(2000, 4)).expect("journal");
+    // `causeway export host.jsonl 1 | head -c 100`
+    let mut child = Command::new(BIN)
+        .arg("export")
+        .arg(&path)
+        .arg("1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run causeway");
+    let mut head = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut head)
+        .expect("the chain's start");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(String::from_utf8_lossy(&head).contains("causeway-chain"));
+}
