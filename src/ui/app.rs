@@ -661,7 +661,7 @@ impl App {
                 let q = self.query.trim().to_string();
                 if !q.is_empty() {
                     self.last_query = Some(q);
-                    self.search_again(true);
+                    self.search(true, true);
                 }
             }
             _ => {}
@@ -723,12 +723,19 @@ impl App {
     }
 
     fn search_again(&mut self, forward: bool) {
+        self.search(forward, false);
+    }
+
+    /// Goes to the next match of the last query; for a `fresh` one, to a
+    /// process it names if there is one (see [`Query::names`]).
+    fn search(&mut self, forward: bool, fresh: bool) {
         let Some(q) = self.last_query.clone() else {
             self.flash = Some("no search yet: / starts one".into());
             return;
         };
         self.follow = false;
-        match self.find(&q, forward) {
+        let named = fresh.then(|| self.find_where(&q, forward, true)).flatten();
+        match named.or_else(|| self.find(&q, forward)) {
             Some((id, conn)) => {
                 self.jump(Item::Node(id));
                 // `c` then opens the list on the connection that matched.
@@ -748,6 +755,11 @@ impl App {
     /// started by then and the connections they had then; filtered, only
     /// the processes shown.
     pub fn find(&self, q: &str, forward: bool) -> Option<(NodeId, Option<usize>)> {
+        self.find_where(q, forward, false)
+    }
+
+    /// [`App::find`], or with `named` only a process the query names.
+    fn find_where(&self, q: &str, forward: bool, named: bool) -> Option<(NodeId, Option<usize>)> {
         let n = self.tree.len();
         if n == 0 {
             return None;
@@ -770,6 +782,9 @@ impl App {
                     return None;
                 }
                 let node = self.tree.node(id);
+                if named {
+                    return query.names(node).then_some((id, None));
+                }
                 if query.matches_process(node, self.tree.cgroup_path(node.cgroup), self.at) {
                     return Some((id, None));
                 }

@@ -124,6 +124,27 @@ impl Query {
         }
     }
 
+    /// Whether the query names the process: plain text (not a pid, an
+    /// address or a failure) in the name of a program it ran. A new
+    /// search goes first to a process it names, then to any it finds (a
+    /// mention in some argv, `CURL_CA_BUNDLE` for `curl`).
+    pub fn names(&self, node: &Node) -> bool {
+        if self.failed.is_some()
+            || self.pid.is_some()
+            || self.addr != AddrQuery::None
+            || self.needle.is_empty()
+        {
+            return false;
+        }
+        let has = |text: &str| text.to_lowercase().contains(&self.needle);
+        if node.execs.is_empty() {
+            return has(&node.display_name());
+        }
+        node.execs
+            .iter()
+            .any(|e| has(&display_name(Some(&e.info), &node.comm)))
+    }
+
     /// Whether connections are searched at all.
     pub fn searches_conns(&self) -> bool {
         self.addr != AddrQuery::None || self.failed.is_some()

@@ -450,6 +450,35 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
 }
 
 #[test]
+fn a_new_search_goes_first_to_a_process_it_names() {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    // An environment in an argv mentions curl long before curl runs.
+    let agent = s.spawn(
+        init,
+        0,
+        "/opt/agent",
+        &["agent", "--env", "CURL_CA_BUNDLE=/etc/ca"],
+    );
+    let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl", "http://10.0.0.7/"]);
+    let mut app = replay(s.messages, vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "curl");
+    assert_eq!(pid_of(&app), Some(curl.pid), "the process named curl");
+    // n and N go through every match, in order: the mention too.
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(agent.pid));
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(curl.pid));
+    // Only a mention: found as before.
+    type_search(&mut app, "ca_bundle");
+    assert_eq!(pid_of(&app), Some(agent.pid));
+    // A pid is a pid, not a name.
+    type_search(&mut app, &curl.pid.to_string());
+    assert_eq!(pid_of(&app), Some(curl.pid));
+}
+
+#[test]
 fn search_finds_a_process_by_an_address_of_its_connections() {
     let mut app = replay(synth::demo(), vec![]);
     let curl = app.tree.find_pid(1006).expect("curl");
