@@ -892,10 +892,10 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
     );
     let mut keys = std::fs::File::from(master.try_clone().expect("dup"));
     let mut screen = std::fs::File::from(master);
-    // A slow link: the terminal takes about 25 KB a second, so the view's
+    // A slow link: the terminal takes about 12 KB a second, so the view's
     // frames wait for it for seconds at a time.
     let reader = std::thread::spawn(move || {
-        let (mut out, mut buf) = (Vec::new(), [0u8; 512]);
+        let (mut out, mut buf) = (Vec::new(), [0u8; 256]);
         while let Ok(n @ 1..) = screen.read(&mut buf) {
             out.extend_from_slice(&buf[..n]);
             std::thread::sleep(Duration::from_millis(20));
@@ -923,9 +923,9 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
     assert!(status.success(), "{status:?}");
     drop(keys);
     let out = reader.join().expect("the reader");
-    // The terminal still got every frame, then the bytes that put it back
-    // (main screen, cursor shown), last: a terminal that is slow is not
-    // one that stopped reading.
+    // The bytes that put the terminal back (main screen, cursor shown)
+    // reached it, and last: a terminal that is slow (it takes its bytes in
+    // bursts a second or more apart here) is not one that stopped reading.
     let leave = b"\x1b[?1049l";
     let at = out
         .windows(leave.len())

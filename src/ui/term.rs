@@ -64,18 +64,41 @@ struct Screen {
 /// Bytes handed to the screen's thread and not yet written.
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
-/// How long the view waits, as it ends, for the terminal to take what it
-/// still has to write: its last frames, then the bytes that restore it.
-const RESTORE_WAIT: Duration = Duration::from_secs(1);
+/// How long the view waits, as it ends, for a terminal that takes nothing
+/// of what is left to write (the piece of a frame being written, then the
+/// bytes that restore it) before leaving it as it is: after a signal, an
+/// error or a hang-up, when nobody may be reading it...
+const RESTORE_WAIT: Duration = Duration::from_secs(2);
+/// ...and after the user quit with a key, when the terminal was read a
+/// moment ago: a slow link (a pty, an SSH channel) takes its bytes in
+/// bursts, seconds apart.
+const RESTORE_WAIT_QUIT: Duration = Duration::from_secs(15);
+
+/// The user quit with a key: [`RESTORE_WAIT_QUIT`] applies.
+static QUIT_BY_KEY: AtomicBool = AtomicBool::new(false);
+
+/// The view is ending: the screen's thread writes no more frames (it
+/// counts them off unwritten), only the piece it is writing is finished.
+static ENDING: AtomicBool = AtomicBool::new(false);
+
+fn restore_wait() -> Duration {
+    if QUIT_BY_KEY.load(Ordering::SeqCst) {
+        RESTORE_WAIT_QUIT
+    } else {
+        RESTORE_WAIT
+    }
+}
 
 /// The screen's thread writes a frame in pieces of this size.
 const WRITE_PIECE: usize = 4096;
 
-/// Waits for what the screen's thread holds to be written: before the
-/// terminal is restored, so that no frame lands after it. However slow the
-/// terminal, as long as it takes a piece every [`RESTORE_WAIT`]; false
-/// when it takes none for that long (it is not reading).
+/// Ends the screen's writing: frames not begun are dropped (the screen
+/// they would draw is about to be left), and the piece being written is
+/// waited for, so that nothing lands after the restoring bytes. False if
+/// the terminal took none of it within [`restore_wait`] (it is not
+/// reading).
 fn drain_screen() -> bool {
+    ENDING.store(true, Ordering::SeqCst);
     let mut last = QUEUED.load(Ordering::Acquire);
     let mut since = Instant::now();
     while last > 0 {
@@ -83,7 +106,7 @@ fn drain_screen() -> bool {
         let now = QUEUED.load(Ordering::Acquire);
         if now < last {
             (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= RESTORE_WAIT {
+        } else if since.elapsed() >= restore_wait() {
             return false;
         }
     }
@@ -91,7 +114,7 @@ fn drain_screen() -> bool {
 }
 
 /// Writes the bytes that restore the terminal (main screen, cursor, no
-/// mouse reports), giving the terminal [`RESTORE_WAIT`] to take them.
+/// mouse reports), giving the terminal [`restore_wait`] to take them.
 /// False if it did not: the write is left to a thread of its own, so that
 /// a terminal that has stopped reading (a stalled SSH link) does not hold
 /// causeway's end, and with it the end of a `--record` journal, until it
@@ -126,7 +149,7 @@ fn write_restore() -> bool {
         .name("causeway-restore".into())
         .spawn(write)
         .is_ok()
-        && wait.recv_timeout(RESTORE_WAIT).is_ok()
+        && wait.recv_timeout(restore_wait()).is_ok()
 }
 
 /// Why the terminal refused a write of the screen's thread, once it did.
@@ -139,6 +162,8 @@ fn screen_behind() -> bool {
 
 impl Screen {
     fn start() -> Result<Screen> {
+        ENDING.store(false, Ordering::SeqCst);
+        QUIT_BY_KEY.store(false, Ordering::SeqCst);
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         // A handle of its own on the terminal: `std::io::stdout()` is one
         // lock for the whole process, which a write blocked on a stalled
@@ -156,7 +181,7 @@ impl Screen {
                     // In pieces, each counted off as written: a slow
                     // terminal is seen to make progress within a frame.
                     for piece in chunk.chunks(WRITE_PIECE) {
-                        if ok {
+                        if ok && !ENDING.load(Ordering::SeqCst) {
                             if let Err(e) = out.write_all(piece) {
                                 ok = false;
                                 if let Ok(mut f) = SCREEN_ERROR.lock() {
@@ -545,7 +570,11 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         if PANICKED.load(Ordering::SeqCst) {
             bail!("an internal error stopped the view (its message is printed above)");
         }
-        if signals.flag.load(Ordering::Relaxed) || app.quit {
+        if signals.flag.load(Ordering::Relaxed) {
+            break;
+        }
+        if app.quit {
+            QUIT_BY_KEY.store(true, Ordering::SeqCst);
             break;
         }
         if let Some(e) = SCREEN_ERROR.lock().ok().and_then(|mut e| e.take()) {
