@@ -9,9 +9,13 @@ use causeway::ui::synth;
 const BIN: &str = env!("CARGO_BIN_EXE_causeway");
 
 fn journal(dir: &Path) -> PathBuf {
-    let path = dir.join("demo.jsonl");
+    write_journal(dir, "demo.jsonl", &synth::demo())
+}
+
+fn write_journal(dir: &Path, name: &str, msgs: &[causeway::event::Message]) -> PathBuf {
+    let path = dir.join(name);
     let f = std::fs::File::create(&path).expect("create journal");
-    synth::write_journal(std::io::BufWriter::new(f), &synth::demo()).expect("write journal");
+    synth::write_journal(std::io::BufWriter::new(f), msgs).expect("write journal");
     path
 }
 
@@ -152,9 +156,7 @@ fn a_reader_that_stops_early_ends_it_quietly() {
     use std::io::Read;
     // A whole host's chain: far more than a pipe holds.
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("host.jsonl");
-    let f = std::fs::File::create(&path).expect("create journal");
-    synth::write_journal(std::io::BufWriter::new(f), &synth::host(2000, 4)).expect("journal");
+    let path = write_journal(dir.path(), "host.jsonl", &synth::host(2000, 4));
     // `causeway export host.jsonl 1 | head -c 100`
     let mut child = Command::new(BIN)
         .arg("export")

@@ -216,6 +216,16 @@ fn a_closed_pipe_ends_the_recording_quietly() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
 
+/// What a refused start says: status 1, one line on stderr (returned),
+/// no journal.
+fn refused(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty(), "no journal is started");
+    stderr
+}
+
 #[test]
 fn without_privileges_it_says_so_in_one_line() {
     let mut cmd = Command::new(BIN);
@@ -224,12 +234,8 @@ fn without_privileges_it_says_so_in_one_line() {
         // Run as nobody.
         cmd.uid(65534).gid(65534);
     }
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = refused(&cmd.output().unwrap());
     assert!(stderr.contains("needs root"), "{stderr}");
-    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -244,12 +250,9 @@ fn in_a_nested_pid_namespace_it_refuses_in_one_line() {
         .args(["record", "--duration", "1s"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = refused(&out);
     assert!(stderr.contains("host's PID namespace"), "{stderr}");
     assert!(stderr.contains("--pid=host"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no journal is started");
 }
 
 #[test]
@@ -266,11 +269,8 @@ fn without_kernel_btf_it_says_so_in_one_line() {
         ))
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = refused(&out);
     assert!(stderr.contains("CONFIG_DEBUG_INFO_BTF"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no journal is started");
 }
 
 #[test]

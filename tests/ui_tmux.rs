@@ -387,6 +387,18 @@ impl KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// How it ended; fails the test with `what` if it runs past `limit`.
+    fn ends_within(&mut self, limit: Duration, what: &str) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait for the process") {
+                return status;
+            }
+            assert!(start.elapsed() < limit, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for KillOnDrop {
@@ -910,16 +922,7 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
     }
     keys.write_all(b"q").expect("q");
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = view.0.try_wait().expect("wait for the view") {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the view never ended"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = view.ends_within(Duration::from_secs(120), "the view never ended");
     assert!(status.success(), "{status:?}");
     drop(keys);
     let out = reader.join().expect("the reader");
@@ -1013,17 +1016,10 @@ fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
     let pid = libc::pid_t::try_from(view.0.id()).expect("a pid");
     // SAFETY: kill(2) with a pid this test started and has not reaped.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = view.0.try_wait().expect("wait for the view") {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the view did not end on SIGTERM while its terminal is not read"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = view.ends_within(
+        Duration::from_secs(10),
+        "the view did not end on SIGTERM while its terminal is not read",
+    );
     assert!(status.success(), "{status:?}");
     let text = std::fs::read(&journal).expect("the journal");
     let loaded = causeway::journal::read(&text[..]).expect("a journal");

@@ -136,6 +136,11 @@ impl Query {
         {
             return false;
         }
+        self.in_a_name(node)
+    }
+
+    /// The needle in its name, or the name of a program it ran.
+    fn in_a_name(&self, node: &Node) -> bool {
         let has = |text: &str| text.to_lowercase().contains(&self.needle);
         if node.execs.is_empty() {
             return has(&node.display_name());
@@ -171,25 +176,24 @@ impl Query {
         if cgroup.is_some_and(has) {
             return true;
         }
-        if node.execs.is_empty() {
-            return has(&node.display_name());
+        if self.in_a_name(node) {
+            return true;
         }
         // A query with a space in it is part of a command line: matched
         // against the arguments joined.
         let spaced = self.needle.contains(' ');
         node.execs.iter().any(|e| {
-            has(&display_name(Some(&e.info), &node.comm))
-                || if spaced {
-                    let line: Vec<_> = e
-                        .info
-                        .argv
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a))
-                        .collect();
-                    has(&line.join(" "))
-                } else {
-                    e.info.argv.iter().any(|a| has(&String::from_utf8_lossy(a)))
-                }
+            if spaced {
+                let line: Vec<_> = e
+                    .info
+                    .argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a))
+                    .collect();
+                has(&line.join(" "))
+            } else {
+                e.info.argv.iter().any(|a| has(&String::from_utf8_lossy(a)))
+            }
         })
     }
 
