@@ -904,10 +904,16 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
     );
     let mut keys = std::fs::File::from(master.try_clone().expect("dup"));
     let mut screen = std::fs::File::from(master);
-    // A slow link: the terminal takes about 12 KB a second, so the view's
-    // frames wait for it for seconds at a time.
+    // A slow link: it takes its bytes in bursts over a second apart. Here
+    // the terminal takes nothing until a second and a half after q, then
+    // about 12 KB a second. A pty holds about 20 KiB, and the view's first
+    // frame and the frames of the keys below are more than that, so at q
+    // the view has bytes it cannot write until the link takes some.
+    let (quit_sent, quit_seen) = std::sync::mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
         let (mut out, mut buf) = (Vec::new(), [0u8; 256]);
+        let _ = quit_seen.recv();
+        std::thread::sleep(Duration::from_millis(1500));
         while let Ok(n @ 1..) = screen.read(&mut buf) {
             out.extend_from_slice(&buf[..n]);
             std::thread::sleep(Duration::from_millis(20));
@@ -921,6 +927,7 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
         std::thread::sleep(Duration::from_millis(50));
     }
     keys.write_all(b"q").expect("q");
+    let _ = quit_sent.send(());
     let start = Instant::now();
     let status = view.ends_within(Duration::from_secs(120), "the view never ended");
     assert!(status.success(), "{status:?}");
