@@ -145,11 +145,7 @@ fn a_zombie_at_start_is_recorded_as_ended_and_dev_null_is_an_output() {
         .unwrap();
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|f| f.trim_start().starts_with('Z'))
-    }) {
+    while common::proc_state(pid).as_deref() != Some("Z") {
         assert!(Instant::now() < deadline, "the child never became a zombie");
         std::thread::sleep(Duration::from_millis(10));
     }

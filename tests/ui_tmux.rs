@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use causeway::ui::synth;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_causeway");
 const DEADLINE: Duration = Duration::from_secs(30);
 const PROMPT: &str = "ready> ";
@@ -345,13 +347,7 @@ fn closing_the_terminal_ends_the_view() {
     drop(t);
     let start = Instant::now();
     loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                let close = s.rfind(')')?;
-                s[close + 1..].split_whitespace().next().map(str::to_string)
-            });
-        match state.as_deref() {
+        match common::proc_state(pid).as_deref() {
             None | Some("Z") => break,
             Some(st) => assert!(
                 start.elapsed() < DEADLINE,

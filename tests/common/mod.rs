@@ -123,3 +123,15 @@ pub fn capture_with(
     src.probe.stop().expect("the probe stops cleanly");
     Capture { messages, tree }
 }
+
+/// The state letter of process `pid` in /proc/PID/stat (`R`, `S`, `Z`...);
+/// None once it is gone. The comm, in parentheses, may hold anything, so
+/// the fields are read after its last `)`.
+pub fn proc_state(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.rfind(')')?;
+    stat[close + 1..]
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
+}
