@@ -325,6 +325,18 @@ impl CausalTree {
         chain
     }
 
+    /// Whether `a` is `id` or one of its causal ancestors.
+    fn is_ancestor(&self, a: NodeId, id: NodeId) -> bool {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if c == a {
+                return true;
+            }
+            cur = self.node(c).parent_id();
+        }
+        false
+    }
+
     /// `id` and all its causal descendants, depth first, children in start
     /// order.
     pub fn subtree(&self, id: NodeId) -> Vec<NodeId> {
@@ -567,9 +579,14 @@ impl CausalTree {
                 self.waiting.entry(ident(p)).or_default().push(id);
             }
         }
-        // Orphans that were waiting for this process are its children.
+        // Orphans that were waiting for this process are its children,
+        // unless that would close a loop: only a damaged journal names a
+        // process as its own ancestor, and such a one stays an orphan.
         if let Some(kids) = self.waiting.remove(&ident(key)) {
             for kid in kids {
+                if self.is_ancestor(kid, id) {
+                    continue;
+                }
                 self.orphans.retain(|&o| o != kid);
                 self.nodes[kid.index()].causal_parent = ParentLink::Known(id);
                 let mut siblings = std::mem::take(&mut self.nodes[id.index()].children);

@@ -407,6 +407,35 @@ fn an_orphan_is_adopted_when_its_parent_shows_up_later() {
 }
 
 #[test]
+fn a_journal_naming_a_process_its_own_ancestor_makes_no_loop() {
+    // Damaged or hostile lines: a fork whose parent is the child itself,
+    // and two processes that name each other as parent.
+    let own = key(800, 80);
+    let (a, b) = (key(900, 90), key(901, 91));
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.fork(own, own);
+    s.seed(a, Some(b), "a");
+    s.seed(b, Some(a), "b");
+    let t = s.tree();
+    for k in [own, a, b] {
+        let id = t.find(k).unwrap();
+        let up = t.ancestors(id);
+        assert!(up.len() <= 2, "{k:?}: {up:?}");
+        assert_eq!(up.iter().filter(|&&n| n == id).count(), 1, "{k:?}: {up:?}");
+        assert!(t.subtree(id).len() <= 2, "{k:?}");
+        assert!(!t.children(id).contains(&id), "{k:?}");
+    }
+    // Each stays under the unknown-parent marker or under the other, once.
+    let own_id = t.find(own).unwrap();
+    assert_eq!(t.node(own_id).causal_parent, ParentLink::Unknown(own));
+    assert!(t.orphans().contains(&own_id));
+    let (ia, ib) = (t.find(a).unwrap(), t.find(b).unwrap());
+    assert_eq!(t.node(ib).causal_parent, ParentLink::Known(ia));
+    assert_eq!(t.node(ia).causal_parent, ParentLink::Unknown(b));
+}
+
+#[test]
 fn a_seeded_process_and_its_live_events_are_one_node() {
     // /proc has tick resolution; the probe has ns.
     let exact = ProcKey::new(900, 123 * NS_PER_TICK + 4_567_891);
