@@ -114,6 +114,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Runs causeway with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
+    // Before any thread starts, so that every thread has it blocked.
+    crate::ui::term::hold_resize_signal();
     crate::logging::init();
     std::panic::set_hook(Box::new(|info| say!("{}", panic_line(info))));
     let cli = match Cli::try_parse() {

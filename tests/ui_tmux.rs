@@ -324,6 +324,33 @@ fn resize_and_sigterm_restore_the_terminal() {
 }
 
 #[test]
+fn a_key_after_a_resize_is_read_at_once() {
+    if !tmux_available("a_key_after_a_resize_is_read_at_once") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&path));
+    t.wait_text("13/13");
+    // A key first (the terminal's reader is then set up), then a resize:
+    // the next key used to wait in the reader until yet another came, so
+    // `q` after resizing an SSH window did nothing.
+    t.keys(&["g"]);
+    t.wait_text("1/13");
+    for (x, y) in [("100", "30"), ("110", "35")] {
+        t.run(&["resize-window", "-x", x, "-y", y]);
+        // The resize reaches causeway before the key.
+        std::thread::sleep(Duration::from_millis(300));
+        t.keys(&["j"]);
+        t.wait_text(if x == "100" { "2/13" } else { "3/13" });
+    }
+    t.run(&["resize-window", "-x", "120", "-y", "40"]);
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+}
+
+#[test]
 fn closing_the_terminal_ends_the_view() {
     if !tmux_available("closing_the_terminal_ends_the_view") {
         return;

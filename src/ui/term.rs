@@ -324,47 +324,101 @@ fn enter() -> Result<(Guard, Term)> {
 /// 0 bytes or EIO is retried in a loop: crossterm issue #793, PR #1067
 /// not released as of 0.29), so the thread waits for input
 /// with its own poll(2) on the terminal, which reports the hangup, and
-/// calls crossterm only when there are bytes to parse. Resizes come from
-/// SIGWINCH, watched here too for the same reason.
+/// calls crossterm only when there are bytes to parse.
+///
+/// Resizes are read here too, from a signalfd: SIGWINCH is blocked in
+/// every thread from the start ([`hold_resize_signal`]). crossterm's reader
+/// watches SIGWINCH as well when the signal is delivered, and when a
+/// resize and a key woke its (edge-triggered) poll together, it returned
+/// the resize and lost the terminal's readiness: the key then waited in
+/// the terminal until another came, and `q` after resizing an SSH window
+/// did nothing.
 struct Input {
     rx: Receiver<std::io::Result<Event>>,
     stop: Arc<AtomicBool>,
     /// Disconnected when the thread has ended.
     done: Receiver<()>,
     thread: Option<JoinHandle<()>>,
-    winch: Option<signal_hook::SigId>,
 }
 
-enum Ready {
-    Input,
-    Hangup,
-    Timeout,
+/// Blocks SIGWINCH in the calling thread and so in every thread it starts
+/// later: the view's input thread reads it from a signalfd (see
+/// [`Input`]). Called first thing, before any thread is started.
+pub fn hold_resize_signal() {
+    // SAFETY: the set is initialised by sigemptyset before use, and
+    // pthread_sigmask is given a valid set and a null old-set pointer.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// A signalfd that reads SIGWINCH, non-blocking; the signal is blocked in
+/// the calling thread too, should [`hold_resize_signal`] not have run.
+fn resize_fd() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    hold_resize_signal();
+    // SAFETY: as in hold_resize_signal; signalfd(-1, ...) makes a new
+    // descriptor from a valid set, owned by nothing else until wrapped.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+    }
+}
+
+#[derive(Default)]
+struct Ready {
+    input: bool,
+    resized: bool,
+    hangup: bool,
 }
 
 /// Waits up to `ms` for the terminal (standard input, which `enter`
-/// checked is one, and which crossterm then reads) to have input.
-fn tty_ready(ms: i32) -> std::io::Result<Ready> {
-    let mut fd = libc::pollfd {
-        fd: libc::STDIN_FILENO,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `fd` is one valid, writable pollfd and the count says one.
-    let rc = unsafe { libc::poll(&mut fd, 1, ms) };
+/// checked is one, and which crossterm then reads) to have input, or for
+/// a resize on `winch` (which is then drained).
+fn tty_ready(winch: &std::os::fd::OwnedFd, ms: i32) -> std::io::Result<Ready> {
+    use std::os::fd::AsRawFd;
+    let mut fds = [
+        libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: winch.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: `fds` is two valid, writable pollfds and the count says two.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
     if rc < 0 {
         let e = std::io::Error::last_os_error();
         return if e.kind() == std::io::ErrorKind::Interrupted {
-            Ok(Ready::Timeout)
+            Ok(Ready::default())
         } else {
             Err(e)
         };
     }
-    Ok(if rc == 0 {
-        Ready::Timeout
-    } else if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-        Ready::Hangup
-    } else {
-        Ready::Input
+    let resized = fds[1].revents & libc::POLLIN != 0;
+    if resized {
+        let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+        // SAFETY: reads into a buffer of exactly the length given, from a
+        // descriptor `winch` owns; non-blocking, so it ends at EAGAIN.
+        while unsafe { libc::read(winch.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) } > 0 {}
+    }
+    Ok(Ready {
+        input: fds[0].revents & libc::POLLIN != 0,
+        resized,
+        hangup: fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0,
     })
 }
 
@@ -390,37 +444,32 @@ impl Input {
         let (tx, rx) = crossbeam_channel::bounded(256);
         let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
         let stop = Arc::new(AtomicBool::new(false));
-        let resized = Arc::new(AtomicBool::new(false));
-        let winch =
-            signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&resized))
-                .context("watching terminal resizes")?;
+        let winch = resize_fd().context("watching terminal resizes")?;
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("causeway-input".into())
             .spawn(move || {
                 let _done = done_tx;
                 while !flag.load(Ordering::Relaxed) {
-                    match tty_ready(50) {
-                        Ok(Ready::Timeout) => {}
-                        Ok(Ready::Input) => {
-                            if !read_events(&tx) {
-                                break;
-                            }
-                        }
-                        Ok(Ready::Hangup) => {
-                            let gone = std::io::Error::new(
-                                std::io::ErrorKind::BrokenPipe,
-                                "the terminal was closed",
-                            );
-                            let _ = tx.send(Err(gone));
-                            break;
-                        }
+                    let ready = match tty_ready(&winch, 50) {
+                        Ok(r) => r,
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             break;
                         }
+                    };
+                    if ready.hangup {
+                        let gone = std::io::Error::new(
+                            std::io::ErrorKind::BrokenPipe,
+                            "the terminal was closed",
+                        );
+                        let _ = tx.send(Err(gone));
+                        break;
                     }
-                    if resized.swap(false, Ordering::Relaxed) {
+                    if ready.input && !read_events(&tx) {
+                        break;
+                    }
+                    if ready.resized {
                         let ev =
                             ratatui::crossterm::terminal::size().map(|(w, h)| Event::Resize(w, h));
                         if tx.send(ev).is_err() {
@@ -428,20 +477,13 @@ impl Input {
                         }
                     }
                 }
-            });
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => {
-                signal_hook::low_level::unregister(winch);
-                return Err(e).context("starting the terminal input thread");
-            }
-        };
+            })
+            .context("starting the terminal input thread")?;
         Ok(Input {
             rx,
             stop,
             done,
             thread: Some(thread),
-            winch: Some(winch),
         })
     }
 }
@@ -449,9 +491,6 @@ impl Input {
 impl Drop for Input {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(id) = self.winch.take() {
-            signal_hook::low_level::unregister(id);
-        }
         // The thread checks the flag every 50 ms; should it be stuck in a
         // read anyway, leave it rather than hang the exit.
         let ended = matches!(
