@@ -124,16 +124,16 @@ impl Query {
         }
     }
 
-    /// Whether the query names the process: plain text (not a pid, an
-    /// address or a failure) in the name of a program it ran. A new
+    /// Whether the query names the process: its pid, or plain text (not
+    /// an address or a failure) in the name of a program it ran. A new
     /// search goes first to a process it names, then to any it finds (a
-    /// mention in some argv, `CURL_CA_BUNDLE` for `curl`).
+    /// mention in some argv: `CURL_CA_BUNDLE` for `curl`, `kill -9 4242`
+    /// for `4242`).
     pub fn names(&self, node: &Node) -> bool {
-        if self.failed.is_some()
-            || self.pid.is_some()
-            || self.addr != AddrQuery::None
-            || self.needle.is_empty()
-        {
+        if let Some(pid) = self.pid {
+            return node.key.pid == pid;
+        }
+        if self.failed.is_some() || self.addr != AddrQuery::None || self.needle.is_empty() {
             return false;
         }
         self.in_a_name(node)

@@ -461,6 +461,8 @@ fn a_new_search_goes_first_to_a_process_it_names() {
         &["agent", "--env", "CURL_CA_BUNDLE=/etc/ca"],
     );
     let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl", "http://10.0.0.7/"]);
+    let kill = format!("kill -9 {}", curl.pid);
+    let killer = s.spawn(init, 0, "/bin/sh", &["sh", "-c", &kill]);
     let mut app = replay(s.messages, vec![]);
     app.handle(Action::First);
     type_search(&mut app, "curl");
@@ -473,9 +475,13 @@ fn a_new_search_goes_first_to_a_process_it_names() {
     // Only a mention: found as before.
     type_search(&mut app, "ca_bundle");
     assert_eq!(pid_of(&app), Some(agent.pid));
-    // A pid is a pid, not a name.
+    // A pid is a pid, not a name: from curl, the next match is the
+    // command line that killed it, but the search goes to the pid first.
+    type_search(&mut app, "curl");
     type_search(&mut app, &curl.pid.to_string());
     assert_eq!(pid_of(&app), Some(curl.pid));
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(killer.pid), "then the mention");
 }
 
 #[test]
