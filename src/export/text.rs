@@ -196,20 +196,22 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
 /// The lines under a process: who killed it, its connections.
 fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
     let mut lines = Vec::new();
+    // As the view says it (Node::killed_by): the last of that number sent
+    // by another process or the kernel, else the last it sent itself.
+    let own = |s: &&Value| s["sender"]["pid"] == p["pid"] && s["sender"]["start"] == p["start"];
     let killer = p["end"]["signal"].as_i64().and_then(|sig| {
-        p["signals"]
+        let same = p["signals"]
             .as_array()?
             .iter()
             .rev()
-            .find(|s| s["signal"].as_i64() == Some(sig))
+            .filter(|s| s["signal"].as_i64() == Some(sig));
+        same.clone().find(|s| !own(s)).or(same.clone().next())
     });
     if let Some(s) = killer {
         let from = match (&s["sender"], s["oom_killer"] == Value::Bool(true)) {
             (_, true) => "the OOM killer".to_string(),
             (Value::Null, false) => "the kernel".to_string(),
-            (sender, false) if sender["pid"] == p["pid"] && sender["start"] == p["start"] => {
-                "itself".to_string()
-            }
+            _ if own(&s) => "itself".to_string(),
             (sender, false) => format!(
                 "{} {} (uid {})",
                 sender["pid"],
@@ -418,5 +420,17 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let sh = s.killed_by_itself(init, "/bin/sh", &["sh", "-c", "kill $$"], 15);
         let text = text_of(&s.messages, sh.pid);
         assert!(text.contains("SIGTERM sent by itself at"), "{text}");
+    }
+
+    #[test]
+    fn a_signal_passed_on_by_a_handler_names_who_sent_it_first() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let pkill = s.spawn(init, 0, "/usr/bin/pkill", &["pkill", "-TERM", "worker"]);
+        let w = s.killed_through_its_handler(init, "/usr/bin/worker", &["worker"], 15, pkill);
+        let text = text_of(&s.messages, w.pid);
+        let line = format!("SIGTERM sent by {} kill (uid 0) at", pkill.pid);
+        assert!(text.contains(&line), "{text}");
+        assert!(!text.contains("sent by itself"), "{text}");
     }
 }

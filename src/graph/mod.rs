@@ -104,12 +104,22 @@ pub struct SignalRecord {
 
 impl Node {
     /// The signal that killed it, when it was killed by one that was seen
-    /// sent: the last of that number.
+    /// sent: the last of that number sent by another process or the
+    /// kernel, else the last it sent itself. A handler that restores the
+    /// default action and sends the signal on to itself (shells and many
+    /// daemons do) is not the cause; whoever sent it first is.
     pub fn killed_by(&self) -> Option<&SignalRecord> {
         let Some(ExitStatus::Signal { signal, .. }) = self.exit else {
             return None;
         };
-        self.signals.iter().rev().find(|s| s.info.signal == signal)
+        let mut same = self
+            .signals
+            .iter()
+            .rev()
+            .filter(|s| s.info.signal == signal);
+        let last = same.clone().next()?;
+        same.find(|s| s.info.sender.is_none_or(|f| f.proc != self.key))
+            .or(Some(last))
     }
 
     pub fn start(&self) -> u64 {

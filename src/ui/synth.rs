@@ -185,12 +185,34 @@ impl Synth {
         signal: i32,
     ) -> ProcKey {
         let p = self.spawn(parent, 0, exe, argv);
+        self.killed_by_itself_now(p, parent, signal);
+        p
+    }
+
+    /// `p` sends itself `signal` and dies of it.
+    fn killed_by_itself_now(&mut self, p: ProcKey, parent: ProcKey, signal: i32) {
         self.signal(p, parent, signal, Some(p));
         let status = ExitStatus::Signal {
             signal,
             core_dumped: false,
         };
         self.exit(p, parent, status);
+    }
+
+    /// `parent` starts a process that `killer` sends `signal`; its handler
+    /// sends the same signal to itself (restoring the default action
+    /// first, as shells and many daemons do), and it dies of it.
+    pub fn killed_through_its_handler(
+        &mut self,
+        parent: ProcKey,
+        exe: &str,
+        argv: &[&str],
+        signal: i32,
+        killer: ProcKey,
+    ) -> ProcKey {
+        let p = self.spawn(parent, 0, exe, argv);
+        self.signal(p, parent, signal, Some(killer));
+        self.killed_by_itself_now(p, parent, signal);
         p
     }
 
