@@ -1,6 +1,8 @@
 //! Drawing: a pure function of the state. No I/O, no clock, no allocation
 //! that grows with the tree: only the rows on screen are built.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
@@ -601,7 +603,7 @@ fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
             conn_list(frame.buffer_mut(), app, id, body);
             return;
         }
-        (Some(id), _) => node_detail(app, id, usize::from(body.height)),
+        (Some(id), _) => node_detail(app, id, body.width, body.height),
         (None, Some(Item::Orphans)) => vec![
             Line::from("Processes whose parent was never seen: their parent"),
             Line::from("exited before causeway started, or its fork was lost."),
@@ -610,6 +612,29 @@ fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
         (None, _) => vec![Line::from(Span::styled("Nothing selected.", t.dim()))],
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}
+
+/// An argv as [`format::argv`] writes it, cut to about `room` characters,
+/// saying how many more there were.
+fn cut_chars(argv: &[Vec<u8>], room: usize) -> String {
+    let bytes: usize = argv.iter().map(|a| a.len() + 3).sum();
+    if bytes <= room {
+        return format::argv(argv, room);
+    }
+    let whole = format::argv(argv, usize::MAX);
+    let total = whole.chars().count();
+    if total <= room {
+        return whole;
+    }
+    // Room for the note, whose count has at most 13 characters.
+    let keep = room.saturating_sub(48).max(1);
+    let mut out: String = whole.chars().take(keep).collect();
+    let _ = write!(
+        out,
+        "… ({} more characters: x exports them)",
+        format::count((total - keep) as u64)
+    );
+    out
 }
 
 fn label(app: &App, l: &str) -> Span<'static> {
@@ -641,7 +666,8 @@ fn node_ref(app: &App, id: NodeId) -> String {
     format!("{} {}", n.node.key.pid, n.display_name())
 }
 
-fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
+fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'static>> {
+    let (width, height) = (usize::from(width), usize::from(height));
     let t = app.theme;
     // As of the moment shown (now, unless scrubbed back).
     let at = node_at(&app.tree, id, app.at);
@@ -847,7 +873,10 @@ fn node_detail(app: &App, id: NodeId, height: usize) -> Vec<Line<'static>> {
                 Span::raw(format::text(&exec.exe, ARGV_MAX)),
             ]));
         }
-        let mut argv = format::argv(&exec.argv, ARGV_MAX);
+        // At most a quarter of the pane (three lines at least), so that
+        // what follows (execs, how it ended, connections) stays in sight.
+        let room = width.saturating_sub(9).max(20) * (height / 4).max(3);
+        let mut argv = cut_chars(&exec.argv, room);
         if exec.argv_truncated {
             argv.push_str(" …(cut by the probe)");
         }

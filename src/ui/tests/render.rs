@@ -1047,3 +1047,25 @@ fn a_running_process_gone_from_proc_twice_says_so() {
     app.handle(Action::ScrubPrev);
     assert_eq!(app.gone_since(key), None);
 }
+
+#[test]
+fn a_long_command_line_leaves_room_for_the_rest_of_the_detail() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let long = "A".repeat(20_000);
+    let p = s.spawn(init, 0, "/bin/sh", &["sh", "-c", "sleep 40", &long]);
+    s.exit(p, init, ExitStatus::Code(3));
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, p.pid);
+    let scr = screen(&draw(&mut app, 160, 50));
+    // The execs that follow are in sight, and the cut says what it cut.
+    assert!(scr.contains("execs    1"), "{scr}");
+    let cut = scr
+        .lines()
+        .any(|l| l.contains("… (") && l.contains(" more"));
+    assert!(cut, "{scr}");
+    let more = scr.split("… (").nth(1).unwrap_or("");
+    let n: String = more.chars().take_while(|c| *c != ' ').collect();
+    let n: usize = n.replace(',', "").parse().unwrap_or(0);
+    assert!(n > 15_000 && n < 20_000, "{n} more of 20,000: {scr}");
+}
