@@ -158,16 +158,29 @@ pub fn is_failure(exit: Option<ExitStatus>) -> bool {
     matches!(exit, Some(s) if !s.success())
 }
 
-/// Cuts `s` to at most `width` columns (by chars; the view's text is
-/// mostly ASCII), marking the cut with an ellipsis.
+/// Cuts `s` to at most `width` terminal columns, marking the cut with an
+/// ellipsis.
 pub fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
         return s.to_string();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(width - 1).collect();
+    // By the columns a terminal gives each character: two for most CJK
+    // and emoji, so that a wide name cannot push the columns after it off
+    // the row.
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
     out
 }
@@ -212,6 +225,9 @@ mod tests {
         assert_eq!(argv(&a, 100), "sh -c 'sleep 5' x?y");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
+        // Two columns each: 日本 and the ellipsis fill five.
+        assert_eq!(fit("日本語日本語", 6), "日本…");
+        assert_eq!(fit("日本語", 6), "日本語");
     }
 
     #[test]

@@ -1069,3 +1069,20 @@ fn a_long_command_line_leaves_room_for_the_rest_of_the_detail() {
     let n: usize = n.replace(',', "").parse().unwrap_or(0);
     assert!(n > 15_000 && n < 20_000, "{n} more of 20,000: {scr}");
 }
+
+#[test]
+fn wide_characters_in_a_command_line_leave_the_row_its_columns() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let wide = "日本語".repeat(30);
+    let p = s.spawn(init, 0, "/bin/sh", &["sh", "-c", "sleep 25", &wide, "x"]);
+    s.exit(p, init, ExitStatus::Code(1));
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, p.pid);
+    let scr = screen(&draw(&mut app, 200, 40));
+    let row = scr
+        .lines()
+        .find(|l| l.contains(&format!("{} sh  -c", p.pid)))
+        .unwrap_or_else(|| panic!("no row: {scr}"));
+    assert!(row.contains("root") && row.contains("exit 1"), "{row}");
+}
