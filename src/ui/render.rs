@@ -1078,7 +1078,9 @@ fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     for (i, &c) in conns.iter().skip(app.conn_offset).take(rows).enumerate() {
         let y = body.y + 1 + i as u16;
         let selected = app.conn_offset + i == app.conn_sel;
+        // Cut with an ellipsis, so that a name cut short looks cut.
         let line = conn_line(app, c, selected, each_netns);
+        let line = Line::from(fit_spans(line.spans, usize::from(body.width)));
         if selected {
             buf.set_style(Rect::new(body.x, y, body.width, 1), t.selected());
         }

@@ -1086,3 +1086,22 @@ fn wide_characters_in_a_command_line_leave_the_row_its_columns() {
         .unwrap_or_else(|| panic!("no row: {scr}"));
     assert!(row.contains("root") && row.contains("exit 1"), "{row}");
 }
+
+#[test]
+fn a_connection_row_cut_short_says_so() {
+    // Side by side, the connection list is narrower than its rows.
+    const WIDTH: u16 = 150;
+    let mut app = replay(synth::demo(), vec![]);
+    select_pid(&mut app, 600);
+    app.handle(Action::Connections);
+    let s = screen(&draw(&mut app, WIDTH, 24));
+    let row = s
+        .lines()
+        .find(|l| l.contains("127.0.0.1:8080 ←"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(
+        !row.contains("1006 curl"),
+        "the row fits, so this tests nothing: {s}"
+    );
+    assert!(row.trim_end().ends_with('…'), "{row}");
+}
