@@ -101,7 +101,18 @@ pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
         Some(p) if p.as_os_str() != "-" => Box::new(
             crate::journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ),
-        _ => Box::new(io::stdout()),
+        _ => {
+            use std::io::IsTerminal;
+            // A journal is for a file or a program: on a terminal it is a
+            // flood of JSON, and every command line on the host (secrets
+            // included) on the screen.
+            if io::stdout().is_terminal() {
+                bail!(
+                    "the journal would go to the terminal: give --output FILE, or pipe it (causeway record | less)"
+                );
+            }
+            Box::new(io::stdout())
+        }
     })
 }
 

@@ -223,6 +223,27 @@ fn refused(out: &std::process::Output) -> String {
 }
 
 #[test]
+fn a_journal_is_not_written_to_a_terminal() {
+    // `causeway record` typed without -o: every command line on the host
+    // would scroll past on the screen.
+    let (master, slave) = common::pseudo_terminal(120, 40);
+    // Read, so that a journal written there would not stop the recorder.
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut screen = std::fs::File::from(master);
+        let mut buf = [0u8; 4096];
+        while let Ok(1..) = screen.read(&mut buf) {}
+    });
+    let out = Command::new(BIN)
+        .args(["record", "--duration", "1s"])
+        .stdout(slave)
+        .output()
+        .unwrap();
+    let stderr = refused(&out);
+    assert!(stderr.contains("--output FILE"), "{stderr}");
+}
+
+#[test]
 fn without_privileges_it_says_so_in_one_line() {
     let mut cmd = Command::new(BIN);
     cmd.args(["record", "--duration", "1s"]);

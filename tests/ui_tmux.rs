@@ -877,44 +877,13 @@ fn recording_over_the_history_being_read_is_refused() {
     assert!(std::fs::read(&path).unwrap().len() > 100, "left as it was");
 }
 
-/// A pseudo-terminal of `cols`×`rows` that nothing reads: (master, slave).
-fn unread_terminal(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut master, mut slave) = (-1, -1);
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty writes two descriptors into the locals; the name is
-    // not asked for (null) and the settings are left as they are (null).
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both were just opened and are owned by nothing else.
-    unsafe {
-        (
-            std::os::fd::OwnedFd::from_raw_fd(master),
-            std::os::fd::OwnedFd::from_raw_fd(slave),
-        )
-    }
-}
-
 #[test]
 fn a_slow_terminal_is_put_back_when_the_view_ends() {
     // A replay on a pseudo-terminal: needs neither tmux nor privileges.
     use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_journal(dir.path(), "host.jsonl", &synth::host(2000, 4));
-    let (master, slave) = unread_terminal(200, 50);
+    let (master, slave) = common::pseudo_terminal(200, 50);
     let mut view = KillOnDrop(
         Command::new(BIN)
             .arg("replay")
@@ -987,7 +956,7 @@ fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
     // then no more. (The view's thread used to wait in its write; the
     // probe then waited on the view, and the kernel dropped records, the
     // journal's too: 610,860 of them around 500,000 connections, by hand.)
-    let (master, slave) = unread_terminal(200, 50);
+    let (master, slave) = common::pseudo_terminal(200, 50);
     let mut view = KillOnDrop(
         Command::new(BIN)
             .args(["live", "--record"])
