@@ -1,7 +1,7 @@
 //! The command line: parses arguments and runs the chosen command. Errors
 //! reach the user as one line, `causeway: what went wrong: why`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -35,8 +35,8 @@ enum Command {
         /// With --record: rotate the journal at SIZE, as `record --rotate`.
         #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "record")]
         rotate: Option<u64>,
-        /// With --rotate: how many renamed files to keep besides FILE.
-        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, requires = "rotate")]
+        /// With --rotate: how many renamed files to keep besides FILE (1 or more).
+        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, value_parser = parse_keep, requires = "rotate")]
         keep: u32,
         /// Begin with what a journal of this host says happened before
         /// (the files of a `record --rotate` service: JOURNAL*).
@@ -55,8 +55,8 @@ enum Command {
         /// ones FILE.2...) and begin a new FILE, which replays on its own.
         #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "output")]
         rotate: Option<u64>,
-        /// With --rotate: how many renamed files to keep besides FILE.
-        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, requires = "rotate")]
+        /// With --rotate: how many renamed files to keep besides FILE (1 or more).
+        #[arg(long, value_name = "N", default_value_t = record::DEFAULT_KEEP, value_parser = parse_keep, requires = "rotate")]
         keep: u32,
     },
     /// Open the view over a recorded journal (no privileges needed).
@@ -108,8 +108,39 @@ fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A `--keep` count: at least 1. With none kept, moving FILE aside (at
+/// start, when a journal is already there, and at each rotation) would
+/// delete it.
+fn parse_keep(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err(
+            "keep at least 1: with 0, FILE would be deleted each time it is moved aside \
+                      (at start and at every rotation)"
+                .to_string(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of files")),
+    }
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     record::parse_duration(s).map_err(|e| format!("{e:#}"))
+}
+
+/// Whether `a` and `b` name one file: the same path, the same canonical
+/// path (through `..` or a symbolic link), or the same inode (a hard link).
+/// A path that does not exist yet is the same only as itself.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == b {
+        return true;
+    }
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y) {
+        return true;
+    }
+    let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    matches!((inode(a), inode(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// Runs causeway with the process's arguments; returns the exit code.
@@ -149,11 +180,7 @@ fn run(cli: Cli) -> Result<()> {
             history,
         } => {
             if let Some(r) = &record {
-                let canon = |p: &PathBuf| std::fs::canonicalize(p).ok();
-                let same = |p: &PathBuf| {
-                    p == r || matches!((canon(p), canon(r)), (Some(a), Some(b)) if a == b)
-                };
-                if let Some(h) = history.iter().find(|p| same(p)) {
+                if let Some(h) = history.iter().find(|p| same_file(p, r)) {
                     anyhow::bail!(
                         "--record {} would overwrite the history read from it: record to another file",
                         h.display()
@@ -211,6 +238,17 @@ fn run(cli: Cli) -> Result<()> {
             output,
             text,
         } => {
+            // The chain written over the journal it comes from would
+            // replace the evidence: refused before anything is read.
+            if let Some(out) = output.as_ref().filter(|o| o.as_os_str() != "-") {
+                if let Some(f) = files.iter().find(|f| same_file(f, out)) {
+                    anyhow::bail!(
+                        "-o {} would overwrite the journal {} read from it: write the chain to another file",
+                        out.display(),
+                        f.display()
+                    );
+                }
+            }
             let (loaded, order) = journal::load_all(&files)?;
             let name = crate::journal::files_name(&order);
             if let Some(s) = loaded.problem_summary() {

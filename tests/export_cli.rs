@@ -124,6 +124,43 @@ fn an_unknown_process_or_a_bad_argument_is_one_line() {
 }
 
 #[test]
+fn the_chain_is_never_written_over_a_journal_it_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let other = write_journal(dir.path(), "other.jsonl", &synth::demo());
+    let evidence = std::fs::read(&j).expect("journal");
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&j, &link).expect("symlink");
+    let hard = dir.path().join("hard.jsonl");
+    std::fs::hard_link(&j, &hard).expect("hard link");
+    let dotted = dir.path().join(".").join("demo.jsonl");
+    // Before, each of these exited 0 with the chain in place of the journal.
+    for out in [&j, &link, &hard, &dotted] {
+        let got = export(&[
+            other.to_str().unwrap(),
+            j.to_str().unwrap(),
+            "1006",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&got.stderr);
+        assert_eq!(got.status.code(), Some(1), "-o {}: {err}", out.display());
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("would overwrite the journal"), "{err}");
+        assert_eq!(std::fs::read(&j).expect("journal"), evidence, "kept");
+    }
+    // Another file, new or not, is written.
+    let chain = dir.path().join("chain.json");
+    let got = export(&[j.to_str().unwrap(), "1006", "-o", chain.to_str().unwrap()]);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(chain.exists());
+}
+
+#[test]
 fn the_files_of_a_rotated_journal_export_as_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let whole = journal(dir.path());

@@ -441,6 +441,33 @@ fn rotating_needs_a_file_and_a_sensible_size() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not stdout"), "{stderr}");
+
+    // Keeping no renamed file would delete the journal there at start
+    // (before, `--keep 0` did, and recorded on).
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    std::fs::write(&journal, "evidence\n").unwrap();
+    let path = journal.to_str().unwrap();
+    for args in [
+        &[
+            "record",
+            "--duration",
+            "1s",
+            "--rotate",
+            "64K",
+            "--keep",
+            "0",
+            "--output",
+            path,
+        ][..],
+        &["live", "--record", path, "--rotate", "64K", "--keep", "0"][..],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("keep at least 1"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&journal).unwrap(), "evidence\n");
+    }
 }
 
 #[test]
