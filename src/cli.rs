@@ -127,6 +127,37 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     record::parse_duration(s).map_err(|e| format!("{e:#}"))
 }
 
+/// What `export` says when the journal has no process `pid` (started at
+/// `start`): the processes that pid is there as, if any (the oldest first,
+/// a few of them), or else where to look for the one meant.
+fn not_found(tree: &CausalTree, pid: u32, start: Option<u64>, name: &str) -> String {
+    /// How many a message names.
+    const NAMED: usize = 5;
+    let wanted = match start {
+        Some(start) => format!("no process {pid} started at {start} in {name}"),
+        None => format!("no process {pid} in {name}"),
+    };
+    let mut starts: Vec<u64> = tree
+        .nodes()
+        .filter(|(_, n)| n.key.pid == pid)
+        .map(|(_, n)| n.key.start)
+        .collect();
+    if starts.is_empty() {
+        return format!("{wanted} (`causeway replay` it and `/` finds a process by name)");
+    }
+    starts.sort_unstable();
+    let named: Vec<String> = starts
+        .iter()
+        .take(NAMED)
+        .map(|s| format!("{pid}@{s}"))
+        .collect();
+    let more = match starts.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!("{wanted}; pid {pid} is there as {}{more}", named.join(", "))
+}
+
 /// Whether `a` and `b` name one file: the same path, the same canonical
 /// path (through `..` or a symbolic link), or the same inode (a hard link).
 /// A path that does not exist yet is the same only as itself.
@@ -263,7 +294,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(start) => tree.find(ProcKey::new(pid, start)),
                 None => tree.find_pid(pid),
             }
-            .with_context(|| format!("no process {pid} in {name}"))?;
+            .ok_or_else(|| anyhow::anyhow!(not_found(&tree, pid, start, &name)))?;
             // The journal's last event; a journal of the /proc scan alone
             // has none, and then its newest process stands in.
             let newest = tree.nodes().map(|(_, n)| n.first_seen).max();

@@ -113,6 +113,51 @@ fn an_unknown_process_or_a_bad_argument_is_one_line() {
     assert!(err.starts_with("causeway: no process 31337 in "), "{err}");
     assert!(out.stdout.is_empty());
 
+    assert!(err.contains("`causeway replay` it and `/`"), "{err}");
+
+    // A pid that is there, with a start it did not have: the starts it had.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&export(&[j.to_str().unwrap(), "1006"]).stdout).expect("JSON");
+    let start = doc["selected"]["start"].as_u64().expect("start");
+    let out = export(&[
+        j.to_str().unwrap(),
+        &format!("1006@{}", start + 1_000_000_000),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "causeway: no process 1006 started at {} in demo.jsonl; pid 1006 is there as 1006@{start}",
+            start + 1_000_000_000
+        )
+    );
+
+    // A pid used by many processes: the first few, and how many more.
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let mut starts = Vec::new();
+    for _ in 0..8 {
+        // Starts at least /proc's 10 ms apart: told apart however read.
+        s.now += 20_000_000;
+        let worker = causeway::event::ProcKey::new(700, s.now);
+        starts.push(worker.start);
+        s.exec(worker, init, 0, "/usr/bin/worker", &["worker"]);
+        s.exit(worker, init, causeway::event::ExitStatus::Code(0));
+    }
+    let reused = write_journal(dir.path(), "reused.jsonl", &s.messages);
+    let out = export(&[reused.to_str().unwrap(), "700@5"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let named: Vec<String> = starts[..5].iter().map(|s| format!("700@{s}")).collect();
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "pid 700 is there as {} and 3 more",
+            named.join(", ")
+        )),
+        "{err}"
+    );
+
     let out = export(&[j.to_str().unwrap(), "12x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a PID or PID@START"));
