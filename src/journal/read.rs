@@ -22,6 +22,13 @@ use crate::event::{
 /// being held in memory.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// How far past [`MAX_LINE`] a line of a device or a pipe (of anything
+/// but a file, which ends) is skipped in search of its end: a stretch of
+/// zeros or other garbage is passed over and the lines after it read.
+/// What goes on longer without a newline (`/dev/zero`, a pipe with no end)
+/// ends the reading there.
+pub const MAX_SKIP: usize = 64 << 20;
+
 /// A line that was skipped, and why.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Problem {
@@ -72,17 +79,24 @@ impl Loaded {
 pub fn load(path: &Path) -> Result<Loaded> {
     const BUF: usize = 1 << 20;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    // A file's garbage ends where the file does: a line of it, however
+    // long, is skipped and the lines after it read. A device or a pipe may
+    // never end.
+    let skip = match file.metadata() {
+        Ok(m) if m.is_file() => usize::MAX,
+        _ => MAX_SKIP,
+    };
     let mut input = BufReader::with_capacity(BUF, file);
     let start = input
         .fill_buf()
         .with_context(|| format!("cannot read {}", path.display()))?;
     let not_journal = || format!("{} is not a causeway journal", path.display());
     match compression(start) {
-        None => read(input).with_context(not_journal),
-        Some("gzip") => read(BufReader::with_capacity(
-            BUF,
-            flate2::bufread::MultiGzDecoder::new(input),
-        ))
+        None => read_skipping(input, skip).with_context(not_journal),
+        Some("gzip") => read_skipping(
+            BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(input)),
+            skip,
+        )
         .with_context(not_journal),
         Some(other) => bail!(
             "{} is compressed with {other}: decompress it first (`{other} -d`), then read that",
@@ -203,12 +217,22 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
 /// Reads a journal. Fails only if the input is not a causeway journal at
 /// all (no valid header on its first line); damage after that is reported in
 /// [`Loaded::problems`].
-pub fn read(mut input: impl BufRead) -> Result<Loaded> {
+pub fn read(input: impl BufRead) -> Result<Loaded> {
+    read_skipping(input, MAX_SKIP)
+}
+
+/// [`read`], skipping an over-long line for at most `skip` bytes past
+/// [`MAX_LINE`] in search of its end.
+fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
     let mut buf = Vec::new();
     let mut lineno = 0u64;
-    let header = match next_line(&mut input, &mut buf)? {
+    // The first line is given up on as soon as it is too long: a header
+    // is a few hundred bytes.
+    let header = match next_line(&mut input, &mut buf, 0)? {
         None => bail!("the file is empty"),
-        Some(Line::TooLong) => bail!("its first line is not a causeway header (over 1 MiB long)"),
+        Some(Line::TooLong | Line::Endless) => {
+            bail!("its first line is not a causeway header (over 1 MiB long)")
+        }
         Some(Line::Complete | Line::Unterminated) => {
             lineno += 1;
             parse_header(&buf)?
@@ -217,7 +241,7 @@ pub fn read(mut input: impl BufRead) -> Result<Loaded> {
     let mut messages = Vec::new();
     let mut problems = Vec::new();
     loop {
-        let kind = match next_line(&mut input, &mut buf) {
+        let kind = match next_line(&mut input, &mut buf, skip) {
             Ok(Some(kind)) => kind,
             Ok(None) => break,
             // A disk's read error, a compressed file cut short or damaged:
@@ -233,6 +257,17 @@ pub fn read(mut input: impl BufRead) -> Result<Loaded> {
         };
         lineno += 1;
         let problem = match kind {
+            Line::Endless => {
+                problems.push(Problem {
+                    line: lineno,
+                    reason: format!(
+                        "over {} MiB without a newline: the rest is not read",
+                        (MAX_LINE + MAX_SKIP) >> 20
+                    ),
+                    file: None,
+                });
+                break;
+            }
             Line::TooLong => Some(format!("line longer than {MAX_LINE} bytes")),
             Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => None,
             Line::Complete | Line::Unterminated => match parse_line(&buf) {
@@ -269,15 +304,23 @@ enum Line {
     /// The last line, with no newline: possibly cut short.
     Unterminated,
     TooLong,
+    /// Over [`MAX_LINE`] and `skip` more bytes without a newline: read no
+    /// further.
+    Endless,
 }
 
 /// Reads the next line into `buf` (without its newline); a line over
-/// [`MAX_LINE`] is consumed but not kept.
-fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<Option<Line>> {
+/// [`MAX_LINE`] is consumed but not kept, up to `skip` bytes past that.
+fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>, skip: usize) -> Result<Option<Line>> {
     buf.clear();
     let mut too_long = false;
     let mut any = false;
+    // Bytes of this line consumed.
+    let mut len = 0usize;
     loop {
+        if too_long && len > MAX_LINE.saturating_add(skip) {
+            return Ok(Some(Line::Endless));
+        }
         let chunk = match input.fill_buf() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -303,6 +346,7 @@ fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<Option<Line>
                 buf.extend_from_slice(&chunk[..take]);
             }
         }
+        len = len.saturating_add(take);
         input.consume(if done { take + 1 } else { take });
         if done {
             return Ok(Some(if too_long {

@@ -5,6 +5,7 @@ use crate::event::{
     Defunct, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
     Protocol, SeedProcess,
 };
+use std::io::Read;
 
 fn header() -> Header {
     Header {
@@ -365,6 +366,59 @@ fn a_huge_line_is_skipped_without_keeping_it() {
     assert_eq!(loaded.problems.len(), 1);
     assert_eq!(loaded.problems[0].line, 3);
     assert!(loaded.problems[0].reason.contains("longer than"));
+}
+
+/// `read` of `input` on a thread of its own, given 30 s: an endless
+/// input must not keep it forever.
+fn read_within_30s(input: impl std::io::Read + Send + 'static) -> anyhow::Result<Loaded> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read(std::io::BufReader::new(input)));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("read did not give up on an endless line within 30 s")
+}
+
+#[test]
+fn an_endless_line_is_given_up_on() {
+    // `/dev/zero`: before, read skipped its first "line" forever.
+    let e = read_within_30s(std::io::repeat(0)).unwrap_err();
+    assert!(e.to_string().contains("over 1 MiB long"), "{e}");
+    // A journal whose lines give way to zeros without end (a device, a
+    // pipe): the lines before are kept, and the rest is said not read.
+    let bytes = write(&sample());
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    let loaded = read_within_30s(std::io::Cursor::new(bytes).chain(std::io::repeat(0))).unwrap();
+    assert_eq!(loaded.messages, sample());
+    let [problem] = &loaded.problems[..] else {
+        panic!("one problem: {:?}", loaded.problems)
+    };
+    assert_eq!(problem.line, lines + 1);
+    assert!(problem.reason.contains("the rest is not read"), "{problem}");
+    // A stretch of zeros that ends (a crash's) is one damaged line; what
+    // follows it is read.
+    let mut bytes = write(&sample()[..3]);
+    bytes.resize(bytes.len() + 3 * read::MAX_LINE, 0);
+    bytes.push(b'\n');
+    let rest = write(&sample()[3..]);
+    let after_header = rest.iter().position(|&b| b == b'\n').unwrap() + 1;
+    bytes.extend_from_slice(&rest[after_header..]);
+    let loaded = read(&bytes[..]).unwrap();
+    assert_eq!(loaded.messages, sample());
+    assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+    assert!(loaded.problems[0].reason.contains("longer than"));
+    // In a file, which ends, a line of garbage longer than any bound is
+    // skipped whole and the lines after it read.
+    let mut bytes = write(&sample()[..3]);
+    bytes.resize(bytes.len() + read::MAX_LINE + read::MAX_SKIP + 4096, b'x');
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&rest[after_header..]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    std::fs::write(&path, &bytes).unwrap();
+    let loaded = load(&path).unwrap();
+    assert_eq!(loaded.messages, sample());
+    assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
 }
 
 #[test]
