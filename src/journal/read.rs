@@ -177,13 +177,30 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
         }
         kept.push((path, l));
     }
+    let name = |p: &Path| p.display().to_string();
+    if let Some(((first_path, first), rest)) = kept.split_first() {
+        for (path, loaded) in rest {
+            let (a, b) = (&first.header, &loaded.header);
+            if !a.same_boot(b) {
+                bail!(
+                    "{} and {} were recorded on different hosts or boots ({} and {}): \
+                     replay them one at a time",
+                    name(first_path),
+                    name(path),
+                    a.hostname,
+                    b.hostname
+                );
+            }
+        }
+    }
+    // Times compare only within one boot: checked after the boots.
+    refuse_overlaps(&kept)?;
     let files = kept;
     let several = files.len() > 1;
     let mut files = files.into_iter();
     let Some((first_path, mut all)) = files.next() else {
         bail!("no journal to read");
     };
-    let name = |p: &Path| p.display().to_string();
     if several {
         for p in &mut all.problems {
             p.file = Some(name(&first_path));
@@ -191,17 +208,6 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
     }
     let mut order = vec![first_path.clone()];
     for (path, loaded) in files {
-        let (a, b) = (&all.header, &loaded.header);
-        if !a.same_boot(b) {
-            bail!(
-                "{} and {} were recorded on different hosts or boots ({} and {}): \
-                 replay them one at a time",
-                name(&first_path),
-                name(&path),
-                a.hostname,
-                b.hostname
-            );
-        }
         all.problems
             .extend(loaded.problems.into_iter().map(|p| Problem {
                 file: Some(name(&path)),
@@ -212,6 +218,59 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
         order.push(path);
     }
     Ok((all, order))
+}
+
+/// How far a file's first event may be before the last of the file before
+/// it in one recording: the probe's order is time order but for programs
+/// that interrupted one another on one CPU, sub-µs apart.
+const ORDER_SLACK: u64 = 1_000_000;
+
+/// The first and last time of a file's events, if it has any. `gone` lines
+/// are left out: each is written when a listing of the kernel's sockets is
+/// done, with the time that listing began.
+fn event_span(l: &Loaded) -> Option<(u64, u64)> {
+    l.messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Event(ev) if !is_gone(ev) => Some(ev.ktime),
+            _ => None,
+        })
+        .fold(None, |span, t| match span {
+            None => Some((t, t)),
+            Some((first, last)) => Some((first.min(t), last.max(t))),
+        })
+}
+
+/// Whether `ev` is a `gone` line.
+fn is_gone(ev: &Event) -> bool {
+    matches!(&ev.kind, EventKind::Net(n) if n.kind == NetKind::Gone)
+}
+
+/// Refuses files (in time order, each recording once) whose events
+/// overlap in time: one recorder's files follow one another, so two that
+/// overlap are two recordings, and read as one they would double every
+/// fact both hold.
+fn refuse_overlaps(files: &[(std::path::PathBuf, Loaded)]) -> Result<()> {
+    let mut latest: Option<(u64, &Path)> = None;
+    for (path, l) in files {
+        let Some((first, last)) = event_span(l) else {
+            continue;
+        };
+        if let Some((end, earlier)) = latest {
+            if first.saturating_add(ORDER_SLACK) < end {
+                bail!(
+                    "{} and {} overlap in time: two recordings, not one rotated journal; \
+                     open them one at a time",
+                    earlier.display(),
+                    path.display()
+                );
+            }
+        }
+        if latest.is_none_or(|(end, _)| last > end) {
+            latest = Some((last, path));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a journal. Fails only if the input is not a causeway journal at

@@ -596,11 +596,16 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
         path
     };
     let other = write_as("other.jsonl", 3_600_000_000_000);
-    let e = load_all(&[a.clone(), other]).unwrap_err().to_string();
+    let e = load_all(&[a.clone(), other.clone()])
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("other.jsonl") && e.contains("different hosts or boots"),
         "{e}"
     );
+    // Its times are of another boot: said so, not that the two overlap.
+    let e = load_all(&[b.clone(), other]).unwrap_err().to_string();
+    assert!(e.contains("different hosts or boots"), "{e}");
     let restarted = write_as("restarted.jsonl", 5);
     assert!(load_all(&[a.clone(), restarted]).is_ok());
 
@@ -611,6 +616,50 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
     let (loaded, _) = load_all(&[a, b]).unwrap();
     let problem = loaded.problems.first().expect("the damaged line");
     assert!(problem.to_string().contains("j.jsonl line"), "{problem}");
+}
+
+#[test]
+fn two_recordings_that_overlap_in_time_are_not_read_as_one() {
+    use crate::ui::synth::{demo, write_journal};
+    let msgs = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, msgs: &[Message]| {
+        let path = dir.path().join(name);
+        write_journal(std::fs::File::create(&path).unwrap(), msgs).unwrap();
+        path
+    };
+    let first = write("first.jsonl", &msgs);
+    // A second recorder started while the first ran: its own scan, then
+    // the events since (before, read with the first: each of those twice).
+    let cut = msgs.len() / 2;
+    let mut later: Vec<Message> = msgs
+        .iter()
+        .filter(|m| matches!(m, Message::Seed(_) | Message::Cgroup { .. }))
+        .cloned()
+        .collect();
+    later.extend(
+        msgs[cut..]
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .cloned(),
+    );
+    let second = write("second.jsonl", &later);
+    for given in [[&first, &second], [&second, &first]] {
+        let e = load_all(&[given[0].clone(), given[1].clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("first.jsonl and ")
+                && e.contains("second.jsonl overlap in time")
+                && e.contains("open them one at a time"),
+            "{e}"
+        );
+    }
+    assert!(load_all(&[second]).is_ok(), "each alone is read");
+    // One recorder's files, each after the one before, are read as one.
+    let a = write("j.jsonl.1", &msgs[..cut]);
+    let b = write("j.jsonl", &msgs[cut..]);
+    assert_eq!(load_all(&[b, a]).unwrap().0.messages, msgs);
 }
 
 #[test]
