@@ -48,6 +48,50 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Lines of one kind that were read, but not as they stood: how many, and
+/// where the first was.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub count: u64,
+    /// The first one's line, and its file when several were read as one.
+    pub first: Option<(u64, Option<String>)>,
+}
+
+impl Tally {
+    fn add(&mut self, line: u64) {
+        self.count += 1;
+        self.first.get_or_insert((line, None));
+    }
+
+    fn merge(&mut self, other: Tally, file: &str) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first = other.first.map(|(line, _)| (line, Some(file.to_string())));
+        }
+    }
+
+    fn name_file(&mut self, file: &str) {
+        if let Some((_, f)) = &mut self.first {
+            *f = Some(file.to_string());
+        }
+    }
+
+    /// How many, as `one` or `many` says it (`"duplicate line"`,
+    /// `"duplicate lines"`), and where the first was.
+    fn describe(&self, one: &str, many: &str) -> Option<String> {
+        let (line, file) = self.first.as_ref()?;
+        let at = match file {
+            Some(f) => format!("{f} line {line}"),
+            None => format!("line {line}"),
+        };
+        Some(if self.count == 1 {
+            format!("a {one} ({at})")
+        } else {
+            format!("{} {many} (the first at {at})", self.count)
+        })
+    }
+}
+
 /// A whole journal, as far as it could be read.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -56,21 +100,40 @@ pub struct Loaded {
     pub problems: Vec<Problem>,
     /// Lines read, including the header and skipped ones.
     pub lines: u64,
+    /// Event lines that repeat one read before (same text), skipped.
+    pub duplicates: Tally,
+    /// Event lines that came before an earlier time than the line before
+    /// them; each file's events are read in time order.
+    pub out_of_order: Tally,
 }
 
 impl Loaded {
-    /// A one-line account of what was skipped, if anything was.
+    /// A one-line account of what was skipped or read out of place, if
+    /// anything was.
     pub fn problem_summary(&self) -> Option<String> {
-        let first = self.problems.first()?;
-        let more = self.problems.len() - 1;
-        Some(if more == 0 {
-            format!("skipped {first}")
-        } else {
-            format!(
-                "skipped {} damaged lines; first at {first}",
-                self.problems.len()
-            )
-        })
+        let damaged = self.problems.first().map(|first| {
+            if self.problems.len() == 1 {
+                format!("skipped {first}")
+            } else {
+                format!(
+                    "skipped {} damaged lines; first at {first}",
+                    self.problems.len()
+                )
+            }
+        });
+        let parts: Vec<String> = [
+            damaged,
+            self.duplicates
+                .describe("duplicate line", "duplicate lines")
+                .map(|d| format!("skipped {d}")),
+            self.out_of_order
+                .describe("line out of time order", "lines out of time order")
+                .map(|d| format!("{d}: read in time order")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
@@ -205,6 +268,8 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
         for p in &mut all.problems {
             p.file = Some(name(&first_path));
         }
+        all.duplicates.name_file(&name(&first_path));
+        all.out_of_order.name_file(&name(&first_path));
     }
     let mut order = vec![first_path.clone()];
     for (path, loaded) in files {
@@ -215,6 +280,8 @@ pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::
             }));
         all.messages.extend(loaded.messages);
         all.lines += loaded.lines;
+        all.duplicates.merge(loaded.duplicates, &name(&path));
+        all.out_of_order.merge(loaded.out_of_order, &name(&path));
         order.push(path);
     }
     Ok((all, order))
@@ -298,6 +365,8 @@ fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
         }
     };
     let mut messages = Vec::new();
+    // The line of each event line read, in order.
+    let mut event_lines = Vec::new();
     let mut problems = Vec::new();
     loop {
         let kind = match next_line(&mut input, &mut buf, skip) {
@@ -331,6 +400,9 @@ fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
             Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => None,
             Line::Complete | Line::Unterminated => match parse_line(&buf) {
                 Ok(Some(msg)) => {
+                    if matches!(msg, Message::Event(_)) {
+                        event_lines.push(lineno);
+                    }
                     messages.push(msg);
                     None
                 }
@@ -349,12 +421,121 @@ fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
             });
         }
     }
+    let (duplicates, out_of_order) = in_time_order(&mut messages, &event_lines);
     Ok(Loaded {
         header,
         messages,
         problems,
         lines: lineno,
+        duplicates,
+        out_of_order,
     })
+}
+
+/// Puts a file's events in time order and drops the exact repeats of one
+/// (a block of lines pasted twice, two copies of a file joined): applied
+/// as they stood, a repeat doubles what it says (an exec twice, a listener
+/// that never closes) and a line out of its place changes what is known
+/// at each moment (a comm, a parent). `event_lines` holds each event's
+/// line. The other lines (processes, sockets and cgroups at the start of
+/// a file, lost records) stay where they are, and the events stay in the
+/// places events held: only which event is in which place changes.
+/// Returns the repeats skipped and the lines found out of time order.
+///
+/// The probe writes events in time order, but for programs that
+/// interrupted one another on one CPU, sub-µs apart; and a `gone` line is
+/// stamped when the socket listing that found it began, and written when
+/// it ended. Those are put in order without being counted. Costs one pass
+/// for a journal in order; out of order, a sort of indices and no copy of
+/// a line.
+fn in_time_order(messages: &mut Vec<Message>, event_lines: &[u64]) -> (Tally, Tally) {
+    /// How many earlier events of the same time a repeat is looked for
+    /// among: a real journal has a handful at most.
+    const SAME_TIME: usize = 64;
+    let (mut duplicates, mut out_of_order) = (Tally::default(), Tally::default());
+    let slots: Vec<usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, Message::Event(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let time = |m: &Message| match m {
+        Message::Event(ev) => ev.ktime,
+        _ => 0,
+    };
+    let t = |k: usize| time(&messages[slots[k]]);
+    let n = slots.len();
+    if (1..n).all(|k| t(k - 1) < t(k)) {
+        return (duplicates, out_of_order);
+    }
+    // `order[j]`: the event (by its place among the events) that goes in
+    // the j-th event place. Stable: events of one time keep their order.
+    let mut order: Vec<usize> = (0..n).collect();
+    let sorted = (1..n).all(|k| t(k - 1) <= t(k));
+    if !sorted {
+        order.sort_by_key(|&k| t(k));
+    }
+    // A repeat has its original's time, so in time order it is among the
+    // events just before it; the later in the file is the repeat.
+    let mut repeat = vec![false; n];
+    let mut run = 0;
+    for j in 1..n {
+        if t(order[j]) != t(order[run]) {
+            run = j;
+            continue;
+        }
+        let this = &messages[slots[order[j]]];
+        repeat[order[j]] = (run.max(j.saturating_sub(SAME_TIME))..j)
+            .any(|i| !repeat[order[i]] && messages[slots[order[i]]] == *this);
+    }
+    // Counted in the file's order, repeats left out.
+    let mut before: Option<u64> = None;
+    for k in 0..n {
+        let Message::Event(ev) = &messages[slots[k]] else {
+            continue;
+        };
+        let line = event_lines.get(k).copied().unwrap_or(0);
+        if repeat[k] {
+            duplicates.add(line);
+            continue;
+        }
+        if is_gone(ev) {
+            continue;
+        }
+        if before.is_some_and(|b| ev.ktime.saturating_add(ORDER_SLACK) < b) {
+            out_of_order.add(line);
+        }
+        before = Some(ev.ktime);
+    }
+    if !sorted {
+        // Each event to its place in time order, following the cycles of
+        // the permutation: swaps, no copies.
+        let mut placed = vec![false; n];
+        for start in 0..n {
+            let mut j = start;
+            while !placed[j] {
+                placed[j] = true;
+                let from = order[j];
+                if from == start {
+                    break;
+                }
+                messages.swap(slots[j], slots[from]);
+                j = from;
+            }
+        }
+    }
+    if duplicates.count > 0 {
+        let mut drop = vec![false; messages.len()];
+        for (j, &k) in order.iter().enumerate() {
+            drop[slots[j]] = repeat[k];
+        }
+        let mut i = 0;
+        messages.retain(|_| {
+            i += 1;
+            !drop[i - 1]
+        });
+    }
+    (duplicates, out_of_order)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -662,6 +662,139 @@ fn two_recordings_that_overlap_in_time_are_not_read_as_one() {
     assert_eq!(load_all(&[b, a]).unwrap().0.messages, msgs);
 }
 
+/// The lines of a journal of `msgs` (the header first), without newlines.
+fn journal_lines(msgs: &[Message]) -> Vec<Vec<u8>> {
+    let mut bytes = Vec::new();
+    crate::ui::synth::write_journal(&mut bytes, msgs).unwrap();
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn repeated_lines_are_read_once_and_lines_out_of_order_in_time_order() {
+    let msgs = crate::ui::synth::demo();
+    let lines = journal_lines(&msgs);
+    let is_event = |l: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        !["header", "process", "cgroup", "socket", "lost"].contains(&v["type"].as_str().unwrap())
+    };
+    let first_event = lines.iter().position(|l| is_event(l)).unwrap();
+    // A block of events pasted again further on (before, each exec in it
+    // was applied twice and its listener opened twice).
+    let block = first_event..first_event + 6;
+    let mut repeated = lines.clone();
+    repeated.splice(
+        first_event + 10..first_event + 10,
+        lines[block.clone()].to_vec(),
+    );
+    let loaded = read(&repeated.join(&b'\n')[..]).unwrap();
+    assert_eq!(loaded.messages, msgs);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert_eq!(loaded.duplicates.count, 6);
+    assert_eq!(loaded.out_of_order.count, 0, "the repeats are not counted");
+    assert_eq!(
+        loaded.problem_summary().unwrap(),
+        format!(
+            "skipped 6 duplicate lines (the first at line {})",
+            first_event + 11
+        )
+    );
+    // The events shuffled (before, a process's comm and parent came out
+    // as the last line read said): read in time order, and said so.
+    let mut shuffled = lines.clone();
+    let events = &mut shuffled[first_event..];
+    let mut rng = crate::ui::synth::Rng::new(7);
+    for i in (1..events.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        events.swap(i, j);
+    }
+    // (The lost line, not an event, keeps its place: put it back there.)
+    let lost = shuffled
+        .iter()
+        .position(|l| !is_event(l) && l.starts_with(br#"{"type":"lost""#));
+    let lost = shuffled.remove(lost.unwrap());
+    shuffled.push(lost);
+    assert_ne!(shuffled, lines);
+    let loaded = read(&shuffled.join(&b'\n')[..]).unwrap();
+    assert_eq!(loaded.messages, msgs);
+    assert!(loaded.out_of_order.count > 0);
+    assert_eq!(loaded.duplicates.count, 0);
+    let summary = loaded.problem_summary().unwrap();
+    assert!(
+        summary.contains("lines out of time order (the first at line "),
+        "{summary}"
+    );
+    assert!(summary.ends_with(": read in time order"), "{summary}");
+}
+
+#[test]
+fn what_the_probe_writes_out_of_order_is_put_in_order_without_a_word() {
+    use crate::ui::synth::Synth;
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let a = s.spawn(init, 0, "/usr/bin/a", &["a"]);
+    let b = s.spawn(init, 0, "/usr/bin/b", &["b"]);
+    // Two sockets of one process that a sweep found gone: one time, one
+    // thread, two lines.
+    s.local_tcp((a, init), (b, init), 80);
+    let mut msgs = s.messages.clone();
+    // 2 ms before the last event: after the connection opened.
+    let at = s.now - 3_000_000;
+    let gone = |m: &Message, cookie: u64| match m {
+        Message::Event(ev) => {
+            let mut ev = ev.clone();
+            if let EventKind::Net(n) = &mut ev.kind {
+                n.kind = NetKind::Gone;
+                n.cookie = cookie;
+            }
+            ev.ktime = at;
+            Message::Event(ev)
+        }
+        m => m.clone(),
+    };
+    let net = msgs
+        .iter()
+        .rposition(|m| {
+            matches!(
+                m,
+                Message::Event(Event {
+                    kind: EventKind::Net(_),
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    // Written when the listing ended, after later events; stamped when it
+    // began.
+    let (g1, g2) = (gone(&msgs[net], 100), gone(&msgs[net], 101));
+    msgs.push(g1.clone());
+    msgs.push(g2.clone());
+    // Two events of programs that interrupted one another: 300 ns apart,
+    // the later first (a's exec, b's fork).
+    let (i, j) = (2, 3);
+    let (ti, tj) = (msgs[i].ktime().unwrap(), msgs[j].ktime().unwrap());
+    for (k, t) in [(i, tj + 300), (j, tj)] {
+        if let Message::Event(ev) = &mut msgs[k] {
+            ev.ktime = t;
+        }
+    }
+    assert!(ti < tj);
+    let loaded = read(&journal_lines(&msgs).join(&b'\n')[..]).unwrap();
+    assert!(
+        loaded.problem_summary().is_none(),
+        "{:?}",
+        loaded.problem_summary()
+    );
+    // Both gone lines are kept, in time order, as are the two swapped.
+    let times: Vec<u64> = loaded.messages.iter().filter_map(Message::ktime).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(loaded.messages.len(), msgs.len());
+    assert!(loaded.messages.contains(&g1) && loaded.messages.contains(&g2));
+}
+
 #[test]
 fn a_new_journal_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;

@@ -24,6 +24,8 @@ pub fn replay(msgs: Vec<Message>, problems: Vec<crate::journal::Problem>) -> App
         lines: msgs.len() as u64 + 1,
         messages: msgs,
         problems,
+        duplicates: Default::default(),
+        out_of_order: Default::default(),
     };
     let mut app = super::replay_app(loaded, "trace.jsonl");
     app.users =
