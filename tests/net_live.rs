@@ -1444,3 +1444,123 @@ fn unbound_listener(test: &str, script: String) {
     assert_eq!(l.local.port(), port(&v, "port"), "{l:?}");
     assert_eq!(l.state, ConnState::Closed);
 }
+
+/// Listens; on a line on stdin accepts one connection and says its peer's
+/// port, then uses nothing (a hung worker) until the next line.
+const IDLE_SERVER: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+sys.stdin.readline()
+a, _ = s.accept()
+say(accepted=a.getpeername()[1])
+sys.stdin.readline()
+a.close()
+s.close()
+"#;
+
+/// argv: port. Connects twice, sends on both, says both local ports, and
+/// closes when told to on stdin.
+const TWO_CLIENTS: &str = r#"
+p = int(sys.argv[1])
+c1 = socket.create_connection(('127.0.0.1', p))
+c2 = socket.create_connection(('127.0.0.1', p))
+c1.sendall(b'x' * 1000)
+c2.sendall(b'x' * 1000)
+say(ports=[c1.getsockname()[1], c2.getsockname()[1]])
+sys.stdin.readline()
+c1.close()
+c2.close()
+"#;
+
+#[test]
+fn connections_accepted_and_left_unused_or_left_queued_show() {
+    let test = "connections_accepted_and_left_unused_or_left_queued_show";
+    if !probe_allowed(test) {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // A server that accepts one connection and never reads it, with a
+    // second one left in its accept queue: the probe reports an accept at
+    // the socket's first use, so neither used to show until it ended.
+    // The server, and the clients' ports.
+    type Report = Option<(Who, Vec<u16>)>;
+    let report: Arc<Mutex<Report>> = Arc::default();
+    let seen = Arc::new(AtomicBool::new(false));
+    let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
+    let work = move || {
+        use std::io::Write;
+        let (mut server, mut server_out) = started(IDLE_SERVER, &[]);
+        let listening = next(&mut server_out);
+        let lport = port(&listening, "port");
+        let (mut client, mut client_out) = started(TWO_CLIENTS, &[lport.to_string()]);
+        let ports: Vec<u16> =
+            serde_json::from_value(next(&mut client_out)["ports"].clone()).expect("two ports");
+        let mut server_in = server.stdin.take().expect("stdin");
+        server_in.write_all(b"accept\n").expect("told to accept");
+        assert_eq!(port(&next(&mut server_out), "accepted"), ports[0]);
+        *r.lock().unwrap() = Some((who(&listening), ports));
+        let waited = std::time::Instant::now();
+        while !s.load(Ordering::Relaxed) && waited.elapsed() < Duration::from_secs(50) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut client_in = client.stdin.take().expect("stdin");
+        client_in.write_all(b"close\n").expect("told to close");
+        server_in.write_all(b"close\n").expect("told to close");
+        assert!(client.wait().expect("client ran").success());
+        assert!(server.wait().expect("server ran").success());
+    };
+    let (rep, shown) = (Arc::clone(&report), Arc::clone(&seen));
+    let cap = capture(
+        work,
+        move |t| {
+            let Some((w, _)) = rep.lock().unwrap().clone() else {
+                return false;
+            };
+            let Some((_, n)) = t
+                .nodes()
+                .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)
+            else {
+                return false;
+            };
+            let inbound = |open: bool| {
+                n.conns
+                    .iter()
+                    .filter(|&&i| {
+                        let c = t.conn(i);
+                        c.direction == Direction::Inbound && c.end.is_none() == open
+                    })
+                    .count()
+            };
+            if inbound(true) == 2 {
+                shown.store(true, Ordering::Relaxed);
+            }
+            shown.load(Ordering::Relaxed) && inbound(false) == 2
+        },
+        Duration::from_secs(60),
+    );
+    assert!(seen.load(Ordering::Relaxed), "both shown while open");
+    let (s, ports) = report.lock().unwrap().clone().expect("reported");
+    let tree = &cap.tree;
+    let sid = node_of(tree, s);
+    let inbound = conns_of(tree, sid, Direction::Inbound);
+    let mut remote: Vec<u16> = inbound
+        .iter()
+        .map(|&i| tree.conn(i).remote.port())
+        .collect();
+    remote.sort_unstable();
+    let mut want = ports.clone();
+    want.sort_unstable();
+    assert_eq!(remote, want, "both connections, each once, on the server");
+    for &i in &inbound {
+        let c = tree.conn(i);
+        assert_eq!(c.state, ConnState::Closed, "{c:?}");
+        assert!(
+            tree.peer_process(i).is_some(),
+            "linked to the client: {c:?}"
+        );
+    }
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}

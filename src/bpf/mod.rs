@@ -420,6 +420,14 @@ fn run(
     // Each cgroup named before the first message of a process in it.
     let mut cgroups = Cgroups::new();
 
+    // The accepted sockets no process has used yet (see unclaimed.rs).
+    let table = if network {
+        unclaimed::Table::map(&skel.maps.unclaimed)
+            .map_err(|e| log::warn!("connections accepted and left unused will not show: {e:#}"))
+            .ok()
+    } else {
+        None
+    };
     if options.list_sockets && network {
         // Before any record is released: a listed socket's close may
         // already be in the rings.
@@ -427,15 +435,13 @@ fn run(
             .and_then(|seen| crate::seed::sockets::scan(attached, seen).map_err(Into::into));
         match listed {
             Ok(scan) => {
-                match unclaimed::mark(&skel.maps.unclaimed, &scan.waiting) {
-                    Ok(0) => {}
-                    Ok(n) => log::warn!(
+                match table.as_ref().map(|t| t.mark(&scan.waiting)) {
+                    Some(0) => {}
+                    Some(n) => log::warn!(
                         "{n} connections waiting to be accepted will not show when accepted: \
                          their slots were taken"
                     ),
-                    Err(e) => log::warn!(
-                        "connections waiting to be accepted will not show when accepted: {e:#}"
-                    ),
+                    None => {}
                 }
                 let sockets = scan.sockets;
                 for s in &sockets {
@@ -461,6 +467,7 @@ fn run(
     let _ = ready.send(Ok(features));
     let mut batch = Batch::new();
     let mut sweeper = Sweeper::new();
+    let mut unused = unclaimed::Unused::default();
     // Sends what was released up to `watermark`, its closes attributed, and
     // with `sweep` the sockets a finished sweep found gone, in batches
     // (and starts the next sweep when it is due); false when the receiver
@@ -482,12 +489,14 @@ fn run(
         if connected && sweep {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            for ev in sweeper.finish(owners, watermark) {
-                let msg = Message::Event(ev);
+            for msg in sweeper.finish(owners, watermark) {
                 cgroups.announce(&msg, &mut batch);
                 batch.push(msg);
             }
-            sweeper.maybe_start(owners);
+            let due = table
+                .as_ref()
+                .map_or_else(Vec::new, |t| unused.due(t, watermark));
+            sweeper.maybe_start(owners, due);
         }
         connected && out.send(&mut batch)
     };

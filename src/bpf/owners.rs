@@ -169,11 +169,16 @@ impl Owners {
         self.by_cookie.insert(n.cookie, owner);
     }
 
+    /// Whether the socket `cookie` is held: seen opened and not closed.
+    pub fn holds(&self, cookie: u64) -> bool {
+        self.by_cookie.contains_key(&cookie)
+    }
+
     /// Who listens, in network namespace `netns`, where an accepted
     /// socket's local address says: on that address, else on any address
     /// of its family with its port, else (for IPv4, shown unmapped) on any
     /// IPv6 address with its port.
-    fn listener_on(&self, netns: u32, local: SocketAddr) -> Option<Actor> {
+    pub fn listener_on(&self, netns: u32, local: SocketAddr) -> Option<Actor> {
         let port = local.port();
         let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         let wildcards = match local {

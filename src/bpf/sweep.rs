@@ -16,8 +16,11 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use super::owners::Owners;
-use crate::event::Event;
-use crate::seed::sockets::{Wanted, list_tcp, list_tcp_in, netns, processes_in};
+use super::unclaimed::UNUSED_AFTER;
+use crate::event::{Actor, Direction, Event, Message, Protocol, SeedSocket};
+use crate::seed::sockets::{
+    Listed, Wanted, holders_of, list_tcp, list_tcp_in, netns, processes_in,
+};
 
 /// How often, at most, the kernel's TCP sockets are listed to end those
 /// whose close never came (see [`Owners::sweep`]): such a socket shows as
@@ -41,22 +44,54 @@ pub struct Listing {
     listed: HashSet<u64>,
     /// The network namespaces listed, and which of their sockets.
     covered: HashMap<u32, Wanted>,
+    /// Accepted sockets left unused that the listing was asked to find
+    /// (see [`Unused`](super::unclaimed::Unused)), as found.
+    unused: Vec<Unused>,
     /// How long listing took.
     took: Duration,
 }
 
-/// Lists the namespaces `wanted` (see [`Owners::namespaces`]). None when
-/// ours cannot be listed; another namespace that cannot be (its processes
-/// are gone) is left out.
-fn list(mut wanted: HashMap<u32, Wanted>) -> Option<Listing> {
+/// An accepted socket no process has used for a while, as listed.
+#[derive(Debug)]
+struct Unused {
+    netns: u32,
+    socket: Listed,
+    /// When it was first found unused (boot-time ns).
+    since: u64,
+    /// The process holding it; none while it waits in its listener's
+    /// accept queue.
+    holder: Option<Actor>,
+}
+
+/// Lists the namespaces `wanted` (see [`Owners::namespaces`]), and finds
+/// the sockets of `unused` (cookie, since) among them. None when ours
+/// cannot be listed; another namespace that cannot be (its processes are
+/// gone) is left out.
+fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<Listing> {
     let started = Instant::now();
     let ours = netns("self")?;
     wanted.remove(&0);
+    if !unused.is_empty() {
+        // Accepted sockets are not listeners: every socket, where any is
+        // looked for.
+        wanted.values_mut().for_each(|w| *w = Wanted::Held);
+    }
     let mut out = Listing::default();
+    let found = |ns: u32, l: Vec<Listed>, out: &mut Listing| {
+        out.listed.extend(l.iter().map(|s| s.cookie));
+        out.unused.extend(l.into_iter().filter_map(|socket| {
+            Some(Unused {
+                netns: ns,
+                since: *unused.get(&socket.cookie)?,
+                socket,
+                holder: None,
+            })
+        }));
+    };
     if let Some(w) = wanted.remove(&ours) {
         match list_tcp(w) {
             Ok(l) => {
-                out.listed.extend(l.iter().map(|s| s.cookie));
+                found(ours, l, &mut out);
                 out.covered.insert(ours, w);
             }
             Err(e) => {
@@ -71,15 +106,52 @@ fn list(mut wanted: HashMap<u32, Wanted>) -> Option<Listing> {
             let w = wanted.get(&ns).copied().unwrap_or(Wanted::Held);
             match list_tcp_in(ns, pid, w) {
                 Ok(l) => {
-                    out.listed.extend(l.iter().map(|s| s.cookie));
+                    found(ns, l, &mut out);
                     out.covered.insert(ns, w);
                 }
                 Err(e) => log::debug!("listing network namespace {ns} for the sweep: {e}"),
             }
         }
     }
+    // Accepted, and held by a process that has not used it yet.
+    let inodes: HashSet<u64> = out.unused.iter().map(|u| u.socket.inode).collect();
+    let holders = holders_of(&inodes);
+    for u in &mut out.unused {
+        u.holder = holders.get(&u.socket.inode).copied();
+    }
     out.took = started.elapsed();
     Some(out)
+}
+
+/// The accepted sockets of `listing` left unused, as sockets listed now:
+/// on the process that holds each, or, for one still in its listener's
+/// accept queue, on the listener's. A socket `owners` already holds (its
+/// accept came meanwhile) is left out, as is one whose listener is not
+/// known.
+fn unused_sockets(owners: &mut Owners, listing: &mut Listing) -> Vec<SeedSocket> {
+    let mut out = Vec::new();
+    for u in listing.unused.drain(..) {
+        let s = &u.socket;
+        if owners.holds(s.cookie) {
+            continue;
+        }
+        let Some(actor) = u.holder.or_else(|| owners.listener_on(u.netns, s.local)) else {
+            continue;
+        };
+        let socket = SeedSocket {
+            seen: u.since,
+            actor,
+            protocol: Protocol::Tcp,
+            direction: Direction::Inbound,
+            local: s.local,
+            remote: s.remote,
+            cookie: s.cookie,
+            netns: u.netns,
+        };
+        owners.listed(&socket);
+        out.push(socket);
+    }
+    out
 }
 
 /// Ends the sockets `listing` shows gone, as `gone` events at `now`.
@@ -96,7 +168,7 @@ fn apply(owners: &mut Owners, listing: &Listing, now: u64) -> Vec<Event> {
 /// One sweep, on the calling thread.
 #[cfg(test)]
 fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
-    list(owners.namespaces()).map_or_else(Vec::new, |l| apply(owners, &l, now))
+    list(owners.namespaces(), HashMap::new()).map_or_else(Vec::new, |l| apply(owners, &l, now))
 }
 
 /// Runs the sweep's listings on a thread of their own, one at a time, at
@@ -105,6 +177,11 @@ pub struct Sweeper {
     in_flight: Option<Receiver<Option<Listing>>>,
     last: Instant,
     every: Duration,
+    /// How long the last listing took.
+    took: Duration,
+    /// Accepted sockets left unused, to be found by the next listing:
+    /// cookie, and since when (boot-time ns).
+    unused: HashMap<u64, u64>,
 }
 
 impl Sweeper {
@@ -113,22 +190,33 @@ impl Sweeper {
             in_flight: None,
             last: Instant::now(),
             every: SWEEP_INTERVAL,
+            took: Duration::ZERO,
+            unused: HashMap::new(),
         }
     }
 
     /// Starts a listing if one is due and none is running, for the
-    /// sockets `owners` holds now.
-    pub fn maybe_start(&mut self, owners: &Owners) {
-        if self.in_flight.is_some() || owners.is_empty() || self.last.elapsed() < self.every {
+    /// sockets `owners` holds now; one is due sooner when accepted sockets
+    /// left unused (`unused`: cookie, since when) are to be found, spaced
+    /// out as sweeps are on a host with very many sockets.
+    pub fn maybe_start(&mut self, owners: &Owners, unused: Vec<(u64, u64)>) {
+        self.unused.extend(unused);
+        let every = if self.unused.is_empty() {
+            self.every
+        } else {
+            UNUSED_AFTER.max(self.took.saturating_mul(SWEEP_SPACING))
+        };
+        if self.in_flight.is_some() || owners.is_empty() || self.last.elapsed() < every {
             return;
         }
         let wanted = owners.namespaces();
+        let unused = std::mem::take(&mut self.unused);
         let (tx, rx) = channel();
         let spawned = std::thread::Builder::new()
             .name("causeway-sweep".into())
             .spawn(move || {
                 // A receiver gone (the probe stopping) is no error.
-                let _ = tx.send(list(wanted));
+                let _ = tx.send(list(wanted, unused));
             });
         match spawned {
             Ok(_) => self.in_flight = Some(rx),
@@ -139,8 +227,9 @@ impl Sweeper {
 
     /// Applies the listing if it is done: the sockets it shows gone, as
     /// `gone` events at `now` (which must come after every record applied
-    /// to `owners` so far, and before every one to come).
-    pub fn finish(&mut self, owners: &mut Owners, now: u64) -> Vec<Event> {
+    /// to `owners` so far, and before every one to come), and the accepted
+    /// sockets it found left unused, as sockets listed.
+    pub fn finish(&mut self, owners: &mut Owners, now: u64) -> Vec<Message> {
         let Some(rx) = &self.in_flight else {
             return Vec::new();
         };
@@ -151,11 +240,17 @@ impl Sweeper {
         };
         self.in_flight = None;
         self.last = Instant::now();
-        let Some(listing) = listing else {
+        let Some(mut listing) = listing else {
             return Vec::new();
         };
         self.every = next_sweep(listing.took);
+        self.took = listing.took;
+        let unused = unused_sockets(owners, &mut listing);
         apply(owners, &listing, now)
+            .into_iter()
+            .map(Message::Event)
+            .chain(unused.into_iter().map(Message::Socket))
+            .collect()
     }
 }
 
@@ -277,11 +372,11 @@ mod tests {
         owners.listed(&socket(never_closed, Direction::Outbound));
         let mut sweeper = Sweeper::new();
         assert!(sweeper.finish(&mut owners, 1).is_empty(), "none running");
-        sweeper.maybe_start(&owners);
+        sweeper.maybe_start(&owners, Vec::new());
         assert!(sweeper.in_flight.is_none(), "not due yet");
         let mut sweep = |now| {
             sweeper.every = Duration::ZERO;
-            sweeper.maybe_start(&owners);
+            sweeper.maybe_start(&owners, Vec::new());
             assert!(sweeper.in_flight.is_some());
             loop {
                 let gone = sweeper.finish(&mut owners, now);
@@ -296,8 +391,11 @@ mod tests {
         let gone = sweep(20);
         let gone: Vec<(u64, u64)> = gone
             .iter()
-            .filter_map(|ev| match &ev.kind {
-                EventKind::Net(n) => Some((n.cookie, ev.ktime)),
+            .filter_map(|m| match m {
+                Message::Event(ev) => match &ev.kind {
+                    EventKind::Net(n) => Some((n.cookie, ev.ktime)),
+                    _ => None,
+                },
                 _ => None,
             })
             .collect();

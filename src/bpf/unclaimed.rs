@@ -1,13 +1,17 @@
-//! Connections already waiting in a listener's accept queue when the probe
-//! starts: marked in the probe's `unclaimed` table, so that the process
-//! that accepts and first uses one is reported as accepting it, as for a
-//! connection that arrives later. The table is mapped into this process,
+//! The probe's `unclaimed` table of accepted sockets no process has used
+//! yet. Connections already waiting in a listener's accept queue when the
+//! probe starts are marked in it, so that the process that accepts and
+//! first uses one is reported as accepting it, as for a connection that
+//! arrives later; and it is read every few seconds for connections left
+//! unused ([`Unused`]). The table is mapped into this process,
 //! and each cookie takes a slot with the same compare-and-swap the probe's
 //! programs use (`claim_slot` in causeway.bpf.c), so a program marking or
 //! freeing a slot at the same moment is never overwritten.
 
+use std::collections::{HashMap, HashSet};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use libbpf_rs::MapCore;
@@ -17,51 +21,136 @@ const SLOTS: u64 = 16_384;
 const ACCEPT_WINDOW: usize = 8;
 const TABLE: usize = SLOTS as usize + ACCEPT_WINDOW - 1;
 
-/// Marks each of `cookies` in `map` (the probe's `unclaimed` table).
-/// Returns how many found every slot of their window taken, and were left
-/// unmarked (a program would take the first slot and count the socket in
-/// it lost: at start, leaving the newcomer out is the smaller loss).
-pub(super) fn mark(map: &impl MapCore, cookies: &[u64]) -> Result<usize> {
-    if cookies.is_empty() {
-        return Ok(0);
+/// The probe's `unclaimed` table, mapped into this process for as long as
+/// this lives.
+pub(super) struct Table {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Table {
+    /// Maps `map` (the probe's `unclaimed` table).
+    pub(super) fn map(map: &impl MapCore) -> Result<Table> {
+        ensure!(
+            map.max_entries() as usize == TABLE && map.value_size() == 8,
+            "the probe's table of unclaimed sockets is not the shape this program expects"
+        );
+        // SAFETY: sysconf only reads a configuration value.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or(4096);
+        let len = (TABLE * 8).div_ceil(page) * page;
+        // SAFETY: maps the table (a BPF_F_MMAPABLE array, whose values
+        // start at offset 0) shared and read-write, at an address the
+        // kernel picks; no memory of ours is passed, and failure is
+        // checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                map.as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error())
+                .context("mapping the probe's table of unclaimed sockets");
+        }
+        Ok(Table { ptr, len })
     }
-    ensure!(
-        map.max_entries() as usize == TABLE && map.value_size() == 8,
-        "the probe's table of unclaimed sockets is not the shape this program expects"
-    );
-    // SAFETY: sysconf only reads a configuration value.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-        .ok()
-        .filter(|&p| p > 0)
-        .unwrap_or(4096);
-    let len = (TABLE * 8).div_ceil(page) * page;
-    // SAFETY: maps the table (a BPF_F_MMAPABLE array, whose values start
-    // at offset 0) shared and read-write, at an address the kernel picks;
-    // no memory of ours is passed, and failure is checked below.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            map.as_fd().as_raw_fd(),
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error())
-            .context("mapping the probe's table of unclaimed sockets");
+
+    fn slots(&self) -> &[AtomicU64] {
+        // SAFETY: the mapping is page-aligned (so aligned for u64), at
+        // least TABLE * 8 bytes long, and stays mapped until `self` is
+        // dropped, which the borrow outlives not. The probe's programs
+        // change it only with atomic operations and word-sized stores,
+        // which AtomicU64 allows.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<AtomicU64>(), TABLE) }
     }
-    // SAFETY: the mapping is page-aligned (so aligned for u64), at least
-    // TABLE * 8 bytes long, and stays mapped until the munmap below, after
-    // the last use of `table`. The probe's programs change it only with
-    // atomic operations and word-sized stores, which AtomicU64 allows.
-    let table = unsafe { std::slice::from_raw_parts(ptr.cast::<AtomicU64>(), TABLE) };
-    let missed = cookies.iter().filter(|&&c| !claim(table, c)).count();
-    // SAFETY: unmaps exactly the mapping made above; `table` is not used
-    // after this.
-    unsafe { libc::munmap(ptr, len) };
-    Ok(missed)
+
+    /// Marks each of `cookies`. Returns how many found every slot of their
+    /// window taken, and were left unmarked (a program would take the
+    /// first slot and count the socket in it lost: at start, leaving the
+    /// newcomer out is the smaller loss).
+    pub(super) fn mark(&self, cookies: &[u64]) -> usize {
+        let table = self.slots();
+        cookies.iter().filter(|&&c| !claim(table, c)).count()
+    }
+
+    /// The sockets in the table now: accepted (or waiting to be) and not
+    /// yet used by any process.
+    pub(super) fn cookies(&self) -> HashSet<u64> {
+        cookies_in(self.slots())
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`; no borrow of
+        // it outlives `self`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+fn cookies_in(table: &[AtomicU64]) -> HashSet<u64> {
+    table
+        .iter()
+        .map(|slot| slot.load(Ordering::Relaxed))
+        .filter(|&c| c != 0)
+        .collect()
+}
+
+/// How long an accepted socket stays unused before it is looked for in
+/// the kernel's list of sockets and shown (see [`Unused`]).
+pub(super) const UNUSED_AFTER: Duration = Duration::from_secs(2);
+
+/// Accepted sockets that no process has used for a while. The probe
+/// reports an accept at the socket's first use (see causeway.bpf.c), so a
+/// server that accepts and then never reads, or never accepts (its
+/// accept queue fills: a hung worker), would leave its connections
+/// unseen until they end. The table is read every [`UNUSED_AFTER`]; a
+/// socket found in two readings in a row is due to be shown (through the
+/// sweep's listing, which gives its addresses), once.
+#[derive(Default)]
+pub(super) struct Unused {
+    last: Option<Instant>,
+    /// What the last reading found, with when it was first found
+    /// (boot-time ns).
+    seen: HashMap<u64, u64>,
+    /// Found in two readings in a row and handed on; forgotten once out of
+    /// the table.
+    shown: HashSet<u64>,
+}
+
+impl Unused {
+    /// Reads `table` if a reading is due (`now`: boot-time ns); returns the
+    /// sockets now due to be shown, with when each was first found.
+    pub(super) fn due(&mut self, table: &Table, now: u64) -> Vec<(u64, u64)> {
+        if self.last.is_some_and(|t| t.elapsed() < UNUSED_AFTER) {
+            return Vec::new();
+        }
+        self.last = Some(Instant::now());
+        self.read(table.cookies(), now)
+    }
+
+    fn read(&mut self, found: HashSet<u64>, now: u64) -> Vec<(u64, u64)> {
+        self.shown.retain(|c| found.contains(c));
+        let before = std::mem::take(&mut self.seen);
+        let mut due = Vec::new();
+        for cookie in found {
+            let since = before.get(&cookie).copied();
+            self.seen.insert(cookie, since.unwrap_or(now));
+            if let Some(since) = since {
+                if self.shown.insert(cookie) {
+                    due.push((cookie, since));
+                }
+            }
+        }
+        due
+    }
 }
 
 /// Takes the first slot of `cookie`'s window that is free, or finds the
@@ -93,6 +182,22 @@ mod tests {
             .iter()
             .map(|s| s.load(Ordering::Relaxed))
             .collect()
+    }
+
+    #[test]
+    fn a_socket_in_two_readings_in_a_row_is_due_once() {
+        let set = |c: &[u64]| c.iter().copied().collect::<HashSet<u64>>();
+        let mut u = Unused::default();
+        assert!(u.read(set(&[1, 2]), 100).is_empty(), "first found");
+        // 1 was used meanwhile; 2 is still unused, 3 is new.
+        assert_eq!(u.read(set(&[2, 3]), 200), [(2, 100)]);
+        assert_eq!(u.read(set(&[2, 3]), 300), [(3, 200)], "2 only once");
+        // 2 leaves the table (used, or closed): it is forgotten.
+        assert!(u.read(set(&[3]), 400).is_empty());
+        assert!(!u.shown.contains(&2) && u.shown.contains(&3));
+        let t = table();
+        t[5].store(42, Ordering::Relaxed);
+        assert_eq!(cookies_in(&t), set(&[42]));
     }
 
     #[test]

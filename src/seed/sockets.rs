@@ -376,6 +376,21 @@ fn holders() -> HashMap<u64, i32> {
         .collect()
 }
 
+/// The processes holding the sockets of `inodes`, as [`holders`] picks
+/// them, each as the probe's records would name it. Reads every process's
+/// fds: for the few sockets the sweep finds accepted and left unused.
+pub fn holders_of(inodes: &HashSet<u64>) -> HashMap<u64, Actor> {
+    if inodes.is_empty() {
+        return HashMap::new();
+    }
+    let mut cgroups = HashMap::new();
+    holders()
+        .into_iter()
+        .filter(|(inode, _)| inodes.contains(inode))
+        .filter_map(|(inode, pid)| Some((inode, actor(pid, &mut cgroups)?)))
+        .collect()
+}
+
 /// Who `p` is, from /proc, as the probe's records would say (its start time
 /// at /proc's resolution).
 fn actor(pid: i32, cgroups: &mut HashMap<String, u64>) -> Option<Actor> {
