@@ -153,7 +153,8 @@ pub fn parse_moment(
 ) -> Result<u64, String> {
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
     let text = text.trim();
-    let hint = || format!("\"{text}\" is not a time: try 14:02, 14:02:30, -5m or 2026-12-07 14:02");
+    let hint =
+        || format!("\"{text}\" is not a time: try 14:02, 14:02:30.250, -5m or 2026-12-07 14:02");
     if let Some(ago) = text.strip_prefix('-') {
         let d = crate::record::parse_duration(ago).map_err(|_| hint())?;
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -161,6 +162,7 @@ pub fn parse_moment(
     }
     let time = |s: &str| {
         NaiveTime::parse_from_str(s, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S%.f"))
             .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
             .ok()
     };

@@ -171,6 +171,12 @@ fn a_time_typed_names_a_moment() {
     // A time of day: today's, if not after now, else yesterday's.
     assert_eq!(at("14:02"), Ok(now - 58 * 60 * S));
     assert_eq!(at("14:02:30"), Ok(now - (57 * 60 + 30) * S));
+    // Events of interest are milliseconds apart: fractions of a second.
+    assert_eq!(at("14:02:30.250"), Ok(now - (57 * 60 + 30) * S + S / 4));
+    assert_eq!(
+        at("2026-01-02 14:02:30.7"),
+        Ok(now - (57 * 60 + 30) * S + 7 * S / 10)
+    );
     assert_eq!(at("15:00"), Ok(now));
     assert_eq!(at("16:00"), Ok(now - 23 * 3600 * S));
     // A date and time, in the view's zone.
