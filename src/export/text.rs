@@ -63,15 +63,21 @@ pub fn summary(doc: &Value) -> String {
     } else {
         "running before causeway began"
     };
-    let mut stack: Vec<(usize, String, String)> = tops
+    // (process, its guide, the guide of the lines under it, its depth)
+    let mut stack: Vec<(usize, String, String, usize)> = tops
         .iter()
         .rev()
-        .map(|&i| (i, String::new(), String::new()))
+        .map(|&i| (i, String::new(), String::new(), 0))
         .collect();
-    while let Some((i, guide, rest)) = stack.pop() {
+    while let Some((i, guide, rest, depth)) = stack.pop() {
         let p = &procs[i];
         let parent_cgroup = index.get(&key(&p["parent"])).map(|&j| &procs[j]["cgroup"]);
         out.push_str(&guide);
+        if depth > MAX_INDENT {
+            // Indented no further: a chain thousands deep would make lines
+            // of tens of KiB, and the whole text hundreds of MiB.
+            let _ = write!(out, "[depth {depth}] ");
+        }
         out.push_str(&process_line(p, parent_cgroup, seeded));
         out.push('\n');
         let kids = &children[i];
@@ -86,7 +92,12 @@ pub fn summary(doc: &Value) -> String {
             } else {
                 ("├─ ", "│  ")
             };
-            stack.push((k, format!("{rest}{g}"), format!("{rest}{r}")));
+            let under = if depth >= MAX_INDENT {
+                rest.clone()
+            } else {
+                format!("{rest}{r}")
+            };
+            stack.push((k, format!("{rest}{g}"), under, depth + 1));
         }
     }
     let forgotten: u64 = procs
@@ -101,6 +112,10 @@ pub fn summary(doc: &Value) -> String {
     }
     out
 }
+
+/// Levels of the tree indented; deeper ones are drawn at this indent,
+/// with their depth.
+const MAX_INDENT: usize = 40;
 
 /// The name a process is known by: the basename of what it ran last, with
 /// what it began as when it exec'd since (`bash→sleep`), else its comm.
@@ -420,6 +435,18 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let sh = s.killed_by_itself(init, "/bin/sh", &["sh", "-c", "kill $$"], 15);
         let text = text_of(&s.messages, sh.pid);
         assert!(text.contains("SIGTERM sent by itself at"), "{text}");
+    }
+
+    #[test]
+    fn a_chain_thousands_deep_is_indented_only_so_far() {
+        let msgs = synth::chain(3000);
+        let tree = CausalTree::from_messages(&msgs);
+        let deepest = tree.nodes().last().map(|(_, n)| n.key.pid).unwrap();
+        let text = text_of(&msgs, deepest);
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest < 300, "a line {widest} characters wide");
+        assert!(text.contains("[depth 2999] "), "the depth is said");
+        assert!(text.lines().count() > 3000, "every process is there");
     }
 
     #[test]
