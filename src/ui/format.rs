@@ -10,7 +10,11 @@ pub fn duration(ns: u64) -> String {
     const M: u64 = 60 * S;
     const H: u64 = 60 * M;
     const D: u64 = 24 * H;
-    if ns < S {
+    if ns < MS {
+        // A loopback connection can open and close within a millisecond:
+        // not "0ms".
+        format!("{}µs", ns / 1_000)
+    } else if ns < S {
         format!("{}ms", ns / MS)
     } else if ns < M {
         format!("{}.{}s", ns / S, (ns % S) / (100 * MS))
@@ -192,6 +196,8 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(duration(512_000_000), "512ms");
+        assert_eq!(duration(350_400), "350µs");
+        assert_eq!(duration(999), "0µs");
         assert_eq!(duration(12_345_000_000), "12.3s");
         assert_eq!(duration(245_000_000_000), "4m05s");
         assert_eq!(duration(3 * 3_600_000_000_000 + 240_000_000_000), "3h04m");
