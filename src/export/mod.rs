@@ -216,6 +216,20 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
             })
         })
         .collect();
+    let sent: Vec<Value> = n
+        .sent
+        .iter()
+        .map(|s| {
+            json!({
+                "time": time(s.time),
+                "ktime": s.time,
+                "signal": s.signal,
+                "signal_name": signal_name(s.signal),
+                "to": key(s.to),
+                "to_comm": tree.find(s.to).map(|id| tree.node(id).comm.as_str()),
+            })
+        })
+        .collect();
     // Lists moved in after, not copied through `json!` (see `chain`).
     let mut p = json!({
         "role": role,
@@ -235,6 +249,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "execs": null,
         "end": null,
         "signals": null,
+        "signals_sent": null,
         "connections": null,
         "forgotten_connections": n.conn_counts.forgotten,
         "omitted_connections": omitted,
@@ -243,6 +258,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
     p["execs"] = Value::Array(execs);
     p["end"] = end.unwrap_or(Value::Null);
     p["signals"] = Value::Array(signals);
+    p["signals_sent"] = Value::Array(sent);
     p["connections"] = Value::Array(conns);
     p
 }
@@ -514,6 +530,21 @@ mod tests {
         assert_eq!(signals[1]["sender"]["start"], killer.start);
         assert_eq!(signals[1]["sender"]["comm"], "kill");
         assert_eq!(by_pid(&doc, 1)["signals"], json!([]));
+        // The killer's side, in its own chain.
+        let doc = chain(
+            &tree,
+            &synth::header(),
+            tree.find(killer).unwrap(),
+            tree.last_ktime(),
+        );
+        let sent = &by_pid(&doc, u64::from(killer.pid))["signals_sent"];
+        assert_eq!(sent.as_array().map(Vec::len), Some(1), "{sent}");
+        assert_eq!(sent[0]["signal_name"], "SIGKILL");
+        assert_eq!(
+            sent[0]["to"],
+            json!({"pid": sleep.pid, "start": sleep.start})
+        );
+        assert_eq!(by_pid(&doc, 1)["signals_sent"], json!([]));
     }
 
     /// The fields the table under `heading` in docs/chain.md names, in

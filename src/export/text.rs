@@ -240,6 +240,18 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             clock(&s["time"])
         ));
     }
+    // What it ended: the signals it sent to others.
+    for s in p["signals_sent"].as_array().into_iter().flatten() {
+        let to = name_of(&s["to"]).unwrap_or_else(|| {
+            let comm = s["to_comm"].as_str().unwrap_or("?");
+            format!("{} {}", s["to"]["pid"], format::text(comm.as_bytes(), 40))
+        });
+        lines.push(format!(
+            "sent {} to {to} at {}",
+            s["signal_name"].as_str().unwrap_or("?"),
+            clock(&s["time"])
+        ));
+    }
     for c in p["connections"].as_array().into_iter().flatten() {
         let dir = match c["direction"].as_str() {
             Some("outbound") => "out",
@@ -459,5 +471,9 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let line = format!("SIGTERM sent by {} kill (uid 0) at", pkill.pid);
         assert!(text.contains(&line), "{text}");
         assert!(!text.contains("sent by itself"), "{text}");
+        // The sender's chain says what it ended.
+        let text = text_of(&s.messages, pkill.pid);
+        let line = format!("sent SIGTERM to {} worker at", w.pid);
+        assert!(text.contains(&line), "{text}");
     }
 }

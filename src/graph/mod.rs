@@ -89,6 +89,19 @@ pub struct Node {
     /// Signals sent to it that can end a process, oldest first; the last
     /// [`MAX_SIGNALS`].
     pub signals: Vec<SignalRecord>,
+    /// Signals it sent to other processes, of those kept: oldest first;
+    /// the last [`MAX_SIGNALS`]. What a `kill`, a supervisor or a
+    /// watchdog ended.
+    pub sent: Vec<SentSignal>,
+}
+
+/// A signal a process sent to another.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SentSignal {
+    /// Boot-time ns.
+    pub time: u64,
+    pub signal: i32,
+    pub to: ProcKey,
 }
 
 /// Signals kept per process: who ended it is the last of them.
@@ -535,6 +548,20 @@ impl CausalTree {
                     time: ev.ktime,
                     info: *info,
                 });
+                // And on the sender, when it is another process the tree
+                // knows (the OOM killer's "sender" only needed memory).
+                let from = info.sender.filter(|f| f.proc != ev.proc && !info.oom);
+                if let Some(&sender) = from.and_then(|f| self.index.get(&ident(f.proc))) {
+                    let sent = &mut self.nodes[sender.index()].sent;
+                    if sent.len() >= MAX_SIGNALS {
+                        sent.remove(0);
+                    }
+                    sent.push(SentSignal {
+                        time: ev.ktime,
+                        signal: info.signal,
+                        to: ev.proc,
+                    });
+                }
             }
         }
     }
@@ -574,6 +601,7 @@ impl CausalTree {
             conn_counts: ConnCounts::default(),
             forgotten_children: 0,
             signals: Vec::new(),
+            sent: Vec::new(),
         });
         self.index.insert(ident(key), id);
         self.stats.alive += 1;

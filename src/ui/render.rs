@@ -923,6 +923,27 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             ]));
         }
     }
+    // Signals it sent to others by then: what it ended.
+    let sent = &n.sent[..n
+        .sent
+        .partition_point(|s| app.at.is_none_or(|t| s.time <= t))];
+    if !sent.is_empty() {
+        lines.push(Line::from(vec![
+            label(app, "sent"),
+            Span::raw(sent.len().to_string()),
+        ]));
+        for s in sent.iter().rev().take(3).rev() {
+            let to = app
+                .tree
+                .find(s.to)
+                .map_or_else(|| s.to.pid.to_string(), |id| node_ref(app, id));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
+                Span::styled(signal_name(s.signal), t.failure()),
+                Span::raw(format!(" to {to}")),
+            ]));
+        }
+    }
     let counts = at.counts(&app.tree, app.at);
     if counts.total() > 0 {
         let forgotten = match counts.forgotten {

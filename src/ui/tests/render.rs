@@ -777,11 +777,17 @@ fn a_killed_process_says_who_sent_the_signal() {
     let scr = screen(&draw(&mut app, 260, 50));
     assert!(scr.contains("signals  1"), "{scr}");
     assert!(!scr.contains("SIGTERM"), "{scr}");
-    // A process nobody signalled has no such lines.
+    // A process nobody signalled has no such lines; the killer had sent
+    // nothing yet either.
     select_pid(&mut app, killer.pid);
     let scr = screen(&draw(&mut app, 260, 50));
+    assert!(!scr.contains("signals") && !scr.contains("sent"), "{scr}");
+    // Now: the killer says what it ended.
+    app.at = None;
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(scr.contains("sent     1"), "{scr}");
     assert!(
-        !scr.contains("signals") && !scr.contains("sent by"),
+        scr.contains(&format!("SIGTERM to {} sleep", sleep.pid)),
         "{scr}"
     );
 }
