@@ -446,6 +446,14 @@ fn a_signal_names_the_process_or_the_kernel_that_sent_it() {
     assert_eq!(from.proc, kill.key, "by /bin/kill, by identity");
     assert_eq!(from.comm, "kill");
     assert!(sent.time <= sleep.exit_time.unwrap());
+    // And the killer says what it ended.
+    let [ended] = kill.sent.as_slice() else {
+        panic!("one signal sent: {:?}", kill.sent)
+    };
+    assert_eq!(
+        (ended.signal, ended.to, ended.time),
+        (15, sleep.key, sent.time)
+    );
     // The shell that started both saw its children end: SIGCHLD is not
     // written.
     let shell = t.node(sleep.parent_id().expect("the shell"));
