@@ -103,8 +103,10 @@ pub struct App {
     pub export_asked: Option<NodeId>,
     /// Scrubbed back to this moment (boot-clock ns); `None`: now.
     pub at: Option<u64>,
-    /// Processes running at `at`, counted when it was set.
+    /// Processes running at `at`, and started by then, counted when it
+    /// was set.
     pub alive_at: u64,
+    pub started_at: u64,
     /// What each running process costs now (live only: sampled on the
     /// tick; empty in a replay).
     pub usage: std::collections::HashMap<ProcKey, crate::usage::Usage>,
@@ -150,6 +152,7 @@ impl App {
             export_asked: None,
             at: None,
             alive_at: 0,
+            started_at: 0,
             usage: std::collections::HashMap::new(),
             busiest: None,
             missing: std::collections::HashMap::new(),
@@ -568,7 +571,7 @@ impl App {
         }
         self.rows.set_cutoff(&self.tree, at);
         if let Some(t) = at {
-            self.alive_at = super::at::alive_at(&self.tree, t);
+            (self.alive_at, self.started_at) = super::at::alive_at(&self.tree, t);
         }
         if let Some(id) = self.selected_node() {
             let shown = self
@@ -742,6 +745,12 @@ impl App {
                 if let Some(i) = conn {
                     self.conn_sel = i;
                 }
+            }
+            // Scrubbed back, only what had started by then is searched.
+            None if self.at.is_some() => {
+                self.flash = Some(format!(
+                    "no process matches \"{q}\" by this time (= returns to now)"
+                ));
             }
             None => self.flash = Some(format!("no process matches \"{q}\"")),
         }

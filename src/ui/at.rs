@@ -104,12 +104,18 @@ pub fn conn_state(c: &Connection, at: Option<u64>) -> ConnState {
     }
 }
 
-/// How many processes were running at `t`: started by then and not yet
-/// exited. One walk over the tree (on a scrub, not per frame).
-pub fn alive_at(tree: &CausalTree, t: u64) -> u64 {
+/// How many processes were running at `t` (started by then and not yet
+/// exited), and how many had started by then. One walk over the tree (on
+/// a scrub, not per frame).
+pub fn alive_at(tree: &CausalTree, t: u64) -> (u64, u64) {
     tree.nodes()
-        .filter(|(_, n)| n.key.start <= t && n.exit_time.is_none_or(|e| e > t))
-        .count() as u64
+        .filter(|(_, n)| n.key.start <= t)
+        .fold((0, 0), |(alive, started), (_, n)| {
+            (
+                alive + u64::from(n.exit_time.is_none_or(|e| e > t)),
+                started + 1,
+            )
+        })
 }
 
 /// The latest moment before `t` (`forward`: the earliest after) at which

@@ -129,10 +129,13 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
             t.dim(),
         ));
     }
-    spans.push(Span::raw(format!(
-        " / {} procs",
-        format::count(app.tree.len() as u64)
-    )));
+    // Scrubbed back: those that had started by then.
+    let procs = if app.at.is_some() {
+        app.started_at
+    } else {
+        app.tree.len() as u64
+    };
+    spans.push(Span::raw(format!(" / {} procs", format::count(procs))));
     if stats.forgotten > 0 {
         spans.push(Span::styled(
             format!(" (+{} old forgotten)", format::count(stats.forgotten)),

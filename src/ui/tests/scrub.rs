@@ -70,9 +70,13 @@ fn a_process_is_shown_as_it_was() {
     assert_eq!(at.counts(tree, Some(t3)).open, 1);
     assert_eq!(node_at(tree, curl, Some(t4)).counts(tree, Some(t4)).open, 0);
     // Running at each moment: init, bash (+ make until t2; + curl from t3).
-    assert_eq!(alive_at(tree, t1), 3);
-    assert_eq!(alive_at(tree, t2), 2);
-    assert_eq!(alive_at(tree, t4), 3);
+    assert_eq!(alive_at(tree, t1).0, 3);
+    assert_eq!(alive_at(tree, t2).0, 2);
+    assert_eq!(alive_at(tree, t4).0, 3);
+    // Started by each: make by t1, curl only by t3.
+    assert_eq!(alive_at(tree, t1).1, 3);
+    assert_eq!(alive_at(tree, t2).1, 3);
+    assert_eq!(alive_at(tree, t4).1, 4);
     // Steps go from one start or end to the next.
     assert_eq!(step(tree, t2, false, 0), tree.node(make).exit_time);
     assert!(step(tree, t2, true, 0).is_some_and(|m| m > t2));
@@ -104,6 +108,9 @@ fn keys_scrub_back_and_forward_and_equals_returns_to_now() {
     let s = screen(&draw(&mut app, 120, 30));
     assert!(s.contains(" AT "), "{s}");
     assert!(s.contains("before now"), "{s}");
+    // The status bar counts what had started by then: not curl.
+    let procs = format!(" / {} procs", app.tree.len() - 1);
+    assert!(s.contains(&procs), "{procs}: {s}");
     // Make had exited by then.
     let make = app.tree.find_pid(1001).expect("make");
     assert!(app.at.is_some_and(|t| t < t2));
@@ -147,6 +154,14 @@ fn scrubbed_back_find_sees_only_the_connections_made_by_then() {
     let (mut app, _, [_, _, t2, t3, _]) = live_selecting(1000);
     app.at = Some(t2);
     assert_eq!(app.find(":80", true), None, "no connection yet at t2");
+    // Searched for by hand, it says why nothing was found.
+    app.handle(Action::StartSearch);
+    for c in ":80".chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    app.handle(Action::SearchSubmit);
+    let flash = app.flash.clone().unwrap_or_default();
+    assert!(flash.contains("by this time"), "{flash}");
     app.at = Some(t3);
     let (id, conn) = app.find(":80", true).expect("connected by t3");
     assert!(matches!(app.tree.node(id).key.pid, 1 | 1002));
