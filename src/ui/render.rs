@@ -178,6 +178,20 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
             Style::new().add_modifier(Modifier::BOLD),
         ));
     }
+    // On a narrow terminal the last figures are left out whole, not cut
+    // in the middle ("mem 79.7").
+    let mut used = 0;
+    let fits = spans
+        .iter()
+        .take_while(|s| {
+            used += s.width();
+            used <= usize::from(area.width)
+        })
+        .count();
+    spans.truncate(fits);
+    if spans.last().is_some_and(|s| s.content == " │ ") {
+        spans.pop();
+    }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 

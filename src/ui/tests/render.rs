@@ -52,6 +52,18 @@ fn demo_at_80x24() {
     assert!(l[0].starts_with(" REPLAY "), "{s}");
     assert!(l[0].contains("11 alive / 15 procs"), "{s}");
     assert!(l[1].contains("Processes · trace.jsonl · testhost"), "{s}");
+    // A figure that does not fit is left out whole, not cut: scrubbed
+    // back, the moment takes most of the bar.
+    app.status.mem = Some(79_700 * 1024 * 1024);
+    app.handle(Action::ScrubPrev);
+    let l = lines(&draw(&mut app, 80, 24));
+    let bar = l[0].trim_end();
+    assert!(bar.contains(" AT "), "{bar}");
+    assert!(!bar.ends_with(|c: char| c.is_ascii_digit()), "{bar}");
+    assert!(!bar.contains("mem") || bar.ends_with("GiB"), "{bar}");
+    assert!(!bar.contains("lost") || bar.contains("lost 0"), "{bar}");
+    assert!(!bar.ends_with('│'), "{bar}");
+    app.handle(Action::ScrubNow);
     // The tree with its guide lines, from the root down.
     assert!(l[2].starts_with("s ▾ 1 systemd  --system"), "{s}");
     assert!(l[3].starts_with("s ├─ ▾ 500 sshd  -D"), "{s}");
