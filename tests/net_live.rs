@@ -1564,3 +1564,74 @@ fn connections_accepted_and_left_unused_or_left_queued_show() {
     assert_eq!(cap.lost(), 0);
     journal_round_trip(&cap);
 }
+
+/// A UDP server: binds, says its port, answers one datagram, says who sent
+/// it. argv: none.
+const UDP_SERVER: &str = r#"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+say(port=s.getsockname()[1])
+data, peer = s.recvfrom(100)
+s.sendto(b'answer', peer)
+say(peer=peer[1])
+"#;
+
+/// argv: port. Sends a query, reads the answer.
+const UDP_CLIENT: &str = r#"
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.sendto(b'query', ('127.0.0.1', int(sys.argv[1])))
+c.recvfrom(100)
+say(local=c.getsockname()[1])
+"#;
+
+#[test]
+fn a_udp_server_shows_where_it_receives() {
+    let test = "a_udp_server_shows_where_it_receives";
+    if !probe_allowed(test) {
+        return;
+    }
+    type Report = Option<(Value, Value, Value)>;
+    let out: Arc<Mutex<Report>> = Arc::default();
+    let o = Arc::clone(&out);
+    let cap = capture(
+        move || {
+            let (mut server, mut server_out) = started(UDP_SERVER, &[]);
+            let bound = next(&mut server_out);
+            let mut client = python(UDP_CLIENT);
+            client.arg(port(&bound, "port").to_string());
+            let sent = run(client);
+            let answered = next(&mut server_out);
+            assert!(server.wait().expect("server ran").success());
+            *o.lock().unwrap() = Some((bound, answered, sent));
+        },
+        |_| out.lock().unwrap().is_some(),
+        Duration::from_secs(20),
+    );
+    let (bound, answered, sent) = out.lock().unwrap().clone().expect("reported");
+    let tree = &cap.tree;
+    let udp = |v: &Value, d: Direction| -> Vec<Connection> {
+        let id = node_of(tree, who(v));
+        tree.node(id)
+            .conns
+            .iter()
+            .map(|&c| tree.conn(c).clone())
+            .filter(|c| c.protocol == Protocol::Udp && c.direction == d)
+            .collect()
+    };
+    let lport = port(&bound, "port");
+    let cport = port(&sent, "local");
+    assert_eq!(port(&answered, "peer"), cport);
+    // The server: where it receives, then where its first answer went.
+    let listening = udp(&bound, Direction::Listen);
+    assert_eq!(listening.len(), 1, "{listening:?}");
+    assert_eq!(listening[0].local, addr(format!("127.0.0.1:{lport}")));
+    let answers = udp(&bound, Direction::Outbound);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].remote.port(), cport);
+    // The client sent first: a destination, not a server, for its answer.
+    let dest = udp(&sent, Direction::Outbound);
+    assert_eq!(dest.len(), 1, "{dest:?}");
+    assert_eq!(dest[0].remote, addr(format!("127.0.0.1:{lport}")));
+    assert!(udp(&sent, Direction::Listen).is_empty());
+    journal_round_trip(&cap);
+}

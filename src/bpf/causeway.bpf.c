@@ -75,8 +75,11 @@ struct {
 	__type(value, struct cw_header);
 } connector SEC(".maps");
 
-/* UDP sockets whose first destination was reported: socket-local
+/* What was reported of a UDP socket (UDP_SENT, UDP_BOUND): socket-local
  * storage, so it lives and dies with the socket. */
+#define UDP_SENT 1
+#define UDP_BOUND 2
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -823,11 +826,33 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 }
 
 /* Every socket receive (recv, recvfrom, recvmsg, read, io_uring, ...)
- * ends here, in the receiving process. */
+ * ends here, in the receiving process. A UDP socket that receives before
+ * it ever sent is a server's (DNS, syslog, statsd): reported once, as a
+ * CW_LISTEN of protocol UDP on its bound address. A client's socket sends
+ * first (its first destination is reported) and is not reported again
+ * for the replies. */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
 {
+	struct cw_conn *e;
+	__u16 family;
+	__u8 *seen;
+
 	on_use(sk);
+	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!seen || *seen)
+		return 0;
+	e = conn_record(sk, family, bpf_get_socket_cookie(sk), IPPROTO_UDP);
+	if (!e)
+		return 0;
+	fill_current(&e->h, CW_LISTEN);
+	*seen = UDP_BOUND;
+	submit(e);
 	return 0;
 }
 
@@ -895,7 +920,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!seen || *seen)
+	if (!seen || (*seen & UDP_SENT))
 		return 0;
 	/* The socket's peer: right for a connected socket; an unconnected
 	 * one's is overwritten by the send's own destination below. */
@@ -909,7 +934,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	*seen = 1;
+	*seen |= UDP_SENT;
 	submit(e);
 	return 0;
 }
