@@ -780,7 +780,7 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             }));
             if let Some(u) = app.usage_now(n.key) {
                 let now = u.cpu.map_or_else(
-                    || "its CPU share in a second".to_string(),
+                    || "CPU now: measured in a second".to_string(),
                     |c| format!("{} of a CPU now", format::cpu(c)),
                 );
                 lines.push(Line::from(vec![
