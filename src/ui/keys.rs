@@ -217,7 +217,7 @@ pub const LEGEND: &[(&str, &str)] = &[
     ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
     ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
     (
-        "97%  340M",
-        "live: CPU now (· until measured), memory; gone: ended unseen",
+        "97%  340M  ·",
+        "live: CPU now, memory; · not yet; gone: ended unseen",
     ),
 ];
