@@ -83,6 +83,15 @@ impl Default for Sampler {
     }
 }
 
+/// A /proc file as text, whatever bytes a process put in its name: a
+/// name that is not UTF-8 (`prctl(PR_SET_NAME)` with any bytes, or a
+/// CJK program name cut to 15 bytes mid-character) made the whole read
+/// fail, and a running process read as gone.
+fn read_lossy(path: &str) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 impl Sampler {
     pub fn new() -> Self {
         // SAFETY: sysconf only reads a configuration value.
@@ -98,9 +107,7 @@ impl Sampler {
     /// running: [`running`]), at boot-clock `now`. A process whose pid now
     /// names another (its start differs) or that is gone is `missing`.
     pub fn sample(&mut self, running: &[ProcKey], now: u64) -> Sample {
-        self.sample_with(running, now, |pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()
-        })
+        self.sample_with(running, now, |pid| read_lossy(&format!("/proc/{pid}/stat")))
     }
 
     /// [`Sampler::sample`], reading each process's stat with `read`.
@@ -153,6 +160,30 @@ mod tests {
         format!(
             "4242 ({comm}) S 1 4242 4242 0 -1 4194560 500 0 0 0 {utime} {stime} 0 0 20 0 1 0 {start} 12345678 {rss} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
         )
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_read() {
+        // A thread of this test names itself with bytes that are not
+        // UTF-8, as a process may.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            let name = b"miner\xff\0";
+            // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most
+            // 16 bytes from a valid pointer.
+            unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+            // SAFETY: gettid has no preconditions.
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            let _ = done.recv();
+        });
+        let tid = rx.recv().unwrap();
+        let path = format!("/proc/self/task/{tid}/stat");
+        assert!(std::fs::read_to_string(&path).is_err(), "not UTF-8");
+        let st = read_lossy(&path).as_deref().and_then(parse_stat);
+        drop(done_tx);
+        t.join().unwrap();
+        assert!(st.is_some_and(|st| st.start_ticks > 0));
     }
 
     #[test]
