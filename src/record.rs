@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -162,9 +162,74 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
+/// How long `record`, once it is to stop, waits for its output to take a
+/// batch before it gives up on it: a reader that stopped reading (`| less`
+/// left open, `| sleep`) or a terminal that does not would otherwise keep
+/// it, and the probe attached, past `--duration`, SIGTERM and SIGINT.
+const STALLED: Duration = Duration::from_secs(10);
+
 /// Records until stopped. `stop` is raised by SIGINT/SIGTERM handlers (or a
 /// test); the recorder then drains everything the probe had and flushes.
+/// An output that takes nothing for [`STALLED`] once it is time to stop
+/// ends the process, saying so.
 pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> Result<Summary> {
+    let deadline = duration.map(|d| Instant::now() + d);
+    let progress = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let watch = std::thread::Builder::new()
+            .name("causeway-stop".into())
+            .spawn_scoped(scope, || {
+                watch_stop(stop, deadline, &progress, &finished, STALLED)
+            });
+        if let Err(e) = watch {
+            log::warn!("watching the output at the end: {e}");
+        }
+        let result = record_until(output, deadline, stop, &progress);
+        finished.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Once `stop` is raised or `deadline` passes: if `progress` (batches
+/// written) does not move for `stalled`, says so and ends the process (the
+/// probe is detached as its descriptors close). Returns when `finished`.
+fn watch_stop(
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+    progress: &AtomicU64,
+    finished: &AtomicBool,
+    stalled: Duration,
+) {
+    let mut since: Option<(Instant, u64)> = None;
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        let due = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
+        if !due {
+            continue;
+        }
+        let now = progress.load(Ordering::Relaxed);
+        match since {
+            Some((at, seen)) if seen == now => {
+                if at.elapsed() >= stalled && !finished.load(Ordering::Relaxed) {
+                    say!(
+                        "causeway: stopped with events not written: the journal's output took nothing for {} s (a reader that stopped reading?)",
+                        stalled.as_secs()
+                    );
+                    std::process::exit(1);
+                }
+            }
+            _ => since = Some((Instant::now(), now)),
+        }
+    }
+}
+
+fn record_until(
+    output: Output,
+    deadline: Option<Instant>,
+    stop: &AtomicBool,
+    progress: &AtomicU64,
+) -> Result<Summary> {
     let (mut rotation, out) = match output {
         Output::Stream(out) => (None, out),
         Output::Rotating(r) => {
@@ -179,7 +244,7 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
     let mut summary = Summary::default();
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
-    let result = write_all(&mut w, &src, duration, stop, &mut rotation);
+    let result = write_all(&mut w, &src, deadline, stop, &mut rotation, progress);
     // Whatever happened, stop the probe: drain the channel until the probe
     // thread has delivered everything and gone.
     src.probe.request_stop();
@@ -188,6 +253,7 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
         if !write_failed && w.write_batch(&batch).is_err() {
             write_failed = true;
         }
+        progress.fetch_add(1, Ordering::Relaxed);
         src.probe.recycle(batch);
     }
     let counts = rotation
@@ -223,9 +289,10 @@ pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> 
 fn write_all(
     w: &mut Writer<Out>,
     src: &Source,
-    duration: Option<Duration>,
+    deadline: Option<Instant>,
     stop: &AtomicBool,
     rotation: &mut Option<Rotation>,
+    progress: &AtomicU64,
 ) -> Result<()> {
     let seeds = crate::live::seed_messages(src.seeds.iter().cloned());
     w.write_batch(&seeds)?;
@@ -233,7 +300,6 @@ fn write_all(
     if let Some(r) = rotation.as_mut() {
         r.observe(&seeds);
     }
-    let deadline = duration.map(|d| Instant::now() + d);
     let tick = Duration::from_millis(100);
     loop {
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -245,10 +311,12 @@ fn write_all(
         match src.events.recv_timeout(wait) {
             Ok(batch) => {
                 put(w, &batch, rotation, &src.header)?;
+                progress.fetch_add(1, Ordering::Relaxed);
                 src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
                 for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
                     put(w, &batch, rotation, &src.header)?;
+                    progress.fetch_add(1, Ordering::Relaxed);
                     src.probe.recycle(batch);
                 }
                 if src.events.is_empty() {

@@ -500,3 +500,44 @@ fn the_service_unit_in_assets_runs_a_recorder() {
     let loaded = causeway::journal::load(&out).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
 }
+
+#[test]
+fn a_reader_that_stops_reading_does_not_keep_the_recorder() {
+    let test = "a_reader_that_stops_reading_does_not_keep_the_recorder";
+    if !probe_allowed(test) {
+        return;
+    }
+    // `causeway record --duration 1s | sleep 60`: nothing reads the pipe.
+    // The recorder used to wait in its write for as long as the reader
+    // lived, past --duration and SIGTERM, with the probe attached.
+    let mut rec = Command::new(BIN)
+        .args(["record", "--duration", "1s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held, never read.
+    let _pipe = rec.stdout.take().unwrap();
+    // Enough processes to fill the pipe's 64 KiB.
+    let st = Command::new("/bin/sh")
+        .args(["-c", "for i in $(seq 1500); do /bin/true; done"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = rec.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = rec.kill();
+            let _ = rec.wait();
+            panic!("still writing to a pipe nobody reads, a minute after --duration");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("stopped with events not written"), "{err}");
+}
