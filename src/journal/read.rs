@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -63,10 +63,20 @@ impl Tally {
         self.first.get_or_insert((line, None));
     }
 
-    fn merge(&mut self, other: Tally, file: &str) {
+    /// Adds `other`, read from `file` (`None`: the same file, its lines
+    /// numbered as `self`'s are). The first is the first read, or in one
+    /// file the first line.
+    fn merge(&mut self, other: Tally, file: Option<&str>) {
         self.count += other.count;
-        if self.first.is_none() {
-            self.first = other.first.map(|(line, _)| (line, Some(file.to_string())));
+        let theirs = other
+            .first
+            .map(|(line, _)| (line, file.map(str::to_string)));
+        match (&self.first, theirs) {
+            (None, theirs) => self.first = theirs,
+            (Some((mine, f)), Some((line, g))) if *f == g && line < *mine => {
+                self.first = Some((line, g));
+            }
+            _ => {}
         }
     }
 
@@ -139,7 +149,15 @@ impl Loaded {
 
 /// Loads a journal file whole: as it was written, or compressed with gzip
 /// (`journal.jsonl.1.gz`, as logrotate or a copy off the host leaves it).
+/// A file that holds several recordings joined one after the other (`cat
+/// a.jsonl b.jsonl`) is read as [`load_all`] reads them given as files.
 pub fn load(path: &Path) -> Result<Loaded> {
+    load_all(&[path.to_path_buf()]).map(|(loaded, _)| loaded)
+}
+
+/// The recordings in a file, each with the line its header is on: one, or
+/// several joined one after the other.
+fn load_parts(path: &Path) -> Result<Vec<(u64, Loaded)>> {
     const BUF: usize = 1 << 20;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     // A file's garbage ends where the file does: a line of it, however
@@ -155,8 +173,8 @@ pub fn load(path: &Path) -> Result<Loaded> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let not_journal = || format!("{} is not a causeway journal", path.display());
     match compression(start) {
-        None => read_skipping(input, skip).with_context(not_journal),
-        Some("gzip") => read_skipping(
+        None => read_parts(input, skip).with_context(not_journal),
+        Some("gzip") => read_parts(
             BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(input)),
             skip,
         )
@@ -185,8 +203,8 @@ fn compression(start: &[u8]) -> Option<&'static str> {
 
 /// What a journal is called on screen and in messages: its file's name; for several files, the
 /// first and the last read (`j.jsonl.2 … j.jsonl (3 files)`).
-pub fn files_name(paths: &[std::path::PathBuf]) -> String {
-    let name = |p: &std::path::PathBuf| {
+pub fn files_name(paths: &[PathBuf]) -> String {
+    let name = |p: &PathBuf| {
         p.file_name().map_or_else(
             || p.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -199,92 +217,171 @@ pub fn files_name(paths: &[std::path::PathBuf]) -> String {
     }
 }
 
+/// One recording read from a file, from its header on. A file holds one,
+/// or several joined one after the other (`cat a.jsonl b.jsonl`, a second
+/// recorder appending to the first's file): each is read as if it were a
+/// file of its own.
+struct Part {
+    path: PathBuf,
+    /// How messages name its file.
+    name: String,
+    /// The line of the file its header is on: 1 for a file's first.
+    line: u64,
+    loaded: Loaded,
+}
+
+impl Part {
+    /// How a message names it: by its file, and for a recording that
+    /// begins further on in its file, by the line it begins at too.
+    fn label(&self) -> String {
+        match self.line {
+            1 => self.name.clone(),
+            line => format!("{} from line {line}", self.name),
+        }
+    }
+}
+
 /// Loads the files of one recording (a journal and the files `--rotate`
 /// moved aside, given in any order) as one journal: in time order (by the
 /// first time each holds), each file's lines after the one before. The
 /// lines each file opens with (the processes alive and the sockets open
 /// when it began) add only what the files before did not already say. A
-/// skipped line's reason names its file. Returns the paths in the order
-/// read.
-pub fn load_all(paths: &[std::path::PathBuf]) -> Result<(Loaded, Vec<std::path::PathBuf>)> {
-    let mut files = Vec::with_capacity(paths.len());
+/// skipped line's reason names its file. A file that holds several
+/// recordings joined is read as that many files. Returns the paths in the
+/// order read.
+pub fn load_all(paths: &[PathBuf]) -> Result<(Loaded, Vec<PathBuf>)> {
+    let mut parts = Vec::with_capacity(paths.len());
     let mut seen = std::collections::HashSet::new();
     for path in paths {
         // A file named twice (`j.jsonl j.jsonl*`) is read once.
         let same = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
         if seen.insert(same) {
-            files.push((path.clone(), load(path)?));
+            let name = path.display().to_string();
+            for (line, loaded) in load_parts(path)? {
+                parts.push(Part {
+                    path: path.clone(),
+                    name: name.clone(),
+                    line,
+                    loaded,
+                });
+            }
         }
     }
+    merge(parts)
+}
+
+/// The recordings `parts` (of files, or joined in one) as one journal, if
+/// they are of one recording; see [`load_all`].
+fn merge(mut parts: Vec<Part>) -> Result<(Loaded, Vec<PathBuf>)> {
     let first_time = |l: &Loaded| {
         l.messages
             .iter()
             .find_map(Message::ktime)
             .unwrap_or(u64::MAX)
     };
-    files.sort_by_key(|(_, l)| first_time(l));
+    parts.sort_by_key(|p| first_time(&p.loaded));
     // The same recording twice (`j.jsonl.1` and the `j.jsonl.1.gz`
-    // logrotate made of it, or a copy taken while it was written): the
-    // longer is read, once. Two files of one recording never begin alike:
-    // each begins with its own scan.
-    let mut kept: Vec<(std::path::PathBuf, Loaded)> = Vec::with_capacity(files.len());
-    for (path, l) in files {
+    // logrotate made of it, or a copy taken while it was written, or a
+    // file joined to itself): the longer is read, once. Two files of one
+    // recording never begin alike: each begins with its own scan.
+    let mut kept: Vec<Part> = Vec::with_capacity(parts.len());
+    for part in parts {
         if let Some(last) = kept.last_mut() {
-            let (a, b) = (&last.1.messages, &l.messages);
-            if last.1.header == l.header && (a.starts_with(b) || b.starts_with(a)) {
+            let (a, b) = (&last.loaded.messages, &part.loaded.messages);
+            if last.loaded.header == part.loaded.header && (a.starts_with(b) || b.starts_with(a)) {
                 if b.len() > a.len() {
-                    *last = (path, l);
+                    *last = part;
                 }
                 continue;
             }
         }
-        kept.push((path, l));
+        kept.push(part);
     }
-    let name = |p: &Path| p.display().to_string();
-    if let Some(((first_path, first), rest)) = kept.split_first() {
-        for (path, loaded) in rest {
-            let (a, b) = (&first.header, &loaded.header);
-            if !a.same_boot(b) {
+    if let Some((first, rest)) = kept.split_first() {
+        for part in rest {
+            let (a, b) = (&first.loaded.header, &part.loaded.header);
+            if a.same_boot(b) {
+                continue;
+            }
+            if part.path == first.path {
+                let ((x, hx), (y, hy)) = if first.line < part.line {
+                    ((first.line, a), (part.line, b))
+                } else {
+                    ((part.line, b), (first.line, a))
+                };
                 bail!(
-                    "{} and {} were recorded on different hosts or boots ({} and {}): \
-                     replay them one at a time",
-                    name(first_path),
-                    name(path),
-                    a.hostname,
-                    b.hostname
+                    "{} holds recordings of different hosts or boots ({} from line {x}, {} from \
+                     line {y}): split it before line {y} and replay each part on its own",
+                    part.name,
+                    boot_of(hx, hy),
+                    boot_of(hy, hx)
                 );
             }
+            bail!(
+                "{} and {} were recorded on different hosts or boots ({} and {}): \
+                 replay them one at a time",
+                first.label(),
+                part.label(),
+                boot_of(a, b),
+                boot_of(b, a)
+            );
         }
     }
     // Times compare only within one boot: checked after the boots.
     refuse_overlaps(&kept)?;
-    let files = kept;
-    let several = files.len() > 1;
-    let mut files = files.into_iter();
-    let Some((first_path, mut all)) = files.next() else {
+    // A skipped line is named by its file when there are several; in one,
+    // its number says where it is.
+    let several = kept.windows(2).any(|w| w[0].path != w[1].path);
+    let total: usize = kept.iter().map(|p| p.loaded.messages.len()).sum();
+    let mut parts = kept.into_iter();
+    let Some(first) = parts.next() else {
         bail!("no journal to read");
     };
+    let mut order = vec![first.path];
+    let mut all = first.loaded;
     if several {
         for p in &mut all.problems {
-            p.file = Some(name(&first_path));
+            p.file = Some(first.name.clone());
         }
-        all.duplicates.name_file(&name(&first_path));
-        all.out_of_order.name_file(&name(&first_path));
+        all.duplicates.name_file(&first.name);
+        all.out_of_order.name_file(&first.name);
     }
-    let mut order = vec![first_path.clone()];
-    for (path, loaded) in files {
+    // Made room for once: a large journal is not copied again each time
+    // its vector grows.
+    all.messages
+        .reserve_exact(total.saturating_sub(all.messages.len()));
+    for part in parts {
+        let file = several.then_some(part.name.as_str());
+        let loaded = part.loaded;
         all.problems
             .extend(loaded.problems.into_iter().map(|p| Problem {
-                file: Some(name(&path)),
+                file: file.map(str::to_string),
                 ..p
             }));
         all.messages.extend(loaded.messages);
         all.lines += loaded.lines;
-        all.duplicates.merge(loaded.duplicates, &name(&path));
-        all.out_of_order.merge(loaded.out_of_order, &name(&path));
-        order.push(path);
+        all.duplicates.merge(loaded.duplicates, file);
+        all.out_of_order.merge(loaded.out_of_order, file);
+        if !order.contains(&part.path) {
+            order.push(part.path);
+        }
+    }
+    if !several {
+        // One file's recordings joined out of time order: its skipped
+        // lines are still said in the file's order.
+        all.problems.sort_by_key(|p| p.line);
     }
     Ok((all, order))
+}
+
+/// Which host and boot `h` is, told apart from `other`: its host name,
+/// and when it booted if `other` is of the same host.
+fn boot_of(h: &Header, other: &Header) -> String {
+    if h.hostname == other.hostname {
+        format!("{} booted {}", h.hostname, super::rfc3339(h.wall_time(0)))
+    } else {
+        h.hostname.clone()
+    }
 }
 
 /// How far a file's first event may be before the last of the file before
@@ -313,43 +410,135 @@ fn is_gone(ev: &Event) -> bool {
     matches!(&ev.kind, EventKind::Net(n) if n.kind == NetKind::Gone)
 }
 
-/// Refuses files (in time order, each recording once) whose events
-/// overlap in time: one recorder's files follow one another, so two that
-/// overlap are two recordings, and read as one they would double every
-/// fact both hold.
-fn refuse_overlaps(files: &[(std::path::PathBuf, Loaded)]) -> Result<()> {
-    let mut latest: Option<(u64, &Path)> = None;
-    for (path, l) in files {
-        let Some((first, last)) = event_span(l) else {
+/// Refuses recordings (in time order, each once) whose events overlap in
+/// time: one recorder's files follow one another, so two that overlap are
+/// two recordings, and read as one they would double every fact both hold.
+fn refuse_overlaps(parts: &[Part]) -> Result<()> {
+    let mut latest: Option<(u64, &Part)> = None;
+    for part in parts {
+        let Some((first, last)) = event_span(&part.loaded) else {
             continue;
         };
         if let Some((end, earlier)) = latest {
             if first.saturating_add(ORDER_SLACK) < end {
+                if earlier.path == part.path {
+                    let (x, y) = (earlier.line.min(part.line), earlier.line.max(part.line));
+                    bail!(
+                        "{} holds two recordings that overlap in time (from line {x} and from \
+                         line {y}), not one rotated journal: split it before line {y} and open \
+                         each part on its own",
+                        part.name
+                    );
+                }
                 bail!(
                     "{} and {} overlap in time: two recordings, not one rotated journal; \
                      open them one at a time",
-                    earlier.display(),
-                    path.display()
+                    earlier.label(),
+                    part.label()
                 );
             }
         }
         if latest.is_none_or(|(end, _)| last > end) {
-            latest = Some((last, path));
+            latest = Some((last, part));
         }
     }
     Ok(())
 }
 
 /// Reads a journal. Fails only if the input is not a causeway journal at
-/// all (no valid header on its first line); damage after that is reported in
-/// [`Loaded::problems`].
+/// all (no valid header on its first line), or holds several recordings
+/// joined that are not one (as [`load_all`] refuses files); damage is
+/// reported in [`Loaded::problems`].
 pub fn read(input: impl BufRead) -> Result<Loaded> {
-    read_skipping(input, MAX_SKIP)
+    let parts = read_parts(input, MAX_SKIP)?
+        .into_iter()
+        .map(|(line, loaded)| Part {
+            path: PathBuf::new(),
+            name: "the journal".to_string(),
+            line,
+            loaded,
+        })
+        .collect();
+    merge(parts).map(|(loaded, _)| loaded)
 }
 
-/// [`read`], skipping an over-long line for at most `skip` bytes past
-/// [`MAX_LINE`] in search of its end.
-fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
+/// A recording being read: what its [`Loaded`] will hold.
+struct Reading {
+    header: Header,
+    /// The line its header is on.
+    line: u64,
+    messages: Vec<Message>,
+    /// The line of each event line read, in order.
+    event_lines: Vec<u64>,
+    problems: Vec<Problem>,
+}
+
+/// A header this causeway cannot read, after the first line (a newer
+/// format's): its line, why, and how many lines after it were skipped.
+type Unreadable = Option<(u64, String, u64)>;
+
+impl Reading {
+    fn new(header: Header, line: u64) -> Self {
+        Reading {
+            header,
+            line,
+            messages: Vec::new(),
+            event_lines: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, msg: Message, line: u64) {
+        if matches!(msg, Message::Event(_)) {
+            self.event_lines.push(line);
+        }
+        self.messages.push(msg);
+    }
+
+    fn problem(&mut self, line: u64, reason: String) {
+        self.problems.push(Problem {
+            line,
+            reason,
+            file: None,
+        });
+    }
+
+    /// Says what was skipped after a header this causeway cannot read,
+    /// if there was one: its lines end here.
+    fn end_unreadable(&mut self, unreadable: &mut Unreadable) {
+        if let Some((line, why, after)) = unreadable.take() {
+            let lines = if after == 1 { "line" } else { "lines" };
+            self.problem(
+                line,
+                format!(
+                    "a header this causeway cannot read ({why}), and the {after} {lines} after \
+                     it up to the next header or the end"
+                ),
+            );
+        }
+    }
+
+    /// The recording read, its last line `last`: its events in time order.
+    fn finish(mut self, last: u64) -> (u64, Loaded) {
+        let (duplicates, out_of_order) = in_time_order(&mut self.messages, &self.event_lines);
+        let loaded = Loaded {
+            header: self.header,
+            messages: self.messages,
+            problems: self.problems,
+            lines: (last + 1).saturating_sub(self.line),
+            duplicates,
+            out_of_order,
+        };
+        (self.line, loaded)
+    }
+}
+
+/// Reads the recordings in `input`, each with the line its header is on:
+/// one, or several joined one after the other, each from its header on.
+/// Fails only if the input does not begin with a causeway header. An
+/// over-long line is skipped for at most `skip` bytes past [`MAX_LINE`] in
+/// search of its end.
+fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>> {
     let mut buf = Vec::new();
     let mut lineno = 0u64;
     // The first line is given up on as soon as it is too long: a header
@@ -364,10 +553,9 @@ fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
             parse_header(&buf)?
         }
     };
-    let mut messages = Vec::new();
-    // The line of each event line read, in order.
-    let mut event_lines = Vec::new();
-    let mut problems = Vec::new();
+    let mut parts = Vec::new();
+    let mut part = Reading::new(header, lineno);
+    let mut unreadable: Unreadable = None;
     loop {
         let kind = match next_line(&mut input, &mut buf, skip) {
             Ok(Some(kind)) => kind,
@@ -375,61 +563,60 @@ fn read_skipping(mut input: impl BufRead, skip: usize) -> Result<Loaded> {
             // A disk's read error, a compressed file cut short or damaged:
             // what was read before it is kept.
             Err(e) => {
-                problems.push(Problem {
-                    line: lineno + 1,
-                    reason: format!("the rest could not be read: {e:#}"),
-                    file: None,
-                });
+                part.end_unreadable(&mut unreadable);
+                part.problem(lineno + 1, format!("the rest could not be read: {e:#}"));
                 break;
             }
         };
         lineno += 1;
-        let problem = match kind {
+        let parsed = match kind {
             Line::Endless => {
-                problems.push(Problem {
-                    line: lineno,
-                    reason: format!(
+                part.end_unreadable(&mut unreadable);
+                part.problem(
+                    lineno,
+                    format!(
                         "over {} MiB without a newline: the rest is not read",
                         (MAX_LINE + MAX_SKIP) >> 20
                     ),
-                    file: None,
-                });
+                );
                 break;
             }
-            Line::TooLong => Some(format!("line longer than {MAX_LINE} bytes")),
-            Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => None,
-            Line::Complete | Line::Unterminated => match parse_line(&buf) {
-                Ok(Some(msg)) => {
-                    if matches!(msg, Message::Event(_)) {
-                        event_lines.push(lineno);
-                    }
-                    messages.push(msg);
-                    None
+            Line::TooLong => Err(format!("line longer than {MAX_LINE} bytes")),
+            Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => {
+                Ok(None)
+            }
+            Line::Complete | Line::Unterminated => parse_line(&buf).map_err(|e| {
+                if kind == Line::Unterminated {
+                    format!("cut short (the writer stopped mid-line?): {e}")
+                } else {
+                    e
                 }
-                Ok(None) => None,
-                Err(e) if kind == Line::Unterminated => {
-                    Some(format!("cut short (the writer stopped mid-line?): {e}"))
-                }
-                Err(e) => Some(e),
-            },
+            }),
         };
-        if let Some(reason) = problem {
-            problems.push(Problem {
-                line: lineno,
-                reason,
-                file: None,
-            });
+        match parsed {
+            // Another recording begins: read as a file of its own would be.
+            Ok(Some(Parsed::Header(Ok(header)))) => {
+                part.end_unreadable(&mut unreadable);
+                let done = std::mem::replace(&mut part, Reading::new(header, lineno));
+                parts.push(done.finish(lineno - 1));
+            }
+            Ok(Some(Parsed::Header(Err(why)))) => {
+                part.end_unreadable(&mut unreadable);
+                unreadable = Some((lineno, why.to_string(), 0));
+            }
+            _ if unreadable.is_some() => {
+                if let Some((_, _, after)) = &mut unreadable {
+                    *after += 1;
+                }
+            }
+            Ok(Some(Parsed::Message(msg))) => part.push(msg, lineno),
+            Ok(None) => {}
+            Err(reason) => part.problem(lineno, reason),
         }
     }
-    let (duplicates, out_of_order) = in_time_order(&mut messages, &event_lines);
-    Ok(Loaded {
-        header,
-        messages,
-        problems,
-        lines: lineno,
-        duplicates,
-        out_of_order,
-    })
+    part.end_unreadable(&mut unreadable);
+    parts.push(part.finish(lineno));
+    Ok(parts)
 }
 
 /// Puts a file's events in time order and drops the exact repeats of one
@@ -601,14 +788,41 @@ fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>, skip: usize) -> Result
 fn parse_header(line: &[u8]) -> Result<Header> {
     let raw: Raw = serde_json::from_slice(line)
         .map_err(|_| anyhow::anyhow!("its first line is not a causeway header"))?;
+    header_of(raw).map_err(|e| match e {
+        HeaderError::NotOurs => anyhow::anyhow!("its first line is not a causeway header"),
+        e @ HeaderError::Version(_) => anyhow::anyhow!("it is {e}"),
+    })
+}
+
+/// Why a `header` line cannot be read.
+#[derive(Debug)]
+enum HeaderError {
+    /// Not a causeway journal's.
+    NotOurs,
+    /// A format version this causeway does not read.
+    Version(u32),
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::NotOurs => write!(f, "not a causeway journal's"),
+            HeaderError::Version(v) => write!(
+                f,
+                "journal format version {v}; this causeway reads version {FORMAT_VERSION}"
+            ),
+        }
+    }
+}
+
+/// The header a `header` line says.
+fn header_of(raw: Raw) -> Result<Header, HeaderError> {
     if raw.ty != "header" || raw.format.as_deref() != Some(FORMAT_NAME) {
-        bail!("its first line is not a causeway header");
+        return Err(HeaderError::NotOurs);
     }
     let version = raw.version.unwrap_or(0);
     if version == 0 || version > FORMAT_VERSION {
-        bail!(
-            "it is journal format version {version}; this causeway reads version {FORMAT_VERSION}"
-        );
+        return Err(HeaderError::Version(version));
     }
     Ok(Header {
         version,
@@ -683,10 +897,26 @@ fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
     v.ok_or_else(|| format!("missing \"{field}\""))
 }
 
-/// A message, `None` for a line of a type this version does not know (a
-/// newer writer's), or an error saying what is wrong with it.
-fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
+/// What a line after the first says.
+enum Parsed {
+    Message(Message),
+    /// Another recording begins (two journals joined in one file).
+    Header(Result<Header, HeaderError>),
+}
+
+/// What a line says, `None` for a line of a type this version does not
+/// know (a newer writer's), or an error saying what is wrong with it.
+fn parse_line(line: &[u8]) -> Result<Option<Parsed>, String> {
     let raw: Raw = serde_json::from_slice(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    if raw.ty == "header" {
+        return Ok(Some(Parsed::Header(header_of(raw))));
+    }
+    Ok(parse_message(raw)?.map(Parsed::Message))
+}
+
+/// The message a line other than a header says, `None` for one of a type
+/// this version does not know.
+fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
     let kind = match raw.ty.as_str() {
         "process" => return seed(raw).map(|s| Some(Message::Seed(s))),
         "lost" => {
@@ -701,7 +931,6 @@ fn parse_line(line: &[u8]) -> Result<Option<Message>, String> {
                 path: need(raw.path, "path")?,
             }));
         }
-        "header" => return Err("a second header".to_string()),
         "" => return Err("no \"type\"".to_string()),
         "fork" => EventKind::Fork,
         "exec" => EventKind::Exec(ExecInfo {

@@ -875,3 +875,140 @@ fn a_gzipped_journal_reads_as_the_journal_and_a_cut_one_keeps_what_it_had() {
         "{e}"
     );
 }
+
+/// A journal of `msgs` under `header`, as a file holds it.
+fn journal_bytes(header: &Header, msgs: &[Message]) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), header).unwrap();
+    w.write_batch(msgs).unwrap();
+    w.into_inner()
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+#[test]
+fn recordings_joined_in_one_file_read_as_separate_files_would() {
+    use crate::ui::synth::{demo, header};
+    let msgs = demo();
+    let cut = msgs.len() / 2;
+    let first = journal_bytes(&header(), &msgs[..cut]);
+    let continued = Header {
+        continued: true,
+        ..header()
+    };
+    let second = journal_bytes(&continued, &msgs[cut..]);
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.jsonl");
+    let write = |parts: &[&[u8]]| std::fs::write(&both, parts.concat()).unwrap();
+
+    // `cat j.jsonl.1 j.jsonl > both.jsonl`: one recording, read as one
+    // (before, the second header was damage and its file's scan was read
+    // as if it were the first's).
+    write(&[&first, &second]);
+    let loaded = load(&both).unwrap();
+    assert_eq!(loaded.problem_summary(), None);
+    assert_eq!(loaded.messages, msgs);
+    assert_eq!(loaded.lines, count_lines(&first) + count_lines(&second));
+    // Joined the other way round (`cat j.jsonl j.jsonl.1`): in time order.
+    write(&[&second, &first]);
+    assert_eq!(load(&both).unwrap().messages, msgs);
+    // A recorder restarted that appended to its file (`>>`): a recording
+    // after the first, read with it as two files are.
+    write(&[&first, &journal_bytes(&header(), &msgs[cut..])]);
+    assert_eq!(load(&both).unwrap().messages, msgs);
+    // The same recording twice (`cat j.jsonl j.jsonl`): read once.
+    write(&[&first, &first]);
+    let twice = load(&both).unwrap();
+    assert_eq!(twice.messages, &msgs[..cut]);
+    assert_eq!(twice.problem_summary(), None);
+    // Damage in the second part is said at its line in the file.
+    let mut damaged = second.clone();
+    damaged.extend_from_slice(b"{\"type\":\"fork\"\n");
+    write(&[&first, &damaged]);
+    let loaded = load(&both).unwrap();
+    assert_eq!(loaded.messages, msgs);
+    let problem = loaded.problems.first().expect("the damaged line");
+    assert_eq!(problem.line, count_lines(&first) + count_lines(&damaged));
+    assert_eq!(problem.file, None, "one file: its lines are numbered");
+
+    // Two recorders' journals joined: refused in one line that names the
+    // file and the line the second begins at.
+    let at = count_lines(&first) + 1;
+    let mut later: Vec<Message> = msgs
+        .iter()
+        .filter(|m| matches!(m, Message::Seed(_) | Message::Cgroup { .. }))
+        .cloned()
+        .collect();
+    // Its own scan, then the events from a few before the first ended.
+    later.extend(
+        msgs[cut - 5..]
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .cloned(),
+    );
+    let overlapping = journal_bytes(&header(), &later);
+    write(&[&first, &overlapping]);
+    let e = format!("{:#}", load(&both).unwrap_err());
+    assert!(
+        e.contains("both.jsonl")
+            && e.contains("overlap in time")
+            && e.contains(&format!("line {at}")),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // Beside another file, the part is named by its file and line.
+    let alone = dir.path().join("first.jsonl");
+    std::fs::write(&alone, &first).unwrap();
+    write(&[&second, &overlapping]);
+    let e = format!(
+        "{:#}",
+        load_all(&[alone.clone(), both.clone()]).unwrap_err()
+    );
+    assert!(
+        e.contains("first.jsonl and ")
+            && e.contains(&format!(
+                "both.jsonl from line {}",
+                count_lines(&second) + 1
+            ))
+            && e.contains("overlap in time"),
+        "{e}"
+    );
+    // Another host's or boot's recording in the file: refused the same way.
+    let other = Header {
+        boot_time_ns: header().boot_time_ns + 3_600_000_000_000,
+        ..header()
+    };
+    write(&[&first, &journal_bytes(&other, &msgs[cut..])]);
+    let e = format!("{:#}", load(&both).unwrap_err());
+    assert!(
+        e.contains("both.jsonl")
+            && e.contains("different hosts or boots")
+            && e.contains(&format!("line {at}")),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+
+    // A header this causeway cannot read (a newer format's) in the middle:
+    // its lines are skipped, and said so; the lines before it are kept.
+    let newer = br#"{"type":"header","format":"causeway-journal","version":99}"#;
+    write(&[
+        &first,
+        newer,
+        b"\n",
+        &second[second.iter().position(|&b| b == b'\n').unwrap() + 1..],
+    ]);
+    let loaded = load(&both).unwrap();
+    assert_eq!(loaded.messages, &msgs[..cut]);
+    let [problem] = &loaded.problems[..] else {
+        panic!("one problem: {:?}", loaded.problems)
+    };
+    assert_eq!(problem.line, at);
+    assert!(
+        problem.reason.contains("version 99")
+            && problem
+                .reason
+                .contains(&format!("{} lines after it", count_lines(&second) - 1)),
+        "{problem}"
+    );
+}
