@@ -72,7 +72,7 @@ enum Command {
     Export {
         /// A journal written by `causeway record` or `causeway live --record`
         /// (gzipped too); or several files of one `record --rotate`, read as
-        /// one.
+        /// one. `-` reads one from standard input.
         #[arg(required = true, num_args = 1.., value_name = "JOURNAL")]
         files: Vec<PathBuf>,
         /// The process: PID (the newest with that pid), or PID@START with
@@ -160,18 +160,46 @@ fn not_found(tree: &CausalTree, pid: u32, start: Option<u64>, name: &str) -> Str
 
 /// Whether `a` and `b` name one file: the same path, the same canonical
 /// path (through `..` or a symbolic link), or the same inode (a hard link).
-/// A path that does not exist yet is the same only as itself.
+/// A path that does not exist yet is the same only as itself. `a` may be
+/// `-`, standard input: the file redirected into it, if it is one.
 fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    if a == b {
+    let stdin = journal::is_stdin(a);
+    if !stdin && a == b {
         return true;
     }
     let canon = |p: &Path| std::fs::canonicalize(p).ok();
-    if matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y) {
+    if !stdin && matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y) {
         return true;
     }
-    let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let inode = |p: &Path| {
+        let meta = if journal::is_stdin(p) {
+            stdin_metadata()
+        } else {
+            std::fs::metadata(p).ok()
+        };
+        meta.map(|m| (m.dev(), m.ino()))
+    };
     matches!((inode(a), inode(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// What standard input is (a file redirected into it, a pipe, a terminal).
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    std::fs::File::from(fd).metadata().ok()
+}
+
+/// Refuses `-` (standard input) as a journal for the view, which reads
+/// its keys from standard input: `what` says who needs a file.
+fn refuse_stdin(files: &[PathBuf], what: &str) -> Result<()> {
+    if files.iter().any(|f| journal::is_stdin(f)) {
+        anyhow::bail!(
+            "{what} needs a journal's file, not `-`: standard input is the view's keyboard \
+             (`causeway export - PID` reads a journal from it)"
+        );
+    }
+    Ok(())
 }
 
 /// Runs causeway with the process's arguments; returns the exit code.
@@ -210,6 +238,7 @@ fn run(cli: Cli) -> Result<()> {
             keep,
             history,
         } => {
+            refuse_stdin(&history, "--history")?;
             if let Some(r) = &record {
                 if let Some(h) = history.iter().find(|p| same_file(p, r)) {
                     anyhow::bail!(
@@ -313,6 +342,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Replay { files } => {
+            refuse_stdin(&files, "replay")?;
             let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
             let name = crate::journal::files_name(&order);

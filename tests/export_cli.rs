@@ -261,3 +261,84 @@ fn a_reader_that_stops_early_ends_it_quietly() {
     assert!(stderr.is_empty(), "{stderr}");
     assert!(String::from_utf8_lossy(&head).contains("causeway-chain"));
 }
+
+#[test]
+fn a_journal_on_standard_input_is_read_from_dash() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let want = export(&[j.to_str().unwrap(), "1006", "--text"]);
+    assert!(want.status.success());
+    let run = |args: &[&str], stdin: Stdio| {
+        Command::new(BIN)
+            .args(args)
+            .stdin(stdin)
+            .output()
+            .expect("run causeway")
+    };
+    // `causeway export - 1006 --text < j.jsonl` (before: `cannot open -`).
+    let file = || Stdio::from(std::fs::File::open(&j).expect("journal"));
+    let got = run(&["export", "-", "1006", "--text"], file());
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(got.stdout, want.stdout);
+    // `zcat j.jsonl.gz | causeway export - 1006 --text`: a pipe, and a
+    // gzipped one read as it is.
+    let plain = std::fs::read(&j).expect("journal");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    for bytes in [plain.clone(), gz] {
+        let mut child = Command::new(BIN)
+            .args(["export", "-", "1006", "--text"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run causeway");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let feeder = std::thread::spawn(move || stdin.write_all(&bytes));
+        let got = child.wait_with_output().expect("wait");
+        feeder.join().expect("feeder").expect("written");
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(got.stdout, want.stdout);
+    }
+    // What is not found is said of standard input.
+    let got = run(&["export", "-", "31337"], file());
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        err.starts_with("causeway: no process 31337 in standard input"),
+        "{err}"
+    );
+    // The chain is not written over the file redirected in.
+    let got = run(&["export", "-", "1006", "-o", j.to_str().unwrap()], file());
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(1), "{err}");
+    assert!(err.contains("would overwrite the journal"), "{err}");
+    assert_eq!(std::fs::read(&j).expect("journal"), plain, "kept");
+
+    // The view reads its keys from standard input: `-` is refused there,
+    // in one line, before anything else (no probe loaded, no root needed).
+    for args in [
+        &["replay", "-"][..],
+        &["replay", j.to_str().unwrap(), "-"],
+        &["live", "--history", "-"],
+    ] {
+        let got = run(args, file());
+        let err = String::from_utf8_lossy(&got.stderr);
+        assert_eq!(got.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("needs a journal's file, not `-`: standard input is the view's keyboard"),
+            "{args:?}: {err}"
+        );
+    }
+}

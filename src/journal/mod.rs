@@ -7,7 +7,7 @@ mod read;
 mod write;
 
 pub use bytes::{decode_bytes, encode_bytes};
-pub use read::{Loaded, Problem, Tally, files_name, load, load_all, read};
+pub use read::{Loaded, Problem, Tally, files_name, is_stdin, load, load_all, read};
 pub use write::{Counts, Writer};
 
 use anyhow::{Context, Result};

@@ -159,7 +159,11 @@ pub fn load(path: &Path) -> Result<Loaded> {
 /// several joined one after the other.
 fn load_parts(path: &Path) -> Result<Vec<(u64, Loaded)>> {
     const BUF: usize = 1 << 20;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = if is_stdin(path) {
+        stdin_file()?
+    } else {
+        File::open(path).with_context(|| format!("cannot open {}", path.display()))?
+    };
     // A file's garbage ends where the file does: a line of it, however
     // long, is skipped and the lines after it read. A device or a pipe may
     // never end.
@@ -170,8 +174,8 @@ fn load_parts(path: &Path) -> Result<Vec<(u64, Loaded)>> {
     let mut input = BufReader::with_capacity(BUF, file);
     let start = input
         .fill_buf()
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let not_journal = || format!("{} is not a causeway journal", path.display());
+        .with_context(|| format!("cannot read {}", shown(path)))?;
+    let not_journal = || format!("{} is not a causeway journal", shown(path));
     match compression(start) {
         None => read_parts(input, skip).with_context(not_journal),
         Some("gzip") => read_parts(
@@ -181,9 +185,44 @@ fn load_parts(path: &Path) -> Result<Vec<(u64, Loaded)>> {
         .with_context(not_journal),
         Some(other) => bail!(
             "{} is compressed with {other}: decompress it first (`{other} -d`), then read that",
-            path.display()
+            shown(path)
         ),
     }
+}
+
+/// Whether `path` is `-`: the journal on standard input (`zcat
+/// j.jsonl.gz | causeway export - PID`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How messages name a journal's file: `standard input` for `-`.
+fn shown(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Standard input as a file (the same open file, from where it stands):
+/// read as a journal's file is, a redirected file as a file, a pipe as a
+/// pipe. Refused when it is a terminal, where no journal comes from.
+fn stdin_file() -> Result<File> {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        bail!(
+            "`-` reads a journal from standard input, which is a terminal here: \
+             pipe one in (`zcat j.jsonl.gz | causeway export - PID`, `< j.jsonl`) or name its file"
+        );
+    }
+    let fd = stdin
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot read standard input")?;
+    Ok(File::from(fd))
 }
 
 /// The compression a file's first bytes say it has, if any.
@@ -205,6 +244,9 @@ fn compression(start: &[u8]) -> Option<&'static str> {
 /// first and the last read (`j.jsonl.2 … j.jsonl (3 files)`).
 pub fn files_name(paths: &[PathBuf]) -> String {
     let name = |p: &PathBuf| {
+        if is_stdin(p) {
+            return shown(p);
+        }
         p.file_name().map_or_else(
             || p.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -253,10 +295,15 @@ pub fn load_all(paths: &[PathBuf]) -> Result<(Loaded, Vec<PathBuf>)> {
     let mut parts = Vec::with_capacity(paths.len());
     let mut seen = std::collections::HashSet::new();
     for path in paths {
-        // A file named twice (`j.jsonl j.jsonl*`) is read once.
-        let same = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        // A file named twice (`j.jsonl j.jsonl*`) is read once; so is
+        // standard input (`-`, not a file `-` there may be).
+        let same = if is_stdin(path) {
+            path.clone()
+        } else {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())
+        };
         if seen.insert(same) {
-            let name = path.display().to_string();
+            let name = shown(path);
             for (line, loaded) in load_parts(path)? {
                 parts.push(Part {
                     path: path.clone(),
