@@ -597,7 +597,7 @@ fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>
         }
         Some(Line::Complete | Line::Unterminated) => {
             lineno += 1;
-            parse_header(&buf)?
+            parse_header(without_bom(&buf))?
         }
     };
     let mut parts = Vec::new();
@@ -632,7 +632,7 @@ fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>
             Line::Complete | Line::Unterminated if buf.iter().all(u8::is_ascii_whitespace) => {
                 Ok(None)
             }
-            Line::Complete | Line::Unterminated => parse_line(&buf).map_err(|e| {
+            Line::Complete | Line::Unterminated => parse_line(without_bom(&buf)).map_err(|e| {
                 if kind == Line::Unterminated {
                     format!("cut short (the writer stopped mid-line?): {e}")
                 } else {
@@ -770,6 +770,12 @@ fn in_time_order(messages: &mut Vec<Message>, event_lines: &[u64]) -> (Tally, Ta
         });
     }
     (duplicates, out_of_order)
+}
+
+/// `line` without the UTF-8 byte order mark an editor may have put at the
+/// start of the file (or of a file joined to another: at a line's start).
+fn without_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1012,3 +1012,35 @@ fn recordings_joined_in_one_file_read_as_separate_files_would() {
         "{problem}"
     );
 }
+
+#[test]
+fn a_byte_order_mark_an_editor_put_first_is_passed_over() {
+    use crate::ui::synth::{demo, header};
+    let msgs = demo();
+    let bom = b"\xef\xbb\xbf";
+    let plain = journal_bytes(&header(), &msgs);
+    // Saved by an editor that marks UTF-8 (before: 'its first line is not
+    // a causeway header').
+    let marked = [&bom[..], &plain].concat();
+    let loaded = read(&marked[..]).unwrap();
+    assert_eq!(loaded.messages, msgs);
+    assert_eq!(loaded.problem_summary(), None);
+    // Such a file joined after another: its header still begins a part.
+    let cut = msgs.len() / 2;
+    let continued = Header {
+        continued: true,
+        ..header()
+    };
+    let joined = [
+        journal_bytes(&header(), &msgs[..cut]),
+        bom.to_vec(),
+        journal_bytes(&continued, &msgs[cut..]),
+    ]
+    .concat();
+    let loaded = read(&joined[..]).unwrap();
+    assert_eq!(loaded.messages, msgs);
+    assert_eq!(loaded.problem_summary(), None);
+    // A mark anywhere else in a line is not passed over.
+    let e = read(&[&b" "[..], bom, &plain].concat()[..]).unwrap_err();
+    assert!(e.to_string().contains("not a causeway header"), "{e}");
+}
