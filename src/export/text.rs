@@ -277,9 +277,20 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             (None, Some(s)) => s.to_string(),
             _ => "?".to_string(),
         };
-        let _ = write!(line, "  from {}", clock(&c["start_time"]));
+        // Listed, not seen opened: it opened by then, and lasted at least
+        // so long (as the view marks it).
+        let (by, least) = if c["seeded"] == Value::Bool(true) {
+            ("≤", "≥")
+        } else {
+            ("", "")
+        };
+        let _ = write!(line, "  from {by}{}", clock(&c["start_time"]));
         if let (Some(s), Some(e)) = (c["start"].as_u64(), c["end"].as_u64()) {
-            let _ = write!(line, " for {}", format::duration(e.saturating_sub(s)));
+            let _ = write!(
+                line,
+                " for {least}{}",
+                format::duration(e.saturating_sub(s))
+            );
         }
         let _ = write!(line, ", {state}");
         if let Some(peer) = name_of(&c["peer"]) {
@@ -447,6 +458,23 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let sh = s.killed_by_itself(init, "/bin/sh", &["sh", "-c", "kill $$"], 15);
         let text = text_of(&s.messages, sh.pid);
         assert!(text.contains("SIGTERM sent by itself at"), "{text}");
+    }
+
+    #[test]
+    fn a_listed_connection_says_its_times_are_bounds() {
+        use crate::event::{Direction, SeedSocket};
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let srv = s.spawn(init, 0, "/usr/bin/srv", &["srv"]);
+        // Found waiting, unused: listed, not seen opened.
+        let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 77, 0);
+        sock.actor.proc = srv;
+        sock.actor.tid = srv.pid;
+        sock.actor.parent = init;
+        sock.seen = s.now;
+        s.messages.push(Message::Socket(sock));
+        let text = text_of(&s.messages, srv.pid);
+        assert!(text.contains("  from ≤"), "{text}");
     }
 
     #[test]

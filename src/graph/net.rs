@@ -461,8 +461,14 @@ impl CausalTree {
             .count(info.direction, 1);
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
-        c.start = ktime;
-        c.seeded = false;
+        // An accept is reported at the socket's first use, which can be
+        // long after it was listed waiting (a hung worker): it was there
+        // by the listing, and keeps that bound. A connect is reported when
+        // it is established, which says it better.
+        if !(info.kind == NetKind::Accept && c.start <= ktime) {
+            c.start = ktime;
+            c.seeded = false;
+        }
         c.direction = info.direction;
         c.local = info.local;
         c.remote = info.remote;
@@ -604,9 +610,20 @@ mod tests {
             panic!("one connection on the child");
         };
         let c = tree.conn(id);
-        assert!(!c.seeded);
-        assert_eq!((c.start, c.end), (20, Some(30)));
+        // Reported at its first use (20): it was there when listed (5),
+        // which stays its start, a bound.
+        assert!(c.seeded);
+        assert_eq!((c.start, c.end), (5, Some(30)));
         assert_eq!(tree.conns().len(), 1, "not a second connection");
+        // A connect listed while it was being made: the probe's record,
+        // when it was established, says it better.
+        let tree = CausalTree::from_messages(&[
+            listed(SERVER, NetKind::Connect, C, S, 3),
+            net(20, SERVER, "nginx", NetKind::Connect, C, S, 3),
+        ]);
+        let c = &tree.conns()[0];
+        assert!(!c.seeded);
+        assert_eq!(c.start, 20);
     }
 
     #[test]
