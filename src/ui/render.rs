@@ -28,6 +28,8 @@ const START_W: usize = 8;
 const STATE_W: usize = 12;
 /// Execs and connections listed in the detail pane before "… N more".
 const DETAIL_LIST_MAX: usize = 8;
+/// Signals (sent to it, or by it) listed in the detail pane, the newest.
+const SIGNALS_SHOWN: usize = 3;
 /// argv characters shown in the detail pane.
 const ARGV_MAX: usize = 4096;
 
@@ -631,6 +633,11 @@ fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
 }
 
+/// `  … N earlier`, dim, when `n` items of a list are left out (its oldest).
+fn earlier(app: &App, n: usize) -> Option<Line<'static>> {
+    (n > 0).then(|| Line::from(Span::styled(format!("  … {n} earlier"), app.theme.dim())))
+}
+
 /// An argv as [`format::argv`] writes it, cut to about `room` characters,
 /// saying how many more there were.
 fn cut_chars(argv: &[Vec<u8>], room: usize) -> String {
@@ -906,12 +913,7 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             Span::raw(format!("{}", at.execs.len())),
         ]));
         let skip = at.execs.len().saturating_sub(DETAIL_LIST_MAX);
-        if skip > 0 {
-            lines.push(Line::from(Span::styled(
-                format!("  … {skip} earlier"),
-                t.dim(),
-            )));
-        }
+        lines.extend(earlier(app, skip));
         for e in &at.execs[skip..] {
             let when = e
                 .time
@@ -932,7 +934,8 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             label(app, "signals"),
             Span::raw(signals.len().to_string()),
         ]));
-        for s in signals.iter().rev().take(3).rev() {
+        lines.extend(earlier(app, signals.len().saturating_sub(SIGNALS_SHOWN)));
+        for s in signals.iter().rev().take(SIGNALS_SHOWN).rev() {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
                 Span::styled(signal_name(s.info.signal), t.failure()),
@@ -949,7 +952,8 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             label(app, "sent"),
             Span::raw(sent.len().to_string()),
         ]));
-        for s in sent.iter().rev().take(3).rev() {
+        lines.extend(earlier(app, sent.len().saturating_sub(SIGNALS_SHOWN)));
+        for s in sent.iter().rev().take(SIGNALS_SHOWN).rev() {
             let to = app
                 .tree
                 .find(s.to)

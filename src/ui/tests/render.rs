@@ -805,6 +805,23 @@ fn a_killed_process_says_who_sent_the_signal() {
 }
 
 #[test]
+fn a_killer_of_many_lists_the_newest_and_counts_the_rest() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let killer = s.spawn(init, 0, "/usr/bin/pkill", &["pkill", "worker"]);
+    for _ in 0..5 {
+        let w = s.spawn(init, 0, "/usr/bin/worker", &["worker"]);
+        s.signal(w, init, 15, Some(killer));
+    }
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, killer.pid);
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(scr.contains("sent     5"), "{scr}");
+    assert!(scr.contains("… 2 earlier"), "{scr}");
+    assert_eq!(scr.matches("SIGTERM to").count(), 3, "{scr}");
+}
+
+#[test]
 fn a_process_that_killed_itself_says_so() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
