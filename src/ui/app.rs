@@ -491,6 +491,11 @@ impl App {
 
     /// Applies a user action.
     pub fn handle(&mut self, action: Action) {
+        // A terminal too small shows only how to enlarge it or quit: keys
+        // acting on a view nobody sees would be surprises later.
+        if self.areas().too_small && action != Action::Quit {
+            return;
+        }
         self.flash = None;
         // A large chain is written at an `x` right after the `x` that asked.
         let asked = self.export_asked.take();

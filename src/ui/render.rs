@@ -69,7 +69,11 @@ fn too_small(frame: &mut Frame, area: Rect) {
         Line::from(format!("causeway needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
         Line::from("Enlarge it, or press q to quit."),
     ];
-    let h = (lines.len() as u16).min(area.height);
+    // Rows once wrapped to the width: a narrow terminal wraps the last
+    // line, which a height of one row a line cut short.
+    let w = usize::from(area.width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
+    let h = u16::try_from(rows).unwrap_or(u16::MAX).min(area.height);
     let y = area.y + area.height.saturating_sub(h) / 2;
     let p = Paragraph::new(lines)
         .alignment(Alignment::Center)

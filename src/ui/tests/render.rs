@@ -214,10 +214,23 @@ fn too_small_says_so() {
         assert!(s.contains("causeway needs 80x24"), "{s}");
         assert!(!s.contains("systemd"), "{s}");
     }
-    // Keys still work while too small, and it recovers on resize.
+    // Keys do nothing unseen while it is too small (a `/` typed then
+    // would take the keys after it), but q quits; it recovers on resize.
+    let selected = app.selected;
     app.handle(Action::First);
+    app.handle(Action::StartSearch);
+    assert_eq!(app.selected, selected);
+    assert_eq!(app.input_mode(), crate::ui::Mode::Tree);
     let s = screen(&draw(&mut app, 80, 24));
-    assert!(s.contains("1 systemd"), "{s}");
+    assert!(s.contains("Processes ·"), "{s}");
+    app.handle(Action::First);
+    assert_ne!(app.selected, selected, "keys work again");
+    let _ = draw(&mut app, 30, 8);
+    app.handle(Action::Quit);
+    assert!(app.quit);
+    // The last words of the message are not cut at 30x8.
+    let s = screen(&draw(&mut app, 30, 8));
+    assert!(s.contains("quit."), "{s}");
 }
 
 #[test]
