@@ -136,6 +136,23 @@ pub struct Rotation {
     events: u64,
     lost: u64,
     files: u32,
+    /// Said once that a file's opening takes most of `--rotate`.
+    warned: bool,
+}
+
+/// A warning when a file's opening (the process list and open sockets it
+/// begins with) of `opening` bytes leaves less than half of `size` for
+/// what happens: rotations then come seconds apart, and `--keep` files
+/// hold little history.
+fn opening_warning(opening: u64, size: u64) -> Option<String> {
+    (opening.saturating_mul(2) > size).then(|| {
+        format!(
+            "each journal file begins with {} KiB of what is running, over half of --rotate's {} KiB: \
+             files will hold little history; give a larger size",
+            opening / 1024,
+            size / 1024
+        )
+    })
 }
 
 impl Rotation {
@@ -159,6 +176,7 @@ impl Rotation {
             events: 0,
             lost: 0,
             files: 1,
+            warned: false,
         };
         Ok((r, out))
     }
@@ -254,6 +272,13 @@ impl Rotation {
         w.flush()?;
         self.observe(&opening);
         self.fresh = true;
+        if !self.warned {
+            let written = self.bytes.load(Ordering::Relaxed);
+            if let Some(w) = opening_warning(written, self.rotate.size) {
+                say!("causeway: warning: {w}");
+                self.warned = true;
+            }
+        }
         Ok(())
     }
 
@@ -297,6 +322,13 @@ fn create(path: &Path, bytes: &Arc<AtomicU64>) -> Result<Out> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opening_over_half_the_size_is_warned_of() {
+        assert_eq!(opening_warning(30 << 10, 64 << 10), None);
+        let w = opening_warning(127 << 10, 64 << 10).expect("a warning");
+        assert!(w.contains("127 KiB") && w.contains("64 KiB"), "{w}");
+    }
 
     #[test]
     fn sizes() {
