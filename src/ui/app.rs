@@ -651,6 +651,7 @@ impl App {
             Action::SearchBackspace => {
                 self.query.pop();
             }
+            Action::SearchClear => self.query.clear(),
             Action::SearchSubmit if self.mode == Mode::Time => {
                 self.mode = Mode::Tree;
                 let q = self.query.trim().to_string();

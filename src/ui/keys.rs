@@ -67,6 +67,8 @@ pub enum Action {
     /// A character typed into the search prompt.
     SearchInput(char),
     SearchBackspace,
+    /// Ctrl-U: the prompt emptied.
+    SearchClear,
     /// Search for what was typed.
     SearchSubmit,
     /// The next (or previous) process matching the last search.
@@ -92,8 +94,12 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
+        let prompt = matches!(mode, Mode::Search | Mode::Filter | Mode::Time);
         return match key.code {
             KeyCode::Char('c' | 'C') => Some(Action::Quit),
+            // As in a shell: the prompt's line cleared (a filter's prompt
+            // opens with the filter in force).
+            KeyCode::Char('u' | 'U') if prompt => Some(Action::SearchClear),
             _ => None,
         };
     }

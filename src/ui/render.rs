@@ -215,7 +215,7 @@ fn footer(buf: &mut Buffer, app: &App, area: Rect) {
         )),
         Mode::Filter => Some((
             " filter: ",
-            "   Enter filter (empty: all)  Esc cancel  (pid, name, argv, cgroup, address, :port)",
+            "   Enter filter (empty: all)  ^U clear  Esc cancel  (pid, name, argv, cgroup, address, :port)",
         )),
         Mode::Time => Some((
             " go to: ",

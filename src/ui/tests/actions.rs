@@ -440,10 +440,21 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
     type_search(&mut app, "no-such-thing");
     assert_eq!(pid_of(&app), Some(1003));
     assert!(flashed(&app, "no process matches"));
-    // Backspace edits; Esc cancels without searching.
+    // Backspace edits, Ctrl-U clears; Esc cancels without searching.
     app.handle(Action::StartSearch);
     app.handle(Action::SearchInput('x'));
     app.handle(Action::SearchBackspace);
+    assert_eq!(app.query, "");
+    for c in "curl".chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    let ctrl_u = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert_eq!(
+        key_to_action(ctrl_u, app.input_mode()),
+        Some(Action::SearchClear)
+    );
+    assert_eq!(key_to_action(ctrl_u, Mode::Tree), None);
+    app.handle(Action::SearchClear);
     assert_eq!(app.query, "");
     app.handle(Action::Back);
     assert_eq!(app.input_mode(), Mode::Tree);
