@@ -35,11 +35,22 @@ pub trait Sink: Write + Send {
     fn sync(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Whether a write may wait on a reader (a pipe, a terminal, a socket)
+    /// rather than a disk, so that a reader that stopped reading can keep
+    /// it waiting for ever.
+    fn has_a_reader(&self) -> bool {
+        true
+    }
 }
 
 impl Sink for std::fs::File {
     fn sync(&mut self) -> io::Result<()> {
         sync_data(self)
+    }
+
+    fn has_a_reader(&self) -> bool {
+        self.metadata().is_ok_and(|m| !m.is_file())
     }
 }
 
@@ -53,7 +64,16 @@ pub(crate) fn sync_data(file: &std::fs::File) -> io::Result<()> {
     }
 }
 
-impl Sink for io::Stdout {}
+impl Sink for io::Stdout {
+    fn has_a_reader(&self) -> bool {
+        use std::os::fd::AsFd;
+        // Redirected to a file (`> j.jsonl`): a disk, not a reader.
+        self.as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .is_ok_and(|f| f.has_a_reader())
+    }
+}
 
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -162,61 +182,99 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// How long `record`, once it is to stop, waits for its output to take a
-/// batch before it gives up on it: a reader that stopped reading (`| less`
-/// left open, `| sleep`) or a terminal that does not would otherwise keep
-/// it, and the probe attached, past `--duration`, SIGTERM and SIGINT.
+/// How long `record`, once it is to stop, waits for its output to take
+/// any byte before it gives up on it: a reader that stopped reading (`|
+/// less` left open, `| sleep`) or a terminal that does not would otherwise
+/// keep it, and the probe attached, past `--duration`, SIGTERM and SIGINT.
 const STALLED: Duration = Duration::from_secs(10);
+
+/// An output that counts the bytes it took, for the watch of [`record`].
+struct Counting {
+    inner: Out,
+    taken: Arc<AtomicU64>,
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.taken.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Sink for Counting {
+    fn sync(&mut self) -> io::Result<()> {
+        self.inner.sync()
+    }
+
+    fn has_a_reader(&self) -> bool {
+        self.inner.has_a_reader()
+    }
+}
+
+/// What the watch of [`record`] follows.
+#[derive(Default)]
+struct Watch {
+    /// When `--duration` ends: set once the journal's opening is written.
+    deadline: std::sync::OnceLock<Instant>,
+    /// The probe is running: before, a slow start is not a stalled output.
+    started: AtomicBool,
+    /// Bytes the output took.
+    taken: Arc<AtomicU64>,
+    finished: AtomicBool,
+}
 
 /// Records until stopped. `stop` is raised by SIGINT/SIGTERM handlers (or a
 /// test); the recorder then drains everything the probe had and flushes.
-/// An output that takes nothing for [`STALLED`] once it is time to stop
-/// ends the process, saying so.
+/// An output with a reader (a pipe, a terminal: not a file, whose disk
+/// may just be slow to sync) that takes no byte for [`STALLED`] once it is
+/// time to stop ends the process, saying so.
 pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> Result<Summary> {
-    let deadline = duration.map(|d| Instant::now() + d);
-    let progress = AtomicU64::new(0);
-    let finished = AtomicBool::new(false);
+    let watch = Watch::default();
+    let output = match output {
+        Output::Stream(out) if out.has_a_reader() => Output::Stream(Box::new(Counting {
+            inner: out,
+            taken: Arc::clone(&watch.taken),
+        })),
+        other => other,
+    };
+    let watched = matches!(&output, Output::Stream(out) if out.has_a_reader());
     std::thread::scope(|scope| {
-        let watch = std::thread::Builder::new()
-            .name("causeway-stop".into())
-            .spawn_scoped(scope, || {
-                watch_stop(stop, deadline, &progress, &finished, STALLED)
-            });
-        if let Err(e) = watch {
-            log::warn!("watching the output at the end: {e}");
+        if watched {
+            let spawned = std::thread::Builder::new()
+                .name("causeway-stop".into())
+                .spawn_scoped(scope, || watch_stop(stop, &watch, STALLED));
+            if let Err(e) = spawned {
+                log::warn!("watching the output at the end: {e}");
+            }
         }
-        let result = record_until(output, deadline, stop, &progress);
-        finished.store(true, Ordering::Relaxed);
+        let result = record_until(output, duration, stop, &watch);
+        watch.finished.store(true, Ordering::Relaxed);
         result
     })
 }
 
-/// Once `stop` is raised or `deadline` passes: if `progress` (batches
-/// written) does not move for `stalled`, says so and ends the process (the
-/// probe is detached as its descriptors close). Returns when `finished`.
-fn watch_stop(
-    stop: &AtomicBool,
-    deadline: Option<Instant>,
-    progress: &AtomicU64,
-    finished: &AtomicBool,
-    stalled: Duration,
-) {
+/// Once the probe runs and `stop` is raised or the deadline passes: if the
+/// output takes no byte for `stalled`, says so and ends the process (the
+/// probe is detached as its descriptors close). Returns when finished.
+fn watch_stop(stop: &AtomicBool, watch: &Watch, stalled: Duration) {
     let mut since: Option<(Instant, u64)> = None;
-    while !finished.load(Ordering::Relaxed) {
+    while !watch.finished.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
-        let due = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
-        if !due {
+        let due = stop.load(Ordering::Relaxed)
+            || watch.deadline.get().is_some_and(|&d| Instant::now() >= d);
+        if !due || !watch.started.load(Ordering::Relaxed) {
             continue;
         }
-        let now = progress.load(Ordering::Relaxed);
+        let now = watch.taken.load(Ordering::Relaxed);
         match since {
             Some((at, seen)) if seen == now => {
-                if at.elapsed() >= stalled && !finished.load(Ordering::Relaxed) {
-                    say!(
-                        "causeway: stopped with events not written: the journal's output took nothing for {} s (a reader that stopped reading?)",
-                        stalled.as_secs()
-                    );
-                    std::process::exit(1);
+                if at.elapsed() >= stalled && !watch.finished.load(Ordering::Relaxed) {
+                    give_up(stalled);
                 }
             }
             _ => since = Some((Instant::now(), now)),
@@ -224,11 +282,25 @@ fn watch_stop(
     }
 }
 
+/// Says why the recorder gives up on its output, and ends the process. The
+/// line is written from a thread of its own: stderr may be the stuck pipe
+/// itself (`2>&1 | sleep 60`), and the exit must not wait on it.
+fn give_up(stalled: Duration) -> ! {
+    let secs = stalled.as_secs();
+    let _ = std::thread::Builder::new().spawn(move || {
+        say!(
+            "causeway: stopped with events not written: the journal's output took nothing for {secs} s (a reader that stopped reading?); its last line may be cut short"
+        );
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    std::process::exit(1);
+}
+
 fn record_until(
     output: Output,
-    deadline: Option<Instant>,
+    duration: Option<Duration>,
     stop: &AtomicBool,
-    progress: &AtomicU64,
+    watch: &Watch,
 ) -> Result<Summary> {
     let (mut rotation, out) = match output {
         Output::Stream(out) => (None, out),
@@ -244,7 +316,8 @@ fn record_until(
     let mut summary = Summary::default();
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
-    let result = write_all(&mut w, &src, deadline, stop, &mut rotation, progress);
+    watch.started.store(true, Ordering::Relaxed);
+    let result = write_all(&mut w, &src, duration, stop, &mut rotation, &watch.deadline);
     // Whatever happened, stop the probe: drain the channel until the probe
     // thread has delivered everything and gone.
     src.probe.request_stop();
@@ -253,7 +326,6 @@ fn record_until(
         if !write_failed && w.write_batch(&batch).is_err() {
             write_failed = true;
         }
-        progress.fetch_add(1, Ordering::Relaxed);
         src.probe.recycle(batch);
     }
     let counts = rotation
@@ -289,10 +361,10 @@ fn record_until(
 fn write_all(
     w: &mut Writer<Out>,
     src: &Source,
-    deadline: Option<Instant>,
+    duration: Option<Duration>,
     stop: &AtomicBool,
     rotation: &mut Option<Rotation>,
-    progress: &AtomicU64,
+    ends: &std::sync::OnceLock<Instant>,
 ) -> Result<()> {
     let seeds = crate::live::seed_messages(src.seeds.iter().cloned());
     w.write_batch(&seeds)?;
@@ -300,6 +372,9 @@ fn write_all(
     if let Some(r) = rotation.as_mut() {
         r.observe(&seeds);
     }
+    // --duration counts from here, once the probe runs and the journal's
+    // opening is written.
+    let deadline = duration.map(|d| *ends.get_or_init(|| Instant::now() + d));
     let tick = Duration::from_millis(100);
     loop {
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -311,12 +386,10 @@ fn write_all(
         match src.events.recv_timeout(wait) {
             Ok(batch) => {
                 put(w, &batch, rotation, &src.header)?;
-                progress.fetch_add(1, Ordering::Relaxed);
                 src.probe.recycle(batch);
                 // Write what is queued, then flush once the queue is empty.
                 for batch in src.events.try_iter().take(CHANNEL_CAPACITY) {
                     put(w, &batch, rotation, &src.header)?;
-                    progress.fetch_add(1, Ordering::Relaxed);
                     src.probe.recycle(batch);
                 }
                 if src.events.is_empty() {
@@ -370,6 +443,27 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipe_has_a_reader_and_a_file_a_disk() {
+        use std::os::fd::FromRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("j.jsonl")).unwrap();
+        assert!(!file.has_a_reader());
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two new descriptors into the array it is
+        // given, of the length it needs.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both were just made and are owned by nothing else.
+        let (r, w) = unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        };
+        assert!(w.has_a_reader());
+        drop(r);
+    }
 
     #[test]
     fn durations() {
