@@ -162,8 +162,17 @@ impl App {
     }
 
     /// What has the keyboard.
+    /// What keys mean now. On a terminal too small to draw the view, the
+    /// tree's: `q` quits there even with a prompt open (nothing else acts,
+    /// see [`App::handle`]).
     pub fn input_mode(&self) -> Mode {
-        if self.help { Mode::Help } else { self.mode }
+        if self.areas().too_small {
+            Mode::Tree
+        } else if self.help {
+            Mode::Help
+        } else {
+            self.mode
+        }
     }
 
     pub fn is_live(&self) -> bool {

@@ -225,7 +225,13 @@ fn too_small_says_so() {
     assert!(s.contains("Processes ·"), "{s}");
     app.handle(Action::First);
     assert_ne!(app.selected, selected, "keys work again");
+    // With a prompt open, q still quits there.
+    app.handle(Action::StartSearch);
     let _ = draw(&mut app, 30, 8);
+    let q =
+        ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char('q'));
+    let quit = crate::ui::keys::key_to_action(q, app.input_mode());
+    assert_eq!(quit, Some(Action::Quit));
     app.handle(Action::Quit);
     assert!(app.quit);
     // The last words of the message are not cut at 30x8.
