@@ -489,7 +489,7 @@ fn run(
         if connected && sweep {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            for msg in sweeper.finish(owners, watermark) {
+            for msg in sweeper.finish(owners, watermark, table.as_ref()) {
                 cgroups.announce(&msg, &mut batch);
                 batch.push(msg);
             }

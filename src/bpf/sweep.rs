@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use super::owners::Owners;
-use super::unclaimed::UNUSED_AFTER;
+use super::unclaimed::{Table, UNUSED_AFTER};
 use crate::event::{Actor, Direction, Event, Message, Protocol, SeedSocket};
 use crate::seed::sockets::{
     Listed, Wanted, holders_of, list_tcp, list_tcp_in, netns, processes_in,
@@ -128,11 +128,17 @@ fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<L
 /// accept queue, on the listener's. A socket `owners` already holds (its
 /// accept came meanwhile) is left out, as is one whose listener is not
 /// known.
-fn unused_sockets(owners: &mut Owners, listing: &mut Listing) -> Vec<SeedSocket> {
+fn unused_sockets(owners: &mut Owners, listing: &mut Listing, table: &Table) -> Vec<SeedSocket> {
+    if listing.unused.is_empty() {
+        return Vec::new();
+    }
+    // Still unused now: one used and closed since it was listed has left
+    // the table (and `owners`), and must not come back as open.
+    let unused = table.cookies();
     let mut out = Vec::new();
     for u in listing.unused.drain(..) {
         let s = &u.socket;
-        if owners.holds(s.cookie) {
+        if owners.holds(s.cookie) || !unused.contains(&s.cookie) {
             continue;
         }
         let Some(actor) = u.holder.or_else(|| owners.listener_on(u.netns, s.local)) else {
@@ -229,7 +235,7 @@ impl Sweeper {
     /// `gone` events at `now` (which must come after every record applied
     /// to `owners` so far, and before every one to come), and the accepted
     /// sockets it found left unused, as sockets listed.
-    pub fn finish(&mut self, owners: &mut Owners, now: u64) -> Vec<Message> {
+    pub fn finish(&mut self, owners: &mut Owners, now: u64, table: Option<&Table>) -> Vec<Message> {
         let Some(rx) = &self.in_flight else {
             return Vec::new();
         };
@@ -245,7 +251,7 @@ impl Sweeper {
         };
         self.every = next_sweep(listing.took);
         self.took = listing.took;
-        let unused = unused_sockets(owners, &mut listing);
+        let unused = table.map_or_else(Vec::new, |t| unused_sockets(owners, &mut listing, t));
         apply(owners, &listing, now)
             .into_iter()
             .map(Message::Event)
@@ -371,7 +377,10 @@ mod tests {
         let never_closed = u64::MAX - 5;
         owners.listed(&socket(never_closed, Direction::Outbound));
         let mut sweeper = Sweeper::new();
-        assert!(sweeper.finish(&mut owners, 1).is_empty(), "none running");
+        assert!(
+            sweeper.finish(&mut owners, 1, None).is_empty(),
+            "none running"
+        );
         sweeper.maybe_start(&owners, Vec::new());
         assert!(sweeper.in_flight.is_none(), "not due yet");
         let mut sweep = |now| {
@@ -379,7 +388,7 @@ mod tests {
             sweeper.maybe_start(&owners, Vec::new());
             assert!(sweeper.in_flight.is_some());
             loop {
-                let gone = sweeper.finish(&mut owners, now);
+                let gone = sweeper.finish(&mut owners, now, None);
                 if sweeper.in_flight.is_none() {
                     assert!(sweeper.every >= SWEEP_INTERVAL);
                     return gone;
