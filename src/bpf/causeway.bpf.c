@@ -84,8 +84,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u8);
+	__type(value, __u64);
 } udp_seen SEC(".maps");
+
+/* sk_userlocks: the address or the port was given to bind(), not picked
+ * by the kernel at a first send (include/net/sock.h). */
+#define SOCK_BINDADDR_LOCK 4
+#define SOCK_BINDPORT_LOCK 8
 
 /* Accepted sockets no process has used yet: the cookie, from when the
  * kernel creates one (in softirq, from a listener) until its first use or
@@ -836,7 +841,7 @@ int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
 {
 	struct cw_conn *e;
 	__u16 family;
-	__u8 *seen;
+	__u64 *seen;
 
 	on_use(sk);
 	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
@@ -844,14 +849,24 @@ int BPF_PROG(handle_recv, struct sock *sk, int ret, int flags)
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	/* A server binds its port (or address) and does not connect: a
+	 * client's socket (bound by the kernel at its first send, or
+	 * connected), opened before the probe or whose first send went
+	 * unseen, is no server. */
+	if (!(BPF_CORE_READ_BITFIELD(sk, sk_userlocks) &
+	      (SOCK_BINDPORT_LOCK | SOCK_BINDADDR_LOCK)) ||
+	    sk->__sk_common.skc_state == TCP_ESTABLISHED)
+		return 0;
 	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!seen || *seen)
+		return 0;
+	/* One report, should a send on another CPU set its bit meanwhile. */
+	if (__sync_fetch_and_or(seen, UDP_BOUND))
 		return 0;
 	e = conn_record(sk, family, bpf_get_socket_cookie(sk), IPPROTO_UDP);
 	if (!e)
 		return 0;
 	fill_current(&e->h, CW_LISTEN);
-	*seen = UDP_BOUND;
 	submit(e);
 	return 0;
 }
@@ -911,7 +926,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 {
 	struct cw_conn *e;
 	__u16 family;
-	__u8 *seen;
+	__u64 *seen;
 
 	on_use(sk);
 	if (ret < 0 || sk_proto(sk) != IPPROTO_UDP)
@@ -934,7 +949,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	*seen |= UDP_SENT;
+	__sync_fetch_and_or(seen, UDP_SENT);
 	submit(e);
 	return 0;
 }
