@@ -437,19 +437,26 @@ fn boot_of(h: &Header, other: &Header) -> String {
 const ORDER_SLACK: u64 = 1_000_000;
 
 /// The first and last time of a file's events, if it has any. `gone` lines
-/// are left out: each is written when a listing of the kernel's sockets is
-/// done, with the time that listing began.
+/// are left out (older journals could stamp them up to a socket listing's
+/// length early).
+/// The earliest and latest tenth of a percent (one event at least, of a
+/// file of five or more) are left out too: one line whose time is damaged
+/// must not make a whole rotated journal read as two recordings.
 fn event_span(l: &Loaded) -> Option<(u64, u64)> {
-    l.messages
+    let mut times: Vec<u64> = l
+        .messages
         .iter()
         .filter_map(|m| match m {
             Message::Event(ev) if !is_gone(ev) => Some(ev.ktime),
             _ => None,
         })
-        .fold(None, |span, t| match span {
-            None => Some((t, t)),
-            Some((first, last)) => Some((first.min(t), last.max(t))),
-        })
+        .collect();
+    if !times.is_sorted() {
+        times.sort_unstable();
+    }
+    let n = times.len();
+    let k = if n >= 5 { (n / 1000).max(1) } else { 0 };
+    Some((*times.get(k)?, *times.get(n.checked_sub(1 + k)?)?))
 }
 
 /// Whether `ev` is a `gone` line.
@@ -647,9 +654,21 @@ fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>
                 let done = std::mem::replace(&mut part, Reading::new(header, lineno));
                 parts.push(done.finish(lineno - 1));
             }
-            Ok(Some(Parsed::Header(Err(why)))) => {
+            // A newer format's recording: its lines are not read as this
+            // one's, up to the next header.
+            Ok(Some(Parsed::Header(Err(why @ HeaderError::Version(_))))) => {
                 part.end_unreadable(&mut unreadable);
                 unreadable = Some((lineno, why.to_string(), 0));
+            }
+            // A header line damaged (or not ours): one bad line; what
+            // follows is read as before.
+            Ok(Some(Parsed::Header(Err(why)))) if unreadable.is_none() => {
+                part.problem(lineno, format!("a header line that is {why}"));
+            }
+            Ok(Some(Parsed::Header(Err(_)))) => {
+                if let Some((_, _, after)) = &mut unreadable {
+                    *after += 1;
+                }
             }
             _ if unreadable.is_some() => {
                 if let Some((_, _, after)) = &mut unreadable {
@@ -677,9 +696,9 @@ fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>
 /// Returns the repeats skipped and the lines found out of time order.
 ///
 /// The probe writes events in time order, but for programs that
-/// interrupted one another on one CPU, sub-µs apart; and a `gone` line is
-/// stamped when the socket listing that found it began, and written when
-/// it ended. Those are put in order without being counted. Costs one pass
+/// interrupted one another on one CPU, sub-µs apart; and older journals
+/// could stamp a `gone` line up to a socket listing's length early. Those
+/// are put in order without being counted. Costs one pass
 /// for a journal in order; out of order, a sort of indices and no copy of
 /// a line.
 fn in_time_order(messages: &mut Vec<Message>, event_lines: &[u64]) -> (Tally, Tally) {

@@ -1044,3 +1044,52 @@ fn a_byte_order_mark_an_editor_put_first_is_passed_over() {
     let e = read(&[&b" "[..], bom, &plain].concat()[..]).unwrap_err();
     assert!(e.to_string().contains("not a causeway header"), "{e}");
 }
+
+#[test]
+fn a_damaged_header_line_is_one_bad_line() {
+    use crate::ui::synth::{demo, header};
+    let msgs = demo();
+    let cut = msgs.len() / 2;
+    let whole = journal_bytes(&header(), &msgs);
+    // A header line, not ours (a hand edit, a flipped bit), among the
+    // events: the lines after it are read as before.
+    let text = String::from_utf8(whole).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.len() - (msgs.len() - cut);
+    lines.insert(
+        at,
+        r#"{"type":"header","format":"not-causeway","version":1}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let loaded = load(&path).unwrap();
+    assert_eq!(loaded.messages, msgs, "nothing good lost");
+    assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+}
+
+#[test]
+fn one_damaged_time_does_not_refuse_a_rotated_journal() {
+    use crate::ui::synth::{demo, header};
+    let msgs = demo();
+    let cut = msgs.len() / 2;
+    // The first file's last event has a time years later (a flipped bit).
+    let mut early = msgs[..cut].to_vec();
+    if let Some(Message::Event(ev)) = early
+        .iter_mut()
+        .rev()
+        .find(|m| matches!(m, Message::Event(_)))
+    {
+        ev.ktime += 1 << 50;
+    }
+    let continued = Header {
+        continued: true,
+        ..header()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
+    std::fs::write(&a, journal_bytes(&header(), &early)).unwrap();
+    std::fs::write(&b, journal_bytes(&continued, &msgs[cut..])).unwrap();
+    let (loaded, _) = load_all(&[a, b]).expect("one recording");
+    assert_eq!(loaded.messages.len(), msgs.len());
+}
