@@ -211,16 +211,23 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
 /// The lines under a process: who killed it, its connections.
 fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
     let mut lines = Vec::new();
-    // As the view says it (Node::killed_by): the last of that number sent
-    // by another process or the kernel, else the last it sent itself.
+    // As the view says it (Node::killed_by): the last of that number; if
+    // it sent that itself, the outside sender its handler passed on.
     let own = |s: &&Value| s["sender"]["pid"] == p["pid"] && s["sender"]["start"] == p["start"];
     let killer = p["end"]["signal"].as_i64().and_then(|sig| {
-        let same = p["signals"]
+        let mut same = p["signals"]
             .as_array()?
             .iter()
             .rev()
             .filter(|s| s["signal"].as_i64() == Some(sig));
-        same.clone().find(|s| !own(s)).or(same.clone().next())
+        let last = same.next()?;
+        if !own(&last) {
+            return Some(last);
+        }
+        let at = |s: &Value| s["ktime"].as_u64().unwrap_or(0);
+        same.take_while(|s| at(last).saturating_sub(at(s)) <= crate::graph::PASSED_ON)
+            .find(|s| !own(s))
+            .or(Some(last))
     });
     if let Some(s) = killer {
         let from = match (&s["sender"], s["oom_killer"] == Value::Bool(true)) {

@@ -107,6 +107,10 @@ pub struct SentSignal {
 /// Signals kept per process: who ended it is the last of them.
 pub const MAX_SIGNALS: usize = 8;
 
+/// How soon a signal a process sends itself follows the one its handler
+/// passes on (boot-time ns): a handler runs at once.
+pub const PASSED_ON: u64 = 1_000_000_000;
+
 /// A signal sent to a process (see [`SignalInfo`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SignalRecord {
@@ -117,10 +121,12 @@ pub struct SignalRecord {
 
 impl Node {
     /// The signal that killed it, when it was killed by one that was seen
-    /// sent: the last of that number sent by another process or the
-    /// kernel, else the last it sent itself. A handler that restores the
-    /// default action and sends the signal on to itself (shells and many
-    /// daemons do) is not the cause; whoever sent it first is.
+    /// sent: the last of that number. When it sent that one itself, the
+    /// last of that number another process or the kernel sent in the
+    /// [`PASSED_ON`] before, if any: a handler that restores the default
+    /// action and sends the signal on to itself (shells and many daemons
+    /// do) is not the cause; whoever sent it first is. (A SIGTERM that a
+    /// daemon survived long before is not.)
     pub fn killed_by(&self) -> Option<&SignalRecord> {
         let Some(ExitStatus::Signal { signal, .. }) = self.exit else {
             return None;
@@ -130,8 +136,12 @@ impl Node {
             .iter()
             .rev()
             .filter(|s| s.info.signal == signal);
-        let last = same.clone().next()?;
-        same.find(|s| s.info.sender.is_none_or(|f| f.proc != self.key))
+        let last = same.next()?;
+        if last.info.sender.is_none_or(|f| f.proc != self.key) {
+            return Some(last);
+        }
+        same.take_while(|s| last.time.saturating_sub(s.time) <= PASSED_ON)
+            .find(|s| s.info.sender.is_none_or(|f| f.proc != self.key))
             .or(Some(last))
     }
 

@@ -1159,3 +1159,28 @@ fn a_connection_row_cut_short_says_so() {
     );
     assert!(row.trim_end().ends_with('…'), "{row}");
 }
+
+#[test]
+fn a_signal_survived_long_before_is_not_the_killer() {
+    // A daemon reloads on a supervisor's SIGTERM (its handler keeps it
+    // running), and a minute later kills itself with SIGTERM.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sup = s.spawn(init, 0, "/usr/bin/supervisor", &["supervisor"]);
+    let d = s.spawn(init, 0, "/usr/bin/daemon", &["daemon"]);
+    s.signal(d, init, 15, Some(sup));
+    s.now += 60_000_000_000;
+    s.signal(d, init, 15, Some(d));
+    s.exit(
+        d,
+        init,
+        ExitStatus::Signal {
+            signal: 15,
+            core_dumped: false,
+        },
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, d.pid);
+    let scr = screen(&draw(&mut app, 260, 50));
+    assert!(scr.contains("killed by SIGTERM  sent by itself"), "{scr}");
+}
