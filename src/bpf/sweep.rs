@@ -206,7 +206,10 @@ impl Sweeper {
     /// left unused (`unused`: cookie, since when) are to be found, spaced
     /// out as sweeps are on a host with very many sockets.
     pub fn maybe_start(&mut self, owners: &Owners, unused: Vec<(u64, u64)>) {
-        self.unused.extend(unused);
+        // With no socket held, no listener is known to show them on.
+        if !owners.is_empty() {
+            self.unused.extend(unused);
+        }
         let every = if self.unused.is_empty() {
             self.every
         } else {

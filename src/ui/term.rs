@@ -347,11 +347,17 @@ struct Input {
 pub fn hold_resize_signal() {
     // SAFETY: the set is initialised by sigemptyset before use, and
     // pthread_sigmask is given a valid set and a null old-set pointer.
-    unsafe {
+    let rc = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGWINCH);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        log::warn!(
+            "blocking SIGWINCH: {}; a key after a resize may wait for the next",
+            std::io::Error::from_raw_os_error(rc)
+        );
     }
 }
 
