@@ -1529,7 +1529,10 @@ fn connections_accepted_and_left_unused_or_left_queued_show() {
                     .iter()
                     .filter(|&&i| {
                         let c = t.conn(i);
-                        c.direction == Direction::Inbound && c.end.is_none() == open
+                        // While open, marked unused: no process used them.
+                        c.direction == Direction::Inbound
+                            && c.end.is_none() == open
+                            && (!open || c.unused)
                     })
                     .count()
             };

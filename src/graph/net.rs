@@ -107,9 +107,13 @@ pub struct Connection {
     pub bytes_received: u64,
     /// How it ended, from its close (see [`Ending::failure`]).
     pub ending: Ending,
-    /// Open before causeway started (listed then): `start` is when it was
-    /// listed, not when it opened.
+    /// Listed from the kernel, not seen opened (open before causeway
+    /// started, or found unused while it ran): `start` is when it was
+    /// listed, and it opened before.
     pub seeded: bool,
+    /// Accepted, and found unused while causeway ran (in its listener's
+    /// queue, or never read), no process seen using it yet.
+    pub unused: bool,
 }
 
 impl Connection {
@@ -323,6 +327,7 @@ impl CausalTree {
             bytes_received: 0,
             ending: Default::default(),
             seeded,
+            unused: false,
         };
         if let Some(mirror) = mirror_of(&conn) {
             if let Some(peer) = net.unlinked.remove(&mirror) {
@@ -444,6 +449,13 @@ impl CausalTree {
         }
         if let EventKind::Net(info) = s.as_event().kind {
             self.net_record(owner, s.seen, &info, true);
+            // Listed after events: found unused while causeway ran (at
+            // start, the listing comes first).
+            if self.stats.events > 0 && s.direction == Direction::Inbound {
+                if let Some(&id) = self.net.by_cookie.get(&s.cookie) {
+                    self.net.conns[id.index()].unused = true;
+                }
+            }
         }
     }
 
@@ -461,6 +473,7 @@ impl CausalTree {
             .count(info.direction, 1);
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
+        c.unused = false;
         // An accept is reported at the socket's first use, which can be
         // long after it was listed waiting (a hung worker): it was there
         // by the listing, and keeps that bound. A connect is reported when
@@ -624,6 +637,24 @@ mod tests {
         let c = &tree.conns()[0];
         assert!(!c.seeded);
         assert_eq!(c.start, 20);
+        // Listed after events: found unused while causeway ran, until a
+        // process is seen using it.
+        let found = |until: usize| {
+            let msgs = [
+                net(4, SERVER, "nginx", NetKind::Listen, S, "0.0.0.0:0", 1),
+                listed(SERVER, NetKind::Accept, S, C, 2),
+                net(20, CHILD, "worker", NetKind::Accept, S, C, 2),
+            ];
+            let tree = CausalTree::from_messages(&msgs[..until]);
+            tree.conns()
+                .iter()
+                .find(|c| c.cookie == 2)
+                .map(|c| c.unused)
+        };
+        assert_eq!(found(2), Some(true));
+        assert_eq!(found(3), Some(false), "used: no longer");
+        let at_start = CausalTree::from_messages(&[listed(SERVER, NetKind::Accept, S, C, 2)]);
+        assert!(!at_start.conns()[0].unused, "listed at start: not known");
     }
 
     #[test]

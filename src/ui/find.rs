@@ -260,6 +260,7 @@ mod tests {
             bytes_received: 0,
             ending: Default::default(),
             seeded: false,
+            unused: false,
         }
     }
 

@@ -1056,6 +1056,10 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
         )),
         match failure {
             Some(f) => Span::styled(format!("{:<9}", failure_word(f)), t.failure()),
+            // Open and unused since it was found so: a hung worker's.
+            None if c.unused && state == ConnState::Open => {
+                Span::styled(format!("{:<9}", "unused"), t.alert())
+            }
             None => Span::styled(
                 format!("{:<9}", state.as_str()),
                 if ended.is_some() {

@@ -1184,3 +1184,22 @@ fn a_signal_survived_long_before_is_not_the_killer() {
     let scr = screen(&draw(&mut app, 260, 50));
     assert!(scr.contains("killed by SIGTERM  sent by itself"), "{scr}");
 }
+
+#[test]
+fn a_connection_found_unused_says_so() {
+    use crate::event::{Direction, SeedSocket};
+    let mut msgs = synth::demo();
+    let app0 = replay(msgs.clone(), vec![]);
+    let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
+    // Found waiting in nginx's queue while causeway ran.
+    let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 9_999, 0);
+    sock.actor.proc = nginx;
+    sock.actor.tid = nginx.pid;
+    sock.seen = app0.tree.last_ktime();
+    msgs.push(crate::event::Message::Socket(sock));
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, 600);
+    app.handle(Action::Connections);
+    let s = screen(&draw(&mut app, 160, 40));
+    assert!(s.contains("unused"), "{s}");
+}
