@@ -697,6 +697,9 @@ pub struct SeedSocket {
     pub cookie: u64,
     /// Its network namespace (see [`NetInfo::netns`]).
     pub netns: u32,
+    /// Accepted, and found unused while recording (in its listener's
+    /// queue, or never read): not listed at start.
+    pub unused: bool,
 }
 
 impl SeedSocket {
@@ -713,6 +716,7 @@ impl SeedSocket {
             remote: SocketAddr::from(([127, 0, 0, 1], 2)),
             cookie,
             netns,
+            unused: false,
         }
     }
 
@@ -754,6 +758,7 @@ impl SeedSocket {
             remote: n.remote,
             cookie: n.cookie,
             netns: n.netns,
+            unused: false,
         })
     }
 }

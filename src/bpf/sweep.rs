@@ -153,6 +153,7 @@ fn unused_sockets(owners: &mut Owners, listing: &mut Listing, table: &Table) -> 
             remote: s.remote,
             cookie: s.cookie,
             netns: u.netns,
+            unused: true,
         };
         owners.listed(&socket);
         out.push(socket);

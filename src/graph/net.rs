@@ -449,9 +449,7 @@ impl CausalTree {
         }
         if let EventKind::Net(info) = s.as_event().kind {
             self.net_record(owner, s.seen, &info, true);
-            // Listed after events: found unused while causeway ran (at
-            // start, the listing comes first).
-            if self.stats.events > 0 && s.direction == Direction::Inbound {
+            if s.unused {
                 if let Some(&id) = self.net.by_cookie.get(&s.cookie) {
                     self.net.conns[id.index()].unused = true;
                 }
@@ -637,12 +635,16 @@ mod tests {
         let c = &tree.conns()[0];
         assert!(!c.seeded);
         assert_eq!(c.start, 20);
-        // Listed after events: found unused while causeway ran, until a
-        // process is seen using it.
+        // Listed as found unused while causeway ran: so, until a process
+        // is seen using it.
+        let unused = match listed(SERVER, NetKind::Accept, S, C, 2) {
+            Message::Socket(s) => Message::Socket(SeedSocket { unused: true, ..s }),
+            other => other,
+        };
         let found = |until: usize| {
             let msgs = [
                 net(4, SERVER, "nginx", NetKind::Listen, S, "0.0.0.0:0", 1),
-                listed(SERVER, NetKind::Accept, S, C, 2),
+                unused.clone(),
                 net(20, CHILD, "worker", NetKind::Accept, S, C, 2),
             ];
             let tree = CausalTree::from_messages(&msgs[..until]);

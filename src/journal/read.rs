@@ -937,6 +937,8 @@ struct Raw {
     exit_code: Option<i32>,
     signal: Option<i32>,
     core_dumped: Option<bool>,
+    /// A `socket` line's: found unused while recording.
+    unused: Option<bool>,
     defunct: Option<u64>,
     protocol: Option<String>,
     direction: Option<String>,
@@ -1043,7 +1045,12 @@ fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
         kind,
     };
     if raw.ty == "socket" {
-        return Ok(SeedSocket::from_event(&ev).map(Message::Socket));
+        return Ok(SeedSocket::from_event(&ev).map(|s| {
+            Message::Socket(SeedSocket {
+                unused: raw.unused.unwrap_or(false),
+                ..s
+            })
+        }));
     }
     Ok(Some(Message::Event(ev)))
 }

@@ -144,6 +144,28 @@ fn sample() -> Vec<Message> {
             remote: addr("[::]:0"),
             cookie: 7,
             netns: 4_026_531_840,
+            unused: false,
+        }),
+        // Found unused while recording: an accepted connection in the
+        // listener's queue.
+        Message::Socket(crate::event::SeedSocket {
+            seen: 4_600_000_000,
+            actor: crate::event::Actor {
+                proc: ProcKey::new(1, 10_000_000),
+                tid: 1,
+                parent: ProcKey::new(0, 0),
+                uid: 0,
+                gid: 0,
+                cgroup: 1,
+                comm: "init".into(),
+            },
+            protocol: Protocol::Tcp,
+            direction: Direction::Inbound,
+            local: addr("[::1]:22"),
+            remote: addr("[::1]:40000"),
+            cookie: 8,
+            netns: 4_026_531_840,
+            unused: true,
         }),
         Message::Cgroup {
             id: 42,

@@ -189,6 +189,11 @@ impl<W: Write> Writer<W> {
                 let ev = socket.as_event();
                 line.extend_from_slice(br#"{"type":"socket","time":"#);
                 event_fields(line, &mut self.clock, &mut self.idents, &ev);
+                if socket.unused {
+                    // In place of the line's closing brace.
+                    line.pop();
+                    line.extend_from_slice(br#","unused":true}"#);
+                }
             }
             Message::Event(ev) => {
                 self.counts.events += 1;

@@ -264,10 +264,13 @@ impl Rotation {
         );
         let mut open: Vec<SeedSocket> = self.open.values().cloned().collect();
         open.sort_unstable_by_key(|s| s.cookie);
-        opening.extend(
-            open.into_iter()
-                .map(|s| Message::Socket(SeedSocket { seen: now, ..s })),
-        );
+        opening.extend(open.into_iter().map(|s| {
+            Message::Socket(SeedSocket {
+                seen: now,
+                unused: false,
+                ..s
+            })
+        }));
         w.write_batch(&opening)?;
         w.flush()?;
         self.observe(&opening);

@@ -530,6 +530,7 @@ impl Seeds<'_> {
             remote: s.remote,
             cookie: s.cookie,
             netns,
+            unused: false,
         });
     }
 }

@@ -1193,6 +1193,7 @@ fn a_connection_found_unused_says_so() {
     let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
     // Found waiting in nginx's queue while causeway ran.
     let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 9_999, 0);
+    sock.unused = true;
     sock.actor.proc = nginx;
     sock.actor.tid = nginx.pid;
     sock.seen = app0.tree.last_ktime();
