@@ -235,14 +235,14 @@ struct Watch {
 /// time to stop ends the process, saying so.
 pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> Result<Summary> {
     let watch = Watch::default();
+    let watched = matches!(&output, Output::Stream(out) if out.has_a_reader());
     let output = match output {
-        Output::Stream(out) if out.has_a_reader() => Output::Stream(Box::new(Counting {
+        Output::Stream(out) if watched => Output::Stream(Box::new(Counting {
             inner: out,
             taken: Arc::clone(&watch.taken),
         })),
         other => other,
     };
-    let watched = matches!(&output, Output::Stream(out) if out.has_a_reader());
     std::thread::scope(|scope| {
         if watched {
             let spawned = std::thread::Builder::new()

@@ -498,16 +498,13 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
 
     #[test]
     fn a_signal_passed_on_by_a_handler_names_who_sent_it_first() {
-        let mut s = Synth::new();
-        let init = s.seed(1, None, "systemd", &["systemd"]);
-        let pkill = s.spawn(init, 0, "/usr/bin/pkill", &["pkill", "-TERM", "worker"]);
-        let w = s.killed_through_its_handler(init, "/usr/bin/worker", &["worker"], 15, pkill);
-        let text = text_of(&s.messages, w.pid);
+        let (msgs, pkill, w) = synth::passed_on();
+        let text = text_of(&msgs, w.pid);
         let line = format!("SIGTERM sent by {} kill (uid 0) at", pkill.pid);
         assert!(text.contains(&line), "{text}");
         assert!(!text.contains("sent by itself"), "{text}");
         // The sender's chain says what it ended.
-        let text = text_of(&s.messages, pkill.pid);
+        let text = text_of(&msgs, pkill.pid);
         let line = format!("sent SIGTERM to {} worker at", w.pid);
         assert!(text.contains(&line), "{text}");
     }

@@ -32,6 +32,30 @@ fn ev(kind: EventKind) -> Message {
     })
 }
 
+/// A listener on [::]:22 of init, listed at start.
+fn listed_listener() -> crate::event::SeedSocket {
+    let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+    crate::event::SeedSocket {
+        seen: 4_500_000_000,
+        actor: crate::event::Actor {
+            proc: ProcKey::new(1, 10_000_000),
+            tid: 1,
+            parent: ProcKey::new(0, 0),
+            uid: 0,
+            gid: 0,
+            cgroup: 1,
+            comm: "init".into(),
+        },
+        protocol: Protocol::Tcp,
+        direction: Direction::Listen,
+        local: addr("[::]:22"),
+        remote: addr("[::]:0"),
+        cookie: 7,
+        netns: 4_026_531_840,
+        unused: false,
+    }
+}
+
 fn sample() -> Vec<Message> {
     let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
     vec![
@@ -127,45 +151,17 @@ fn sample() -> Vec<Message> {
             }),
             oom: true,
         })),
-        Message::Socket(crate::event::SeedSocket {
-            seen: 4_500_000_000,
-            actor: crate::event::Actor {
-                proc: ProcKey::new(1, 10_000_000),
-                tid: 1,
-                parent: ProcKey::new(0, 0),
-                uid: 0,
-                gid: 0,
-                cgroup: 1,
-                comm: "init".into(),
-            },
-            protocol: Protocol::Tcp,
-            direction: Direction::Listen,
-            local: addr("[::]:22"),
-            remote: addr("[::]:0"),
-            cookie: 7,
-            netns: 4_026_531_840,
-            unused: false,
-        }),
+        Message::Socket(listed_listener()),
         // Found unused while recording: an accepted connection in the
         // listener's queue.
         Message::Socket(crate::event::SeedSocket {
             seen: 4_600_000_000,
-            actor: crate::event::Actor {
-                proc: ProcKey::new(1, 10_000_000),
-                tid: 1,
-                parent: ProcKey::new(0, 0),
-                uid: 0,
-                gid: 0,
-                cgroup: 1,
-                comm: "init".into(),
-            },
-            protocol: Protocol::Tcp,
             direction: Direction::Inbound,
             local: addr("[::1]:22"),
             remote: addr("[::1]:40000"),
             cookie: 8,
-            netns: 4_026_531_840,
             unused: true,
+            ..listed_listener()
         }),
         Message::Cgroup {
             id: 42,

@@ -637,6 +637,29 @@ fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
 }
 
+/// A list of signals in the detail pane (`rows`: time, signal, from or to
+/// whom; oldest first): `what` and how many, then the newest
+/// [`SIGNALS_SHOWN`]. Nothing for none.
+fn signal_lines(app: &App, what: &str, rows: &[(u64, i32, String)]) -> Vec<Line<'static>> {
+    let t = app.theme;
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::from(vec![
+        label(app, what),
+        Span::raw(rows.len().to_string()),
+    ])];
+    lines.extend(earlier(app, rows.len().saturating_sub(SIGNALS_SHOWN)));
+    for (time, signal, who) in rows.iter().rev().take(SIGNALS_SHOWN).rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<12} ", clock(app, *time)), t.dim()),
+            Span::styled(signal_name(*signal), t.failure()),
+            Span::raw(who.clone()),
+        ]));
+    }
+    lines
+}
+
 /// `  … N earlier`, dim, when `n` items of a list are left out (its oldest).
 fn earlier(app: &App, n: usize) -> Option<Line<'static>> {
     (n > 0).then(|| Line::from(Span::styled(format!("  … {n} earlier"), app.theme.dim())))
@@ -929,46 +952,29 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             ]));
         }
     }
-    // Signals sent to it by then, newest last.
-    let signals = &n.signals[..n
-        .signals
-        .partition_point(|s| app.at.is_none_or(|t| s.time <= t))];
-    if !signals.is_empty() {
-        lines.push(Line::from(vec![
-            label(app, "signals"),
-            Span::raw(signals.len().to_string()),
-        ]));
-        lines.extend(earlier(app, signals.len().saturating_sub(SIGNALS_SHOWN)));
-        for s in signals.iter().rev().take(SIGNALS_SHOWN).rev() {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
-                Span::styled(signal_name(s.info.signal), t.failure()),
-                Span::raw(format!(" from {}", sender(app, &s.info, n.key))),
-            ]));
-        }
-    }
-    // Signals it sent to others by then: what it ended.
-    let sent = &n.sent[..n
-        .sent
-        .partition_point(|s| app.at.is_none_or(|t| s.time <= t))];
-    if !sent.is_empty() {
-        lines.push(Line::from(vec![
-            label(app, "sent"),
-            Span::raw(sent.len().to_string()),
-        ]));
-        lines.extend(earlier(app, sent.len().saturating_sub(SIGNALS_SHOWN)));
-        for s in sent.iter().rev().take(SIGNALS_SHOWN).rev() {
+    // Signals sent to it by then, and those it sent to others (what it
+    // ended), newest last.
+    let by_then = |time: u64| app.at.is_none_or(|t| time <= t);
+    let received: Vec<_> = (n.signals.iter().take_while(|s| by_then(s.time)))
+        .map(|s| {
+            (
+                s.time,
+                s.info.signal,
+                format!(" from {}", sender(app, &s.info, n.key)),
+            )
+        })
+        .collect();
+    lines.extend(signal_lines(app, "signals", &received));
+    let sent: Vec<_> = (n.sent.iter().take_while(|s| by_then(s.time)))
+        .map(|s| {
             let to = app
                 .tree
                 .find(s.to)
                 .map_or_else(|| s.to.pid.to_string(), |id| node_ref(app, id));
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<12} ", clock(app, s.time)), t.dim()),
-                Span::styled(signal_name(s.signal), t.failure()),
-                Span::raw(format!(" to {to}")),
-            ]));
-        }
-    }
+            (s.time, s.signal, format!(" to {to}"))
+        })
+        .collect();
+    lines.extend(signal_lines(app, "sent", &sent));
     let counts = at.counts(&app.tree, app.at);
     if counts.total() > 0 {
         let forgotten = match counts.forgotten {

@@ -199,23 +199,6 @@ impl Synth {
         self.exit(p, parent, status);
     }
 
-    /// `parent` starts a process that `killer` sends `signal`; its handler
-    /// sends the same signal to itself (restoring the default action
-    /// first, as shells and many daemons do), and it dies of it.
-    pub fn killed_through_its_handler(
-        &mut self,
-        parent: ProcKey,
-        exe: &str,
-        argv: &[&str],
-        signal: i32,
-        killer: ProcKey,
-    ) -> ProcKey {
-        let p = self.spawn(parent, 0, exe, argv);
-        self.signal(p, parent, signal, Some(killer));
-        self.killed_by_itself_now(p, parent, signal);
-        p
-    }
-
     /// The OOM killer's SIGKILL to `to`, when `trigger` needed memory: the
     /// kernel's signal, then the OOM killer's choice, as the probe sends
     /// them.
@@ -461,6 +444,20 @@ pub fn host(n: usize, seed: u64) -> Vec<Message> {
         }
     }
     s.messages
+}
+
+/// `pkill -TERM worker` and the worker it signals, whose handler restores
+/// the default action and sends SIGTERM on to itself (as shells and many
+/// daemons do), so that it dies of its own signal: the messages, pkill and
+/// the worker.
+pub fn passed_on() -> (Vec<Message>, ProcKey, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let pkill = s.spawn(init, 0, "/usr/bin/pkill", &["pkill", "-TERM", "worker"]);
+    let worker = s.spawn(init, 0, "/usr/bin/worker", &["worker"]);
+    s.signal(worker, init, 15, Some(pkill));
+    s.killed_by_itself_now(worker, init, 15);
+    (s.messages, pkill, worker)
 }
 
 /// A chain of `depth` processes, each the child of the one before.

@@ -345,14 +345,10 @@ struct Input {
 /// later: the view's input thread reads it from a signalfd (see
 /// [`Input`]). Called first thing, before any thread is started.
 pub fn hold_resize_signal() {
-    // SAFETY: the set is initialised by sigemptyset before use, and
-    // pthread_sigmask is given a valid set and a null old-set pointer.
-    let rc = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGWINCH);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
-    };
+    let set = winch_set();
+    // SAFETY: pthread_sigmask is given a valid set and a null old-set
+    // pointer.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     if rc != 0 {
         log::warn!(
             "blocking SIGWINCH: {}; a key after a resize may wait for the next",
@@ -366,17 +362,25 @@ pub fn hold_resize_signal() {
 fn resize_fd() -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     hold_resize_signal();
-    // SAFETY: as in hold_resize_signal; signalfd(-1, ...) makes a new
-    // descriptor from a valid set, owned by nothing else until wrapped.
+    let set = winch_set();
+    // SAFETY: signalfd(-1, ...) makes a new descriptor from a valid set.
+    let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just made and is owned by nothing else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// The signal set of SIGWINCH alone.
+fn winch_set() -> libc::sigset_t {
+    // SAFETY: a sigset_t is plain data, initialised by sigemptyset before
+    // use; both calls are given a valid pointer to it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGWINCH);
-        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+        set
     }
 }
 
@@ -565,8 +569,9 @@ impl Drop for Signals {
 /// This process's own memory, from /proc/self/statm: resident pages less
 /// those shared with files (RssAnon), what grows with the tree. The
 /// program's own file pages and the mapped ring buffers (32 MiB) are
-/// left out: they were about 60 MiB of 70 of the resident total here at
-/// start, and made a small tree look big.
+/// left out: they were 68 of 70 MiB of the resident total here at start
+/// (RssFile against RssAnon in /proc/PID/status, one look), and made a
+/// small tree look big.
 pub fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let mut fields = statm.split_whitespace().skip(1);

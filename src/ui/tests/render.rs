@@ -853,11 +853,8 @@ fn a_process_that_killed_itself_says_so() {
 
 #[test]
 fn a_signal_passed_on_by_a_handler_names_who_sent_it_first() {
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let pkill = s.spawn(init, 0, "/usr/bin/pkill", &["pkill", "-TERM", "worker"]);
-    let w = s.killed_through_its_handler(init, "/usr/bin/worker", &["worker"], 15, pkill);
-    let mut app = replay(s.messages, vec![]);
+    let (msgs, pkill, w) = synth::passed_on();
+    let mut app = replay(msgs, vec![]);
     select_pid(&mut app, w.pid);
     let scr = screen(&draw(&mut app, 260, 50));
     let line = format!("killed by SIGTERM  sent by {} ", pkill.pid);
