@@ -211,23 +211,15 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
 /// The lines under a process: who killed it, its connections.
 fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
     let mut lines = Vec::new();
-    // As the view says it (Node::killed_by): the last of that number; if
-    // it sent that itself, the outside sender its handler passed on.
+    // As the view says it (Node::killed_by).
     let own = |s: &&Value| s["sender"]["pid"] == p["pid"] && s["sender"]["start"] == p["start"];
     let killer = p["end"]["signal"].as_i64().and_then(|sig| {
-        let mut same = p["signals"]
+        let same = p["signals"]
             .as_array()?
             .iter()
             .rev()
             .filter(|s| s["signal"].as_i64() == Some(sig));
-        let last = same.next()?;
-        if !own(&last) {
-            return Some(last);
-        }
-        let at = |s: &Value| s["ktime"].as_u64().unwrap_or(0);
-        same.take_while(|s| at(last).saturating_sub(at(s)) <= crate::graph::PASSED_ON)
-            .find(|s| !own(s))
-            .or(Some(last))
+        crate::graph::killer(same, |s| s["ktime"].as_u64().unwrap_or(0), |s| own(&s))
     });
     if let Some(s) = killer {
         let from = match (&s["sender"], s["oom_killer"] == Value::Bool(true)) {

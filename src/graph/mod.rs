@@ -111,6 +111,26 @@ pub const MAX_SIGNALS: usize = 8;
 /// passes on (boot-time ns): a handler runs at once.
 pub const PASSED_ON: u64 = 1_000_000_000;
 
+/// Which of the signals of the number that killed a process killed it
+/// (see [`Node::killed_by`]), for the view and for `export --text` (which
+/// reads them from a chain's JSON): `newest_first`, those signals, the
+/// newest first; `time` when each was sent (boot-time ns); `own` whether
+/// the process sent it itself.
+pub fn killer<T: Copy>(
+    newest_first: impl IntoIterator<Item = T>,
+    time: impl Fn(T) -> u64,
+    own: impl Fn(T) -> bool,
+) -> Option<T> {
+    let mut same = newest_first.into_iter();
+    let last = same.next()?;
+    if !own(last) {
+        return Some(last);
+    }
+    same.take_while(|&s| time(last).saturating_sub(time(s)) <= PASSED_ON)
+        .find(|&s| !own(s))
+        .or(Some(last))
+}
+
 /// A signal sent to a process (see [`SignalInfo`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SignalRecord {
@@ -131,18 +151,14 @@ impl Node {
         let Some(ExitStatus::Signal { signal, .. }) = self.exit else {
             return None;
         };
-        let mut same = self
-            .signals
-            .iter()
-            .rev()
-            .filter(|s| s.info.signal == signal);
-        let last = same.next()?;
-        if last.info.sender.is_none_or(|f| f.proc != self.key) {
-            return Some(last);
-        }
-        same.take_while(|s| last.time.saturating_sub(s.time) <= PASSED_ON)
-            .find(|s| s.info.sender.is_none_or(|f| f.proc != self.key))
-            .or(Some(last))
+        killer(
+            self.signals
+                .iter()
+                .rev()
+                .filter(|s| s.info.signal == signal),
+            |s| s.time,
+            |s| s.info.sender.is_some_and(|f| f.proc == self.key),
+        )
     }
 
     pub fn start(&self) -> u64 {
