@@ -277,15 +277,25 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 String::new()
             };
-            use crate::ui::format::counted;
+            use crate::ui::format::{count, counted};
             let files = if s.files > 1 {
                 format!(" in {} files", s.files)
             } else {
                 String::new()
             };
+            let unwritten = if s.unwritten > 0 {
+                format!(
+                    ", {} after its reader left not written",
+                    counted(s.unwritten, "event", "events")
+                )
+            } else {
+                String::new()
+            };
             say!(
-                "causeway: recorded {}, {} and {}{files}{lost} ({:.3} s CPU)",
-                counted(s.processes, "process", "processes"),
+                "causeway: recorded {} ({} running at start, {} started), {} and {}{files}{unwritten}{lost} ({:.3} s CPU)",
+                counted(s.processes + s.started, "process", "processes"),
+                count(s.processes),
+                count(s.started),
                 counted(s.sockets, "open socket", "open sockets"),
                 counted(s.events, "event", "events"),
                 s.cpu.as_secs_f64()

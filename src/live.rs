@@ -121,10 +121,13 @@ impl LiveFeed {
     pub fn start(record: Option<&Path>, rotate: Option<(u64, u32)>) -> Result<LiveFeed> {
         let out = match (record, rotate) {
             (None, _) => None,
-            (Some(p), None) => Some(JournalOut::Plain(BufWriter::new(
-                crate::journal::create(p)
-                    .with_context(|| format!("cannot create the journal {}", p.display()))?,
-            ))),
+            (Some(p), None) => {
+                crate::record::refuse_existing(p)?;
+                Some(JournalOut::Plain(BufWriter::new(
+                    crate::journal::create(p)
+                        .with_context(|| format!("cannot create the journal {}", p.display()))?,
+                )))
+            }
             (Some(p), Some((size, keep))) => {
                 let rotate = crate::record::Rotate {
                     path: p.to_path_buf(),

@@ -2,7 +2,7 @@
 //! SIGTERM, the end of `--duration`, or the reader going away (`| head`).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -78,10 +78,17 @@ impl Sink for io::Stdout {
 /// What `record` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Processes running at start (the /proc scan).
     pub processes: u64,
+    /// Processes started while it recorded.
+    pub started: u64,
     /// TCP sockets open at start.
     pub sockets: u64,
+    /// Event lines written (to a pipe: not necessarily read).
     pub events: u64,
+    /// Events received once the output failed (its reader gone), not
+    /// written.
+    pub unwritten: u64,
     pub lost: u64,
     pub malformed: u64,
     /// CPU time (user + system, all threads) spent after start-up: probe
@@ -114,13 +121,32 @@ fn cpu_time() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// Refuses to begin a journal (without `--rotate`) over a file that holds
+/// something: `record -o` given last night's journal's name would empty
+/// it. A device (`/dev/null`), a pipe or an empty file is written to.
+pub fn refuse_existing(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 => bail!(
+            "{} already exists ({}): give another file, or remove it first (--rotate SIZE would keep it as {}.1)",
+            path.display(),
+            crate::ui::format::bytes(m.len()),
+            path.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
 /// Unbuffered: the journal writer hands over large chunks of lines.
 pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
     Ok(match output {
-        Some(p) if p.as_os_str() != "-" => Box::new(
-            crate::journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        ),
+        Some(p) if p.as_os_str() != "-" => {
+            refuse_existing(p)?;
+            Box::new(
+                crate::journal::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )
+        }
         _ => {
             use std::io::IsTerminal;
             // A journal is for a file or a program: on a terminal it is a
@@ -322,9 +348,21 @@ fn record_until(
     // thread has delivered everything and gone.
     src.probe.request_stop();
     let mut write_failed = result.is_err();
+    // What could not be written once the output failed (the reader of a
+    // pipe gone), counted so the summary does not pass it over.
+    let (mut unwritten, mut unwritten_lost) = (0, 0);
     for batch in src.events.iter() {
         if !write_failed && w.write_batch(&batch).is_err() {
             write_failed = true;
+        }
+        if write_failed {
+            for msg in &batch {
+                match msg {
+                    Message::Event(_) => unwritten += 1,
+                    Message::Lost { count, .. } => unwritten_lost += count,
+                    _ => {}
+                }
+            }
         }
         src.probe.recycle(batch);
     }
@@ -335,7 +373,9 @@ fn record_until(
     summary.processes = counts.processes;
     summary.sockets = counts.sockets;
     summary.events = counts.events;
-    summary.lost = counts.lost;
+    summary.started = counts.started;
+    summary.lost = counts.lost + unwritten_lost;
+    summary.unwritten = unwritten;
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
     summary.cpu = cpu_time().saturating_sub(started);
     let probe = src.probe.stop();

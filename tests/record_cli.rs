@@ -105,6 +105,23 @@ fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
         matches!(loaded.messages.first(), Some(Message::Cgroup { .. })),
         "the first process's cgroup is named before it"
     );
+    // Its closing line counts what the journal holds: the processes
+    // running at start and those started since, not the first alone.
+    let seeded = loaded
+        .messages
+        .iter()
+        .filter(|m| matches!(m, Message::Seed(_)))
+        .count();
+    let started = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Fork))
+        .count();
+    assert!(started >= 1);
+    let said = format!(
+        "recorded {} processes ({seeded} running at start, {started} started)",
+        seeded + started
+    );
+    assert!(stderr.contains(&said), "{said:?} not in {stderr}");
 }
 
 #[test]
@@ -212,6 +229,36 @@ fn a_closed_pipe_ends_the_recording_quietly() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
 
+#[test]
+fn what_came_after_the_reader_left_is_counted_as_not_written() {
+    if !probe_allowed("what_came_after_the_reader_left_is_counted_as_not_written") {
+        return;
+    }
+    let mut rec = Command::new(BIN)
+        .args(["record", "--duration", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A reader that takes the header, then nothing (`| sleep 45`), while
+    // far more than a pipe's 64 KiB of events happen; then it leaves.
+    let mut stdout = rec.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    for _ in 0..400 {
+        Command::new("/bin/true").status().unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    drop(stdout);
+    let (status, stderr) = finish(&mut rec);
+    assert!(status.success(), "{stderr}");
+    // Said, not passed over as if all had been recorded.
+    assert!(
+        stderr.contains("after its reader left not written"),
+        "{stderr}"
+    );
+}
+
 /// What a refused start says: status 1, one line on stderr (returned),
 /// no journal.
 fn refused(out: &std::process::Output) -> String {
@@ -288,6 +335,33 @@ fn without_kernel_btf_it_says_so_in_one_line() {
         .unwrap();
     let stderr = refused(&out);
     assert!(stderr.contains("CONFIG_DEBUG_INFO_BTF"), "{stderr}");
+}
+
+#[test]
+fn a_journal_is_not_begun_over_a_file_that_holds_something() {
+    // Last night's journal, given again by mistake: refused before the
+    // probe loads, the file as it was. (Refused the same way without root.)
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("incident.jsonl");
+    std::fs::write(&old, "last night\n").unwrap();
+    let path = old.to_str().unwrap();
+    for args in [
+        &["record", "--duration", "1s", "-o", path][..],
+        &["live", "--record", path][..],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = refused(&out);
+        assert!(
+            stderr.contains("already exists (11 B)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("--rotate"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "last night\n");
+    }
 }
 
 #[test]

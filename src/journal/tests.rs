@@ -214,6 +214,25 @@ fn a_batch_is_written_as_its_messages_one_by_one() {
 }
 
 #[test]
+fn a_cgroup_is_named_once_however_often_it_is_announced() {
+    // The /proc scan's thread and the probe's each name the cgroups they
+    // meet; the journal names each once (as docs/journal.md says).
+    let cgroup = |id, path: &str| Message::Cgroup {
+        id,
+        path: path.into(),
+    };
+    let mut w = Writer::new(Vec::new(), &header()).unwrap();
+    w.write_batch(&[cgroup(1, "/"), cgroup(9, "/user.slice")])
+        .unwrap();
+    w.write(&cgroup(1, "/")).unwrap();
+    w.write_batch(&[cgroup(9, "/user.slice"), cgroup(1, "/")])
+        .unwrap();
+    let bytes = w.into_inner();
+    let loaded = read(&bytes[..]).unwrap();
+    assert_eq!(loaded.messages, [cgroup(1, "/"), cgroup(9, "/user.slice")]);
+}
+
+#[test]
 fn every_message_round_trips() {
     let msgs = sample();
     let bytes = write(&msgs);

@@ -19,6 +19,10 @@ pub struct Writer<W: Write> {
     idents: Idents,
     line: Vec<u8>,
     counts: Counts,
+    /// The cgroups named so far: each once per file (the /proc scan's and
+    /// the probe's are named by two threads, which do not know of each
+    /// other's).
+    cgroups: std::collections::BTreeSet<u64>,
 }
 
 /// Lines written, by kind.
@@ -30,6 +34,8 @@ pub struct Counts {
     pub sockets: u64,
     /// Event lines.
     pub events: u64,
+    /// `fork` lines: processes started while it recorded.
+    pub started: u64,
     /// What the `lost` lines add up to.
     pub lost: u64,
 }
@@ -145,6 +151,7 @@ impl<W: Write> Writer<W> {
             idents: Idents::default(),
             counts: Counts::default(),
             line,
+            cgroups: Default::default(),
         })
     }
 
@@ -178,6 +185,11 @@ impl<W: Write> Writer<W> {
 
     /// Formats `msg` as a line at the end of `self.line`.
     fn format(&mut self, msg: &Message) {
+        if let Message::Cgroup { id, .. } = msg {
+            if !self.cgroups.insert(*id) {
+                return;
+            }
+        }
         let line = &mut self.line;
         match msg {
             Message::Seed(p) => {
@@ -197,6 +209,7 @@ impl<W: Write> Writer<W> {
             }
             Message::Event(ev) => {
                 self.counts.events += 1;
+                self.counts.started += u64::from(matches!(ev.kind, EventKind::Fork));
                 event_line(line, &mut self.clock, &mut self.idents, ev);
             }
             Message::Lost { ktime, count } => {

@@ -134,6 +134,7 @@ pub struct Rotation {
     first: Option<Counts>,
     /// Events and lost records of the files already finished.
     events: u64,
+    started: u64,
     lost: u64,
     files: u32,
     /// Said once that a file's opening takes most of `--rotate`.
@@ -174,6 +175,7 @@ impl Rotation {
             open: CookieMap::default(),
             first: None,
             events: 0,
+            started: 0,
             lost: 0,
             files: 1,
             warned: false,
@@ -242,6 +244,7 @@ impl Rotation {
         drop(old);
         self.first.get_or_insert(done);
         self.events += done.events;
+        self.started += done.started;
         self.lost += done.lost;
         self.files += 1;
         let mut opening: Vec<Message> = self
@@ -294,6 +297,7 @@ impl Rotation {
             processes: first.processes,
             sockets: first.sockets,
             events: self.events + current.events,
+            started: self.started + current.started,
             lost: self.lost + current.lost,
         }
     }
