@@ -249,7 +249,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             let feed = LiveFeed::start(record.as_deref(), rotate.map(|size| (size, keep)))?;
             let warning = feed.features().warning();
-            crate::ui::run_live(feed, &history)?;
+            let recorded = crate::ui::run_live(feed, &history)?;
+            if let (Some(s), Some(path)) = (recorded, &record) {
+                say!("causeway: {}: {}", path.display(), s.said());
+            }
             if let Some(w) = warning {
                 say!("causeway: warning: {w}");
             }
@@ -272,34 +275,7 @@ fn run(cli: Cli) -> Result<()> {
                 (_, output) => record::Output::Stream(record::open_output(output.as_ref())?),
             };
             let s = record::record(out, duration, &stop)?;
-            let lost = if s.lost > 0 {
-                format!(", {} LOST (ring buffer full)", s.lost)
-            } else {
-                String::new()
-            };
-            use crate::ui::format::{count, counted};
-            let files = if s.files > 1 {
-                format!(" in {} files", s.files)
-            } else {
-                String::new()
-            };
-            let unwritten = if s.unwritten > 0 {
-                format!(
-                    ", {} after its reader left not written",
-                    counted(s.unwritten, "event", "events")
-                )
-            } else {
-                String::new()
-            };
-            say!(
-                "causeway: recorded {} ({} running at start, {} started), {} and {}{files}{unwritten}{lost} ({:.3} s CPU)",
-                counted(s.processes + s.started, "process", "processes"),
-                count(s.processes),
-                count(s.started),
-                counted(s.sockets, "open socket", "open sockets"),
-                counted(s.events, "event", "events"),
-                s.cpu.as_secs_f64()
-            );
+            say!("causeway: {} ({:.3} s CPU)", s.said(), s.cpu.as_secs_f64());
             Ok(())
         }
         Command::Export {

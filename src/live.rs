@@ -110,7 +110,7 @@ pub struct LiveFeed {
     stats: Arc<ProbeStats>,
     spares: Spares,
     probe: Option<Probe>,
-    forward: Option<JoinHandle<Result<()>>>,
+    forward: Option<JoinHandle<Result<Option<crate::record::Summary>>>>,
     attached: u64,
 }
 
@@ -258,16 +258,17 @@ impl LiveFeed {
         &self.stats
     }
 
-    /// Stops the probe, flushes the journal, and reports the first error.
-    pub fn stop(mut self) -> Result<()> {
+    /// Stops the probe, flushes the journal, and reports the first error;
+    /// else what the journal holds, if there is one.
+    pub fn stop(mut self) -> Result<Option<crate::record::Summary>> {
         // Nobody reads any more: the feed thread keeps draining the probe
         // into the journal, so the probe never waits on a full channel.
         let (_, dead) = bounded(0);
         drop(std::mem::replace(&mut self.rx, dead));
         let probe = self.probe.take().map_or(Ok(()), Probe::stop);
         let forward = match self.forward.take().map(JoinHandle::join) {
-            None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(e))) => Err(e),
+            None => Ok(None),
+            Some(Ok(done)) => done,
             Some(Err(_)) => Err(anyhow!("the feed thread panicked")),
         };
         probe.and(forward)
@@ -322,18 +323,28 @@ impl Journal {
         }
     }
 
-    /// Flushes, and syncs the file to its disk.
-    fn finish(mut self) -> Result<()> {
+    /// Flushes, and syncs the file to its disk; what it holds.
+    fn finish(mut self) -> Result<crate::record::Summary> {
         self.flush()?;
-        match self {
-            Journal::Plain(w) => w
-                .into_inner()
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_all())?,
-            Journal::Rotating { mut w, .. } => w.get_mut().sync()?,
-        }
-        Ok(())
+        Ok(match self {
+            Journal::Plain(w) => {
+                let counts = w.counts();
+                w.into_inner()
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())?;
+                crate::record::Summary::of(counts, 1)
+            }
+            Journal::Rotating {
+                mut w, rotation, ..
+            } => {
+                w.get_mut().sync()?;
+                match rotation.as_ref() {
+                    Some(r) => crate::record::Summary::of(r.total(w.counts()), r.files()),
+                    None => crate::record::Summary::of(w.counts(), 1),
+                }
+            }
+        })
     }
 }
 
@@ -403,7 +414,7 @@ fn forward(
     events: &Receiver<Batch>,
     tx: &Sender<Batch>,
     mut journal: Option<Journal>,
-) -> Result<()> {
+) -> Result<Option<crate::record::Summary>> {
     let mut view = ToView {
         tx,
         held: std::collections::VecDeque::new(),
@@ -467,10 +478,9 @@ fn forward(
             break;
         }
     }
-    if let Some(w) = journal {
-        w.finish().context("writing the journal")?;
-    }
-    Ok(())
+    journal
+        .map(|w| w.finish().context("writing the journal"))
+        .transpose()
 }
 
 #[cfg(test)]

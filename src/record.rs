@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::RecvTimeoutError;
 
 use crate::event::Message;
-use crate::journal::{Writer, boot_clock_ns};
+use crate::journal::{Counts, Writer, boot_clock_ns};
 use crate::live::{CHANNEL_CAPACITY, Source};
 
 mod rotate;
@@ -104,6 +104,49 @@ pub enum Output {
     Stream(Out),
     /// A journal that moves on to a new file at a size (`--rotate`).
     Rotating(Rotate),
+}
+
+impl Summary {
+    /// What a journal holds, by its writer's `counts`, in `files` files.
+    pub fn of(counts: Counts, files: u32) -> Summary {
+        Summary {
+            processes: counts.processes,
+            sockets: counts.sockets,
+            events: counts.events,
+            started: counts.started,
+            lost: counts.lost,
+            files,
+            ..Summary::default()
+        }
+    }
+
+    /// What was recorded, as said when the recorder stops: `recorded 256
+    /// processes (85 running at start, 171 started), 1 open socket and 528
+    /// events`, then what was not written or lost, if anything.
+    pub fn said(&self) -> String {
+        use crate::ui::format::{count, counted};
+        let mut s = format!(
+            "recorded {} ({} running at start, {} started), {} and {}",
+            counted(self.processes + self.started, "process", "processes"),
+            count(self.processes),
+            count(self.started),
+            counted(self.sockets, "open socket", "open sockets"),
+            counted(self.events, "event", "events"),
+        );
+        if self.files > 1 {
+            s += &format!(" in {} files", self.files);
+        }
+        if self.unwritten > 0 {
+            s += &format!(
+                ", {} after its reader left not written",
+                counted(self.unwritten, "event", "events")
+            );
+        }
+        if self.lost > 0 {
+            s += &format!(", {} LOST (ring buffer full)", self.lost);
+        }
+        s
+    }
 }
 
 /// CPU time of this process so far, all threads.
@@ -339,7 +382,6 @@ fn record_until(
     if let Some(w) = src.probe.features().warning() {
         say!("causeway: warning: {w}");
     }
-    let mut summary = Summary::default();
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
     watch.started.store(true, Ordering::Relaxed);
@@ -369,12 +411,8 @@ fn record_until(
     let counts = rotation
         .as_ref()
         .map_or(w.counts(), |r| r.total(w.counts()));
-    summary.files = rotation.as_ref().map_or(1, Rotation::files);
-    summary.processes = counts.processes;
-    summary.sockets = counts.sockets;
-    summary.events = counts.events;
-    summary.started = counts.started;
-    summary.lost = counts.lost + unwritten_lost;
+    let mut summary = Summary::of(counts, rotation.as_ref().map_or(1, Rotation::files));
+    summary.lost += unwritten_lost;
     summary.unwritten = unwritten;
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
     summary.cpu = cpu_time().saturating_sub(started);

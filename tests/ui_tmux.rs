@@ -843,6 +843,9 @@ fn the_live_views_journal_rotates_too() {
     std::thread::sleep(Duration::from_millis(500));
     t.keys(&["q"]);
     t.expect_shell_back(0);
+    // Left, the view says where its journal went and what it holds.
+    let s = t.screen();
+    assert!(s.contains("view.jsonl: recorded "), "{s}");
     let older = PathBuf::from(format!("{}.1", journal.display()));
     assert!(older.exists(), "rotated once at least");
     assert!(

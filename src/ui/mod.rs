@@ -45,7 +45,9 @@ fn local_offset() -> chrono::FixedOffset {
 /// first error (the view's, else the feed's) is returned. With `history`
 /// (journal files of this host), the tree begins with what they say
 /// happened before the probe attached.
-pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<()> {
+/// Once the view is left, what the journal it wrote (`live --record`)
+/// holds.
+pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<Option<crate::record::Summary>> {
     let tree = if history.is_empty() {
         CausalTree::new()
     } else {
