@@ -61,17 +61,29 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// Bytes as text, with control and formatting characters made visible
-/// ([`printable_char`](crate::event::printable_char)), and at most
-/// `max` characters (an ellipsis marks the cut).
+/// ([`printable_char`](crate::event::printable_char)), bytes that are not
+/// UTF-8 as `\xNN` (a U+FFFD would not tell them from the character),
+/// and at most `max` characters (an ellipsis marks the cut).
 pub fn text(b: &[u8], max: usize) -> String {
-    let s = String::from_utf8_lossy(b);
-    let mut out = String::with_capacity(s.len().min(max));
-    for (i, c) in s.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
+    let mut out = String::with_capacity(b.len().min(max));
+    let mut n = 0;
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if n >= max {
+                out.push('…');
+                return out;
+            }
+            out.push(crate::event::printable_char(c));
+            n += 1;
         }
-        out.push(crate::event::printable_char(c));
+        for byte in chunk.invalid() {
+            if n + 4 > max {
+                out.push('…');
+                return out;
+            }
+            out.push_str(&format!("\\x{byte:02x}"));
+            n += 4;
+        }
     }
     out
 }
@@ -229,6 +241,13 @@ mod tests {
             b"x\ny".to_vec(),
         ];
         assert_eq!(argv(&a, 100), "sh -c 'sleep 5' x?y");
+        // Bytes that are not UTF-8 say which they were; a real U+FFFD
+        // stays itself.
+        let odd = vec![b"cat".to_vec(), b"\xffbad\xc3(\xef\xbf\xbd".to_vec()];
+        assert_eq!(argv(&odd, 100), "cat \\xffbad\\xc3(\u{FFFD}");
+        assert_eq!(text(b"\xff\xfe", 8), "\\xff\\xfe");
+        assert_eq!(text(b"ab\xffcd", 6), "ab\\xff…");
+        assert_eq!(text(b"ab\xffcd", 5), "ab…");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
         // Two columns each: 日本 and the ellipsis fill five.
