@@ -101,6 +101,7 @@ fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
         "comm": n.comm.as_str(),
         "uid": n.uid,
         "cgroup_path": tree.cgroup_path(n.cgroup),
+        "began_as": tree.before_exec(id).map(encode_bytes),
         "exe": exec.map(|e| encode_bytes(&e.exe)),
         "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
         "end_time": n.exit_time.map(time),
@@ -246,6 +247,9 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "gid": n.gid,
         "cgroup": n.cgroup,
         "cgroup_path": tree.cgroup_path(n.cgroup),
+        // What it was forked as, when it did something before its first
+        // exec: the view's `bash→curl`.
+        "began_as": tree.before_exec(id).map(encode_bytes),
         "execs": null,
         "end": null,
         "signals": null,

@@ -117,8 +117,11 @@ pub fn summary(doc: &Value) -> String {
 /// with their depth.
 const MAX_INDENT: usize = 40;
 
-/// The name a process is known by: the basename of what it ran last, with
-/// what it began as when it exec'd since (`bash→sleep`), else its comm.
+/// The name a process is known by: the basename of what it ran last, else
+/// its comm; with what it began as when it has been something else since,
+/// as the view's row says it (`bash→sleep`, `sudo→…→python3`): its first
+/// exec, or what it was forked as when it did something before that exec
+/// (`began_as`).
 fn program(p: &Value) -> String {
     let base = |e: &Value| {
         decode_bytes(&e["exe"]).filter(|x| !x.is_empty()).map(|x| {
@@ -134,11 +137,21 @@ fn program(p: &Value) -> String {
         None => base(p),
     };
     let last = last.unwrap_or(comm);
-    match execs.map(Vec::as_slice) {
-        Some([first, _]) => format!("{}→{last}", base(first).unwrap_or_default()),
-        Some([first, _, _, ..]) => format!("{}→…→{last}", base(first).unwrap_or_default()),
-        _ => last,
-    }
+    // How many programs it ran: a peer's one, when it ran any.
+    let ran = execs.map_or(usize::from(!p["exe"].is_null()), Vec::len);
+    let (first, between) = match (began_as(p), execs.map(Vec::as_slice)) {
+        (Some(began), _) if ran >= 1 => (began, ran >= 2),
+        (None, Some([first, _, rest @ ..])) => (base(first).unwrap_or_default(), !rest.is_empty()),
+        _ => return last,
+    };
+    let via = if between { "→…→" } else { "→" };
+    format!("{first}{via}{last}")
+}
+
+/// What a process was forked as, when it did something before its first
+/// exec (`began_as`).
+fn began_as(p: &Value) -> Option<String> {
+    decode_bytes(&p["began_as"]).map(|b| format::text(&b, 40))
 }
 
 /// ` ⟨nginx.service⟩`: the last part of a process's cgroup path, when it
@@ -292,6 +305,13 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             );
         }
         let _ = write!(line, ", {state}");
+        // Opened before its process exec'd: by what it was forked as.
+        let first_exec = p["execs"][0]["ktime"].as_u64();
+        if let (Some(began), Some(s), Some(e)) = (began_as(p), c["start"].as_u64(), first_exec) {
+            if s < e {
+                let _ = write!(line, " (as {began})");
+            }
+        }
         if let Some(peer) = name_of(&c["peer"]) {
             let _ = write!(line, "  (peer {peer})");
         }
@@ -486,6 +506,29 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         assert!(widest < 300, "a line {widest} characters wide");
         assert!(text.contains("[depth 2999] "), "the depth is said");
         assert!(text.lines().count() > 3000, "every process is there");
+    }
+
+    #[test]
+    fn a_subshell_that_exec_d_its_last_command_says_what_it_forked_as() {
+        let (msgs, server, sub, py, _) = synth::subshell();
+        let text = text_of(&msgs, sub.pid);
+        let script = sub.pid - 1;
+        let want = format!(
+            "\
+└─ {script} bash  job.sh  (started 00:01:40.003, running)
+   └─ ▶ {} bash→curl  -s http://127.0.0.1:8765/  (started 00:01:40.005, running)
+      │    out tcp 127.0.0.1:40002 → 127.0.0.1:8765  from 00:01:40.009, open (as bash)  (peer {} python3)
+      │    out tcp 127.0.0.1:40004 → 127.0.0.1:8765  from 00:01:40.012, open  (peer {} python3)
+      └─ {} python3  -c pass  (started 00:01:40.006, exit 0 after 2ms)
+",
+            sub.pid, server.pid, server.pid, py.pid
+        );
+        assert!(text.ends_with(&want), "{text}");
+        // The server's peer, outside its chain, is named as the subshell's
+        // own line names it.
+        let text = text_of(&msgs, server.pid);
+        let peer = format!("(peer {} bash→curl)", sub.pid);
+        assert_eq!(text.matches(&peer).count(), 2, "{text}");
     }
 
     #[test]

@@ -201,12 +201,19 @@ impl Node {
 /// [`printable`](crate::event::printable).
 pub fn display_name(exec: Option<&ExecInfo>, comm: &Comm) -> String {
     match exec {
-        Some(exec) if !exec.exe.is_empty() => {
-            let base = exec.exe.rsplit(|&b| b == b'/').next().unwrap_or(&exec.exe);
-            crate::event::printable(&String::from_utf8_lossy(base))
-        }
+        Some(exec) if !exec.exe.is_empty() => printable_name(basename(&exec.exe)),
         _ => crate::event::printable(comm.as_str()),
     }
+}
+
+/// A name's bytes as [`display_name`] shows them.
+pub fn printable_name(name: &[u8]) -> String {
+    crate::event::printable(&String::from_utf8_lossy(name))
+}
+
+/// The last part of a path.
+fn basename(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
 /// Counters kept while applying messages.
@@ -353,6 +360,44 @@ impl CausalTree {
             }
         }
         None
+    }
+
+    /// What process `id` ran from its fork until its first exec, by name:
+    /// its parent's program when it forked it, named as the parent's row
+    /// names it (a fork runs its parent's program), else the parent's
+    /// comm. `None` when its fork was not seen (seeded, or its parent
+    /// inferred) or its parent is not in the tree.
+    pub fn began_as(&self, id: NodeId) -> Option<&[u8]> {
+        let n = self.node(id);
+        if n.seeded || n.parent_inferred {
+            return None;
+        }
+        let p = n.parent_id()?;
+        match self.program_at(p, n.start()) {
+            Some(e) if !e.exe.is_empty() => Some(basename(&e.exe)),
+            _ => Some(self.node(p).comm.as_str().as_bytes()),
+        }
+    }
+
+    /// What process `id` was before its first exec ([`began_as`]), when
+    /// it did something then that the tree shows: forked a child, or
+    /// opened or accepted a connection (forgotten ones aside). `None` for
+    /// a plain fork and exec, and for a process that has not exec'd.
+    ///
+    /// [`began_as`]: CausalTree::began_as
+    pub fn before_exec(&self, id: NodeId) -> Option<&[u8]> {
+        let n = self.node(id);
+        let first = n.execs.first()?.time?;
+        let forked = n
+            .children
+            .first()
+            .is_some_and(|&c| self.node(c).start() < first);
+        let connected = n.conns.first().is_some_and(|&c| self.conn(c).start < first);
+        if forked || connected {
+            self.began_as(id)
+        } else {
+            None
+        }
     }
 
     /// The chain from the topmost known ancestor down to `id`, inclusive.

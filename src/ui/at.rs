@@ -1,12 +1,13 @@
 //! The view scrubbed back in time: the tree as it was at a moment, from
 //! what the tree holds now. A process shows if it had started by then; it
 //! was running if it had not yet exited; it ran the last program it had
-//! exec'd; its connections are those opened by then, open if not yet
-//! closed. Pure functions of the tree and the moment (`None`: now).
+//! exec'd (before its first, what it was forked as); its connections are
+//! those opened by then, open if not yet closed. Pure functions of the
+//! tree and the moment (`None`: now).
 
 use crate::event::ExitStatus;
 use crate::graph::{
-    CausalTree, ConnCounts, ConnId, ConnState, Connection, ExecRecord, Node, NodeId,
+    CausalTree, ConnCounts, ConnId, ConnState, Connection, ExecRecord, Node, NodeId, printable_name,
 };
 
 /// A process as it was at a moment.
@@ -19,6 +20,8 @@ pub struct NodeAt<'a> {
     pub execs: &'a [ExecRecord],
     /// The connections it had opened by then (all it holds now).
     pub conns: &'a [ConnId],
+    tree: &'a CausalTree,
+    id: NodeId,
 }
 
 impl NodeAt<'_> {
@@ -27,9 +30,43 @@ impl NodeAt<'_> {
     }
 
     /// The name to show, as [`Node::display_name`] but of what it ran by
-    /// then.
+    /// then: before an exec it made later, what it was forked as (its comm
+    /// is the later program's).
     pub fn display_name(&self) -> String {
+        if self.execs.is_empty() && !self.node.execs.is_empty() {
+            if let Some(name) = self.tree.began_as(self.id) {
+                return printable_name(name);
+            }
+        }
         crate::graph::display_name(self.current_exec(), &self.node.comm)
+    }
+
+    /// What it began as, when it had become something else by then, to
+    /// go before its name: `bash→` (`bash→…→` when more programs came
+    /// between). It began as its first exec, or as what it was forked as
+    /// when it did something before that exec that the tree shows (see
+    /// [`CausalTree::before_exec`]): the shell that forked children
+    /// before it became `sleep`, or before its last command was exec'd.
+    pub fn began(&self) -> Option<String> {
+        let before = self.tree.before_exec(self.id);
+        let (first, between) = match (before, self.execs) {
+            (Some(name), [_, rest @ ..]) => (printable_name(name), !rest.is_empty()),
+            (None, [first, _, rest @ ..]) => (
+                crate::graph::display_name(Some(&first.info), &self.node.comm),
+                !rest.is_empty(),
+            ),
+            _ => return None,
+        };
+        let via = if between { "→…→" } else { "→" };
+        Some(format!("{first}{via}"))
+    }
+
+    /// Its name with what it began as ([`NodeAt::began`]), as its row
+    /// names it: `bash→curl`.
+    pub fn full_name(&self) -> String {
+        let mut name = self.began().unwrap_or_default();
+        name.push_str(&self.display_name());
+        name
     }
 
     /// What it ran last by then.
@@ -71,6 +108,8 @@ pub fn node_at(tree: &CausalTree, id: NodeId, at: Option<u64>) -> NodeAt<'_> {
             exit: node.exit,
             execs: &node.execs,
             conns: &node.conns,
+            tree,
+            id,
         };
     };
     let ended = node.exit_time.filter(|&e| e <= t);
@@ -84,7 +123,23 @@ pub fn node_at(tree: &CausalTree, id: NodeId, at: Option<u64>) -> NodeAt<'_> {
         exit: ended.and(node.exit),
         execs: &node.execs[..execs],
         conns: &node.conns[..conns],
+        tree,
+        id,
     }
+}
+
+/// What the process of connection `id` was when it opened it, when that
+/// was before its first exec and the exec had come by `at`: `bash` for
+/// the connection a subshell opened before its last command (`curl`)
+/// was exec'd.
+pub fn opened_as(tree: &CausalTree, id: ConnId, at: Option<u64>) -> Option<String> {
+    let c = tree.conn(id);
+    let owner = node_at(tree, c.owner, at);
+    let first = owner.execs.first()?.time?;
+    if c.start >= first {
+        return None;
+    }
+    tree.before_exec(c.owner).map(printable_name)
 }
 
 /// When the connection closed, if it had by `at`.

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, SourceKind};
-use super::at::{conn_end, conn_state, node_at};
+use super::at::{conn_end, conn_state, node_at, opened_as};
 use super::format;
 use super::keys::{HELP, LEGEND, Mode};
 use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH};
@@ -20,7 +20,7 @@ use crate::event::{
     Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, printable,
     signal_name,
 };
-use crate::graph::{ConnCounts, ConnId, ConnState, Node, NodeId, ParentLink, display_name};
+use crate::graph::{ConnCounts, ConnId, ConnState, Node, NodeId, ParentLink, printable_name};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -468,14 +468,11 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         Span::styled(format!("{guide}{fold}"), t.guide()),
         Span::styled(format!("{} ", node.key.pid), base),
     ];
-    // A process that exec'd again says what it began as: the shell that
-    // forked its children before it became `sleep`.
-    if let [first, _, rest @ ..] = at.execs {
-        let via = if rest.is_empty() { "→" } else { "→…→" };
-        left.push(Span::styled(
-            format!("{}{via}", display_name(Some(&first.info), &node.comm)),
-            t.dim(),
-        ));
+    // A process that became something else says what it began as: the
+    // shell that forked its children before it became `sleep`, or before
+    // it exec'd its last command (a subshell's).
+    if let Some(began) = at.began() {
+        left.push(Span::styled(began, t.dim()));
     }
     left.push(Span::styled(at.display_name(), name_style));
     // Folded: how many children it hides.
@@ -604,15 +601,10 @@ fn detail_pane(frame: &mut Frame, app: &App, areas: &Areas) {
         t.dim()
     };
     let node = app.selected_node();
+    // Named as it was at the moment shown.
     let title = match (node, app.mode) {
-        (Some(id), Mode::Connections) => {
-            let n = app.tree.node(id);
-            format!(" Connections of {} {} ", n.key.pid, n.display_name())
-        }
-        (Some(id), _) => {
-            let n = app.tree.node(id);
-            format!(" {} {} ", n.key.pid, n.display_name())
-        }
+        (Some(id), Mode::Connections) => format!(" Connections of {} ", node_ref(app, id)),
+        (Some(id), _) => format!(" {} ", node_ref(app, id)),
         (None, _) => " Details ".to_string(),
     };
     let block = Block::new()
@@ -717,6 +709,13 @@ fn node_ref(app: &App, id: NodeId) -> String {
     format!("{} {}", n.node.key.pid, n.display_name())
 }
 
+/// A process by pid and name as its row names it at the moment shown,
+/// with what it began as: `8250 bash→curl`.
+fn full_ref(app: &App, id: NodeId) -> String {
+    let n = node_at(&app.tree, id, app.at);
+    format!("{} {}", n.node.key.pid, n.full_name())
+}
+
 fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'static>> {
     let (width, height) = (usize::from(width), usize::from(height));
     let t = app.theme;
@@ -733,7 +732,10 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         Span::raw(format!("  pid {}", n.key.pid)),
     ];
     let comm = printable(n.comm.as_str());
-    if comm != name && !comm.is_empty() {
+    // The comm is as last seen: scrubbed back to before an exec, it is
+    // the later program's.
+    let later_exec = at.execs.len() < n.execs.len();
+    if comm != name && !comm.is_empty() && !later_exec {
         ident.push(Span::styled(format!("  comm {comm}"), t.dim()));
     }
     if n.seeded {
@@ -941,6 +943,15 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ]));
         let skip = at.execs.len().saturating_sub(DETAIL_LIST_MAX);
         lines.extend(earlier(app, skip));
+        // What it was before, when it did something then: the children and
+        // connections of that time are not the program's.
+        if let Some(name) = app.tree.before_exec(id).filter(|_| skip == 0) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12} ", clock(app, n.start())), t.dim()),
+                Span::raw(printable_name(name)),
+                Span::styled("  as forked, before its first exec", t.dim()),
+            ]));
+        }
         for e in &at.execs[skip..] {
             let when = e
                 .time
@@ -1097,11 +1108,15 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
             format::bytes(c.bytes_received)
         )));
     }
+    // Opened before its process exec'd: not by the program it runs.
+    if let Some(name) = opened_as(&app.tree, id, app.at) {
+        spans.push(Span::styled(format!(" (as {name})"), t.dim()));
+    }
     if netns && c.netns != 0 {
         spans.push(Span::styled(format!(" netns {}", c.netns), t.dim()));
     }
     if let Some(p) = peer {
-        spans.push(Span::styled(format!(" ⇄ {}", node_ref(app, p)), t.net()));
+        spans.push(Span::styled(format!(" ⇄ {}", full_ref(app, p)), t.net()));
     }
     let mut line = Line::from(spans);
     if selected {

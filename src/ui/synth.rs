@@ -460,6 +460,34 @@ pub fn passed_on() -> (Vec<Message>, ProcKey, ProcKey) {
     (s.messages, pkill, worker)
 }
 
+/// A script's subshell, `( python3 -c …; exec 3<>/dev/tcp/127.0.0.1/8765;
+/// curl … )`, run by `bash job.sh`: the subshell (a fork of the script)
+/// forks python3, opens a connection to a local server through bash's
+/// `/dev/tcp`, then execs curl, its last command, which connects again.
+/// The messages, the server, the subshell, python3 and the moment just
+/// before the exec.
+pub fn subshell() -> (Vec<Message>, ProcKey, ProcKey, ProcKey, u64) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let server = s.spawn(
+        init,
+        0,
+        "/usr/bin/python3",
+        &["python3", "-m", "http.server", "8765"],
+    );
+    s.listen((server, init), 8765);
+    let script = s.spawn(init, 0, "/usr/bin/bash", &["bash", "job.sh"]);
+    let sub = s.fork(script, "bash", 0);
+    let py = s.spawn(sub, 0, "/usr/bin/python3", &["python3", "-c", "pass"]);
+    s.exit(py, sub, ExitStatus::Code(0));
+    s.local_tcp((sub, script), (server, init), 8765);
+    let before = s.now - 1;
+    let url = "http://127.0.0.1:8765/";
+    s.exec(sub, script, 0, "/usr/bin/curl", &["curl", "-s", url]);
+    s.local_tcp((sub, script), (server, init), 8765);
+    (s.messages, server, sub, py, before)
+}
+
 /// A chain of `depth` processes, each the child of the one before.
 pub fn chain(depth: usize) -> Vec<Message> {
     let mut s = Synth::new();

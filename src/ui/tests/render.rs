@@ -452,6 +452,98 @@ fn a_process_that_exec_d_again_shows_what_it_began_as_and_what_forked_each_child
 }
 
 #[test]
+fn a_subshell_that_exec_d_its_last_command_shows_what_it_forked_as() {
+    let (msgs, server, sub, py, before) = synth::subshell();
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, sub.pid);
+    let buf = draw(&mut app, 200, 50);
+    let text = screen(&buf);
+    // python3 was forked by the shell, not by curl.
+    assert!(
+        text.contains(&format!("{} bash→curl ↗2  -s http", sub.pid)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} python3  -c pass", py.pid)),
+        "{text}"
+    );
+    // The prefix is dim, as a second exec's.
+    assert!(cell_at(&buf, "bash→curl").modifier.contains(Modifier::DIM));
+    // The detail: what it was before the exec, and which connection the
+    // shell opened.
+    assert!(
+        text.contains("bash  as forked, before its first exec"),
+        "{text}"
+    );
+    let conns: Vec<String> = lines(&buf)
+        .into_iter()
+        .filter(|l| l.contains("out    tcp"))
+        .collect();
+    assert_eq!(conns.len(), 2, "{text}");
+    assert!(conns[0].contains("(as bash)"), "{}", conns[0]);
+    assert!(!conns[1].contains("(as bash)"), "{}", conns[1]);
+    // The server names its peer as the row does.
+    select_pid(&mut app, server.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains(&format!("⇄ {} bash→curl", sub.pid)), "{text}");
+    // Scrubbed back to before the exec, it was the shell: its row, its
+    // detail and the server's peer say so.
+    app.at = Some(before);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains(&format!("⇄ {} bash", sub.pid)), "{text}");
+    assert!(!text.contains("curl"), "{text}");
+    select_pid(&mut app, sub.pid);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(text.contains(&format!("{} bash ↗1", sub.pid)), "{text}");
+    assert!(
+        text.contains(&format!(" {} bash ─", sub.pid)),
+        "the title: {text}"
+    );
+    assert!(text.contains("process  bash  pid"), "{text}");
+    assert!(
+        !text.contains("curl") && !text.contains("(as bash)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_plain_fork_and_exec_says_only_what_it_runs() {
+    // The script and the server were forked and exec'd at once; the
+    // script forked the subshell after its exec.
+    let (msgs, server, sub, _, _) = synth::subshell();
+    let mut app = replay(msgs, vec![]);
+    let buf = draw(&mut app, 200, 50);
+    let text = screen(&buf);
+    let script = sub.pid - 1;
+    assert!(text.contains(&format!("{script} bash  job.sh")), "{text}");
+    assert!(
+        text.contains(&format!("{} python3 ↙2 ◉1  -m", server.pid)),
+        "{text}"
+    );
+    let rows: String = lines(&buf)
+        .iter()
+        .filter(|l| l.contains(" root "))
+        .map(|l| l.chars().take(100).collect::<String>())
+        .collect();
+    assert_eq!(rows.matches('→').count(), 1, "only the subshell's: {text}");
+    // A fork that exec'd a name of escapes, after forking a command
+    // substitution: `"$(printf './\e[2Jclr')" 30 &` in `./hostile.sh`.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let script = s.spawn(init, 0, "./hostile.sh", &["/bin/bash", "./hostile.sh"]);
+    let job = s.fork(script, "hostile.sh", 0);
+    let subst = s.fork(job, "hostile.sh", 0);
+    s.exit(subst, job, ExitStatus::Code(0));
+    s.exec(job, script, 0, "./\x1b[2Jclr", &["./\x1b[2Jclr", "30"]);
+    let mut app = replay(s.messages, vec![]);
+    let text = screen(&draw(&mut app, 200, 50));
+    assert!(
+        text.contains(&format!("{} hostile.sh→?[2Jclr  30", job.pid)),
+        "{text}"
+    );
+}
+
+#[test]
 fn long_argv_wraps_in_the_detail_pane() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "init", &["init"]);
