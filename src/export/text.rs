@@ -305,6 +305,16 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             );
         }
         let _ = write!(line, ", {state}");
+        let count = |k: &str| c[k].as_u64().unwrap_or(0);
+        if let Some(carried) = format::carried(
+            proto == "tcp",
+            c["state"] == "closed",
+            c["direction"] == "listen",
+            !c["failure"].is_null(),
+            (count("bytes_sent"), count("bytes_received")),
+        ) {
+            let _ = write!(line, ", {carried}");
+        }
         // Opened before its process exec'd: by what it was forked as.
         let first_exec = p["execs"][0]["ktime"].as_u64();
         if let (Some(began), Some(s), Some(e)) = (began_as(p), c["start"].as_u64(), first_exec) {
@@ -446,6 +456,41 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
            out tcp 10.0.0.7:40001 → 10.0.0.7:80  from 00:01:40.004 for 1ms, refused
 ";
         assert!(text.ends_with(want), "{text}");
+    }
+
+    #[test]
+    fn a_closed_connection_says_what_it_carried_as_the_view_does() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+        let out = Direction::Outbound;
+        let ends = |port: u16| {
+            (
+                std::net::SocketAddr::from(([10, 0, 0, 2], 40_000 + port)),
+                std::net::SocketAddr::from(([10, 0, 0, 7], port)),
+            )
+        };
+        // Closed cleanly after carrying something; refused; still open.
+        for (cookie, port) in [(1, 443), (2, 81), (3, 80)] {
+            let (l, r) = ends(port);
+            s.net((curl, init), NetKind::Connect, out, l, r, cookie);
+        }
+        let clean = Ending { error: 0, from: 5 };
+        s.close((curl, init), out, ends(443), 1, (844, 12 << 10), clean);
+        let refused = Ending {
+            error: 111,
+            from: 2,
+        };
+        s.close((curl, init), out, ends(81), 2, (0, 0), refused);
+        let text = text_of(&s.messages, curl.pid);
+        let row = |port: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!("10.0.0.7:{port} ")))
+                .unwrap_or_else(|| panic!("{port}: {text}"))
+        };
+        assert!(row("443").contains(", closed, ↑844 B ↓12 KiB"), "{text}");
+        assert!(row("81").ends_with(", refused"), "nothing carried: {text}");
+        assert!(row("80").ends_with(", open"), "not known yet: {text}");
     }
 
     #[test]

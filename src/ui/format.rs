@@ -45,6 +45,22 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// What a TCP connection carried, `↑844 B ↓12 KiB` (sent, received), as
+/// the view and the chain's text say it: the kernel's counts at its close,
+/// so nothing while it is open, nor for one `gone` (never known). A
+/// listener carries nothing, nor does a connect that failed: nothing for
+/// those either.
+pub fn carried(
+    tcp: bool,
+    closed: bool,
+    listen: bool,
+    failed: bool,
+    (sent, received): (u64, u64),
+) -> Option<String> {
+    let said = tcp && closed && !listen && (!failed || sent > 0 || received > 0);
+    said.then(|| format!("↑{} ↓{}", bytes(sent), bytes(received)))
+}
+
 /// A byte size: `812 KiB`, `23.4 MiB`.
 pub fn bytes(n: u64) -> String {
     const K: f64 = 1024.0;

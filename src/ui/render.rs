@@ -1096,17 +1096,14 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
             format::duration(end.saturating_sub(c.start))
         )),
     ];
-    // What a TCP connection carried, once it closed (the kernel's counts
-    // at its close; a `gone` one's are not known). A listener carries
-    // nothing, nor does a connect that failed: no counts to show.
-    let carried = c.direction != Direction::Listen
-        && (failure.is_none() || c.bytes_sent > 0 || c.bytes_received > 0);
-    if c.protocol == Protocol::Tcp && state == ConnState::Closed && carried {
-        spans.push(Span::raw(format!(
-            " ↑{} ↓{}",
-            format::bytes(c.bytes_sent),
-            format::bytes(c.bytes_received)
-        )));
+    if let Some(carried) = format::carried(
+        c.protocol == Protocol::Tcp,
+        state == ConnState::Closed,
+        c.direction == Direction::Listen,
+        failure.is_some(),
+        (c.bytes_sent, c.bytes_received),
+    ) {
+        spans.push(Span::raw(format!(" {carried}")));
     }
     // Opened before its process exec'd: not by the program it runs.
     if let Some(name) = opened_as(&app.tree, id, app.at) {
