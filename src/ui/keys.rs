@@ -150,6 +150,9 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('\\') | KeyCode::F(4) => Some(Action::StartFilter),
             KeyCode::Char('n') => Some(Action::SearchNext),
             KeyCode::Char('N') => Some(Action::SearchPrev),
+            // Nothing to leave, but an answer in the footer to dismiss, and
+            // a question (`x` on a large chain) to drop.
+            KeyCode::Esc => Some(Action::Back),
             _ => None,
         },
         Mode::Search | Mode::Filter | Mode::Time => None,

@@ -728,6 +728,14 @@ fn a_chain_of_the_whole_host_is_written_at_the_second_x() {
     app.selected = Some(Item::Node(init));
     app.handle(Action::Export);
     assert_eq!(app.export, None);
+    // Esc drops the question and its line in the footer.
+    let esc = key_to_action(key(KeyCode::Esc), app.input_mode());
+    assert_eq!(esc, Some(Action::Back));
+    app.handle(Action::Back);
+    assert_eq!(app.flash, None);
+    app.handle(Action::Export);
+    assert_eq!(app.export, None, "asked again, not written");
+    assert!(flashed(&app, "x again"), "{:?}", app.flash);
 }
 
 #[test]
