@@ -1010,6 +1010,17 @@ impl App {
         let Some(conn) = self.selected_conn() else {
             return;
         };
+        let c = self.tree.conn(conn);
+        if c.direction == crate::event::Direction::Listen {
+            // Each connection it accepted is the accepting process's own
+            // (an `in` row of its list), which may be another process
+            // (a prefork server's worker).
+            self.flash = Some(format!(
+                "a listening socket has no other end: its accepted connections are on the processes that accepted them (/ :{} finds them)",
+                c.local.port()
+            ));
+            return;
+        }
         match self.tree.peer_process(conn) {
             Some(peer) if self.at.is_some_and(|t| self.tree.node(peer).key.start > t) => {
                 self.flash = Some("the peer process had not started yet: = returns to now".into());

@@ -255,8 +255,18 @@ fn connections_list_and_jump_to_peer() {
     app.handle(Action::JumpToPeer);
     assert_eq!(app.mode, Mode::Tree);
     assert_eq!(pid_of(&app), Some(600), "nginx");
-    // nginx: listen + accepted connection.
+    // nginx: listen + accepted connection. The listener has no other
+    // end, and says where what it accepted is.
     app.handle(Action::Connections);
+    assert_eq!(app.conn_sel, 0);
+    app.handle(Action::JumpToPeer);
+    assert_eq!(app.mode, Mode::Connections);
+    assert!(
+        flashed(&app, "a listening socket has no other end")
+            && flashed(&app, "(/ :8080 finds them)"),
+        "{:?}",
+        app.flash
+    );
     app.handle(Action::Down);
     assert_eq!(app.conn_sel, 1);
     app.handle(Action::Back);
