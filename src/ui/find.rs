@@ -78,6 +78,30 @@ fn died_so(node: &Node, how: &str) -> bool {
     }
 }
 
+/// The words `!` takes, besides an errno's name and a signal's, as an
+/// unknown one is answered.
+const KINDS: &str = "refused reset timeout unreachable aborted abandoned error killed oom core";
+
+/// Whether `how` (in lower case) is a failure [`Query::matches_process`]
+/// or [`Query::matches_conn`] can find: a way a connection fails, an
+/// errno's name, a way a process dies, or a signal's name.
+fn known_kind(how: &str) -> bool {
+    let ways = [
+        Failure::Refused,
+        Failure::TimedOut,
+        Failure::Unreachable,
+        Failure::Reset,
+        Failure::Aborted,
+        Failure::Abandoned,
+        Failure::Error(0),
+    ];
+    // Linux's errnos end at 4095, its signals at 64.
+    ways.iter().any(|f| f.as_str() == how)
+        || matches!(how, "killed" | "core" | "oom")
+        || (1..=64).any(|s| signal_name(s).eq_ignore_ascii_case(how))
+        || (1..=4095).any(|e| errno_name(e).eq_ignore_ascii_case(how))
+}
+
 /// v4-mapped IPv6 addresses are shown, and stored, as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
@@ -121,6 +145,17 @@ impl Query {
             needle,
             addr,
             failed: None,
+        }
+    }
+
+    /// For a `!word` that names no failure (a typo: `!refsued`), what to
+    /// say: finding nothing would read as "none refused".
+    pub fn unknown_kind(&self) -> Option<String> {
+        match &self.failed {
+            Some(Failed::How(how)) if !known_kind(how) => Some(format!(
+                "unknown failure kind \"{how}\" (one of: {KINDS}, an errno or a signal: econnreset, sigsegv)"
+            )),
+            _ => None,
         }
     }
 
@@ -383,6 +418,43 @@ mod tests {
         assert!(!Query::parse("!").matches_conn(&refused, Some(9)));
         assert!(Query::parse("!").matches_conn(&refused, Some(10)));
         assert!(Query::parse("!").searches_conns());
+    }
+
+    #[test]
+    fn a_bang_with_a_word_that_is_no_failure_says_so() {
+        let unknown = |q: &str| Query::parse(q).unknown_kind();
+        for known in [
+            "!",
+            "!refused",
+            "! Reset",
+            "!timeout",
+            "!timed out",
+            "!unreachable",
+            "!aborted",
+            "!abandoned",
+            "!error",
+            "!ECONNRESET",
+            "!e999",
+            "!killed",
+            "!oom",
+            "!core",
+            "!SIGSEGV",
+            "!sigterm",
+            "!sig34",
+            "refsued",
+            "",
+        ] {
+            assert_eq!(unknown(known), None, "{known}");
+        }
+        let said = unknown("!Refsued").unwrap_or_default();
+        assert!(
+            said.starts_with("unknown failure kind \"refsued\" (one of: refused reset timeout"),
+            "{said}"
+        );
+        assert!(said.contains("econnreset, sigsegv)"), "{said}");
+        for bad in ["!bogus", "!term", "!e", "!sig"] {
+            assert!(unknown(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

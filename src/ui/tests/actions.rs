@@ -428,12 +428,21 @@ fn search_finds_by_name_pid_and_argv_and_cycles() {
     app.handle(Action::First);
     type_search(&mut app, "CC");
     assert_eq!(pid_of(&app), Some(1003), "name, ignoring case");
+    // Which match, of how many, as n and N go through them.
+    let says = |app: &crate::ui::App, which| {
+        let want = format!("\"CC\": match {which} of 2 (n next, N previous)");
+        assert_eq!(app.flash.as_deref(), Some(want.as_str()));
+    };
+    says(&app, 1);
     app.handle(Action::SearchNext);
     assert_eq!(pid_of(&app), Some(1004));
+    says(&app, 2);
     app.handle(Action::SearchNext);
     assert_eq!(pid_of(&app), Some(1003), "wraps around");
+    says(&app, 1);
     app.handle(Action::SearchPrev);
     assert_eq!(pid_of(&app), Some(1004));
+    says(&app, 2);
     type_search(&mut app, "600");
     assert_eq!(pid_of(&app), Some(600), "pid");
     type_search(&mut app, "broken.c");
@@ -581,6 +590,13 @@ fn a_bang_finds_and_filters_what_failed() {
     assert_eq!(shown_pids(&app), [1, curl.pid, make.pid]);
     type_filter(&mut app, "!reset");
     assert!(flashed(&app, "no process matches"), "none was reset");
+    // A word that is no failure is said to be none, not found nowhere.
+    let unknown = "unknown failure kind \"refsued\" (one of: refused reset timeout";
+    type_search(&mut app, "!refsued");
+    assert!(flashed(&app, unknown), "{:?}", app.flash);
+    type_filter(&mut app, "!Refsued");
+    assert!(flashed(&app, unknown), "{:?}", app.flash);
+    assert_eq!(app.filter.as_deref(), Some("!"), "filter unchanged");
 }
 
 fn type_filter(app: &mut crate::ui::App, q: &str) {
@@ -610,6 +626,21 @@ fn shown_pids(app: &crate::ui::App) -> Vec<u32> {
 }
 
 #[test]
+fn a_search_under_the_filter_counts_what_it_hides() {
+    let mut app = replay(synth::demo(), vec![]);
+    type_filter(&mut app, "cc");
+    app.handle(Action::First);
+    // Shown: systemd --system, sshd -D, -bash, make -j2, both cc -c;
+    // hidden: nginx -g, cron-job --nightly.
+    type_search(&mut app, "-");
+    assert_eq!(pid_of(&app), Some(500));
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("\"-\": match 2 of 6, 2 more hidden by the filter (n next, N previous)")
+    );
+}
+
+#[test]
 fn the_filter_shows_what_it_finds_and_their_ancestors() {
     let mut app = replay(synth::demo(), vec![]);
     let all = app.rows.total(&app.tree);
@@ -620,9 +651,29 @@ fn the_filter_shows_what_it_finds_and_their_ancestors() {
     assert_eq!(shown_pids(&app), [1, 500, 1000, 1001, 1002, 1003, 1004]);
     let sel = pid_of(&app);
     assert!(matches!(sel, Some(1003 | 1004)), "on a match: {sel:?}");
-    // A search goes over what is shown only.
-    type_search(&mut app, "nginx");
-    assert!(flashed(&app, "no process matches"));
+    // A search goes over what is shown only, and says what the filter
+    // hides: nginx, by its name or its pid.
+    let hidden = "600 nginx is hidden by the filter \"cc\" (\\ Ctrl-U Enter clears it)";
+    for q in ["nginx", "600"] {
+        type_search(&mut app, q);
+        assert!(flashed(&app, hidden), "{q}: {:?}", app.flash);
+    }
+    type_search(&mut app, "-c");
+    assert!(flashed(&app, "\"-c\": match "), "{:?}", app.flash);
+    type_search(&mut app, "no-such-thing");
+    assert!(flashed(&app, "no process matches"), "{:?}", app.flash);
+    // Several: the first, and how many more.
+    type_filter(&mut app, "make");
+    type_search(&mut app, "-c");
+    assert!(
+        flashed(
+            &app,
+            "1003 cc and 1 more matches are hidden by the filter \"make\""
+        ),
+        "{:?}",
+        app.flash
+    );
+    type_filter(&mut app, "cc");
     // By address: the two ends of the local connection.
     type_filter(&mut app, "127.0.0.1");
     assert_eq!(app.filter_found, 2, "nginx's accepted end, curl");
