@@ -1011,7 +1011,7 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
         let each_netns = netns.len() > 1;
         for &c in at.conns.iter().take(room) {
-            lines.push(conn_line(app, c, false, each_netns));
+            lines.push(conn_line(app, c, false, each_netns, None));
         }
         if at.conns.len() > room {
             lines.push(Line::from(Span::styled(
@@ -1036,10 +1036,43 @@ fn namespaces(app: &App, conns: &[ConnId]) -> Vec<u32> {
     seen
 }
 
+/// What a connection row can do without, in the order it goes when the
+/// row is wider than its room: the process at the other end is what the
+/// connection list is for (Enter jumps there), so it stays, after the
+/// addresses and the state; the spaces that line the states up go first,
+/// then the direction's word (the arrow says it too), when it started, how
+/// long it lasted, its network namespace and what it carried.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Spare {
+    Padding,
+    Direction,
+    Started,
+    Lasted,
+    Netns,
+    Carried,
+}
+
+const DROP_FIRST: [Spare; 6] = [
+    Spare::Padding,
+    Spare::Direction,
+    Spare::Started,
+    Spare::Lasted,
+    Spare::Netns,
+    Spare::Carried,
+];
+
 /// One connection, as a row of the detail pane or the connection list;
 /// with its network namespace when `netns` (the process's connections
-/// are in more than one).
-fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static> {
+/// are in more than one). With `width`, parts it can do without go (see
+/// [`Spare`]) until it fits; what still does not fit is for the caller to
+/// cut.
+fn conn_line(
+    app: &App,
+    id: ConnId,
+    selected: bool,
+    netns: bool,
+    width: Option<usize>,
+) -> Line<'static> {
     let t = app.theme;
     let c = app.tree.conn(id);
     let ended = conn_end(c, app.at);
@@ -1064,37 +1097,58 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
     } else {
         format!("{} ", c.remote)
     };
-    let mut spans = vec![
-        Span::styled(if peer.is_some() { "⇄ " } else { "  " }, t.net()),
-        Span::raw(format!(
-            "{dir:<6} {} {} {arrow} {remote}",
-            c.protocol.as_str(),
-            c.local,
-        )),
-        match failure {
-            Some(f) => Span::styled(format!("{:<9}", failure_word(f)), t.failure()),
-            // Open and unused since it was found so: a hung worker's.
-            None if c.unused && state == ConnState::Open => {
-                Span::styled(format!("{:<9}", "unused"), t.alert())
-            }
-            None => Span::styled(
-                format!("{:<9}", state.as_str()),
-                if ended.is_some() {
-                    t.dim()
-                } else {
-                    t.running()
-                },
-            ),
-        },
+    let said = match failure {
+        Some(f) => Span::styled(failure_word(f), t.failure()),
+        // Open and unused since it was found so: a hung worker's.
+        None if c.unused && state == ConnState::Open => Span::styled("unused", t.alert()),
+        None => Span::styled(
+            state.as_str(),
+            if ended.is_some() {
+                t.dim()
+            } else {
+                t.running()
+            },
+        ),
+    };
+    let said_width = said.width();
+    let mut parts = vec![
+        (
+            Span::styled(if peer.is_some() { "⇄ " } else { "  " }, t.net()),
+            None,
+        ),
+        (Span::raw(format!("{dir:<6} ")), Some(Spare::Direction)),
+        (
+            Span::raw(format!(
+                "{} {} {arrow} {remote}",
+                c.protocol.as_str(),
+                c.local,
+            )),
+            None,
+        ),
+        (said, None),
+        // The states lined up, in 9 columns.
+        (
+            Span::raw(" ".repeat(9usize.saturating_sub(said_width))),
+            Some(Spare::Padding),
+        ),
         // A connection open before causeway started opened before it was
         // listed: its start and duration are bounds.
-        Span::raw(format!(
-            " {}{} {}{}",
-            if c.seeded { "≤" } else { "" },
-            clock(app, c.start),
-            if c.seeded { "≥" } else { "" },
-            format::duration(end.saturating_sub(c.start))
-        )),
+        (
+            Span::raw(format!(
+                " {}{}",
+                if c.seeded { "≤" } else { "" },
+                clock(app, c.start)
+            )),
+            Some(Spare::Started),
+        ),
+        (
+            Span::raw(format!(
+                " {}{}",
+                if c.seeded { "≥" } else { "" },
+                format::duration(end.saturating_sub(c.start))
+            )),
+            Some(Spare::Lasted),
+        ),
     ];
     if let Some(carried) = format::carried(
         c.protocol == Protocol::Tcp,
@@ -1103,19 +1157,33 @@ fn conn_line(app: &App, id: ConnId, selected: bool, netns: bool) -> Line<'static
         failure.is_some(),
         (c.bytes_sent, c.bytes_received),
     ) {
-        spans.push(Span::raw(format!(" {carried}")));
+        parts.push((Span::raw(format!(" {carried}")), Some(Spare::Carried)));
     }
     // Opened before its process exec'd: not by the program it runs.
     if let Some(name) = opened_as(&app.tree, id, app.at) {
-        spans.push(Span::styled(format!(" (as {name})"), t.dim()));
+        parts.push((Span::styled(format!(" (as {name})"), t.dim()), None));
     }
     if netns && c.netns != 0 {
-        spans.push(Span::styled(format!(" netns {}", c.netns), t.dim()));
+        parts.push((
+            Span::styled(format!(" netns {}", c.netns), t.dim()),
+            Some(Spare::Netns),
+        ));
     }
     if let Some(p) = peer {
-        spans.push(Span::styled(format!(" ⇄ {}", full_ref(app, p)), t.net()));
+        parts.push((
+            Span::styled(format!(" ⇄ {}", full_ref(app, p)), t.net()),
+            None,
+        ));
     }
-    let mut line = Line::from(spans);
+    if let Some(width) = width {
+        for spare in DROP_FIRST {
+            if parts.iter().map(|(s, _)| s.width()).sum::<usize>() <= width {
+                break;
+            }
+            parts.retain(|&(_, p)| p != Some(spare));
+        }
+    }
+    let mut line = Line::from(parts.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
     if selected {
         line = line.style(t.selected());
     }
@@ -1146,9 +1214,11 @@ fn conn_list(buf: &mut Buffer, app: &App, id: NodeId, body: Rect) {
     for (i, &c) in conns.iter().skip(app.conn_offset).take(rows).enumerate() {
         let y = body.y + 1 + i as u16;
         let selected = app.conn_offset + i == app.conn_sel;
-        // Cut with an ellipsis, so that a name cut short looks cut.
-        let line = conn_line(app, c, selected, each_netns);
-        let line = Line::from(fit_spans(line.spans, usize::from(body.width)));
+        // What does not fit once the row has left out what it can spare
+        // is cut with an ellipsis, so that a name cut short looks cut.
+        let width = usize::from(body.width);
+        let line = conn_line(app, c, selected, each_netns, Some(width));
+        let line = Line::from(fit_spans(line.spans, width));
         if selected {
             buf.set_style(Rect::new(body.x, y, body.width, 1), t.selected());
         }

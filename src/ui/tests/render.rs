@@ -1232,21 +1232,111 @@ fn wide_characters_in_a_command_line_leave_the_row_its_columns() {
 
 #[test]
 fn a_connection_row_cut_short_says_so() {
-    // Side by side, the connection list is narrower than its rows.
+    use crate::event::{Direction, NetKind};
+    // Side by side, the connection list is narrower than a row between
+    // two long IPv6 addresses, even with what the row can spare left out.
     const WIDTH: u16 = 150;
-    let mut app = replay(synth::demo(), vec![]);
-    select_pid(&mut app, 600);
+    let (mut s, init, curl) = curl_of_init();
+    let v6 = |port| {
+        std::net::SocketAddr::new(
+            "2001:db8:1234:5678:9abc:def0:1234:5678"
+                .parse()
+                .expect("v6"),
+            port,
+        )
+    };
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        v6(40_000),
+        v6(443),
+        7,
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, curl.pid);
     app.handle(Action::Connections);
     let s = screen(&draw(&mut app, WIDTH, 24));
     let row = s
         .lines()
-        .find(|l| l.contains("127.0.0.1:8080 ←"))
+        .find(|l| l.contains("tcp [2001:db8:"))
         .unwrap_or_else(|| panic!("{s}"));
     assert!(
-        !row.contains("1006 curl"),
+        !row.contains("open"),
         "the row fits, so this tests nothing: {s}"
     );
     assert!(row.trim_end().ends_with('…'), "{row}");
+}
+
+/// curl's connection to nginx, closed after carrying 844 B and 12 KiB,
+/// in the connection list at `width` × 24: curl's row.
+fn carried_to_nginx_at(width: u16) -> String {
+    use crate::event::{Direction, Ending, NetKind};
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let nginx = s.spawn(init, 0, "/usr/sbin/nginx", &["nginx"]);
+    let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl"]);
+    let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40_002));
+    let server = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        client,
+        server,
+        1,
+    );
+    s.net(
+        (nginx, init),
+        NetKind::Accept,
+        Direction::Inbound,
+        server,
+        client,
+        2,
+    );
+    s.now += 12_000_000;
+    let clean = Ending { error: 0, from: 5 };
+    let ends = (client, server);
+    s.close(
+        (curl, init),
+        Direction::Outbound,
+        ends,
+        1,
+        (844, 12 << 10),
+        clean,
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, curl.pid);
+    app.handle(Action::Connections);
+    let scr = screen(&draw(&mut app, width, 24));
+    // Side by side, the list is right of the tree's last border.
+    scr.lines()
+        .find(|l| l.contains("127.0.0.1:40002 → 127.0.0.1:8080"))
+        .and_then(|l| l.rsplit('│').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{scr}"))
+}
+
+#[test]
+fn a_narrow_connection_list_keeps_the_peer_and_leaves_out_what_it_can_spare() {
+    let row = |width| carried_to_nginx_at(width).trim_end().to_string();
+    // Room for all of it (side by side, the list is 116 wide).
+    assert_eq!(
+        row(260),
+        "⇄ out    tcp 127.0.0.1:40002 → 127.0.0.1:8080 closed    00:01:40 14ms ↑844 B ↓12 KiB ⇄ 1000 nginx"
+    );
+    // 80 wide: the spaces that line the states up, the direction's word
+    // (the arrow says it) and the start go; the peer stays, in full.
+    assert_eq!(
+        row(80),
+        "⇄ tcp 127.0.0.1:40002 → 127.0.0.1:8080 closed 14ms ↑844 B ↓12 KiB ⇄ 1000 nginx"
+    );
+    // 62 wide (side by side at 140): how long it lasted and what it
+    // carried go too, and still the peer stays.
+    assert_eq!(
+        row(140),
+        "⇄ tcp 127.0.0.1:40002 → 127.0.0.1:8080 closed ⇄ 1000 nginx"
+    );
 }
 
 #[test]
