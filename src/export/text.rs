@@ -136,7 +136,7 @@ fn program(p: &Value) -> String {
         Some(e) => base(e),
         None => base(p),
     };
-    let last = last.unwrap_or(comm);
+    let last = format::name(last.unwrap_or(comm));
     // How many programs it ran: a peer's one, when it ran any.
     let ran = execs.map_or(usize::from(!p["exe"].is_null()), Vec::len);
     let (first, between) = match (began_as(p), execs.map(Vec::as_slice)) {
@@ -384,6 +384,18 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
                  out tcp 127.0.0.1:40002 → 127.0.0.1:8080  from 00:01:40.019, open  (peer 600 nginx)
 ";
         assert_eq!(text_of(&synth::demo(), 1001), want);
+    }
+
+    #[test]
+    fn a_program_named_with_spaces_is_quoted_before_its_arguments() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let odd = s.spawn(init, 0, "/tmp/my evil prog", &["my evil prog", "30"]);
+        let text = text_of(&s.messages, odd.pid);
+        assert!(
+            text.contains(&format!("▶ {} 'my evil prog'  30  (started", odd.pid)),
+            "{text}"
+        );
     }
 
     #[test]

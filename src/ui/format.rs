@@ -104,6 +104,17 @@ pub fn text(b: &[u8], max: usize) -> String {
     out
 }
 
+/// A program's name where its arguments follow it (a tree row, a line of
+/// `export --text`): quoted when it holds a space, so that a program named
+/// `my prog` run with `30` does not read as `my` run with `prog 30`.
+pub fn name(s: String) -> String {
+    if s.contains(char::is_whitespace) {
+        format!("'{s}'")
+    } else {
+        s
+    }
+}
+
 /// argv as one line, arguments that need it quoted; at most `max` chars.
 pub fn argv(args: &[Vec<u8>], max: usize) -> String {
     let mut out = String::new();
@@ -257,6 +268,8 @@ mod tests {
             b"x\ny".to_vec(),
         ];
         assert_eq!(argv(&a, 100), "sh -c 'sleep 5' x?y");
+        assert_eq!(name("my prog".into()), "'my prog'");
+        assert_eq!(name("python3".into()), "python3");
         // Bytes that are not UTF-8 say which they were; a real U+FFFD
         // stays itself.
         let odd = vec![b"cat".to_vec(), b"\xffbad\xc3(\xef\xbf\xbd".to_vec()];

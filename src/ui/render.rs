@@ -474,7 +474,7 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     if let Some(began) = at.began() {
         left.push(Span::styled(began, t.dim()));
     }
-    left.push(Span::styled(at.display_name(), name_style));
+    left.push(Span::styled(format::name(at.display_name()), name_style));
     // Folded: how many children it hides.
     if vr.has_children && !vr.expanded {
         let n = app.rows.children_shown(&app.tree, id) as u64;

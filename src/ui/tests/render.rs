@@ -1383,3 +1383,18 @@ fn a_connection_found_unused_says_so() {
     let s = screen(&draw(&mut app, 160, 40));
     assert!(s.contains("unused"), "{s}");
 }
+
+#[test]
+fn a_program_named_with_spaces_is_quoted_before_its_arguments() {
+    // `my evil prog 30` would read as `my` run with `evil prog 30`.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let odd = s.spawn(init, 0, "/tmp/my evil prog", &["my evil prog", "30"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, odd.pid);
+    let text = screen(&draw(&mut app, 120, 30));
+    assert!(
+        text.contains(&format!("{} 'my evil prog'  30", odd.pid)),
+        "{text}"
+    );
+}
