@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use causeway::event::{Direction, Failure, Protocol};
+use causeway::event::{Direction, Failure, Message, Protocol};
 use causeway::graph::{CausalTree, ConnId, ConnState, Connection, NodeId};
 use causeway::journal::{self, Header, Writer};
 use common::{capture, probe_allowed};
@@ -604,7 +604,8 @@ fn client_and_server_with(
 }
 
 /// Written to a journal and read back, the capture gives the same messages
-/// and the same connections, links included.
+/// (each cgroup named once: the /proc scan's and the probe's threads each
+/// name those they meet) and the same connections, links included.
 fn journal_round_trip(cap: &common::Capture) {
     let header = Header::for_this_host().expect("a header");
     let mut w = Writer::new(Vec::new(), &header).expect("a journal");
@@ -613,8 +614,14 @@ fn journal_round_trip(cap: &common::Capture) {
     }
     let loaded = journal::read(&w.into_inner()[..]).expect("read back");
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let mut named = std::collections::HashSet::new();
+    let expected: Vec<&Message> = cap
+        .messages
+        .iter()
+        .filter(|m| !matches!(m, Message::Cgroup { id, .. } if !named.insert(*id)))
+        .collect();
     assert!(
-        loaded.messages == cap.messages,
+        loaded.messages.iter().eq(expected),
         "messages differ after a round trip"
     );
     let replayed = CausalTree::from_messages(&loaded.messages);
@@ -1624,13 +1631,16 @@ fn a_udp_server_shows_where_it_receives() {
     let lport = port(&bound, "port");
     let cport = port(&sent, "local");
     assert_eq!(port(&answered, "peer"), cport);
-    // The server: where it receives, then where its first answer went.
+    // The server: where it receives, listening until it exits. Its answer
+    // is no connection it made: reported as one, it showed the server as a
+    // client, and its listening socket as closed at the answer.
     let listening = udp(&bound, Direction::Listen);
     assert_eq!(listening.len(), 1, "{listening:?}");
     assert_eq!(listening[0].local, addr(format!("127.0.0.1:{lport}")));
+    let server = tree.node(node_of(tree, who(&bound)));
+    assert_eq!(listening[0].end, server.exit_time, "{listening:?}");
     let answers = udp(&bound, Direction::Outbound);
-    assert_eq!(answers.len(), 1, "{answers:?}");
-    assert_eq!(answers[0].remote.port(), cport);
+    assert!(answers.is_empty(), "{answers:?}");
     // The client sent first: a destination, not a server, for its answer.
     let dest = udp(&sent, Direction::Outbound);
     assert_eq!(dest.len(), 1, "{dest:?}");

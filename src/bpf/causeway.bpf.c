@@ -920,7 +920,9 @@ static __always_inline int syscall_dest(struct cw_conn *e)
  * its socket, in the sending process: it may be an accepted socket's first
  * use (above). The first successful send of each UDP socket is reported,
  * with its destination, once the local port is bound. A connected socket's
- * destination is its peer (set by connect(), which needs no program). */
+ * destination is its peer (set by connect(), which needs no program). A
+ * server's socket (reported as it first received) is not reported again
+ * for its answers: they are not connections it made. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 {
@@ -935,7 +937,7 @@ int BPF_PROG(handle_send, struct sock *sk, int ret, int flags)
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	seen = bpf_sk_storage_get(&udp_seen, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!seen || (*seen & UDP_SENT))
+	if (!seen || (*seen & (UDP_SENT | UDP_BOUND)))
 		return 0;
 	/* The socket's peer: right for a connected socket; an unconnected
 	 * one's is overwritten by the send's own destination below. */
