@@ -418,6 +418,7 @@ const TCP_CLOSE_WAIT: u8 = 8;
 const EPIPE: u16 = 32;
 const ENETDOWN: u16 = 100;
 const ENETUNREACH: u16 = 101;
+const ECONNABORTED: u16 = 103;
 const ECONNRESET: u16 = 104;
 const ETIMEDOUT: u16 = 110;
 const ECONNREFUSED: u16 = 111;
@@ -432,6 +433,8 @@ impl Ending {
             ETIMEDOUT => Failure::TimedOut,
             ENETDOWN | ENETUNREACH | EHOSTDOWN | EHOSTUNREACH => Failure::Unreachable,
             ECONNRESET | EPIPE => Failure::Reset,
+            // Killed from this host (`ss -K`: the kernel's tcp_abort).
+            ECONNABORTED => Failure::Aborted,
             0 => match self.from {
                 TCP_SYN_SENT => Failure::Abandoned,
                 TCP_ESTABLISHED | TCP_CLOSE_WAIT => Failure::Aborted,
@@ -829,6 +832,8 @@ mod tests {
         assert_eq!(failure(32, state("CLOSE_WAIT")), Some(Failure::Reset));
         assert_eq!(failure(0, state("ESTABLISHED")), Some(Failure::Aborted));
         assert_eq!(failure(0, state("CLOSE_WAIT")), Some(Failure::Aborted));
+        // `ss -K`.
+        assert_eq!(failure(103, state("ESTABLISHED")), Some(Failure::Aborted));
         assert_eq!(failure(0, state("SYN_SENT")), Some(Failure::Abandoned));
         assert_eq!(failure(71, state("ESTABLISHED")), Some(Failure::Error(71)));
         for clean in ["FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "SYN_RECV"] {
