@@ -1082,6 +1082,17 @@ impl App {
             Some(peer) if self.at.is_some_and(|t| self.tree.node(peer).key.start > t) => {
                 self.flash = Some("the peer process had not started yet: = returns to now".into());
             }
+            // Jumping would select the nearest ancestor the filter shows,
+            // which is not the peer.
+            Some(peer) if !self.rows.passes(peer) => {
+                let n = self.tree.node(peer);
+                self.flash = Some(format!(
+                    "peer process {} {} is hidden by the filter \"{}\" (\\ Ctrl-U Enter clears it)",
+                    n.key.pid,
+                    n.display_name(),
+                    self.filter.as_deref().unwrap_or_default()
+                ));
+            }
             Some(peer) => {
                 self.jump(Item::Node(peer));
                 self.mode = Mode::Tree;

@@ -626,6 +626,24 @@ fn shown_pids(app: &crate::ui::App) -> Vec<u32> {
 }
 
 #[test]
+fn a_peer_hidden_by_the_filter_is_not_jumped_to() {
+    // Filtered to curl: nginx, its peer, is not shown. Enter used to
+    // select the nearest ancestor shown in its place, saying nginx.
+    let mut app = replay(synth::demo(), vec![]);
+    type_filter(&mut app, "curl");
+    let curl = app.tree.find_pid(1006).expect("curl");
+    app.selected = Some(Item::Node(curl));
+    app.handle(Action::Connections);
+    app.handle(Action::JumpToPeer);
+    assert_eq!(pid_of(&app), Some(1006), "the selection stays");
+    assert_eq!(app.mode, Mode::Connections);
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("peer process 600 nginx is hidden by the filter \"curl\" (\\ Ctrl-U Enter clears it)")
+    );
+}
+
+#[test]
 fn a_search_under_the_filter_counts_what_it_hides() {
     let mut app = replay(synth::demo(), vec![]);
     type_filter(&mut app, "cc");
