@@ -1010,15 +1010,152 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         lines.push(Line::from(conns));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
         let each_netns = netns.len() > 1;
-        for &c in at.conns.iter().take(room) {
-            lines.push(conn_line(app, c, false, each_netns, None));
+        if at.conns.len() <= room {
+            for &c in at.conns {
+                lines.push(conn_line(app, c, false, each_netns, None));
+            }
+        } else {
+            // More than fit: where they went, the busiest first (the
+            // oldest few alone said little of a server's 100,000).
+            lines.extend(conn_groups(app, at.conns, room));
         }
-        if at.conns.len() > room {
-            lines.push(Line::from(Span::styled(
-                format!("  … {} more", at.conns.len() - room),
+    }
+    lines
+}
+
+/// How many of a process's connections, the newest, the detail pane
+/// gathers by where they went: a frame's work stays bounded whatever the
+/// process made.
+const GROUPED_MAX: usize = 20_000;
+
+/// Connections that went the same way: out to one address, in to one
+/// local address, or a listener.
+struct ConnGroup {
+    direction: Direction,
+    protocol: Protocol,
+    /// The remote end of an outbound one; the local end of the others.
+    end: std::net::SocketAddr,
+    count: u64,
+    open: u64,
+    /// Failures by kind, as of the moment shown.
+    failed: Vec<(Failure, u64)>,
+    /// Inbound: the addresses they came from.
+    from: foldhash::HashSet<std::net::IpAddr>,
+    /// When the newest began.
+    newest: u64,
+}
+
+/// At most `room` lines: the connections `conns` (as of the moment shown;
+/// the newest [`GROUPED_MAX`]) gathered by where they went, the busiest
+/// first, each with how many are open and how many failed, and how;
+/// then how many more ways there were.
+fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let newest = &conns[conns.len().saturating_sub(GROUPED_MAX)..];
+    let mut groups: Vec<ConnGroup> = Vec::new();
+    let mut index: crate::hash::KeyedMap<_, usize> = Default::default();
+    for &id in newest {
+        let c = app.tree.conn(id);
+        let end = match c.direction {
+            Direction::Outbound => c.remote,
+            Direction::Inbound | Direction::Listen => c.local,
+        };
+        let i = *index
+            .entry((c.direction, c.protocol, end))
+            .or_insert_with(|| {
+                groups.push(ConnGroup {
+                    direction: c.direction,
+                    protocol: c.protocol,
+                    end,
+                    count: 0,
+                    open: 0,
+                    failed: Vec::new(),
+                    from: Default::default(),
+                    newest: 0,
+                });
+                groups.len() - 1
+            });
+        let g = &mut groups[i];
+        g.count += 1;
+        g.newest = g.newest.max(c.start);
+        let ended = conn_end(c, app.at);
+        if ended.is_none() {
+            g.open += 1;
+        }
+        if let Some(f) = ended.and(c.failure()) {
+            match g.failed.iter_mut().find(|(k, _)| *k == f) {
+                Some((_, n)) => *n += 1,
+                None => g.failed.push((f, 1)),
+            }
+        }
+        if c.direction == Direction::Inbound {
+            g.from.insert(c.remote.ip());
+        }
+    }
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.newest.cmp(&a.newest)));
+    let mut lines = Vec::new();
+    if newest.len() < conns.len() {
+        lines.push(Line::from(Span::styled(
+            format!("  the newest {}:", format::count(newest.len() as u64)),
+            t.dim(),
+        )));
+    }
+    let shown = if groups.len() + lines.len() > room {
+        room.saturating_sub(lines.len() + 1)
+    } else {
+        groups.len()
+    };
+    for g in &groups[..shown] {
+        let (arrow, what) = match g.direction {
+            Direction::Outbound => ("→", g.end.to_string()),
+            Direction::Inbound => ("←", g.end.to_string()),
+            Direction::Listen => ("◉", g.end.to_string()),
+        };
+        let mut spans = vec![
+            Span::styled(format!("  {arrow} "), t.net()),
+            Span::raw(format!("{what} {}", g.protocol.as_str())),
+        ];
+        if g.direction != Direction::Listen {
+            spans.push(Span::raw(format!("  ×{}", format::count(g.count))));
+        }
+        if g.direction == Direction::Inbound {
+            spans.push(Span::styled(
+                format!(
+                    " from {}",
+                    format::counted(g.from.len() as u64, "address", "addresses")
+                ),
                 t.dim(),
-            )));
+            ));
         }
+        if g.open > 0 {
+            let open = if g.direction == Direction::Listen {
+                "listening".to_string()
+            } else {
+                format!("{} open", format::count(g.open))
+            };
+            spans.push(Span::styled(format!("  {open}"), t.running()));
+        }
+        let mut failed = g.failed.clone();
+        failed.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        for (f, n) in failed.iter().take(2) {
+            spans.push(Span::styled(
+                format!("  {} {}", format::count(*n), failure_word(*f)),
+                t.failure(),
+            ));
+        }
+        if failed.len() > 2 {
+            spans.push(Span::styled(" …", t.failure()));
+        }
+        lines.push(Line::from(spans));
+    }
+    if shown < groups.len() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  … {} more destinations",
+                format::count((groups.len() - shown) as u64)
+            ),
+            t.dim(),
+        )));
     }
     lines
 }

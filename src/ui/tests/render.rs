@@ -1398,3 +1398,64 @@ fn a_program_named_with_spaces_is_quoted_before_its_arguments() {
         "{text}"
     );
 }
+
+#[test]
+fn a_process_with_more_connections_than_fit_says_where_they_went() {
+    use crate::event::{Direction, Ending, NetKind};
+    // 40 to 127.0.0.1:443 (3 open), 5 refused by 10.0.0.7:9, 2 in to a
+    // listener on :8080 from two addresses: the busiest way first, with
+    // what is open and what failed, not the oldest 8 one by one.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let app_ = s.spawn(init, 0, "/usr/bin/app", &["app"]);
+    let who = (app_, init);
+    connections(&mut s, who, 0, 40, &[37, 38, 39]);
+    let out = Direction::Outbound;
+    let refused = Ending {
+        error: 111,
+        from: 2,
+    };
+    for k in 0..5u16 {
+        let ends = (
+            std::net::SocketAddr::from(([10, 0, 0, 1], 50_000 + k)),
+            std::net::SocketAddr::from(([10, 0, 0, 7], 9)),
+        );
+        let cookie = 5_000 + u64::from(k);
+        s.net(who, NetKind::Connect, out, ends.0, ends.1, cookie);
+        s.close(who, out, ends, cookie, (0, 0), refused);
+    }
+    s.listen(who, 8080);
+    for (k, ip) in [[10, 0, 0, 2], [10, 0, 0, 3]].into_iter().enumerate() {
+        let local = std::net::SocketAddr::from(([10, 0, 0, 1], 8080));
+        let remote = std::net::SocketAddr::from((ip, 40_000));
+        let cookie = 6_000 + k as u64;
+        s.net(
+            who,
+            NetKind::Accept,
+            Direction::Inbound,
+            local,
+            remote,
+            cookie,
+        );
+    }
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, app_.pid);
+    let scr = screen(&draw(&mut app, 200, 50));
+    let row = |what: &str| {
+        scr.lines()
+            .find(|l| l.contains(what))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {what:?} in\n{scr}"))
+    };
+    let busiest = row("→ 127.0.0.1:443 tcp");
+    assert!(busiest.contains("×40  3 open"), "{busiest}");
+    let failed = row("→ 10.0.0.7:9 tcp");
+    assert!(failed.contains("×5  5 refused"), "{failed}");
+    let served = row("← 10.0.0.1:8080 tcp");
+    assert!(served.contains("×2 from 2 addresses  2 open"), "{served}");
+    assert!(row("◉ 0.0.0.0:8080 tcp").contains("listening"), "{scr}");
+    // In that order: the busiest first.
+    let at = |what: &str| scr.find(what).expect("shown");
+    assert!(at("→ 127.0.0.1:443") < at("→ 10.0.0.7:9"));
+    assert!(at("→ 10.0.0.7:9") < at("← 10.0.0.1:8080"));
+}
