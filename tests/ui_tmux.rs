@@ -351,6 +351,27 @@ fn a_key_after_a_resize_is_read_at_once() {
 }
 
 #[test]
+fn esc_then_an_arrow_read_together_is_esc_then_the_arrow() {
+    if !tmux_available("esc_then_an_arrow_read_together_is_esc_then_the_arrow") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
+    let t = Tmux::start(120, 40);
+    t.type_line(&replay_cmd(&path));
+    t.wait_text("13/13");
+    t.keys(&["g", "j", "j"]);
+    t.wait_text("3/13");
+    // One write, as a slow link delivers them: the ↑ was read as `[`
+    // (scrub back) and `A`.
+    t.keys(&["Escape", "Up"]);
+    let s = t.wait_text("2/13");
+    assert!(!s.contains(" AT "), "scrubbed back:\n{s}");
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
+}
+
+#[test]
 fn closing_the_terminal_ends_the_view() {
     if !tmux_available("closing_the_terminal_ends_the_view") {
         return;

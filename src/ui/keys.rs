@@ -1,7 +1,7 @@
 //! Keys and mouse to actions: pure functions of the input and the mode.
 
 use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
 /// What has the keyboard.
@@ -184,6 +184,75 @@ pub fn mouse_to_action(ev: MouseEvent) -> Option<Action> {
         MouseEventKind::ScrollDown => Some(Action::Scroll(WHEEL_ROWS)),
         _ => None,
     }
+}
+
+/// Puts back a key that crossterm split in two when it came right after
+/// Esc: read together (a slow link delivers keys in bursts), `ESC` and
+/// `↑` (`ESC [ A`) are `ESC ESC [ A`, which crossterm reads as Esc, `[`
+/// and `A`; and `[` scrubs the view back. `events` are those of one read:
+/// no one types Esc, `[` and `A` within it. The arrows, Home, End, PgUp
+/// and PgDn are put back (`ESC [` and `ESC O` forms); anything else is
+/// left as it came.
+pub fn rejoin_escapes(events: Vec<Event>) -> Vec<Event> {
+    // (crossterm gives an upper-case letter Shift.)
+    let plain = |e: Option<&Event>| match e {
+        Some(Event::Key(k))
+            if (k.modifiers - KeyModifiers::SHIFT).is_empty() && k.kind == KeyEventKind::Press =>
+        {
+            Some(k.code)
+        }
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(events.len());
+    let mut i = 0;
+    while i < events.len() {
+        out.push(events[i].clone());
+        if plain(events.get(i)) == Some(KeyCode::Esc) {
+            let intro = plain(events.get(i + 1));
+            let mut tail = String::new();
+            for e in events.iter().skip(i + 2).take(3) {
+                match plain(Some(e)) {
+                    Some(KeyCode::Char(c)) => tail.push(c),
+                    _ => break,
+                }
+            }
+            let code = match intro {
+                Some(KeyCode::Char('[' | 'O')) => split_key(&tail),
+                _ => None,
+            };
+            if let Some((code, len)) = code {
+                out.push(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+                i += 2 + len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The key an escape sequence's rest (after `ESC [` or `ESC O`) begins
+/// with, and how many characters it takes.
+fn split_key(rest: &str) -> Option<(KeyCode, usize)> {
+    let code = match rest.chars().next()? {
+        'A' => KeyCode::Up,
+        'B' => KeyCode::Down,
+        'C' => KeyCode::Right,
+        'D' => KeyCode::Left,
+        'H' => KeyCode::Home,
+        'F' => KeyCode::End,
+        d => {
+            let code = match d {
+                '1' | '7' => KeyCode::Home,
+                '4' | '8' => KeyCode::End,
+                '5' => KeyCode::PageUp,
+                '6' => KeyCode::PageDown,
+                _ => return None,
+            };
+            return rest[1..].starts_with('~').then_some((code, 2));
+        }
+    };
+    Some((code, 1))
 }
 
 /// Every key, for the help overlay: (keys, what they do). Kept next to

@@ -433,19 +433,38 @@ fn tty_ready(winch: &std::os::fd::OwnedFd, ms: i32) -> std::io::Result<Ready> {
 }
 
 /// Reads what is there: one event, then whatever crossterm has already
-/// parsed (several keys can arrive in one read).
+/// parsed (several keys can arrive in one read), a key it split after Esc
+/// put back together ([`rejoin_escapes`](super::keys::rejoin_escapes)).
 fn read_events(tx: &crossbeam_channel::Sender<std::io::Result<Event>>) -> bool {
-    let mut ev = event::read();
-    loop {
-        let failed = ev.is_err();
-        if tx.send(ev).is_err() || failed {
+    /// Events taken in one go at most, so each reaches the view soon.
+    const BURST: usize = 64;
+    let mut burst = Vec::new();
+    let mut failed = None;
+    match event::read() {
+        Ok(ev) => burst.push(ev),
+        Err(e) => failed = Some(e),
+    }
+    while failed.is_none() && burst.len() < BURST {
+        match event::poll(Duration::ZERO) {
+            Ok(true) => match event::read() {
+                Ok(ev) => burst.push(ev),
+                Err(e) => failed = Some(e),
+            },
+            Ok(false) => break,
+            Err(e) => failed = Some(e),
+        }
+    }
+    for ev in super::keys::rejoin_escapes(burst) {
+        if tx.send(Ok(ev)).is_err() {
             return false;
         }
-        match event::poll(Duration::ZERO) {
-            Ok(true) => ev = event::read(),
-            Ok(false) => return true,
-            Err(e) => ev = Err(e),
+    }
+    match failed {
+        Some(e) => {
+            let _ = tx.send(Err(e));
+            false
         }
+        None => true,
     }
 }
 

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
 
 use super::{live, replay, synth};
 use crate::graph::NodeId;
-use crate::ui::keys::{Action, Mode, key_to_action, mouse_to_action};
+use crate::ui::keys::{Action, Mode, key_to_action, mouse_to_action, rejoin_escapes};
 use crate::ui::rows::Item;
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -911,4 +911,53 @@ fn percent_goes_to_the_busiest_process_then_the_next() {
             .as_deref()
             .is_some_and(|f| f.contains("live only"))
     );
+}
+
+#[test]
+fn a_key_split_after_esc_is_put_back() {
+    // ESC then ↑ read together: crossterm gives Esc, '[', 'A', and '['
+    // would scrub back.
+    use ratatui::crossterm::event::Event;
+    // As crossterm gives them: an upper-case letter with Shift.
+    let keys = |codes: &[KeyCode]| -> Vec<Event> {
+        codes
+            .iter()
+            .map(|&c| match c {
+                KeyCode::Char(u) if u.is_ascii_uppercase() => {
+                    Event::Key(KeyEvent::new(c, KeyModifiers::SHIFT))
+                }
+                _ => Event::Key(key(c)),
+            })
+            .collect()
+    };
+    let ch = KeyCode::Char;
+    let esc = KeyCode::Esc;
+    for (came, meant) in [
+        (vec![esc, ch('['), ch('A')], vec![esc, KeyCode::Up]),
+        (vec![esc, ch('O'), ch('B')], vec![esc, KeyCode::Down]),
+        (
+            vec![esc, ch('['), ch('D'), ch('q')],
+            vec![esc, KeyCode::Left, ch('q')],
+        ),
+        (
+            vec![esc, ch('['), ch('5'), ch('~')],
+            vec![esc, KeyCode::PageUp],
+        ),
+        (
+            vec![ch('x'), esc, ch('['), ch('F')],
+            vec![ch('x'), esc, KeyCode::End],
+        ),
+    ] {
+        assert_eq!(rejoin_escapes(keys(&came)), keys(&meant), "{came:?}");
+    }
+    // Anything else is left as it came: '[' alone scrubs, as typed.
+    for came in [
+        vec![ch('['), ch('A')],
+        vec![esc, ch('[')],
+        vec![esc, ch('['), ch('x')],
+        vec![esc, ch('['), ch('5'), ch('x')],
+        vec![esc, ch('a')],
+    ] {
+        assert_eq!(rejoin_escapes(keys(&came)), keys(&came), "{came:?}");
+    }
 }
