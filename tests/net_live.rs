@@ -1646,5 +1646,11 @@ fn a_udp_server_shows_where_it_receives() {
     assert_eq!(dest.len(), 1, "{dest:?}");
     assert_eq!(dest[0].remote, addr(format!("127.0.0.1:{lport}")));
     assert!(udp(&sent, Direction::Listen).is_empty());
+    // Linked to the server it sent to, on this host.
+    assert_eq!(
+        dest[0].peer.map(|p| tree.conn(p).owner),
+        Some(node_of(tree, who(&bound))),
+        "{dest:?}"
+    );
     journal_round_trip(&cap);
 }

@@ -165,6 +165,13 @@ pub(super) struct NetTable {
     /// Closed, unlinked connections in close order, to forget them from
     /// `unlinked` once the window has passed.
     closed_unlinked: VecDeque<(u64, ConnId)>,
+    /// UDP servers (listening sockets) by port and network namespace, to
+    /// link the clients that send to them; ended ones are dropped as met.
+    udp_servers: KeyedMap<(u16, u32), Vec<ConnId>>,
+    /// By the port and namespace it sent to, the newest UDP client not
+    /// linked to a server: a server is reported as it first receives, so
+    /// after the client that sent to it.
+    udp_clients: KeyedMap<(u16, u32), ConnId>,
 }
 
 impl Default for NetTable {
@@ -177,8 +184,18 @@ impl Default for NetTable {
             by_cookie: KeyedMap::default(),
             unlinked: KeyedMap::default(),
             closed_unlinked: VecDeque::new(),
+            udp_servers: KeyedMap::default(),
+            udp_clients: KeyedMap::default(),
         }
     }
+}
+
+/// Whether a UDP client's datagrams to `to` reach a server bound to
+/// `bound` (both on one port, in one namespace): the same address, or a
+/// server bound to every address (`0.0.0.0`, or `::`, which takes IPv4
+/// too unless the socket says otherwise).
+fn reaches(to: SocketAddr, bound: SocketAddr) -> bool {
+    bound.ip().is_unspecified() || bound.ip() == to.ip()
 }
 
 fn end_of(c: &Connection) -> End {
@@ -212,6 +229,45 @@ impl NetTable {
             if self.unlinked.get(&end) == Some(&id) {
                 self.unlinked.remove(&end);
             }
+        }
+    }
+
+    /// Links a UDP client `conn` (to be `id`) to the server on this host
+    /// it sends to, or a UDP server to the newest client that sent to it
+    /// before it was reported: the client's peer is the server (one way:
+    /// a server has many clients, and no other end of its own).
+    fn link_udp(&mut self, conn: &mut Connection, id: ConnId, ktime: u64) {
+        let conns = &self.conns;
+        match conn.direction {
+            Direction::Outbound => {
+                let key = (conn.remote.port(), conn.netns);
+                conn.peer = self.udp_servers.get_mut(&key).and_then(|servers| {
+                    servers.retain(|s| conns[s.index()].end.is_none());
+                    servers
+                        .iter()
+                        .rev()
+                        .find(|s| reaches(conn.remote, conns[s.index()].local))
+                        .copied()
+                });
+                if conn.peer.is_none() {
+                    self.udp_clients.insert(key, id);
+                }
+            }
+            Direction::Listen => {
+                let key = (conn.local.port(), conn.netns);
+                if let Some(client) = self.udp_clients.get(&key).copied() {
+                    let c = &mut self.conns[client.index()];
+                    if c.peer.is_none()
+                        && reaches(c.remote, conn.local)
+                        && ktime.saturating_sub(c.start) < LINK_WINDOW_NS
+                    {
+                        c.peer = Some(id);
+                        self.udp_clients.remove(&key);
+                    }
+                }
+                self.udp_servers.entry(key).or_default().push(id);
+            }
+            Direction::Inbound => {}
         }
     }
 
@@ -339,6 +395,9 @@ impl CausalTree {
                 net.unlinked.insert(end_of(&conn), id);
             }
         }
+        if conn.protocol == Protocol::Udp {
+            net.link_udp(&mut conn, id, ktime);
+        }
         let reused = if info.cookie != 0 {
             net.by_cookie.insert(info.cookie, id)
         } else {
@@ -436,6 +495,11 @@ impl CausalTree {
         net.by_cookie.retain(|_, id| renumber(id));
         net.unlinked.retain(|_, id| renumber(id));
         net.closed_unlinked.retain_mut(|(_, id)| renumber(id));
+        net.udp_clients.retain(|_, id| renumber(id));
+        net.udp_servers.retain(|_, ids| {
+            ids.retain_mut(renumber);
+            !ids.is_empty()
+        });
         net.generation += 1;
     }
 
@@ -828,6 +892,92 @@ mod tests {
         assert_eq!(c.remote, addr("127.0.0.53:53"));
         assert_eq!(c.end, Some(20));
         assert_eq!(c.state, ConnState::Closed);
+    }
+
+    /// A UDP server's listening socket, as the probe reports it when it
+    /// first receives.
+    fn udp_server(ktime: u64, proc: ProcKey, local: &str, cookie: u64) -> Message {
+        let mut m = net(
+            ktime,
+            proc,
+            "resolved",
+            NetKind::Listen,
+            local,
+            "0.0.0.0:0",
+            cookie,
+        );
+        if let Message::Event(Event {
+            kind: EventKind::Net(n),
+            ..
+        }) = &mut m
+        {
+            n.protocol = Protocol::Udp;
+        }
+        m
+    }
+
+    fn exit(ktime: u64, proc: ProcKey) -> Message {
+        Message::Event(Event {
+            ktime,
+            proc,
+            tid: proc.pid,
+            parent: ProcKey::new(1, 0),
+            uid: 0,
+            gid: 0,
+            cgroup: 0,
+            comm: "x".into(),
+            kind: EventKind::Exit(crate::event::ExitStatus::Code(0)),
+        })
+    }
+
+    #[test]
+    fn a_udp_client_is_linked_to_the_server_on_this_host_it_sends_to() {
+        let query = |t, cookie| net(t, CLIENT, "dig", NetKind::Udp, C, "127.0.0.53:53", cookie);
+        let peer = |msgs: &[Message]| {
+            let tree = CausalTree::from_messages(msgs);
+            let client = tree
+                .conns()
+                .iter()
+                .position(|c| c.direction == Direction::Outbound);
+            client.and_then(|i| {
+                tree.peer_process(ConnId(i as u32))
+                    .map(|p| tree.node(p).key)
+            })
+        };
+        // The server is reported as it first receives: after the query.
+        let usual = [query(10, 1), udp_server(11, SERVER, "127.0.0.53:53", 2)];
+        assert_eq!(peer(&usual), Some(SERVER));
+        // Or known before it (it received earlier), bound to every address.
+        let known = [udp_server(5, SERVER, "0.0.0.0:53", 2), query(10, 1)];
+        assert_eq!(peer(&known), Some(SERVER));
+        // Not: another address, another port, another namespace, a server
+        // that ended, a server reported long after.
+        for msgs in [
+            vec![udp_server(5, SERVER, "127.0.0.1:53", 2), query(10, 1)],
+            vec![
+                in_netns(udp_server(5, SERVER, "0.0.0.0:53", 2), 7),
+                query(10, 1),
+            ],
+            vec![udp_server(5, SERVER, "127.0.0.53:54", 2), query(10, 1)],
+            vec![
+                udp_server(5, SERVER, "0.0.0.0:53", 2),
+                exit(7, SERVER),
+                query(10, 1),
+            ],
+            vec![
+                query(10, 1),
+                udp_server(10 + LINK_WINDOW_NS, SERVER, "0.0.0.0:53", 2),
+            ],
+        ] {
+            assert_eq!(peer(&msgs), None, "{msgs:?}");
+        }
+        // The server has no other end of its own: many clients send to it.
+        let tree = CausalTree::from_messages(&usual);
+        assert!(
+            tree.conns()
+                .iter()
+                .all(|c| c.direction == Direction::Outbound || c.peer.is_none())
+        );
     }
 
     /// `n` connections of CLIENT to S (cookies from 1), each closed when
