@@ -41,6 +41,8 @@ fn header() -> Header {
         boot_time_ns: 1_795_000_000_000_000_000,
         causeway: "bench".into(),
         continued: false,
+        run: None,
+        file: None,
     }
 }
 

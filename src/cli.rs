@@ -305,6 +305,14 @@ fn run(cli: Cli) -> Result<()> {
             for m in &loaded.messages {
                 tree.apply(m);
             }
+            // Said as damage is: what the tree ended between recordings.
+            if let Some(g) = crate::ui::format::gaps(
+                tree.gaps(),
+                loaded.header.boot_time_ns,
+                chrono::Offset::fix(&chrono::Utc),
+            ) {
+                say!("causeway: {name}: {g}");
+            }
             let id = match start {
                 Some(start) => tree.find(ProcKey::new(pid, start)),
                 None => tree.find_pid(pid),
@@ -332,8 +340,9 @@ fn run(cli: Cli) -> Result<()> {
             let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
             let name = crate::journal::files_name(&order);
-            crate::ui::run_replay(loaded, &name).with_context(|| format!("replaying {name}"))?;
-            if let Some(s) = summary {
+            let gaps = crate::ui::run_replay(loaded, &name)
+                .with_context(|| format!("replaying {name}"))?;
+            for s in [summary, gaps].into_iter().flatten() {
                 say!("causeway: {name}: {s}");
             }
             Ok(())

@@ -790,6 +790,38 @@ pub enum Message {
         id: u64,
         path: String,
     },
+    /// The journal read goes on with another recording after a stretch no
+    /// recording covers (see [`Gap`]). Made by the journal reader, never
+    /// written.
+    Gap(Box<Gap>),
+}
+
+/// A stretch no recording covers, between two recordings read as one (a
+/// recorder restarted; journals of two runs given together), or between
+/// two files of one run with files missing between them. Made by the
+/// journal reader and put before the lines of the recording after it:
+/// what that recording found running and open when it began says what had
+/// ended in the stretch, unseen.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Gap {
+    /// How messages name the recording before it and the one after: a
+    /// file, or a file from a line (`both.jsonl from line 4812`).
+    pub before: String,
+    pub after: String,
+    /// The last time the recording before holds, and the first the one
+    /// after holds (boot-time ns).
+    pub from: u64,
+    pub to: u64,
+    /// When the two are files of one run with files missing between
+    /// them: which files of the run they are (their headers' `file`).
+    /// `None`: two recordings.
+    pub files: Option<(u64, u64)>,
+    /// The processes the recording after listed when it began (its
+    /// `process` lines: running, or ended and not yet collected).
+    pub procs: Vec<ProcKey>,
+    /// The TCP sockets it listed open then, by cookie (its opening
+    /// `socket` lines).
+    pub sockets: Vec<u64>,
 }
 
 impl Message {
@@ -800,6 +832,7 @@ impl Message {
             Message::Socket(s) => Some(s.seen),
             Message::Event(ev) => Some(ev.ktime),
             Message::Lost { ktime, .. } => Some(*ktime),
+            Message::Gap(gap) => Some(gap.to),
             Message::Seed(_) | Message::Cgroup { .. } => None,
         }
     }
@@ -810,7 +843,7 @@ impl Message {
             Message::Seed(s) => Some(s.cgroup),
             Message::Socket(s) => Some(s.actor.cgroup),
             Message::Event(ev) => Some(ev.cgroup),
-            Message::Lost { .. } | Message::Cgroup { .. } => None,
+            Message::Lost { .. } | Message::Cgroup { .. } | Message::Gap(_) => None,
         }
     }
 }

@@ -230,6 +230,13 @@ impl LiveFeed {
         }
         let mut tree = CausalTree::new();
         apply_before(&mut tree, &loaded.messages, self.attached);
+        if let Some(g) = crate::ui::format::gaps(
+            tree.gaps(),
+            theirs.boot_time_ns,
+            chrono::Offset::fix(&chrono::Utc),
+        ) {
+            log::warn!("{name}: {g}");
+        }
         Ok(tree)
     }
 

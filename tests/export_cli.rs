@@ -209,13 +209,23 @@ fn the_chain_is_never_written_over_a_journal_it_reads() {
 fn the_files_of_a_rotated_journal_export_as_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let whole = journal(dir.path());
-    // The same messages in two files, as a rotation cuts them.
+    // The same messages in two files, as a rotation cuts them: the second
+    // continues the first.
     let msgs = synth::demo();
     let cut = msgs.len() / 2;
     let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
-    for (path, part) in [(&a, &msgs[..cut]), (&b, &msgs[cut..])] {
+    let continued = causeway::journal::Header {
+        continued: true,
+        ..synth::header()
+    };
+    for (path, part, header) in [
+        (&a, &msgs[..cut], synth::header()),
+        (&b, &msgs[cut..], continued),
+    ] {
         let f = std::fs::File::create(path).expect("create");
-        synth::write_journal(f, part).expect("write");
+        let mut w = causeway::journal::Writer::new(f, &header).expect("header");
+        w.write_batch(part).expect("write");
+        w.flush().expect("flush");
     }
     for pid in ["1006", "600", "1003"] {
         let one = export(&[whole.to_str().unwrap(), pid]);

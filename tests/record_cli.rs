@@ -454,6 +454,7 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
                 Message::Seed(_) => 0,
                 Message::Socket(_) => 1,
                 Message::Event(_) | Message::Lost { .. } => 2,
+                Message::Gap(_) => panic!("{name}: one recording, no gap"),
             };
             assert!(at >= stage, "{name}: {m:?} out of order");
             stage = at;
@@ -478,11 +479,23 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
             );
         }
     }
+    // Each header names the run and the file's place in it: the last
+    // files of one run, one after the other.
+    let headers: Vec<causeway::journal::Header> = [numbered(2), numbered(1), out.clone()]
+        .iter()
+        .map(|p| causeway::journal::load(p).unwrap().header)
+        .collect();
+    let last = u64::from(files);
+    let places: Vec<Option<u64>> = headers.iter().map(|h| h.file).collect();
+    assert_eq!(places, [Some(last - 2), Some(last - 1), Some(last)]);
+    assert!(headers[0].run.is_some() && headers.iter().all(|h| h.run == headers[0].run));
     // Read together, the files are one journal: each held connection once,
-    // as first seen, and every /bin/true of the files kept.
+    // as first seen, and every /bin/true of the files kept; nothing is
+    // between them.
     let (loaded, order) = causeway::journal::load_all(&[out.clone(), numbered(1), numbered(2)])
         .expect("the kept files read as one");
     assert_eq!(order, [numbered(2), numbered(1), out.clone()]);
+    assert!(!loaded.messages.iter().any(|m| matches!(m, Message::Gap(_))));
     let tree = causeway::graph::CausalTree::from_messages(&loaded.messages);
     for conn in [&before, &during] {
         let (local, peer) = ends(conn);
@@ -614,4 +627,122 @@ fn a_reader_that_stops_reading_does_not_keep_the_recorder() {
     rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("stopped with events not written"), "{err}");
+}
+
+/// A `sleep 1000` of this test's, killed when dropped (a test that fails
+/// leaves none behind).
+struct Sleeper(std::process::Child);
+
+impl Sleeper {
+    fn start() -> Sleeper {
+        let child = Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Sleeper(child)
+    }
+
+    /// `PID@START` as `export` takes it: exactly this process, whatever
+    /// else had its pid (pids are reused within seconds on a busy host).
+    fn key(&self) -> String {
+        let pid = self.0.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        // Field 22, the start in clock ticks (100 a second): the 20th
+        // after the command's name.
+        let ticks: u64 = after.split(' ').nth(19).unwrap().parse().unwrap();
+        format!("{pid}@{}", ticks * 10_000_000)
+    }
+
+    fn end(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+#[test]
+fn a_process_that_ended_between_two_recordings_is_not_shown_running() {
+    if !probe_allowed("a_process_that_ended_between_two_recordings_is_not_shown_running") {
+        return;
+    }
+    // As a user met it: a recorder restarted with --rotate moves the first
+    // recording aside (rr.jsonl.1), and `rr.jsonl*` reads both; a sleep
+    // killed between the two must not read as running. (Files large
+    // enough that a busy host's events do not rotate the first recording
+    // away.)
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rr.jsonl");
+    let mut ended = Sleeper::start();
+    let kept = Sleeper::start();
+    let (ended_key, kept_key) = (ended.key(), kept.key());
+    let record = || {
+        let rec = Command::new(BIN)
+            .args(["record", "--rotate", "1G", "--duration", "2s", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            rec.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rec.stderr)
+        );
+    };
+    record();
+    ended.end();
+    std::thread::sleep(Duration::from_millis(500));
+    record();
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files, [out.clone(), causeway::record::numbered(&out, 1)]);
+    let export = |key: &str| {
+        let out = Command::new(BIN)
+            .arg("export")
+            .args(&files)
+            .args([key, "--text"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let pid = key.split('@').next().unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("▶ {pid} sleep")))
+            .unwrap_or_else(|| panic!("{key} not in the chain: {text}"))
+            .to_string();
+        (line, stderr)
+    };
+    let (line, stderr) = export(&ended_key);
+    assert!(
+        line.contains(
+            "(running before causeway began, gone: ended unseen between recordings, after "
+        ),
+        "{line}\n{stderr}"
+    );
+    assert!(!line.contains("running)"), "{line}");
+    assert!(
+        stderr.contains("a gap of ")
+            && stderr.contains(&format!(" between recordings ({}.1 ended ", out.display()))
+            && stderr.contains(&format!(", {} began ", out.display()))
+            && stderr.contains(" ended unseen in it"),
+        "{stderr}"
+    );
+    // Listed by both: running throughout.
+    let (line, _) = export(&kept_key);
+    assert!(
+        line.ends_with("(running before causeway began, running)"),
+        "{line}"
+    );
 }

@@ -174,6 +174,13 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
             // Ended before `time`, when the scan found it a zombie.
             end["defunct"] = json!(true);
         }
+        if let Some(from) = n.gone {
+            // Ended unseen between two recordings: after `after`, when the
+            // one before ended, and before `time`, when the next began.
+            end["gone"] = json!(true);
+            end["after_time"] = json!(time(from));
+            end["after_ktime"] = json!(from);
+        }
         match n.exit {
             Some(ExitStatus::Code(c)) => end["exit_code"] = json!(c),
             Some(ExitStatus::Signal {
@@ -686,7 +693,29 @@ mod tests {
                 assert!(obj.get(r.as_str().unwrap()).is_some(), "{what} lacks {r}");
             }
         };
-        let tree = demo();
+        let mut tree = demo();
+        // And a process ended unseen between two recordings.
+        let (running, _) = tree
+            .nodes()
+            .find(|(_, n)| n.is_alive() && n.parent_id().is_some())
+            .expect("a process running");
+        let key = tree.node(running).key;
+        let (from, to) = (tree.last_ktime(), tree.last_ktime() + 1_000_000_000);
+        let listed = tree
+            .nodes()
+            .map(|(_, n)| n.key)
+            .filter(|&k| k != key)
+            .collect();
+        tree.apply(&crate::event::Message::Gap(Box::new(crate::event::Gap {
+            before: "a".into(),
+            after: "b".into(),
+            from,
+            to,
+            files: None,
+            procs: listed,
+            sockets: vec![],
+        })));
+        assert!(tree.node(running).gone.is_some());
         for (id, _) in tree.nodes() {
             let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
             check(&doc, &schema, "the document");

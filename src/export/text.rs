@@ -197,8 +197,15 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
                 .zip(p["start"].as_u64())
                 .filter(|_| p["seeded"] != Value::Bool(true))
                 .map(|(e, s)| format!(" after {}", format::duration(e.saturating_sub(s))))
+                .filter(|_| end["gone"] != Value::Bool(true))
                 .unwrap_or_else(|| {
-                    if end["defunct"] == Value::Bool(true) {
+                    if end["gone"] == Value::Bool(true) {
+                        format!(
+                            " between recordings, after {} and before {}",
+                            clock(&end["after_time"]),
+                            clock(&end["time"])
+                        )
+                    } else if end["defunct"] == Value::Bool(true) {
                         format!(
                             " before {}, a zombie its parent had not collected",
                             clock(&end["time"])
@@ -213,6 +220,7 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
                 }
                 (_, Some(sig)) => format!("killed by {sig}"),
                 (Some(code), _) => format!("exit {code}"),
+                _ if end["gone"] == Value::Bool(true) => "gone: ended unseen".to_string(),
                 _ => "ended".to_string(),
             };
             let _ = write!(line, ", {how}{after})");
@@ -503,6 +511,39 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         assert!(row("443").contains(", closed, ↑844 B ↓12 KiB"), "{text}");
         assert!(row("81").ends_with(", refused"), "nothing carried: {text}");
         assert!(row("80").ends_with(", open"), "not known yet: {text}");
+    }
+
+    #[test]
+    fn a_process_ended_between_recordings_says_so_in_both() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let sleep = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "1000"]);
+        let from = s.now;
+        s.messages.push(Message::Gap(Box::new(crate::event::Gap {
+            before: "rr.jsonl.1".into(),
+            after: "rr.jsonl".into(),
+            from,
+            to: from + 1_200_000_000,
+            files: None,
+            procs: vec![init],
+            sockets: vec![],
+        })));
+        let tree = CausalTree::from_messages(&s.messages);
+        let id = tree.find(sleep).unwrap();
+        let doc = crate::export::chain(&tree, &synth::header(), id, tree.last_ktime());
+        let end = &doc["processes"][1]["end"];
+        assert_eq!(end["gone"], true);
+        assert_eq!(end["after_ktime"], from);
+        assert_eq!(end["ktime"], from + 1_200_000_000);
+        assert!(end.get("exit_code").is_none() && end.get("signal").is_none());
+        let text = summary(&doc);
+        assert!(
+            text.contains(
+                "▶ 1000 sleep  1000  (started 00:01:40.000, gone: ended unseen between \
+                 recordings, after 00:01:40.002 and before 00:01:41.202)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub use bound::MAX_PROCS;
 pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
-    Comm, Event, EventKind, ExecInfo, ExitStatus, Message, ProcKey, SeedProcess, SeedSocket,
+    Comm, Event, EventKind, ExecInfo, ExitStatus, Gap, Message, ProcKey, SeedProcess, SeedSocket,
     SignalInfo,
 };
 use crate::hash::KeyedMap;
@@ -74,6 +74,11 @@ pub struct Node {
     /// Found ended at the scan, its parent yet to collect it (a zombie):
     /// `exit_time` is when the scan found it so, not when it ended.
     pub defunct: bool,
+    /// Ended unseen, between two recordings read as one (see [`Gap`]):
+    /// running when the one before ended, at this time (boot-time ns), and
+    /// not listed when the next began, at `exit_time`. How it ended is not
+    /// known (`exit` is `None`). What the live view calls `gone`.
+    pub gone: Option<u64>,
     /// Its fork was not seen: `causal_parent` is the parent the kernel named
     /// at its first event, which may already be an adoptive one.
     pub parent_inferred: bool,
@@ -216,6 +221,27 @@ fn basename(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
+/// A stretch no recording covered, between two recordings read as one
+/// (see [`Gap`]), and what ended in it unseen.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GapEnded {
+    /// How the recordings before and after it are named.
+    pub before: String,
+    pub after: String,
+    /// When the one before ended and the next began (boot-time ns).
+    pub from: u64,
+    pub to: u64,
+    /// Which files of one run the two are, when files are missing between
+    /// them; `None`: two recordings.
+    pub files: Option<(u64, u64)>,
+    /// Processes running before it that the next recording did not list:
+    /// they ended in it (see [`Node::gone`]).
+    pub processes: u64,
+    /// TCP connections open before it that the next recording did not
+    /// list: they closed in it (`gone`).
+    pub connections: u64,
+}
+
 /// Counters kept while applying messages.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub struct TreeStats {
@@ -253,6 +279,8 @@ pub struct CausalTree {
     bound: bound::ProcBound,
     /// Cgroup paths by id, as announced (see [`Message::Cgroup`]).
     cgroups: std::collections::HashMap<u64, String>,
+    /// The stretches between recordings, in time order.
+    gaps: Vec<GapEnded>,
 }
 
 impl CausalTree {
@@ -322,6 +350,12 @@ impl CausalTree {
 
     pub fn stats(&self) -> TreeStats {
         self.stats
+    }
+
+    /// The stretches no recording covered between the recordings applied
+    /// (see [`Gap`]), in time order, with what ended in each.
+    pub fn gaps(&self) -> &[GapEnded] {
+        &self.gaps
     }
 
     /// Boot-time ns of the newest event applied.
@@ -458,6 +492,7 @@ impl CausalTree {
             Message::Cgroup { id, path } => {
                 self.cgroups.insert(*id, path.clone());
             }
+            Message::Gap(gap) => self.apply_gap(gap),
         }
         self.bound_procs();
     }
@@ -474,6 +509,16 @@ impl CausalTree {
         let existed = self.find(seed.proc).is_some();
         let id = self.get_or_insert(seed.proc, parent, seed.proc.start);
         let node = &mut self.nodes[id.index()];
+        if existed && node.is_alive() {
+            // Known running, and found a zombie by a later scan (the next
+            // file's, the next recording's): its end was not seen (yet).
+            if let Some(d) = seed.defunct {
+                node.defunct = true;
+                node.exit_time = Some(d.seen);
+                node.exit = Some(d.status);
+                self.stats.alive = self.stats.alive.saturating_sub(1);
+            }
+        }
         if !existed {
             node.seeded = true;
             node.uid = seed.uid;
@@ -500,6 +545,49 @@ impl CausalTree {
                 },
             });
         }
+    }
+
+    /// A stretch no recording covered: every process running that the
+    /// recording after it did not list ended in it, when and how unseen;
+    /// every TCP connection open that it did not list closed in it
+    /// (`gone`). Those it lists (the same pid and start) run on as they
+    /// were.
+    fn apply_gap(&mut self, gap: &Gap) {
+        self.bump_time(gap.to);
+        let listed: std::collections::HashSet<IdentKey> =
+            gap.procs.iter().map(|&k| ident(k)).collect();
+        let ended: Vec<NodeId> = self
+            .nodes()
+            .filter(|(_, n)| n.is_alive() && !listed.contains(&ident(n.key)))
+            .map(|(id, _)| id)
+            .collect();
+        for &id in &ended {
+            let node = &mut self.nodes[id.index()];
+            node.exit_time = Some(gap.to);
+            node.gone = Some(gap.from);
+            self.stats.alive = self.stats.alive.saturating_sub(1);
+            let children = node.children.clone();
+            for c in children {
+                let child = &mut self.nodes[c.index()];
+                if child.is_alive() {
+                    // As at an exit: who adopted it is known at its next
+                    // event.
+                    child.current_parent = None;
+                }
+            }
+            self.net_process_exited(id, gap.to);
+        }
+        let sockets: std::collections::HashSet<u64> = gap.sockets.iter().copied().collect();
+        let connections = self.net_gap(gap.to, &sockets);
+        self.gaps.push(GapEnded {
+            before: gap.before.clone(),
+            after: gap.after.clone(),
+            from: gap.from,
+            to: gap.to,
+            files: gap.files,
+            processes: ended.len() as u64,
+            connections,
+        });
     }
 
     fn apply_socket(&mut self, s: &SeedSocket) {
@@ -564,12 +652,18 @@ impl CausalTree {
             }
             EventKind::Exit(status) => {
                 if node.exit_time.is_some() {
-                    // A zombie at the scan that ended after the probe
-                    // attached: its end, seen, replaces the scan's bound.
-                    if node.defunct {
+                    // A zombie at the scan, or a process a recording did
+                    // not list when it began, that ended after its probe
+                    // attached: its end, seen, replaces the bound.
+                    if node.defunct || node.gone.is_some() {
                         node.defunct = false;
                         node.exit_time = Some(ev.ktime);
                         node.exit = Some(*status);
+                        if let Some(from) = node.gone.take() {
+                            if let Some(g) = self.gaps.iter_mut().rev().find(|g| g.from == from) {
+                                g.processes = g.processes.saturating_sub(1);
+                            }
+                        }
                     }
                     return;
                 }
@@ -666,6 +760,7 @@ impl CausalTree {
             execs: Vec::new(),
             seeded: false,
             defunct: false,
+            gone: None,
             parent_inferred: matches!(hint, ParentHint::Current(_)),
             first_seen: seen,
             conns: Vec::new(),

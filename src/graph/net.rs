@@ -550,6 +550,37 @@ impl CausalTree {
         c.netns = info.netns;
     }
 
+    /// Ends every TCP connection still open whose socket the recording
+    /// after a gap did not list (`listed`, by cookie) as `gone` at `to`,
+    /// when that recording began; returns how many. (A connection without
+    /// a cookie, of a journal older than cookies, cannot be told listed
+    /// or not, and stays as it was.)
+    pub(super) fn net_gap(&mut self, to: u64, listed: &std::collections::HashSet<u64>) -> u64 {
+        let ended: Vec<ConnId> = self
+            .net
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.end.is_none()
+                    && c.protocol == Protocol::Tcp
+                    && c.cookie != 0
+                    && !listed.contains(&c.cookie)
+            })
+            .map(|(i, _)| ConnId(i as u32))
+            .collect();
+        for &id in &ended {
+            self.close_conn(id, to, None);
+            let c = &mut self.net.conns[id.index()];
+            c.state = ConnState::Gone;
+            let cookie = c.cookie;
+            if self.net.by_cookie.get(&cookie) == Some(&id) {
+                self.net.by_cookie.remove(&cookie);
+            }
+        }
+        ended.len() as u64
+    }
+
     /// UDP sockets have no close the probe sees: they end with their process.
     pub(super) fn net_process_exited(&mut self, owner: NodeId, ktime: u64) {
         let ids = self.nodes[owner.index()].conns.clone();

@@ -779,3 +779,168 @@ fn a_zombie_at_the_scan_is_ended_not_running() {
     assert_eq!(l.exit_time, Some(s.now), "the time of its exit line");
     assert_eq!(t.stats().alive, 2, "init and the shell");
 }
+
+/// A TCP event of `kind` on socket `cookie`, `local` to `remote`.
+fn tcp(kind: NetKind, direction: Direction, local: &str, remote: &str, cookie: u64) -> EventKind {
+    EventKind::Net(NetInfo {
+        kind,
+        protocol: Protocol::Tcp,
+        direction,
+        local: local.parse().unwrap(),
+        remote: remote.parse().unwrap(),
+        cookie,
+        netns: 1,
+        bytes_sent: 0,
+        bytes_received: 0,
+        ending: Default::default(),
+    })
+}
+
+/// The stretch between two recordings, the second listing `procs` and the
+/// sockets `cookies` when it began at `to`.
+fn gap(from: u64, to: u64, procs: &[ProcKey], cookies: &[u64]) -> Message {
+    Message::Gap(Box::new(Gap {
+        before: "j.jsonl.1".into(),
+        after: "j.jsonl".into(),
+        from,
+        to,
+        files: None,
+        procs: procs.to_vec(),
+        sockets: cookies.to_vec(),
+    }))
+}
+
+#[test]
+fn what_the_next_recording_does_not_list_ended_in_the_gap_before_it() {
+    let shell = key(100, 10);
+    let sleeper = key(200, 1_100);
+    let server = key(300, 1_200);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    s.fork(shell, sleeper);
+    s.fork(shell, server);
+    let (here, there) = ("127.0.0.1:8080", "0.0.0.0:0");
+    s.event(
+        server,
+        300,
+        shell,
+        tcp(NetKind::Listen, Direction::Listen, here, there, 1),
+    );
+    s.event(
+        server,
+        300,
+        shell,
+        tcp(
+            NetKind::Accept,
+            Direction::Inbound,
+            here,
+            "10.0.0.9:5000",
+            2,
+        ),
+    );
+    let udp = EventKind::Net(NetInfo {
+        kind: NetKind::Udp,
+        protocol: Protocol::Udp,
+        direction: Direction::Outbound,
+        local: "0.0.0.0:5353".parse().unwrap(),
+        remote: "10.0.0.1:53".parse().unwrap(),
+        cookie: 3,
+        netns: 1,
+        bytes_sent: 0,
+        bytes_received: 0,
+        ending: Default::default(),
+    });
+    s.event(sleeper, 200, shell, udp);
+    let ended = s.now;
+    let before = s.tree();
+    assert_eq!(before.stats().alive, 4);
+    assert!(before.gaps().is_empty());
+    // The next recording, a minute later, lists init, the shell and the
+    // server (its /proc scan's start times at 10 ms) and the listener:
+    // the sleeper and the accepted connection had ended by then.
+    let began = ended + 60_000_000_000;
+    let tick = |k: ProcKey| ProcKey::new(k.pid, k.start / NS_PER_TICK * NS_PER_TICK);
+    s.msgs
+        .push(gap(ended, began, &[INIT, shell, tick(server)], &[1]));
+    s.now = began;
+    s.seed(tick(server), Some(shell), "server");
+    let t = s.tree();
+
+    let node = |k| t.node(t.find(k).unwrap());
+    let gone = node(sleeper);
+    assert!(!gone.is_alive(), "not listed: ended in the gap");
+    assert_eq!(gone.gone, Some(ended), "running when the first ended");
+    assert_eq!(
+        gone.exit_time,
+        Some(began),
+        "ended by the time the next began"
+    );
+    assert_eq!(gone.exit, None, "how is not known");
+    for k in [INIT, shell, server] {
+        assert!(node(k).is_alive(), "{k}: listed, running on");
+        assert_eq!(node(k).gone, None);
+    }
+    assert_eq!(t.len(), 4, "listed again: the same nodes, none added");
+    assert_eq!(t.stats().alive, 3);
+    let conn = |cookie| t.conns().iter().find(|c| c.cookie == cookie).unwrap();
+    assert_eq!(conn(1).state, ConnState::Listening, "listed: open");
+    assert_eq!((conn(2).state, conn(2).end), (ConnState::Gone, Some(began)));
+    assert_eq!(conn(3).end, Some(began), "UDP ends with its process");
+    assert_eq!(node(server).conn_counts.open, 1);
+    assert_eq!(
+        t.gaps(),
+        [GapEnded {
+            before: "j.jsonl.1".into(),
+            after: "j.jsonl".into(),
+            from: ended,
+            to: began,
+            files: None,
+            processes: 1,
+            connections: 1,
+        }]
+    );
+    // Scrubbed back into the first recording, it was running.
+    assert!(node(sleeper).exit_time.is_some_and(|e| e > ended));
+}
+
+#[test]
+fn an_end_seen_after_a_gap_replaces_the_gap_and_a_listed_zombie_ended() {
+    let shell = key(100, 10);
+    let late = key(200, 1_100);
+    let zombie = key(201, 1_101);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    s.fork(shell, late);
+    s.fork(shell, zombie);
+    let ended = s.now;
+    let began = ended + 5_000_000_000;
+    // The next recording's probe saw `late` exit before its scan read
+    // /proc (so the scan does not list it); the scan found `zombie` ended,
+    // its parent yet to collect it.
+    s.msgs.push(gap(ended, began, &[INIT, shell, zombie], &[]));
+    s.now = began;
+    s.seed(zombie, Some(shell), "z");
+    if let Some(Message::Seed(z)) = s.msgs.last_mut() {
+        z.defunct = Some(crate::event::Defunct {
+            seen: began,
+            status: ExitStatus::Code(3),
+        });
+    }
+    let unseen = s.tree();
+    assert_eq!(unseen.gaps()[0].processes, 1);
+    s.exit(late, shell, 7);
+    let t = s.tree();
+    let l = t.node(t.find(late).unwrap());
+    assert_eq!((l.gone, l.exit), (None, Some(ExitStatus::Code(7))));
+    assert_eq!(l.exit_time, Some(s.now), "its exit line's time");
+    assert_eq!(t.gaps()[0].processes, 0, "none ended unseen after all");
+    let z = t.node(t.find(zombie).unwrap());
+    assert!(z.defunct && z.gone.is_none());
+    assert_eq!(
+        (z.exit, z.exit_time),
+        (Some(ExitStatus::Code(3)), Some(began))
+    );
+    assert_eq!(t.stats().alive, 2, "init and the shell");
+}

@@ -32,6 +32,14 @@ pub struct Header {
     /// without a gap (`record --rotate`): its process and socket lines are
     /// what was alive and open when it began, not when recording began.
     pub continued: bool,
+    /// When the recorder that wrote it began (boot-time ns): the same in
+    /// every file of one run of `record --rotate`, and another run's
+    /// differs. `None` in journals written before causeway said so.
+    pub run: Option<u64>,
+    /// Which file of its run it is: 1 the first, then 2, 3, … as
+    /// `record --rotate` moves on. `None` in journals written before
+    /// causeway said so.
+    pub file: Option<u64>,
 }
 
 impl Header {
@@ -45,6 +53,8 @@ impl Header {
             boot_time_ns: boot_time_ns()?,
             causeway: env!("CARGO_PKG_VERSION").to_string(),
             continued: false,
+            run: Some(boot_clock_ns()?),
+            file: Some(1),
         })
     }
 
@@ -56,6 +66,22 @@ impl Header {
     pub fn same_boot(&self, other: &Header) -> bool {
         self.hostname == other.hostname
             && self.boot_time_ns.abs_diff(other.boot_time_ns) <= 1_000_000_000
+    }
+
+    /// Whether `next` (a later file's header) can be a file of the run
+    /// this one is a file of: it continues a run, and says what this one
+    /// says of the run (one recorder writes the same header at every
+    /// rotation, but for `continued` and `file`).
+    pub fn same_run(&self, next: &Header) -> bool {
+        next.continued
+            && Header {
+                continued: true,
+                file: None,
+                ..self.clone()
+            } == Header {
+                file: None,
+                ..next.clone()
+            }
     }
 
     /// Wall-clock time of a boot-time timestamp.

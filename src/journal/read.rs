@@ -13,8 +13,8 @@ use serde::de::{self, MapAccess, Visitor};
 
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
-    Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo,
-    NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip,
+    Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Gap, Message,
+    NetInfo, NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip,
     tcp_state_number,
 };
 
@@ -320,13 +320,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<(Loaded, Vec<PathBuf>)> {
 /// The recordings `parts` (of files, or joined in one) as one journal, if
 /// they are of one recording; see [`load_all`].
 fn merge(mut parts: Vec<Part>) -> Result<(Loaded, Vec<PathBuf>)> {
-    let first_time = |l: &Loaded| {
-        l.messages
-            .iter()
-            .find_map(Message::ktime)
-            .unwrap_or(u64::MAX)
-    };
-    parts.sort_by_key(|p| first_time(&p.loaded));
+    parts.sort_by_key(|p| began(&p.loaded).unwrap_or(u64::MAX));
     // The same recording twice (`j.jsonl.1` and the `j.jsonl.1.gz`
     // logrotate made of it, or a copy taken while it was written, or a
     // file joined to itself): the longer is read, once. Two files of one
@@ -379,7 +373,10 @@ fn merge(mut parts: Vec<Part>) -> Result<(Loaded, Vec<PathBuf>)> {
     // A skipped line is named by its file when there are several; in one,
     // its number says where it is.
     let several = kept.windows(2).any(|w| w[0].path != w[1].path);
-    let total: usize = kept.iter().map(|p| p.loaded.messages.len()).sum();
+    // Where a recording follows another after a stretch none covers, the
+    // reader is told so before its lines (see `Gap`).
+    let gaps: Vec<Option<Gap>> = kept.windows(2).map(|w| gap(&w[0], &w[1])).collect();
+    let total: usize = kept.iter().map(|p| p.loaded.messages.len()).sum::<usize>() + gaps.len();
     let mut parts = kept.into_iter();
     let Some(first) = parts.next() else {
         bail!("no journal to read");
@@ -397,9 +394,12 @@ fn merge(mut parts: Vec<Part>) -> Result<(Loaded, Vec<PathBuf>)> {
     // its vector grows.
     all.messages
         .reserve_exact(total.saturating_sub(all.messages.len()));
-    for part in parts {
+    for (part, gap) in parts.zip(gaps) {
         let file = several.then_some(part.name.as_str());
         let loaded = part.loaded;
+        if let Some(gap) = gap {
+            all.messages.push(Message::Gap(Box::new(gap)));
+        }
         all.problems
             .extend(loaded.problems.into_iter().map(|p| Problem {
                 file: file.map(str::to_string),
@@ -419,6 +419,66 @@ fn merge(mut parts: Vec<Part>) -> Result<(Loaded, Vec<PathBuf>)> {
         all.problems.sort_by_key(|p| p.line);
     }
     Ok((all, order))
+}
+
+/// When a recording (or a file of one) began, as far as it says: the
+/// first time it holds; for one that holds none (its process list alone:
+/// nothing happened while it ran) and begins a run, when its recorder
+/// began (its header's `run`). Recordings are read in this order.
+fn began(l: &Loaded) -> Option<u64> {
+    l.messages
+        .iter()
+        .find_map(Message::ktime)
+        .or(l.header.run.filter(|_| !l.header.continued))
+}
+
+/// The stretch between recording `prev` and `next`, the one after it in
+/// time, if none covers it: `next` is another recording (its header does
+/// not continue `prev`'s run: a recorder restarted, or another run's
+/// file), or a file of the same run with files missing between them (by
+/// the numbers their headers give; journals written before causeway
+/// numbered its files do not tell). What `next` listed when it began
+/// comes with it. `None` when `next` continues `prev` as `record
+/// --rotate` wrote it.
+fn gap(prev: &Part, next: &Part) -> Option<Gap> {
+    let (a, b) = (&prev.loaded.header, &next.loaded.header);
+    let files = if a.same_run(b) {
+        match (a.file, b.file) {
+            (Some(x), Some(y)) if y > x.saturating_add(1) => Some((x, y)),
+            _ => return None,
+        }
+    } else {
+        None
+    };
+    let messages = &next.loaded.messages;
+    let times = prev.loaded.messages.iter().filter_map(Message::ktime);
+    let last = times.max().or_else(|| began(&prev.loaded));
+    let to = began(&next.loaded).or(last).unwrap_or(0);
+    // A damaged time in `prev` later than `next` began (one line's, which
+    // the overlap check lets pass) is not where it ended.
+    let from = last.unwrap_or(to).min(to);
+    // Its opening: the processes, then the sockets, before any event.
+    let opening = messages
+        .iter()
+        .take_while(|m| !matches!(m, Message::Event(_)));
+    let mut procs = Vec::new();
+    let mut sockets = Vec::new();
+    for m in opening {
+        match m {
+            Message::Seed(s) => procs.push(s.proc),
+            Message::Socket(s) if !s.unused => sockets.push(s.cookie),
+            _ => {}
+        }
+    }
+    Some(Gap {
+        before: prev.label(),
+        after: next.label(),
+        from,
+        to,
+        files,
+        procs,
+        sockets,
+    })
 }
 
 /// Which host and boot `h` is, told apart from `other`: its host name,
@@ -903,6 +963,8 @@ fn header_of(raw: Raw) -> Result<Header, HeaderError> {
         boot_time_ns: raw.boot_time_ns.unwrap_or(0),
         causeway: raw.causeway.unwrap_or_default(),
         continued: raw.continued.unwrap_or(false),
+        run: raw.run,
+        file: raw.file,
     })
 }
 
@@ -920,6 +982,8 @@ struct Raw {
     boot_time_ns: Option<i64>,
     causeway: Option<String>,
     continued: Option<bool>,
+    run: Option<u64>,
+    file: Option<u64>,
     ktime: Option<u64>,
     pid: Option<u32>,
     tid: Option<u32>,

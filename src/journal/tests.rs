@@ -15,6 +15,8 @@ fn header() -> Header {
         boot_time_ns: 1_700_000_000_000_000_000,
         causeway: "0.1.0".into(),
         continued: false,
+        run: Some(5_000_000_000),
+        file: Some(1),
     }
 }
 
@@ -250,14 +252,39 @@ fn a_continued_file_says_so_in_its_header_and_others_do_not() {
     assert!(!String::from_utf8_lossy(&plain).contains("continued"));
     let next = Header {
         continued: true,
+        file: Some(2),
         ..header()
     };
     let mut w = Writer::new(Vec::new(), &next).unwrap();
     w.flush().unwrap();
     let bytes = w.into_inner();
-    assert!(String::from_utf8_lossy(&bytes).contains(r#","continued":true}"#));
-    assert!(read(&bytes[..]).unwrap().header.continued);
-    assert!(!read(&plain[..]).unwrap().header.continued);
+    assert!(
+        String::from_utf8_lossy(&bytes).contains(r#","continued":true,"run":5000000000,"file":2}"#)
+    );
+    // Its run and its place in it read back: the next file of the run.
+    let (first, second) = (read(&plain[..]).unwrap(), read(&bytes[..]).unwrap());
+    assert_eq!(second.header, next);
+    assert!(!first.header.continued);
+    assert!(first.header.same_run(&second.header));
+    // Another run's file does not continue this one; nor does a file
+    // that begins a run.
+    let other = Header {
+        run: Some(6_000_000_000),
+        ..next.clone()
+    };
+    assert!(!first.header.same_run(&other));
+    assert!(!second.header.same_run(&first.header));
+    // Journals older than run numbers: one recorder's files have one
+    // header; another recorder computed the boot's time anew.
+    let old = |continued, shift: i64| Header {
+        continued,
+        run: None,
+        file: None,
+        boot_time_ns: header().boot_time_ns + shift,
+        ..header()
+    };
+    assert!(old(false, 0).same_run(&old(true, 0)));
+    assert!(!old(false, 0).same_run(&old(true, 5)));
 }
 
 #[test]
@@ -695,7 +722,12 @@ fn two_recordings_that_overlap_in_time_are_not_read_as_one() {
     assert!(load_all(&[second]).is_ok(), "each alone is read");
     // One recorder's files, each after the one before, are read as one.
     let a = write("j.jsonl.1", &msgs[..cut]);
-    let b = write("j.jsonl", &msgs[cut..]);
+    let b = dir.path().join("j.jsonl");
+    let continued = Header {
+        continued: true,
+        ..crate::ui::synth::header()
+    };
+    std::fs::write(&b, journal_bytes(&continued, &msgs[cut..])).unwrap();
     assert_eq!(load_all(&[b, a]).unwrap().0.messages, msgs);
 }
 
@@ -951,9 +983,21 @@ fn recordings_joined_in_one_file_read_as_separate_files_would() {
     write(&[&second, &first]);
     assert_eq!(load(&both).unwrap().messages, msgs);
     // A recorder restarted that appended to its file (`>>`): a recording
-    // after the first, read with it as two files are.
+    // after the first, read with it as two files are, the stretch between
+    // them said where the second begins.
     write(&[&first, &journal_bytes(&header(), &msgs[cut..])]);
-    assert_eq!(load(&both).unwrap().messages, msgs);
+    let mut read = load(&both).unwrap().messages;
+    let Message::Gap(gap) = read.remove(cut) else {
+        panic!("no gap where the second recording begins: {:?}", read[cut]);
+    };
+    assert_eq!(read, msgs);
+    assert_eq!(
+        (gap.before.as_str(), gap.after.as_str()),
+        (
+            both.display().to_string().as_str(),
+            format!("{} from line {}", both.display(), count_lines(&first) + 1).as_str()
+        )
+    );
     // The same recording twice (`cat j.jsonl j.jsonl`): read once.
     write(&[&first, &first]);
     let twice = load(&both).unwrap();
@@ -1129,4 +1173,227 @@ fn one_damaged_time_does_not_refuse_a_rotated_journal() {
     std::fs::write(&b, journal_bytes(&continued, &msgs[cut..])).unwrap();
     let (loaded, _) = load_all(&[a, b]).expect("one recording");
     assert_eq!(loaded.messages.len(), msgs.len());
+}
+
+#[test]
+fn a_recording_after_another_ends_what_it_does_not_list() {
+    use crate::event::{Gap, SeedSocket};
+    use crate::graph::{CausalTree, ConnState};
+    use crate::ui::synth::Synth;
+
+    // The first recording: nginx listening, curl connected to it, a sleep.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let nginx = s.spawn(init, 0, "/usr/sbin/nginx", &["nginx"]);
+    s.listen((nginx, init), 80);
+    let curl = s.spawn(init, 1000, "/usr/bin/curl", &["curl", "http://127.0.0.1/"]);
+    s.local_tcp((curl, init), (nginx, init), 80);
+    let sleep = s.spawn(init, 1000, "/usr/bin/sleep", &["sleep", "1000"]);
+    let first = s.messages.clone();
+    let ended = s.now - 1_000_000;
+    // The next, a minute later: its /proc scan (starts at 10 ms) lists
+    // systemd and nginx, its socket listing nginx's listener; curl, the
+    // sleep and the connection had ended by then.
+    let began = ended + 60_000_000_000;
+    let tick = |k: ProcKey| ProcKey::new(k.pid, k.start / 10_000_000 * 10_000_000);
+    let mut next: Vec<Message> = [(init, None), (nginx, Some(init))]
+        .into_iter()
+        .map(|(p, parent)| {
+            Message::Seed(SeedProcess {
+                proc: tick(p),
+                parent,
+                comm: "x".into(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let listener = first.iter().find_map(|m| match m {
+        Message::Event(ev) if ev.proc == nginx => SeedSocket::from_event(ev),
+        _ => None,
+    });
+    let listener = listener.expect("nginx listens");
+    next.push(Message::Socket(SeedSocket {
+        seen: began,
+        actor: crate::event::Actor {
+            proc: tick(nginx),
+            ..listener.actor
+        },
+        ..listener.clone()
+    }));
+    s.messages.clear();
+    s.now = began + 1_000_000;
+    s.spawn(init, 0, "/usr/bin/make", &["make"]);
+    next.extend(s.messages.iter().cloned());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
+    std::fs::write(&a, journal_bytes(&header(), &first)).unwrap();
+    // Read with the first as a recording after it, whose header says
+    // `next_header`.
+    let read = |next_header: &Header| {
+        std::fs::write(&b, journal_bytes(next_header, &next)).unwrap();
+        let (loaded, _) = load_all(&[b.clone(), a.clone()]).unwrap();
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let gaps: Vec<Gap> = loaded
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Gap(g) => Some((**g).clone()),
+                _ => None,
+            })
+            .collect();
+        let others: Vec<Message> = loaded
+            .messages
+            .iter()
+            .filter(|m| !matches!(m, Message::Gap(_)))
+            .cloned()
+            .collect();
+        assert_eq!(others, [first.clone(), next.clone()].concat());
+        (gaps, CausalTree::from_messages(&loaded.messages))
+    };
+
+    // A recorder restarted: another run (its first file, or a later one).
+    let restarted = Header {
+        run: Some(7_000_000_000),
+        ..header()
+    };
+    let later_file = Header {
+        continued: true,
+        file: Some(3),
+        ..restarted.clone()
+    };
+    for h in [&restarted, &later_file] {
+        let (gaps, tree) = read(h);
+        let [gap] = &gaps[..] else {
+            panic!("one gap: {gaps:?}")
+        };
+        assert_eq!(
+            (gap.before.as_str(), gap.after.as_str()),
+            (a.to_str().unwrap(), b.to_str().unwrap())
+        );
+        assert_eq!((gap.from, gap.to, gap.files), (ended, began, None));
+        assert_eq!(gap.procs, [tick(init), tick(nginx)]);
+        assert_eq!(gap.sockets, [listener.cookie]);
+        let node = |k| tree.node(tree.find(k).unwrap());
+        for p in [sleep, curl] {
+            let n = node(p);
+            assert!(!n.is_alive(), "{p}: not listed, so ended");
+            assert_eq!(
+                (n.gone, n.exit_time, n.exit),
+                (Some(ended), Some(began), None)
+            );
+        }
+        assert!(node(nginx).is_alive() && node(nginx).gone.is_none());
+        assert_eq!(
+            tree.nodes().filter(|(_, n)| n.key.pid == nginx.pid).count(),
+            1,
+            "listed again: the same process"
+        );
+        let states: Vec<(u64, ConnState)> =
+            tree.conns().iter().map(|c| (c.cookie, c.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (listener.cookie, ConnState::Listening),
+                (listener.cookie + 1, ConnState::Gone),
+                (listener.cookie + 2, ConnState::Gone)
+            ]
+        );
+        let said = crate::ui::format::gaps(
+            tree.gaps(),
+            header().boot_time_ns,
+            chrono::Offset::fix(&chrono::Utc),
+        )
+        .unwrap();
+        assert!(
+            said.starts_with("a gap of 1m00s between recordings (")
+                && said.contains(&format!("{} ended ", a.display()))
+                && said.contains(&format!("{} began ", b.display()))
+                && said.ends_with(" UTC): 2 processes and 2 connections ended unseen in it"),
+            "{said}"
+        );
+    }
+
+    // The next file of the same run: nothing is marked (what it does not
+    // list ended while the recorder watched, and its ends are in the
+    // files).
+    let rotated = Header {
+        continued: true,
+        file: Some(2),
+        ..header()
+    };
+    let (gaps, tree) = read(&rotated);
+    assert!(gaps.is_empty(), "{gaps:?}");
+    assert!(tree.gaps().is_empty());
+    assert!(tree.node(tree.find(sleep).unwrap()).is_alive());
+    // So with journals older than file numbers, whose one run's files
+    // share one header.
+    let old = |continued| Header {
+        continued,
+        run: None,
+        file: None,
+        ..header()
+    };
+    std::fs::write(&a, journal_bytes(&old(false), &first)).unwrap();
+    assert!(read(&old(true)).0.is_empty());
+    std::fs::write(&a, journal_bytes(&header(), &first)).unwrap();
+
+    // A file of the same run with two missing between (`j.jsonl.3` and
+    // `j.jsonl` given, not `j.jsonl.2` and `j.jsonl.1`): a gap too.
+    let fourth = Header {
+        file: Some(4),
+        ..rotated
+    };
+    let (gaps, tree) = read(&fourth);
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].files, Some((1, 4)));
+    assert!(!tree.node(tree.find(sleep).unwrap()).is_alive());
+    let said = crate::ui::format::gaps(
+        tree.gaps(),
+        header().boot_time_ns,
+        chrono::Offset::fix(&chrono::Utc),
+    )
+    .unwrap();
+    assert!(
+        said.starts_with("a gap of 1m00s: files 2 to 3 of the recording are missing (")
+            && said.contains(&format!("{}, file 1, ended ", a.display())),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_recording_in_which_nothing_happened_is_read_from_when_it_began() {
+    use crate::graph::CausalTree;
+    use crate::ui::synth::Synth;
+    // An idle host: the first recording holds its process list alone (no
+    // time in it but its recorder's start, 5 s after boot).
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sleep = s.seed(2000, Some(init), "sleep", &["sleep", "1000"]);
+    let first = s.messages.clone();
+    // The next, a recorder started later: systemd alone, then events.
+    s.messages.clear();
+    s.seed(1, None, "systemd", &["systemd"]);
+    s.spawn(init, 0, "/usr/bin/make", &["make"]);
+    let next = s.messages.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("j.jsonl.1"), dir.path().join("j.jsonl"));
+    std::fs::write(&a, journal_bytes(&header(), &first)).unwrap();
+    let restarted = Header {
+        run: Some(90_000_000_000),
+        ..header()
+    };
+    std::fs::write(&b, journal_bytes(&restarted, &next)).unwrap();
+    // Before, it was read last (it holds no time): the sleep ran on.
+    let (loaded, order) = load_all(&[b.clone(), a.clone()]).unwrap();
+    assert_eq!(order, [a, b]);
+    let gap = loaded.messages.iter().find_map(|m| match m {
+        Message::Gap(g) => Some(g),
+        _ => None,
+    });
+    let gap = gap.expect("a gap before the second");
+    assert_eq!((gap.from, gap.to), (5_000_000_000, 100_000_000_000));
+    let tree = CausalTree::from_messages(&loaded.messages);
+    assert!(!tree.node(tree.find(sleep).unwrap()).is_alive());
+    assert!(tree.node(tree.find(init).unwrap()).is_alive());
 }

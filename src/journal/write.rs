@@ -143,6 +143,12 @@ impl<W: Write> Writer<W> {
         if header.continued {
             line.extend_from_slice(br#","continued":true"#);
         }
+        if let Some(run) = header.run {
+            write!(line, r#","run":{run}"#)?;
+        }
+        if let Some(file) = header.file {
+            write!(line, r#","file":{file}"#)?;
+        }
         line.extend_from_slice(b"}\n");
         out.write_all(&line)?;
         Ok(Writer {
@@ -226,6 +232,9 @@ impl<W: Write> Writer<W> {
                 json_str(line, path);
                 line.push(b'}');
             }
+            // What a reader made of two recordings read as one: not a
+            // line of either.
+            Message::Gap(_) => return,
         }
         line.push(b'\n');
     }

@@ -214,7 +214,7 @@ impl Rotation {
                         NetKind::Udp => {}
                     }
                 }
-                Message::Socket(_) | Message::Seed(_) | Message::Lost { .. } => {}
+                Message::Socket(_) | Message::Seed(_) | Message::Lost { .. } | Message::Gap(_) => {}
             }
         }
     }
@@ -235,9 +235,11 @@ impl Rotation {
         shift(path, self.rotate.keep)
             .with_context(|| format!("moving {} aside", path.display()))?;
         let out = create(path, &self.bytes)?;
-        // The old file is closed when its writer is dropped here.
+        // The old file is closed when its writer is dropped here. The new
+        // one is the next file of this run: `files` were begun before it.
         let continued = Header {
             continued: true,
+            file: Some(u64::from(self.files) + 1),
             ..header.clone()
         };
         let old = std::mem::replace(w, Writer::new(out, &continued)?);

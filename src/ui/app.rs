@@ -226,13 +226,18 @@ impl App {
     /// The warning line under the status bar, if there is one.
     pub fn banner(&self) -> Option<String> {
         match &self.source {
-            SourceKind::Replay {
-                problems: Some(p), ..
-            } => Some(format!("damaged journal: {p}")),
+            SourceKind::Replay { problems, .. } => {
+                let damaged = problems.as_ref().map(|p| format!("damaged journal: {p}"));
+                let gaps = super::format::gaps(self.tree.gaps(), self.header.boot_time_ns, self.tz);
+                match (damaged, gaps) {
+                    (Some(d), Some(g)) => Some(format!("{d} · {g}")),
+                    (d, g) => d.or(g),
+                }
+            }
             SourceKind::Live if self.status.feed_closed => {
                 Some("the probe stopped: no new events will arrive".to_string())
             }
-            _ => None,
+            SourceKind::Live => None,
         }
     }
 
@@ -1233,6 +1238,6 @@ fn subject(msg: &Message) -> Option<crate::event::ProcKey> {
         Message::Seed(p) => Some(p.proc),
         Message::Socket(s) => Some(s.actor.proc),
         Message::Event(e) => Some(e.proc),
-        Message::Lost { .. } | Message::Cgroup { .. } => None,
+        Message::Lost { .. } | Message::Cgroup { .. } | Message::Gap(_) => None,
     }
 }

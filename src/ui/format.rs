@@ -1,6 +1,9 @@
 //! Small text helpers for the view: durations, counts, argv, byte sizes.
 
+use chrono::FixedOffset;
+
 use crate::event::ExitStatus;
+use crate::graph::GapEnded;
 
 /// A duration in ns, at the precision that matters: `512ms`, `12.3s`,
 /// `4m05s`, `3h04m`, `2d03h`.
@@ -25,6 +28,72 @@ pub fn duration(ns: u64) -> String {
     } else {
         format!("{}d{:02}h", ns / D, (ns % D) / H)
     }
+}
+
+/// What was found between the recordings read as one (see
+/// [`crate::event::Gap`]), as `replay`, `export` and the view say it: each
+/// stretch, the first three of them, with what ended in it unseen; times
+/// of day in `tz` (the date too when the two differ). `None` when there
+/// was none.
+///
+/// `a gap of 1.2s between recordings (j.jsonl.1 ended 00:20:47, j.jsonl
+/// began 00:20:48 UTC): 3 processes ended unseen in it`
+pub fn gaps(gaps: &[GapEnded], boot_time_ns: i64, tz: FixedOffset) -> Option<String> {
+    const SAID: usize = 3;
+    let at = |ns: u64| crate::journal::wall_time(boot_time_ns, ns).with_timezone(&tz);
+    let zone = if tz.local_minus_utc() == 0 {
+        " UTC".to_string()
+    } else {
+        format!(" {tz}")
+    };
+    let one = |g: &GapEnded| {
+        let (from, to) = (at(g.from), at(g.to));
+        let shown = if from.date_naive() == to.date_naive() {
+            "%H:%M:%S"
+        } else {
+            "%Y-%m-%d %H:%M:%S"
+        };
+        let (from, to) = (from.format(shown), to.format(shown));
+        let long = duration(g.to.saturating_sub(g.from));
+        let mut s = match g.files {
+            None => format!(
+                "a gap of {long} between recordings ({} ended {from}, {} began {to}{zone})",
+                g.before, g.after
+            ),
+            Some((x, y)) => {
+                let missing = if y == x + 2 {
+                    format!("file {} of the recording is missing", x + 1)
+                } else {
+                    format!("files {} to {} of the recording are missing", x + 1, y - 1)
+                };
+                format!(
+                    "a gap of {long}: {missing} ({}, file {x}, ended {from}; {}, file {y}, \
+                     began {to}{zone})",
+                    g.before, g.after
+                )
+            }
+        };
+        s.push_str(": ");
+        s.push_str(&counted(g.processes, "process", "processes"));
+        if g.connections > 0 {
+            s.push_str(" and ");
+            s.push_str(&counted(g.connections, "connection", "connections"));
+        }
+        s.push_str(" ended unseen in it");
+        s
+    };
+    let mut said: Vec<String> = gaps.iter().take(SAID).map(one).collect();
+    match gaps.len() {
+        0 => return None,
+        1 => {}
+        n => {
+            if n > SAID {
+                said.push(format!("and {} more", n - SAID));
+            }
+            return Some(format!("{n} gaps between recordings: {}", said.join("; ")));
+        }
+    }
+    said.pop()
 }
 
 /// A count with thousands separators: `1,234,567`.

@@ -27,7 +27,7 @@ mod tests;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::{Local, Offset};
+use chrono::{Local, Offset, Utc};
 
 pub use app::{App, SourceKind};
 pub use keys::{Action, Mode, key_to_action};
@@ -75,6 +75,10 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<Option<crate::rec
     app.theme = theme::Theme::from_env();
     if history.is_empty() {
         app.flash = history_hint(std::path::Path::new(SERVICE_JOURNAL));
+    } else {
+        // The history's recordings, read as one, with stretches between
+        // them: what ended in those is said.
+        app.flash = format::gaps(app.tree.gaps(), app.header.boot_time_ns, app.tz);
     }
     let shown = term::run(&mut app, Some((feed.receiver(), feed.spares())));
     let stopped = feed.stop();
@@ -98,14 +102,21 @@ pub fn history_hint(journal: &std::path::Path) -> Option<String> {
 
 /// The view over a whole journal (or the files of one rotated journal),
 /// `name`d as [`crate::journal::files_name`] names them, opened at its end
-/// (the newest process selected). Damage the loader skipped is named on
-/// screen.
-pub fn run_replay(loaded: Loaded, name: &str) -> Result<()> {
+/// (the newest process selected). Damage the loader skipped, and the
+/// stretches between recordings read as one, are named on screen; the
+/// latter are returned, said in UTC, to be said again once the view is
+/// closed (as the damage is).
+pub fn run_replay(loaded: Loaded, name: &str) -> Result<Option<String>> {
     let mut app = replay_app(loaded, name);
     app.tz = local_offset();
     app.theme = theme::Theme::from_env();
     app.users = users::Users::load();
-    term::run(&mut app, None)
+    term::run(&mut app, None)?;
+    Ok(format::gaps(
+        app.tree.gaps(),
+        app.header.boot_time_ns,
+        Utc.fix(),
+    ))
 }
 
 /// The state for a replay: the tree built from every message, the newest

@@ -499,7 +499,12 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         }
     }
     let mut spans = fit_spans(left, left_w);
-    let gone = !exited && app.gone_since(node.key).is_some();
+    // Ended unseen: between two recordings, or (live) missing from /proc.
+    let gone = if exited {
+        node.gone.is_some()
+    } else {
+        app.gone_since(node.key).is_some()
+    };
     let state = match app.usage_now(node.key) {
         _ if gone => "gone".to_string(),
         Some(u) if !exited => format::usage_short(u),
@@ -759,6 +764,18 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ),
     ]));
     match (at.exit_time, at.exit) {
+        (Some(end), None) if n.gone.is_some() => {
+            let from = n.gone.unwrap_or(end);
+            lines.push(Line::from(vec![
+                label(app, "ended"),
+                Span::styled("gone", t.dim()),
+                Span::raw(format!(
+                    ": ended unseen between two recordings, after {} and before {}",
+                    datetime(app, from),
+                    datetime(app, end)
+                )),
+            ]));
+        }
         (Some(end), status) => {
             let how = status.map_or_else(|| "exited".to_string(), |s| s.to_string());
             let style = if format::is_failure(status) {

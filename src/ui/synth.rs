@@ -20,6 +20,8 @@ pub fn header() -> Header {
         boot_time_ns: 1_767_225_600_000_000_000,
         causeway: env!("CARGO_PKG_VERSION").to_string(),
         continued: false,
+        run: None,
+        file: None,
     }
 }
 

@@ -1459,3 +1459,53 @@ fn a_process_with_more_connections_than_fit_says_where_they_went() {
     assert!(at("→ 127.0.0.1:443") < at("→ 10.0.0.7:9"));
     assert!(at("→ 10.0.0.7:9") < at("← 10.0.0.1:8080"));
 }
+
+#[test]
+fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sleep = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "1000"]);
+    let kept = s.spawn(init, 0, "/usr/bin/sshd", &["sshd"]);
+    let from = s.now;
+    let to = from + 1_200_000_000;
+    // The next recording listed systemd and sshd when it began.
+    s.messages.push(Message::Gap(Box::new(crate::event::Gap {
+        before: "rr.jsonl.1".into(),
+        after: "rr.jsonl".into(),
+        from,
+        to,
+        files: None,
+        procs: vec![init, kept],
+        sockets: vec![],
+    })));
+    s.now = to;
+    s.spawn(init, 0, "/usr/bin/make", &["make"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, sleep.pid);
+    let buf = draw(&mut app, 160, 30);
+    let l = lines(&buf);
+    let s = l.join("\n");
+    assert!(
+        l[1].contains(
+            "a gap of 1.2s between recordings (rr.jsonl.1 ended 00:01:40, rr.jsonl began \
+             00:01:41 UTC): 1 process ended unseen in it"
+        ),
+        "{s}"
+    );
+    let row = |pid: u32| {
+        // The tree's row, left of the detail pane.
+        l.iter()
+            .find(|x| x.contains(&format!("─   {pid} ")))
+            .and_then(|x| x.split('│').next())
+            .unwrap_or_else(|| panic!("{pid} not shown: {s}"))
+            .trim_end()
+            .to_string()
+    };
+    assert!(row(sleep.pid).ends_with("gone"), "{s}");
+    assert!(row(kept.pid).ends_with("running"), "{s}");
+    assert!(
+        s.contains("ended    gone: ended unseen between two recordings, after 2026-01-01"),
+        "{s}"
+    );
+    assert!(s.contains(" 3 alive / 4 procs"), "{s}");
+}
