@@ -664,7 +664,17 @@ fn read_parts(mut input: impl BufRead, skip: usize) -> Result<Vec<(u64, Loaded)>
         }
         Some(Line::Complete | Line::Unterminated) => {
             lineno += 1;
-            parse_header(without_bom(&buf))?
+            let line = without_bom(&buf);
+            match parse_header(line) {
+                Ok(header) => header,
+                // A journal whose beginning is missing: say how to read it.
+                Err(_) if matches!(parse_line(line), Ok(Some(Parsed::Message(_)))) => bail!(
+                    "its first line is a journal line, not a causeway header: its beginning is \
+                     missing (cut?). Put the header line of a journal of the same host and \
+                     boot first: (head -1 OTHER.jsonl; cat FILE) > whole.jsonl"
+                ),
+                Err(e) => return Err(e),
+            }
         }
     };
     let mut parts = Vec::new();

@@ -491,6 +491,15 @@ fn a_file_that_is_not_a_journal_is_refused() {
     assert!(e.to_string().contains("empty"), "{e}");
     let e = read(&b"hello world\n{\"type\":\"fork\"}\n"[..]).unwrap_err();
     assert!(e.to_string().contains("not a causeway header"), "{e}");
+    // A journal cut at its start (`tail -n +2`): how to read it anyway.
+    let whole = write(&sample());
+    let cut = &whole[whole.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    let e = read(cut).unwrap_err().to_string();
+    assert!(e.contains("its beginning is missing"), "{e}");
+    assert!(
+        e.contains("(head -1 OTHER.jsonl; cat FILE) > whole.jsonl"),
+        "{e}"
+    );
     let e = read(&br#"{"type":"header","format":"something-else","version":1}"#[..]).unwrap_err();
     assert!(e.to_string().contains("not a causeway header"), "{e}");
     let e =
