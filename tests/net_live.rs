@@ -604,8 +604,8 @@ fn client_and_server_with(
 }
 
 /// Written to a journal and read back, the capture gives the same messages
-/// (each cgroup named once: the /proc scan's and the probe's threads each
-/// name those they meet) and the same connections, links included.
+/// (but for a cgroup named again: the writer names each once) and the
+/// same connections, links included.
 fn journal_round_trip(cap: &common::Capture) {
     let header = Header::for_this_host().expect("a header");
     let mut w = Writer::new(Vec::new(), &header).expect("a journal");
@@ -615,15 +615,18 @@ fn journal_round_trip(cap: &common::Capture) {
     let loaded = journal::read(&w.into_inner()[..]).expect("read back");
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let mut named = std::collections::HashSet::new();
-    let expected: Vec<&Message> = cap
+    let written: Vec<_> = cap
         .messages
         .iter()
-        .filter(|m| !matches!(m, Message::Cgroup { id, .. } if !named.insert(*id)))
+        .filter(|m| match m {
+            Message::Cgroup { id, .. } => named.insert(*id),
+            _ => true,
+        })
         .collect();
-    assert!(
-        loaded.messages.iter().eq(expected),
-        "messages differ after a round trip"
-    );
+    if let Some((a, b)) = loaded.messages.iter().zip(&written).find(|(a, b)| a != *b) {
+        panic!("messages differ after a round trip: {a:?} read back, {b:?} written");
+    }
+    assert_eq!(loaded.messages.len(), written.len());
     let replayed = CausalTree::from_messages(&loaded.messages);
     assert_eq!(replayed.conns(), cap.tree.conns());
 }
