@@ -377,6 +377,11 @@ pub struct NetInfo {
     pub bytes_received: u64,
     /// How a TCP connection ended (its close only).
     pub ending: Ending,
+    /// A TCP connect's: when `connect()` was called (boot-time ns), where
+    /// the event's own time is when it was established or failed; 0 when
+    /// not known (it began before the probe attached, or a journal written
+    /// before causeway recorded it), and for the others.
+    pub opened: u64,
 }
 
 /// How a TCP connection ended, as its close found it: the error the kernel
@@ -413,7 +418,8 @@ pub enum Failure {
 }
 
 const TCP_ESTABLISHED: u8 = 1;
-const TCP_SYN_SENT: u8 = 2;
+/// The TCP state of a connect in flight.
+pub const TCP_SYN_SENT: u8 = 2;
 const TCP_CLOSE_WAIT: u8 = 8;
 const EPIPE: u16 = 32;
 const ENETDOWN: u16 = 100;
@@ -703,6 +709,12 @@ pub struct SeedSocket {
     /// Accepted, and found unused while recording (in its listener's
     /// queue, or never read): not listed at start.
     pub unused: bool,
+    /// Still connecting (`SYN_SENT`): listed at start so, or found so
+    /// while recording, a connect in flight for a few seconds.
+    pub connecting: bool,
+    /// When its `connect()` was called (boot-time ns), when known (a
+    /// connect in flight found while recording); else 0.
+    pub opened: u64,
 }
 
 impl SeedSocket {
@@ -720,6 +732,8 @@ impl SeedSocket {
             cookie,
             netns,
             unused: false,
+            connecting: false,
+            opened: 0,
         }
     }
 
@@ -743,6 +757,7 @@ impl SeedSocket {
                 bytes_sent: 0,
                 bytes_received: 0,
                 ending: Default::default(),
+                opened: self.opened,
             }),
         )
     }
@@ -762,6 +777,8 @@ impl SeedSocket {
             cookie: n.cookie,
             netns: n.netns,
             unused: false,
+            connecting: false,
+            opened: n.opened,
         })
     }
 }

@@ -1657,3 +1657,260 @@ fn a_udp_server_shows_where_it_receives() {
     );
     journal_round_trip(&cap);
 }
+
+/// A connect that hangs: a listener's accept queue (`listen(0)`: one
+/// connection) is filled by a connection nobody accepts, so the kernel
+/// drops the SYNs of the next (`tcp_abort_on_overflow` 0, the default)
+/// and it stays in SYN_SENT. Defines `boot_ns()` and `hang()`, which
+/// returns the listener, the filler and the hanging socket, and the boot
+/// clock just before and after the hanging connect() was called.
+const HANG: &str = r#"
+import select, time
+SYN_SENT = 2
+def boot_ns():
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+def state(s):
+    return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+def wait_line():
+    # Not for ever: a test that never says so fails, and does not hang.
+    if select.select([sys.stdin], [], [], 30)[0]:
+        sys.stdin.readline()
+def hang():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(0)
+    filler = socket.create_connection(s.getsockname())
+    time.sleep(0.05)
+    w = socket.socket()
+    w.setblocking(False)
+    before = boot_ns()
+    w.connect_ex(s.getsockname())
+    after = boot_ns()
+    time.sleep(0.05)
+    assert state(w) == SYN_SENT, 'the connect was answered: no hang here'
+    return s, filler, w, before, after
+"#;
+
+/// A connect established at once, to a listener of its own; then one that
+/// hangs, until a line on stdin says to give up on it: it is closed still
+/// connecting.
+const HANGING_CLIENT: &str = r#"
+quick_l = socket.socket()
+quick_l.bind(('127.0.0.1', 0))
+quick_l.listen(8)
+quick = socket.create_connection(quick_l.getsockname())
+s, filler, w, before, after = hang()
+say(port=s.getsockname()[1], quick=quick.getsockname()[1], hanging=w.getsockname()[1],
+    before=before, after=after)
+wait_line()
+assert state(w) == SYN_SENT
+w.close()
+ended = boot_ns()
+for x in (filler, s, quick, quick_l):
+    x.close()
+say(ended=ended)
+"#;
+
+/// What a hanging-connect test waits on: the script's reports, and when
+/// the tree first showed the connect connecting (its latest event's time
+/// then).
+#[derive(Default)]
+struct Hang {
+    first: Option<Value>,
+    last: Option<Value>,
+    /// The script's stdin, until it is told to go on.
+    stdin: Option<std::process::ChildStdin>,
+    seen_connecting: Option<u64>,
+}
+
+/// The outbound connection of `w` from local port `port`, if the tree has
+/// it.
+fn conn_from(tree: &CausalTree, w: Who, port: u16) -> Option<&Connection> {
+    let (_, n) = tree
+        .nodes()
+        .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)?;
+    n.conns
+        .iter()
+        .map(|&c| tree.conn(c))
+        .find(|c| c.direction == Direction::Outbound && c.local.port() == port)
+}
+
+#[test]
+fn a_connect_that_hangs_shows_connecting_and_keeps_its_start_when_it_ends() {
+    let test = "a_connect_that_hangs_shows_connecting_and_keeps_its_start_when_it_ends";
+    if !probe_allowed(test) {
+        return;
+    }
+    let hang: Arc<Mutex<Hang>> = Arc::default();
+    let h = Arc::clone(&hang);
+    let cap = capture(
+        move || {
+            let (mut child, mut out) = started(&format!("{HANG}{HANGING_CLIENT}"), &[]);
+            let first = next(&mut out);
+            {
+                let mut h = h.lock().unwrap();
+                h.first = Some(first);
+                h.stdin = child.stdin.take();
+            }
+            let last = next(&mut out);
+            assert!(child.wait().expect("the client ran").success());
+            h.lock().unwrap().last = Some(last);
+        },
+        |t| {
+            use std::io::Write;
+            let mut h = hang.lock().unwrap();
+            let Some(first) = h.first.clone() else {
+                return false;
+            };
+            let c = conn_from(t, who(&first), port(&first, "hanging"));
+            if h.seen_connecting.is_none() && c.is_some_and(|c| c.state == ConnState::Connecting) {
+                h.seen_connecting = Some(t.last_ktime());
+                if let Some(mut stdin) = h.stdin.take() {
+                    stdin.write_all(b"give up\n").expect("told to give up");
+                }
+            }
+            h.last.is_some() && c.is_some_and(|c| c.end.is_some())
+        },
+        Duration::from_secs(40),
+    );
+    let h = hang.lock().unwrap();
+    let first = h.first.clone().expect("the client reported");
+    let seen = h
+        .seen_connecting
+        .expect("the hanging connect was shown connecting while it hung");
+    let ended = h.last.as_ref().expect("the client ended")["ended"]
+        .as_u64()
+        .unwrap();
+    let (before, after) = (
+        first["before"].as_u64().unwrap(),
+        first["after"].as_u64().unwrap(),
+    );
+    let tree = &cap.tree;
+    let w = who(&first);
+    let c = conn_from(tree, w, port(&first, "hanging")).expect("the hanging connect");
+    // It started at its connect() call, not when it ended; it was shown
+    // while it hung (the script gives up on it only once told it was, or
+    // after 30 s), once in flight for 2 s.
+    assert!(
+        (before..=after).contains(&c.start),
+        "start {} not within connect() [{before}, {after}]: {c:?}",
+        c.start
+    );
+    assert!(
+        seen >= c.start + 2_000_000_000,
+        "shown after 2 s, not before"
+    );
+    assert_eq!(c.state, ConnState::Closed);
+    assert_eq!(c.failure(), Some(Failure::Abandoned), "{c:?}");
+    assert!(!c.seeded, "its connect() was seen: {c:?}");
+    let end = c.end.expect("ended");
+    assert!(end <= ended && end > seen, "{c:?}");
+    assert_eq!(c.remote.port(), port(&first, "port"));
+    // One connection for it, not one for being connecting and another for
+    // its end.
+    let id = node_of(tree, w);
+    let same: Vec<_> = tree
+        .node(id)
+        .conns
+        .iter()
+        .filter(|&&i| tree.conn(i).cookie == c.cookie)
+        .collect();
+    assert_eq!(same.len(), 1);
+    // The quick connect: from its connect() call, which comes before its
+    // establishment (the record's own time).
+    let q = conn_from(tree, w, port(&first, "quick")).expect("the quick connect");
+    let established = cap
+        .messages
+        .iter()
+        .find_map(|m| match m {
+            causeway::event::Message::Event(ev) => match &ev.kind {
+                causeway::event::EventKind::Net(n)
+                    if n.kind == causeway::event::NetKind::Connect && n.cookie == q.cookie =>
+                {
+                    Some((ev.ktime, n.opened))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("the quick connect's record");
+    assert_eq!(q.start, established.1, "{q:?}");
+    assert!(
+        q.start < established.0 && q.start < before,
+        "{q:?} {established:?}"
+    );
+    assert!(!c.seeded && q.state == ConnState::Closed);
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
+/// A connect that hangs from before causeway starts: after a line on
+/// stdin the filler is accepted, and the hanging connect's next SYN is
+/// answered; after another, everything is closed.
+const HUNG_BEFORE: &str = r#"
+s, filler, w, before, after = hang()
+say(port=s.getsockname()[1], hanging=w.getsockname()[1])
+wait_line()
+a, _ = s.accept()
+select.select([], [w], [], 30)
+assert w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+say(established=boot_ns())
+wait_line()
+for x in (w, a, filler, s):
+    x.close()
+"#;
+
+#[test]
+fn a_connect_hanging_when_causeway_starts_is_listed_connecting_then_open() {
+    let test = "a_connect_hanging_when_causeway_starts_is_listed_connecting_then_open";
+    if !probe_allowed(test) {
+        return;
+    }
+    use std::io::Write;
+    let (mut child, mut out) = started(&format!("{HANG}{HUNG_BEFORE}"), &[]);
+    let first = next(&mut out);
+    let (w, hanging) = (who(&first), port(&first, "hanging"));
+    let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
+    // Once the tree shows it listed connecting: accept, so that it is
+    // established; once it shows it open: close.
+    let said = Arc::new(Mutex::new(Vec::<ConnState>::new()));
+    let (s2, said2) = (Arc::clone(&stdin), Arc::clone(&said));
+    let established: Arc<Mutex<Option<Value>>> = Arc::default();
+    let e2 = Arc::clone(&established);
+    let cap = capture(
+        move || {
+            *e2.lock().unwrap() = Some(next(&mut out));
+            assert!(child.wait().expect("the script ran").success());
+        },
+        move |t| {
+            let Some(c) = conn_from(t, w, hanging) else {
+                return false;
+            };
+            let mut said = said2.lock().unwrap();
+            let state = c.state;
+            if said.last() != Some(&state) {
+                said.push(state);
+                if matches!(state, ConnState::Connecting | ConnState::Open) {
+                    s2.lock().unwrap().write_all(b"go on\n").expect("told");
+                }
+            }
+            c.end.is_some()
+        },
+        Duration::from_secs(60),
+    );
+    let said = said.lock().unwrap().clone();
+    assert_eq!(
+        said,
+        [ConnState::Connecting, ConnState::Open, ConnState::Closed],
+        "the states it showed, in order"
+    );
+    let tree = &cap.tree;
+    let c = conn_from(tree, w, hanging).expect("the connect");
+    assert!(c.seeded, "listed at start: its start is a bound: {c:?}");
+    assert_ne!(c.ending.from, TCP_SYN_SENT, "established: {c:?}");
+    assert_eq!(c.remote.port(), port(&first, "port"));
+    let established = established.lock().unwrap().clone().expect("established");
+    assert!(c.start < established["established"].as_u64().unwrap());
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}

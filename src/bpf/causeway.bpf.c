@@ -50,8 +50,12 @@ struct {
 #define BUSY (~0ULL)
 
 /* Connects in flight: the connecting process, seen at CLOSE->SYN_SENT
- * (process context), until the connect is reported when the socket is
- * established or fails (softirq). The cookies are a table of their own,
+ * (process context), with the time of that change (the connect() call)
+ * as its header's time, until the connect is reported when the socket is
+ * established or fails (softirq). Both tables are mapped into user space,
+ * which reads them every few seconds for connects still in flight
+ * (src/bpf/inflight.rs: keep SLOTS, CONNECT_WINDOW and the header's
+ * layout in step with it). The cookies are a table of their own,
  * 8 bytes a slot, and the processes a second table beside it, slot for
  * slot: the slot is found and claimed in the small one, which stays in
  * the cache, and the larger one is only written (the store need not wait
@@ -63,6 +67,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, SLOTS + CONNECT_WINDOW - 1);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -70,6 +75,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, SLOTS + CONNECT_WINDOW - 1);
 	__type(key, __u32);
 	__type(value, struct cw_header);
@@ -595,6 +601,7 @@ static __always_inline struct cw_conn *conn_record(struct sock *sk, __u16 family
 	e->_pad0 = 0;
 	e->netns = sk->__sk_common.skc_net.net->ns.inum;
 	e->_pad1 = 0;
+	e->opened = 0;
 	sock_local(sk, family, e);
 	sock_remote(sk, family, e);
 	return e;
@@ -626,10 +633,14 @@ static __always_inline void emit_close(struct sock *sk, __u64 cookie, int from)
 }
 
 /* Reports the connect of `cookie`, stamped now, for the process seen at
- * its SYN_SENT, and frees that slot; only the caller that frees it
- * reports it, so at most once. The process is copied into the record
- * before the slot is freed: a colliding connect that rewrites it first
- * marks it BUSY, and then this one is lost. */
+ * its SYN_SENT and from the time seen then, and frees that slot; only the
+ * caller that frees it reports it, so at most once. The process is copied
+ * into the record before the slot is freed: a colliding connect that
+ * rewrites it first marks it BUSY, and then this one is lost. A connect
+ * with no slot began before the probe attached (or its slot was taken,
+ * and counted lost): it is reported naming no process, and user space
+ * gives it to the process the start-up listing found holding the socket
+ * (the listing gave it the cookie it has), or drops it. */
 static __always_inline void connected(struct sock *sk, __u16 family, __u64 cookie)
 {
 	struct cw_header *h;
@@ -638,8 +649,16 @@ static __always_inline void connected(struct sock *sk, __u16 family, __u64 cooki
 	__u32 at;
 
 	c = find_slot(&connecting, CONNECT_WINDOW, cookie, &at);
-	if (!c)
+	if (!c) {
+		e = conn_record(sk, family, cookie, IPPROTO_TCP);
+		if (!e)
+			return;
+		__builtin_memset(&e->h, 0, sizeof(e->h));
+		e->h.kind = CW_CONNECT;
+		e->h.ktime = bpf_ktime_get_boot_ns();
+		submit(e);
 		return;
+	}
 	h = bpf_map_lookup_elem(&connector, &at);
 	if (!h)
 		return;
@@ -652,6 +671,10 @@ static __always_inline void connected(struct sock *sk, __u16 family, __u64 cooki
 		count_lost();
 		return;
 	}
+	/* The record is stamped when it is made, as every record (user space
+	 * merges the rings by that stamp); when the connect began is a field
+	 * of its own. */
+	e->opened = e->h.ktime;
 	e->h.kind = CW_CONNECT;
 	e->h.ktime = bpf_ktime_get_boot_ns();
 	submit(e);
@@ -785,17 +808,20 @@ int BPF_PROG(handle_sock_state, const struct sock *csk, const int oldstate,
 
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		/* Kind and time are set when the connect is reported. The
-		 * slot is BUSY while the process is written, and gets its
-		 * cookie last: with a plain store, for the only reader that
-		 * looks for this cookie runs once the SYN this precedes is
-		 * out, long after. */
+		/* The kind is set when the connect is reported; the time is
+		 * the connect() call's, now. The slot is BUSY while the
+		 * process is written, and gets its cookie last: with a plain
+		 * store, for the program that looks for this cookie runs once
+		 * the SYN this precedes is out, long after, and user space
+		 * reads the cookie again after the process (inflight.rs). */
 		c = claim_slot(&connecting, CONNECT_WINDOW, cookie, BUSY, &at);
 		if (!c)
 			return 0;
 		h = bpf_map_lookup_elem(&connector, &at);
-		if (h)
+		if (h) {
 			fill_current_ident(h);
+			h->ktime = bpf_ktime_get_boot_ns();
+		}
 		*(volatile __u64 *)c = cookie;
 		return 0;
 	case TCP_LISTEN:

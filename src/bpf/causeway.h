@@ -66,7 +66,9 @@ struct cw_exit {
  * accepted, listened or sent, also when the record is made later in
  * softirq context (an established connect); a CW_ACCEPT of a socket that
  * ended before any process used it names none (all zero but kind and
- * time). Addresses are 16 bytes, IPv4
+ * time), and so does a CW_CONNECT of a connect that began before the
+ * probe attached (user space gives it the process the start-up listing
+ * found holding the socket). Addresses are 16 bytes, IPv4
  * as v4-mapped IPv6 (network order); ports are host order. `cookie` is the
  * kernel's socket cookie; 0 for an accepted socket established before the
  * probe attached. Loopback addresses are per network namespace: two
@@ -86,6 +88,10 @@ struct cw_conn {
 	 * /proc/PID/ns/net shows it. */
 	__u32 netns;
 	__u32 _pad1;
+	/* CW_CONNECT: when connect() was called (boot-time ns; the header's
+	 * time is when the record was made: established, or failed); 0 when
+	 * not known (it began before the probe attached). 0 for the others. */
+	__u64 opened;
 };
 
 /* A TCP socket closed (CW_CLOSE). It names no process and no addresses:

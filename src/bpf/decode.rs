@@ -166,6 +166,19 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
     }))
 }
 
+/// The process a header names, as an event's actor.
+pub(super) fn actor(h: &cw_header) -> Actor {
+    Actor {
+        proc: ProcKey::new(h.pid, h.start),
+        tid: h.tid,
+        parent: ProcKey::new(h.ppid, h.pstart),
+        uid: h.uid,
+        gid: h.gid,
+        cgroup: h.cgroup,
+        comm: Comm::from_bytes_lossy(cstr(&h.comm)),
+    }
+}
+
 fn net(kind: u32, c: &cw_conn) -> NetInfo {
     let addr = |ip: [u8; 16], port: u16| {
         SocketAddr::new(canonical_ip(IpAddr::V6(Ipv6Addr::from(ip))), port)
@@ -191,6 +204,7 @@ fn net(kind: u32, c: &cw_conn) -> NetInfo {
         bytes_sent: 0,
         bytes_received: 0,
         ending: Default::default(),
+        opened: c.opened,
     }
 }
 
@@ -215,6 +229,7 @@ fn close(c: &cw_close) -> Message {
                 error: c.error,
                 from: c.from,
             },
+            opened: 0,
         }),
     ))
 }
@@ -385,6 +400,7 @@ mod tests {
             sport: 5555,
             dport: 80,
             protocol: 6,
+            opened: 4_000,
             ..Default::default()
         };
         c.saddr = std::net::Ipv4Addr::new(127, 0, 0, 1)
@@ -398,6 +414,8 @@ mod tests {
         assert_eq!(n.local.to_string(), "127.0.0.1:5555");
         assert_eq!(n.remote.to_string(), "[::1]:80");
         assert_eq!(n.direction, Direction::Outbound);
+        // Its connect() call, before the record's own time.
+        assert_eq!((ev.ktime, n.opened), (5_000, 4_000));
     }
 
     #[test]

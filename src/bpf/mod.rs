@@ -4,6 +4,8 @@
 
 mod decode;
 pub mod hollow;
+mod inflight;
+mod mapped;
 mod merge;
 mod owners;
 pub mod pipeline;
@@ -428,6 +430,14 @@ fn run(
     } else {
         None
     };
+    // The connects in flight (see inflight.rs).
+    let connects = if network {
+        inflight::Table::map(&skel.maps.connecting, &skel.maps.connector)
+            .map_err(|e| log::warn!("connects in flight will not show until they end: {e:#}"))
+            .ok()
+    } else {
+        None
+    };
     if options.list_sockets && network {
         // Before any record is released: a listed socket's close may
         // already be in the rings.
@@ -468,6 +478,7 @@ fn run(
     let mut batch = Batch::new();
     let mut sweeper = Sweeper::new();
     let mut unused = unclaimed::Unused::default();
+    let mut in_flight = inflight::InFlight::new();
     // Sends what was released up to `watermark`, its closes attributed, and
     // with `sweep` the sockets a finished sweep found gone, in batches
     // (and starts the next sweep when it is due); false when the receiver
@@ -489,7 +500,14 @@ fn run(
         if connected && sweep {
             // Stamped with the watermark: after every line released, before
             // every line to come.
-            for msg in sweeper.finish(owners, watermark, table.as_ref()) {
+            let connecting = connects
+                .as_ref()
+                .map_or_else(Vec::new, |t| in_flight.step(t, owners, watermark));
+            let finished = sweeper.finish(owners, watermark, table.as_ref());
+            for msg in finished
+                .into_iter()
+                .chain(connecting.into_iter().map(Message::Socket))
+            {
                 cgroups.announce(&msg, &mut batch);
                 batch.push(msg);
             }

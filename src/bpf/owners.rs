@@ -66,6 +66,15 @@ impl Owners {
                 listener.give_to(ev);
                 self.remember(ev);
             }
+            // A connect that began before the probe attached: the socket
+            // was listed then, connecting, on the process holding it.
+            NetKind::Connect if ev.proc.pid == 0 => {
+                let Some(o) = self.by_cookie.get(&n.cookie) else {
+                    return false;
+                };
+                o.actor.give_to(ev);
+                self.remember(ev);
+            }
             NetKind::Connect | NetKind::Accept | NetKind::Listen => self.remember(ev),
             NetKind::Close => {
                 let Some(o) = self.forget(n.cookie) else {
@@ -126,6 +135,7 @@ impl Owners {
                         bytes_sent: 0,
                         bytes_received: 0,
                         ending: Default::default(),
+                        opened: 0,
                     }),
                 ))
             })
@@ -248,6 +258,7 @@ mod tests {
                 bytes_sent: 0,
                 bytes_received: 0,
                 ending: Default::default(),
+                opened: 0,
             }),
         }
     }
@@ -354,6 +365,22 @@ mod tests {
         assert!(o.attribute(&mut close(1)), "the listener closes");
         assert!(!o.attribute(&mut unused_accept("127.0.0.1:80", 15)));
         assert!(!o.attribute(&mut unused_accept("[::1]:80", 16)));
+    }
+
+    #[test]
+    fn a_connect_begun_before_the_probe_goes_to_the_socket_listed_then() {
+        let holder = ProcKey::new(9, 3);
+        let listed = on(NetKind::Connect, holder, "127.0.0.1:40000", 5);
+        let mut o = Owners::default();
+        o.listed(&SeedSocket::from_event(&listed).unwrap());
+        // As the probe reports it: no process, no slot of its own.
+        let mut c = on(NetKind::Connect, ProcKey::default(), "127.0.0.1:40000", 5);
+        assert!(o.attribute(&mut c));
+        assert_eq!((c.proc, c.comm.as_str()), (holder, "srv"));
+        // One whose socket was never listed (its slot was lost): nobody's.
+        let mut lost = on(NetKind::Connect, ProcKey::default(), "127.0.0.1:40001", 6);
+        assert!(!o.attribute(&mut lost));
+        assert!(!o.holds(6));
     }
 
     #[test]

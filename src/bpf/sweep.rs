@@ -154,6 +154,8 @@ fn unused_sockets(owners: &mut Owners, listing: &mut Listing, table: &Table) -> 
             cookie: s.cookie,
             netns: u.netns,
             unused: true,
+            connecting: false,
+            opened: 0,
         };
         owners.listed(&socket);
         out.push(socket);
@@ -167,7 +169,7 @@ fn apply(owners: &mut Owners, listing: &Listing, now: u64) -> Vec<Event> {
         match listing.covered.get(&ns) {
             Some(Wanted::Held) => true,
             Some(Wanted::Listening) => listener,
-            None => false,
+            Some(Wanted::Connecting) | None => false,
         }
     })
 }

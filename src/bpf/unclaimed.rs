@@ -9,12 +9,13 @@
 //! freeing a slot at the same moment is never overwritten.
 
 use std::collections::{HashMap, HashSet};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::Result;
 use libbpf_rs::MapCore;
+
+use super::mapped::Mapping;
 
 /// As `SLOTS` and `ACCEPT_WINDOW` in causeway.bpf.c.
 const SLOTS: u64 = 16_384;
@@ -23,52 +24,16 @@ const TABLE: usize = SLOTS as usize + ACCEPT_WINDOW - 1;
 
 /// The probe's `unclaimed` table, mapped into this process for as long as
 /// this lives.
-pub(super) struct Table {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
+pub(super) struct Table(Mapping);
 
 impl Table {
     /// Maps `map` (the probe's `unclaimed` table).
     pub(super) fn map(map: &impl MapCore) -> Result<Table> {
-        ensure!(
-            map.max_entries() as usize == TABLE && map.value_size() == 8,
-            "the probe's table of unclaimed sockets is not the shape this program expects"
-        );
-        // SAFETY: sysconf only reads a configuration value.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .ok()
-            .filter(|&p| p > 0)
-            .unwrap_or(4096);
-        let len = (TABLE * 8).div_ceil(page) * page;
-        // SAFETY: maps the table (a BPF_F_MMAPABLE array, whose values
-        // start at offset 0) shared and read-write, at an address the
-        // kernel picks; no memory of ours is passed, and failure is
-        // checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                map.as_fd().as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error())
-                .context("mapping the probe's table of unclaimed sockets");
-        }
-        Ok(Table { ptr, len })
+        Mapping::map(map, TABLE, 8, "unclaimed sockets").map(Table)
     }
 
     fn slots(&self) -> &[AtomicU64] {
-        // SAFETY: the mapping is page-aligned (so aligned for u64), at
-        // least TABLE * 8 bytes long, and stays mapped until `self` is
-        // dropped, which the borrow outlives not. The probe's programs
-        // change it only with atomic operations and word-sized stores,
-        // which AtomicU64 allows.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<AtomicU64>(), TABLE) }
+        self.0.words()
     }
 
     /// Marks each of `cookies`. Returns how many found every slot of their
@@ -84,14 +49,6 @@ impl Table {
     /// yet used by any process.
     pub(super) fn cookies(&self) -> HashSet<u64> {
         cookies_in(self.slots())
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `map`; no borrow of
-        // it outlives `self`.
-        unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
 

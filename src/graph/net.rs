@@ -21,6 +21,9 @@ impl ConnId {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ConnState {
+    /// A connect in flight: its `connect()` was called and it is neither
+    /// established nor failed yet.
+    Connecting,
     Open,
     Listening,
     Closed,
@@ -32,6 +35,7 @@ pub enum ConnState {
 impl ConnState {
     pub fn as_str(self) -> &'static str {
         match self {
+            ConnState::Connecting => "connecting",
             ConnState::Open => "open",
             ConnState::Listening => "listening",
             ConnState::Closed => "closed",
@@ -67,6 +71,9 @@ pub struct ConnCounts {
     pub open: u64,
     /// Ended with a failure (refused, timed out, reset...).
     pub failed: u64,
+    /// Connects in flight for a while (see [`ConnState::Connecting`]):
+    /// counted in `outbound` and `open` too.
+    pub connecting: u64,
     /// Closed, and forgotten to bound the tree's memory: counted above,
     /// no longer in [`super::Node::conns`].
     pub forgotten: u64,
@@ -95,6 +102,8 @@ pub struct Connection {
     pub direction: Direction,
     pub local: SocketAddr,
     pub remote: SocketAddr,
+    /// When it opened: for a connect, when `connect()` was called (when
+    /// known; else when it was established, or failed).
     pub start: u64,
     pub end: Option<u64>,
     pub state: ConnState,
@@ -323,9 +332,13 @@ impl CausalTree {
 
     /// Closes `id` and counts it closed on its owner.
     fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
+        let connecting = self.net.conns[id.index()].state == ConnState::Connecting;
         if let Some(owner) = self.net.close(id, ktime, info) {
             let counts = &mut self.nodes[owner.index()].conn_counts;
             counts.open = counts.open.saturating_sub(1);
+            if connecting {
+                counts.connecting = counts.connecting.saturating_sub(1);
+            }
             if self.net.conns[id.index()].failure().is_some() {
                 counts.failed += 1;
                 self.stats.failed_conns += 1;
@@ -354,9 +367,11 @@ impl CausalTree {
         }
         if let Some(&listed) = net.by_cookie.get(&info.cookie) {
             let c = &net.conns[listed.index()];
-            if c.seeded && c.end.is_none() && info.cookie != 0 {
+            if (c.seeded || c.state == ConnState::Connecting) && c.end.is_none() && info.cookie != 0
+            {
                 // Listed at the start while it was being opened, or before
-                // its first use: the probe's record says it better.
+                // its first use, or found connecting: the probe's record
+                // says it better.
                 self.reopen_listed(listed, owner, ktime, info);
                 return;
             }
@@ -367,13 +382,20 @@ impl CausalTree {
         } else {
             ConnState::Open
         };
+        // A connect's record comes when it is established or fails; it
+        // began at its connect() call, when that is known.
+        let start = if info.kind == NetKind::Connect && info.opened != 0 {
+            info.opened.min(ktime)
+        } else {
+            ktime
+        };
         let mut conn = Connection {
             owner,
             protocol: info.protocol,
             direction: info.direction,
             local: info.local,
             remote: info.remote,
-            start: ktime,
+            start,
             end: None,
             state,
             peer: None,
@@ -404,9 +426,10 @@ impl CausalTree {
             None
         };
         net.conns.push(conn);
-        let node = &mut self.nodes[owner.index()];
-        node.conns.push(id);
-        node.conn_counts.count(info.direction, 1);
+        self.list_conn(owner, id);
+        self.nodes[owner.index()]
+            .conn_counts
+            .count(info.direction, 1);
         if let Some(old) = reused {
             // A cookie reused after a missed close (a socket connected
             // again after a failed connect): the old record is over.
@@ -415,6 +438,22 @@ impl CausalTree {
         if self.net.conns.len() >= self.net.next_check {
             self.forget_closed();
         }
+    }
+
+    /// Adds `id` to the connections of `owner`, which are in start order: a
+    /// connect's record comes when it is established or fails, and it
+    /// starts when its connect() was called, so one that took long comes
+    /// after others that started after it.
+    fn list_conn(&mut self, owner: NodeId, id: ConnId) {
+        let conns = &self.net.conns;
+        let start = conns[id.index()].start;
+        let list = &mut self.nodes[owner.index()].conns;
+        let later = list
+            .iter()
+            .rev()
+            .take_while(|c| conns[c.index()].start > start)
+            .count();
+        list.insert(list.len() - later, id);
     }
 
     /// Forgets closed connections to bound memory (see [`MAX_CONNS`]), and
@@ -512,10 +551,18 @@ impl CausalTree {
             return;
         }
         if let EventKind::Net(info) = s.as_event().kind {
-            self.net_record(owner, s.seen, &info, true);
-            if s.unused {
+            // A connect seen called (found in flight, or listed again in a
+            // rotated journal's next file): it is known when it opened,
+            // and its start is no bound.
+            self.net_record(owner, s.seen, &info, s.opened == 0);
+            if s.unused || s.connecting {
                 if let Some(&id) = self.net.by_cookie.get(&s.cookie) {
-                    self.net.conns[id.index()].unused = true;
+                    let c = &mut self.net.conns[id.index()];
+                    c.unused = s.unused;
+                    if s.connecting && c.end.is_none() {
+                        c.state = ConnState::Connecting;
+                        self.nodes[owner.index()].conn_counts.connecting += 1;
+                    }
                 }
             }
         }
@@ -524,23 +571,33 @@ impl CausalTree {
     /// Makes the listed connection `id` the one the probe reported now.
     fn reopen_listed(&mut self, id: ConnId, owner: NodeId, ktime: u64, info: &NetInfo) {
         let c = &self.net.conns[id.index()];
-        let was = c.owner;
-        if was != owner {
-            self.nodes[was.index()].conns.retain(|&c| c != id);
-            self.nodes[owner.index()].conns.push(id);
+        let (was, started) = (c.owner, c.start);
+        let connecting = c.state == ConnState::Connecting;
+        let counts = &mut self.nodes[was.index()].conn_counts;
+        counts.count(c.direction, -1);
+        if connecting {
+            counts.connecting = counts.connecting.saturating_sub(1);
         }
-        self.nodes[was.index()].conn_counts.count(c.direction, -1);
         self.nodes[owner.index()]
             .conn_counts
             .count(info.direction, 1);
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
         c.unused = false;
+        if connecting {
+            c.state = ConnState::Open;
+        }
         // An accept is reported at the socket's first use, which can be
         // long after it was listed waiting (a hung worker): it was there
-        // by the listing, and keeps that bound. A connect is reported when
-        // it is established, which says it better.
-        if !(info.kind == NetKind::Accept && c.start <= ktime) {
+        // by the listing, and keeps that bound. A connect says when its
+        // connect() was called, when the probe saw it; one listed
+        // connecting at the start was called before the listing, which
+        // stays its bound; another (a journal written before causeway
+        // recorded connecting) is as good as its establishment.
+        if info.kind == NetKind::Connect && info.opened != 0 {
+            c.start = info.opened.min(ktime);
+            c.seeded = false;
+        } else if !((info.kind == NetKind::Accept || connecting) && c.start <= ktime) {
             c.start = ktime;
             c.seeded = false;
         }
@@ -548,6 +605,10 @@ impl CausalTree {
         c.local = info.local;
         c.remote = info.remote;
         c.netns = info.netns;
+        if was != owner || c.start != started {
+            self.nodes[was.index()].conns.retain(|&c| c != id);
+            self.list_conn(owner, id);
+        }
     }
 
     /// Ends every TCP connection still open whose socket the recording
@@ -646,6 +707,7 @@ mod tests {
                 bytes_sent: if kind == NetKind::Close { 5 } else { 0 },
                 bytes_received: if kind == NetKind::Close { 7 } else { 0 },
                 ending: Default::default(),
+                opened: 0,
             }),
         })
     }
@@ -752,6 +814,124 @@ mod tests {
         assert_eq!(found(3), Some(false), "used: no longer");
         let at_start = CausalTree::from_messages(&[listed(SERVER, NetKind::Accept, S, C, 2)]);
         assert!(!at_start.conns()[0].unused, "listed at start: not known");
+    }
+
+    /// `msg`, a connect's record, saying its connect() was called at `at`.
+    fn called(msg: Message, at: u64) -> Message {
+        let Message::Event(mut ev) = msg else {
+            unreachable!("net() makes events");
+        };
+        if let EventKind::Net(n) = &mut ev.kind {
+            n.opened = at;
+        }
+        Message::Event(ev)
+    }
+
+    /// A connect of CLIENT still in flight: listed at start (`opened` 0),
+    /// or found in flight at `seen`, called at `opened`.
+    fn in_flight(seen: u64, opened: u64, cookie: u64) -> Message {
+        let Message::Socket(s) = listed(CLIENT, NetKind::Connect, C, S, cookie) else {
+            unreachable!("listed() makes sockets");
+        };
+        Message::Socket(SeedSocket {
+            seen,
+            connecting: true,
+            opened,
+            ..s
+        })
+    }
+
+    #[test]
+    fn a_connect_starts_at_its_connect_call_in_start_order() {
+        // Called at 10, established at 50; another called at 20 and
+        // established at 30 (its record came first).
+        let other = net(30, CLIENT, "curl", NetKind::Connect, C, "127.0.0.1:8081", 2);
+        let tree = CausalTree::from_messages(&[
+            called(other, 20),
+            called(connect(50, 1), 10),
+            close(60, CLIENT, 1),
+        ]);
+        let client = tree.find(CLIENT).unwrap();
+        let starts: Vec<(u64, u64)> = tree
+            .node(client)
+            .conns
+            .iter()
+            .map(|&c| (tree.conn(c).cookie, tree.conn(c).start))
+            .collect();
+        assert_eq!(starts, [(1, 10), (2, 20)], "in start order");
+        let c = tree.conns().iter().find(|c| c.cookie == 1).unwrap();
+        assert_eq!((c.start, c.end), (10, Some(60)));
+        assert!(!c.seeded);
+        // A journal written before connects carried their call: from the
+        // record, as before.
+        let tree = CausalTree::from_messages(&[connect(50, 1)]);
+        assert_eq!(tree.conns()[0].start, 50);
+    }
+
+    #[test]
+    fn a_connect_found_in_flight_is_connecting_until_its_record_says_how_it_ended() {
+        let msgs = [
+            in_flight(3_000, 1_000, 1),
+            called(connect(9_000, 1), 1_000),
+            Message::Event({
+                let Message::Event(mut ev) = close(9_000, CLIENT, 1) else {
+                    unreachable!()
+                };
+                if let EventKind::Net(n) = &mut ev.kind {
+                    // Timed out while connecting.
+                    n.ending = Ending {
+                        error: 110,
+                        from: crate::event::TCP_SYN_SENT,
+                    };
+                }
+                ev
+            }),
+        ];
+        let tree = CausalTree::from_messages(&msgs[..1]);
+        let c = &tree.conns()[0];
+        assert_eq!(
+            (c.state, c.start, c.seeded),
+            (ConnState::Connecting, 1_000, false)
+        );
+        let counts = tree.node(c.owner).conn_counts;
+        assert_eq!((counts.outbound, counts.open, counts.connecting), (1, 1, 1));
+        // Its record: the same connection, open, from the same start.
+        let tree = CausalTree::from_messages(&msgs[..2]);
+        assert_eq!(tree.conns().len(), 1, "not a second connection");
+        let c = &tree.conns()[0];
+        assert_eq!((c.state, c.start), (ConnState::Open, 1_000));
+        let counts = tree.node(c.owner).conn_counts;
+        assert_eq!((counts.outbound, counts.open, counts.connecting), (1, 1, 0));
+        // Then its close: timed out, 8 µs after its connect() call.
+        let tree = CausalTree::from_messages(&msgs);
+        let c = &tree.conns()[0];
+        assert_eq!(
+            (c.state, c.start, c.end),
+            (ConnState::Closed, 1_000, Some(9_000))
+        );
+        assert_eq!(c.failure(), Some(Failure::TimedOut));
+        let counts = tree.node(c.owner).conn_counts;
+        assert_eq!((counts.open, counts.connecting, counts.failed), (0, 0, 1));
+        // Closed with no record of the connect's end (lost): no longer
+        // connecting.
+        let tree =
+            CausalTree::from_messages(&[in_flight(3_000, 1_000, 1), close(9_000, CLIENT, 1)]);
+        let c = &tree.conns()[0];
+        assert_eq!(c.state, ConnState::Closed);
+        assert_eq!(tree.node(c.owner).conn_counts.connecting, 0);
+    }
+
+    #[test]
+    fn a_connect_listed_connecting_at_start_keeps_its_bound_when_established() {
+        // Listed at 5 in SYN_SENT: called before then, when is not known;
+        // the probe reports it when established (at 20), naming no call.
+        let tree = CausalTree::from_messages(&[in_flight(5, 0, 1), connect(20, 1)]);
+        let c = &tree.conns()[0];
+        assert_eq!(tree.conns().len(), 1);
+        assert_eq!((c.state, c.start, c.seeded), (ConnState::Open, 5, true));
+        let tree = CausalTree::from_messages(&[in_flight(5, 0, 1)]);
+        assert_eq!(tree.conns()[0].state, ConnState::Connecting);
+        assert!(tree.conns()[0].seeded);
     }
 
     #[test]

@@ -701,6 +701,7 @@ fn forgotten_processes_take_their_connections_and_a_live_peer_keeps_its_own() {
             bytes_sent: 0,
             bytes_received: 0,
             ending: Default::default(),
+            opened: 0,
         })
     };
     let (c, sv) = ("127.0.0.1:40000", "127.0.0.1:80");
@@ -793,6 +794,7 @@ fn tcp(kind: NetKind, direction: Direction, local: &str, remote: &str, cookie: u
         bytes_sent: 0,
         bytes_received: 0,
         ending: Default::default(),
+        opened: 0,
     })
 }
 
@@ -850,6 +852,7 @@ fn what_the_next_recording_does_not_list_ended_in_the_gap_before_it() {
         bytes_sent: 0,
         bytes_received: 0,
         ending: Default::default(),
+        opened: 0,
     });
     s.event(sleeper, 200, shell, udp);
     let ended = s.now;

@@ -1013,6 +1013,11 @@ struct Raw {
     core_dumped: Option<bool>,
     /// A `socket` line's: found unused while recording.
     unused: Option<bool>,
+    /// A `socket` line's: still connecting.
+    connecting: Option<bool>,
+    /// A `connect` line's (or a `socket` line's): when `connect()` was
+    /// called.
+    opened: Option<u64>,
     defunct: Option<u64>,
     protocol: Option<String>,
     direction: Option<String>,
@@ -1122,6 +1127,7 @@ fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
         return Ok(SeedSocket::from_event(&ev).map(|s| {
             Message::Socket(SeedSocket {
                 unused: raw.unused.unwrap_or(false),
+                connecting: raw.connecting.unwrap_or(false),
                 ..s
             })
         }));
@@ -1212,6 +1218,7 @@ fn net(raw: &Raw) -> Result<NetInfo, String> {
                 .and_then(tcp_state_number)
                 .unwrap_or(0),
         },
+        opened: raw.opened.unwrap_or(0),
     })
 }
 

@@ -55,6 +55,8 @@ fn listed_listener() -> crate::event::SeedSocket {
         cookie: 7,
         netns: 4_026_531_840,
         unused: false,
+        connecting: false,
+        opened: 0,
     }
 }
 
@@ -95,6 +97,8 @@ fn sample() -> Vec<Message> {
             bytes_sent: 0,
             bytes_received: 0,
             ending: Default::default(),
+            // Its connect() call, 1.5 s before it was established.
+            opened: 3_500_000_123,
         })),
         ev(EventKind::Net(NetInfo {
             kind: NetKind::Close,
@@ -110,6 +114,7 @@ fn sample() -> Vec<Message> {
                 error: 104,
                 from: 1,
             },
+            opened: 0,
         })),
         ev(EventKind::Net(NetInfo {
             kind: NetKind::Gone,
@@ -122,6 +127,7 @@ fn sample() -> Vec<Message> {
             bytes_sent: 0,
             bytes_received: 0,
             ending: Default::default(),
+            opened: 0,
         })),
         Message::Lost {
             ktime: 6_000_000_000,
@@ -163,6 +169,26 @@ fn sample() -> Vec<Message> {
             remote: addr("[::1]:40000"),
             cookie: 8,
             unused: true,
+            ..listed_listener()
+        }),
+        // Listed at start still connecting; and found connecting while
+        // recording, with its connect() call seen.
+        Message::Socket(crate::event::SeedSocket {
+            direction: Direction::Outbound,
+            local: addr("10.0.0.1:40002"),
+            remote: addr("10.88.0.2:81"),
+            cookie: 9,
+            connecting: true,
+            ..listed_listener()
+        }),
+        Message::Socket(crate::event::SeedSocket {
+            seen: 4_700_000_000,
+            direction: Direction::Outbound,
+            local: addr("10.0.0.1:40003"),
+            remote: addr("10.88.0.2:81"),
+            cookie: 10,
+            connecting: true,
+            opened: 2_600_000_000,
             ..listed_listener()
         }),
         Message::Cgroup {

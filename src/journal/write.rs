@@ -207,10 +207,16 @@ impl<W: Write> Writer<W> {
                 let ev = socket.as_event();
                 line.extend_from_slice(br#"{"type":"socket","time":"#);
                 event_fields(line, &mut self.clock, &mut self.idents, &ev);
-                if socket.unused {
+                if socket.unused || socket.connecting {
                     // In place of the line's closing brace.
                     line.pop();
-                    line.extend_from_slice(br#","unused":true}"#);
+                    if socket.unused {
+                        line.extend_from_slice(br#","unused":true"#);
+                    }
+                    if socket.connecting {
+                        line.extend_from_slice(br#","connecting":true"#);
+                    }
+                    line.push(b'}');
                 }
             }
             Message::Event(ev) => {
@@ -551,6 +557,9 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             addr(line, n.remote);
             field(line, br#"","cookie":"#, n.cookie);
             field(line, br#","netns":"#, n.netns);
+            if n.opened != 0 {
+                field(line, br#","opened":"#, n.opened);
+            }
             if n.kind.is_end() {
                 field(line, br#","bytes_sent":"#, n.bytes_sent);
                 field(line, br#","bytes_received":"#, n.bytes_received);
@@ -700,6 +709,7 @@ mod tests {
                 bytes_sent: 0,
                 bytes_received: 0,
                 ending: Default::default(),
+                opened: 0,
             })
         };
         let kinds = [
@@ -811,6 +821,7 @@ mod tests {
                 bytes_sent: 0,
                 bytes_received: 10,
                 ending: Default::default(),
+                opened: 0,
             }),
         };
         let mut line = Vec::new();

@@ -292,7 +292,10 @@ pub const LEGEND: &[(&str, &str)] = &[
         "+  s  ▸ (n)",
         "new (last 2 s); seeded: there before causeway; folded",
     ),
-    ("↗ ↙ ◉ ✗  ↑ ↓", "out/in/listen/failed; bytes sent/received"),
+    (
+        "↗ ↙ ◉ ⇢ ✗  ↑ ↓",
+        "out/in/listen/connecting/failed; bytes sent/received",
+    ),
     ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
     (
         "97%  340M  ·",

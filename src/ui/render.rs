@@ -484,6 +484,10 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     if let Some(m) = conn_marker(counts) {
         left.push(Span::styled(m, t.net()));
     }
+    // Connects in flight for a while: what a hung client waits on.
+    if counts.connecting > 0 {
+        left.push(Span::styled(format!(" ⇢{}", counts.connecting), t.alert()));
+    }
     if counts.failed > 0 {
         left.push(Span::styled(format!(" ✗{}", counts.failed), t.failure()));
     }
@@ -1009,10 +1013,14 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             0 => String::new(),
             f => format!(", {f} oldest closed forgotten"),
         };
+        let connecting = match counts.connecting {
+            0 => String::new(),
+            n => format!(", {n} connecting"),
+        };
         let mut conns = vec![
             label(app, "conns"),
             Span::raw(format!(
-                "{} ({} open{forgotten})  ",
+                "{} ({} open{connecting}{forgotten})  ",
                 counts.total(),
                 counts.open
             )),
@@ -1255,6 +1263,8 @@ fn conn_line(
         Some(f) => Span::styled(failure_word(f), t.failure()),
         // Open and unused since it was found so: a hung worker's.
         None if c.unused && state == ConnState::Open => Span::styled("unused", t.alert()),
+        // Its connect() not answered yet, for a while: a hung client's.
+        None if state == ConnState::Connecting => Span::styled("connecting", t.alert()),
         None => Span::styled(
             state.as_str(),
             if ended.is_some() {

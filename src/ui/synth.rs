@@ -266,6 +266,7 @@ impl Synth {
             bytes_sent: 0,
             bytes_received: 0,
             ending: Default::default(),
+            opened: 0,
         };
         let uid = self.uid(who.0);
         self.event(who.0, who.1, uid, "", EventKind::Net(info));

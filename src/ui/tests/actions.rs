@@ -961,3 +961,13 @@ fn a_key_split_after_esc_is_put_back() {
         assert_eq!(rejoin_escapes(keys(&came)), keys(&came), "{came:?}");
     }
 }
+
+#[test]
+fn a_connect_in_flight_is_found_by_the_address_it_waits_on() {
+    let mut app = replay(super::render::with_a_connect_in_flight(), vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "10.88.0.2");
+    assert_eq!(pid_of(&app), Some(600));
+    type_search(&mut app, ":81");
+    assert_eq!(pid_of(&app), Some(600));
+}

@@ -1509,3 +1509,56 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
     );
     assert!(s.contains(" 3 alive / 4 procs"), "{s}");
 }
+
+/// The demo with a connect of nginx (600) found in flight: called 3 s
+/// before the end of the demo, to 10.88.0.2:81.
+pub(super) fn with_a_connect_in_flight() -> Vec<crate::event::Message> {
+    use crate::event::{Direction, SeedSocket};
+    let mut msgs = synth::demo();
+    let app0 = replay(msgs.clone(), vec![]);
+    let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
+    let mut sock = SeedSocket::tcp_for_test(Direction::Outbound, 9_999, 0);
+    sock.connecting = true;
+    sock.actor.proc = nginx;
+    sock.actor.tid = nginx.pid;
+    sock.seen = app0.tree.last_ktime();
+    sock.opened = sock.seen - 3_000_000_000;
+    sock.local = "10.0.0.1:40046".parse().unwrap();
+    sock.remote = "10.88.0.2:81".parse().unwrap();
+    msgs.push(crate::event::Message::Socket(sock));
+    msgs
+}
+
+#[test]
+fn a_connect_in_flight_says_connecting_and_its_row_counts_it() {
+    let mut app = replay(with_a_connect_in_flight(), vec![]);
+    select_pid(&mut app, 600);
+    let buf = draw(&mut app, 200, 50);
+    let s = screen(&buf);
+    // The row: one connect in flight, in the alert style.
+    let row = s
+        .lines()
+        .find(|l| l.contains("600 nginx ↗"))
+        .unwrap_or_else(|| panic!("nginx's row: {s}"));
+    assert!(row.contains("⇢1"), "{row}");
+    assert_eq!(Some(cell_at(&buf, "⇢1").fg), app.theme.alert().fg);
+    // The detail: counted, and its row says so, from its connect() call,
+    // 3 s before.
+    assert!(s.contains("1 connecting"), "{s}");
+    let line = s
+        .lines()
+        .find(|l| l.contains("10.88.0.2:81"))
+        .unwrap_or_else(|| panic!("the connect in the detail: {s}"));
+    assert!(
+        line.contains("connecting") && line.contains(" 3.0s"),
+        "{line}"
+    );
+    // The connection list too.
+    app.handle(Action::Connections);
+    let s = screen(&draw(&mut app, 160, 40));
+    let line = s
+        .lines()
+        .find(|l| l.contains("10.88.0.2:81"))
+        .unwrap_or_else(|| panic!("the connect in the list: {s}"));
+    assert!(line.contains("connecting"), "{line}");
+}

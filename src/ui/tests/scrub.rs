@@ -251,3 +251,50 @@ fn t_goes_to_a_time_and_says_where_the_record_begins() {
     go(&mut app, "-0s");
     assert_eq!(app.at, None);
 }
+
+#[test]
+fn a_connect_that_never_got_established_was_connecting_until_it_ended() {
+    use crate::event::{Ending, TCP_SYN_SENT};
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl", "10.88.0.2:81"]);
+    let local = "10.0.0.1:40046".parse().unwrap();
+    let remote = "10.88.0.2:81".parse().unwrap();
+    let called = s.now;
+    s.now += 19_000_000_000;
+    s.net(
+        (curl, init),
+        NetKind::Connect,
+        Direction::Outbound,
+        local,
+        remote,
+        7,
+    );
+    if let Some(crate::event::Message::Event(ev)) = s.messages.last_mut() {
+        if let crate::event::EventKind::Net(n) = &mut ev.kind {
+            n.opened = called;
+        }
+    }
+    let timed_out = Ending {
+        error: 110,
+        from: TCP_SYN_SENT,
+    };
+    s.close(
+        (curl, init),
+        Direction::Outbound,
+        (local, remote),
+        7,
+        (0, 0),
+        timed_out,
+    );
+    let app = live(&s.messages);
+    let tree = &app.tree;
+    let c = &tree.conns()[0];
+    assert_eq!(c.start, called, "from its connect() call");
+    let during = called + 10_000_000_000;
+    assert_eq!(conn_state(c, Some(during)), ConnState::Connecting);
+    assert_eq!(conn_state(c, None), ConnState::Closed);
+    let id = tree.find_pid(curl.pid).expect("curl");
+    let counts = node_at(tree, id, Some(during)).counts(tree, Some(during));
+    assert_eq!((counts.open, counts.connecting), (1, 1));
+}
