@@ -117,9 +117,12 @@ fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
         .filter(|e| matches!(e.kind, EventKind::Fork))
         .count();
     assert!(started >= 1);
+    let count = |n: usize| causeway::ui::format::count(n as u64);
     let said = format!(
-        "recorded {} processes ({seeded} running at start, {started} started)",
-        seeded + started
+        "recorded {} processes ({} running at start, {} started)",
+        count(seeded + started),
+        count(seeded),
+        count(started)
     );
     assert!(stderr.contains(&said), "{said:?} not in {stderr}");
 }

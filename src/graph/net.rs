@@ -243,9 +243,11 @@ impl NetTable {
 
     /// Links a UDP client `conn` (to be `id`) to the server on this host
     /// it sends to, or a UDP server to the newest client that sent to it
-    /// before it was reported: the client's peer is the server (one way:
-    /// a server has many clients, and no other end of its own).
-    fn link_udp(&mut self, conn: &mut Connection, id: ConnId, ktime: u64) {
+    /// before it was reported (its first receive), since its process
+    /// `started`: the client's peer is the server (one way: a server has
+    /// many clients, and no other end of its own). A client that sent
+    /// before the server's process began sent to nothing.
+    fn link_udp(&mut self, conn: &mut Connection, id: ConnId, ktime: u64, started: u64) {
         let conns = &self.conns;
         match conn.direction {
             Direction::Outbound => {
@@ -268,6 +270,7 @@ impl NetTable {
                     let c = &mut self.conns[client.index()];
                     if c.peer.is_none()
                         && reaches(c.remote, conn.local)
+                        && c.start >= started
                         && ktime.saturating_sub(c.start) < LINK_WINDOW_NS
                     {
                         c.peer = Some(id);
@@ -357,6 +360,7 @@ impl CausalTree {
 
     /// A record of the probe, or (`seeded`) a socket listed at the start.
     fn net_record(&mut self, owner: NodeId, ktime: u64, info: &NetInfo, seeded: bool) {
+        let started = self.nodes[owner.index()].key.start;
         let net = &mut self.net;
         net.expire(ktime);
         if info.kind.is_end() {
@@ -418,7 +422,7 @@ impl CausalTree {
             }
         }
         if conn.protocol == Protocol::Udp {
-            net.link_udp(&mut conn, id, ktime);
+            net.link_udp(&mut conn, id, ktime, started);
         }
         let reused = if info.cookie != 0 {
             net.by_cookie.insert(info.cookie, id)
@@ -1156,28 +1160,43 @@ mod tests {
             })
         };
         // The server is reported as it first receives: after the query.
-        let usual = [query(10, 1), udp_server(11, SERVER, "127.0.0.53:53", 2)];
+        let usual = [
+            query(5_010, 1),
+            udp_server(5_011, SERVER, "127.0.0.53:53", 2),
+        ];
         assert_eq!(peer(&usual), Some(SERVER));
         // Or known before it (it received earlier), bound to every address.
-        let known = [udp_server(5, SERVER, "0.0.0.0:53", 2), query(10, 1)];
+        let known = [udp_server(5_005, SERVER, "0.0.0.0:53", 2), query(5_010, 1)];
         assert_eq!(peer(&known), Some(SERVER));
         // Not: another address, another port, another namespace, a server
-        // that ended, a server reported long after.
+        // that ended, a server reported long after, a client that sent
+        // before the server's process began (to nothing: its datagram was
+        // dropped).
         for msgs in [
-            vec![udp_server(5, SERVER, "127.0.0.1:53", 2), query(10, 1)],
             vec![
-                in_netns(udp_server(5, SERVER, "0.0.0.0:53", 2), 7),
-                query(10, 1),
-            ],
-            vec![udp_server(5, SERVER, "127.0.0.53:54", 2), query(10, 1)],
-            vec![
-                udp_server(5, SERVER, "0.0.0.0:53", 2),
-                exit(7, SERVER),
-                query(10, 1),
+                query(1_500, 1),
+                udp_server(5_011, SERVER, "127.0.0.53:53", 2),
             ],
             vec![
-                query(10, 1),
-                udp_server(10 + LINK_WINDOW_NS, SERVER, "0.0.0.0:53", 2),
+                udp_server(5_005, SERVER, "127.0.0.1:53", 2),
+                query(5_010, 1),
+            ],
+            vec![
+                in_netns(udp_server(5_005, SERVER, "0.0.0.0:53", 2), 7),
+                query(5_010, 1),
+            ],
+            vec![
+                udp_server(5_005, SERVER, "127.0.0.53:54", 2),
+                query(5_010, 1),
+            ],
+            vec![
+                udp_server(5_005, SERVER, "0.0.0.0:53", 2),
+                exit(5_007, SERVER),
+                query(5_010, 1),
+            ],
+            vec![
+                query(5_010, 1),
+                udp_server(5_010 + LINK_WINDOW_NS, SERVER, "0.0.0.0:53", 2),
             ],
         ] {
             assert_eq!(peer(&msgs), None, "{msgs:?}");

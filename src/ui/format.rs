@@ -109,9 +109,9 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// `n` and the noun in its number: `1 connection`, `2 connections`.
+/// `n` and the noun in its number: `1 connection`, `2,000 connections`.
 pub fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// What a TCP connection carried, `↑844 B ↓12 KiB` (sent, received), as
@@ -174,13 +174,14 @@ pub fn text(b: &[u8], max: usize) -> String {
 }
 
 /// A program's name where its arguments follow it (a tree row, a line of
-/// `export --text`): quoted when it holds a space, so that a program named
-/// `my prog` run with `30` does not read as `my` run with `prog 30`.
+/// `export --text`): quoted as an argument is ([`word`]), so that a
+/// program named `my prog` run with `30` does not read as `my` run with
+/// `prog 30`, nor one named `curl' 'http:` as `curl` run with `http:`.
 pub fn name(s: String) -> String {
     if s.contains(char::is_whitespace) {
-        format!("'{s}'")
+        format!("'{}'", s.replace('\'', "'\\''"))
     } else {
-        s
+        word(s)
     }
 }
 
@@ -195,16 +196,55 @@ pub fn argv(args: &[Vec<u8>], max: usize) -> String {
         if i > 0 {
             out.push(' ');
         }
-        let s = text(a, max);
-        if s.is_empty() || s.contains([' ', '\t', '\'', '"']) {
-            out.push('\'');
-            out.push_str(&s.replace('\'', "'\\''"));
-            out.push('\'');
-        } else {
-            out.push_str(&s);
-        }
+        out.push_str(&arg(a, max));
     }
     out
+}
+
+/// One argument as [`argv`] shows it: a word, quoted when it needs it
+/// ([`word`]); with bytes that are not UTF-8, as `$'…'`, where `\xNN` is
+/// such a byte and a backslash is doubled, so that the byte 0xff and the
+/// text `\xff` do not read alike. At most about `max` chars.
+fn arg(a: &[u8], max: usize) -> String {
+    if std::str::from_utf8(a).is_ok() {
+        return word(text(a, max));
+    }
+    let mut out = String::from("$'");
+    let mut n = 0;
+    'chunks: for chunk in a.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if n >= max {
+                out.push('…');
+                break 'chunks;
+            }
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c => out.push(crate::event::printable_char(c)),
+            }
+            n += 1;
+        }
+        for byte in chunk.invalid() {
+            if n >= max {
+                out.push('…');
+                break 'chunks;
+            }
+            out.push_str(&format!("\\x{byte:02x}"));
+            n += 4;
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// `s` as a shell reads one word: quoted (`'a b'`, `'it'\''s'`) when it is
+/// empty or holds a space, a tab or a quote.
+fn word(s: String) -> String {
+    if s.is_empty() || s.contains([' ', '\t', '\'', '"']) {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    } else {
+        s
+    }
 }
 
 /// How a process stands, short: `running`, `exit 0`, `exit 1`, `SIGKILL`,
@@ -339,10 +379,23 @@ mod tests {
         assert_eq!(argv(&a, 100), "sh -c 'sleep 5' x?y");
         assert_eq!(name("my prog".into()), "'my prog'");
         assert_eq!(name("python3".into()), "python3");
-        // Bytes that are not UTF-8 say which they were; a real U+FFFD
-        // stays itself.
-        let odd = vec![b"cat".to_vec(), b"\xffbad\xc3(\xef\xbf\xbd".to_vec()];
-        assert_eq!(argv(&odd, 100), "cat \\xffbad\\xc3(\u{FFFD}");
+        // A name that would pass for a program and an argument.
+        assert_eq!(name("curl' 'http:".into()), "'curl'\\'' '\\''http:'");
+        assert_eq!(name("it's".into()), "'it'\\''s'");
+        assert_eq!(name("   ".into()), "'   '");
+        // Bytes that are not UTF-8 say which they were (`$'…'`, where a
+        // backslash is doubled: the text `\xff` is not the byte); a real
+        // U+FFFD stays itself.
+        let odd = vec![
+            b"cat".to_vec(),
+            b"\xffbad\xc3(\xef\xbf\xbd".to_vec(),
+            b"\\xff".to_vec(),
+            b"\\\xff'".to_vec(),
+        ];
+        assert_eq!(
+            argv(&odd, 100),
+            "cat $'\\xffbad\\xc3(\u{FFFD}' \\xff $'\\\\\\xff\\''"
+        );
         assert_eq!(text(b"\xff\xfe", 8), "\\xff\\xfe");
         assert_eq!(text(b"ab\xffcd", 6), "ab\\xff…");
         assert_eq!(text(b"ab\xffcd", 5), "ab…");

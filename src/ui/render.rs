@@ -1011,23 +1011,23 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     if counts.total() > 0 {
         let forgotten = match counts.forgotten {
             0 => String::new(),
-            f => format!(", {f} oldest closed forgotten"),
+            f => format!(", {} oldest closed forgotten", format::count(f)),
         };
         let connecting = match counts.connecting {
             0 => String::new(),
-            n => format!(", {n} connecting"),
+            n => format!(", {} connecting", format::count(n)),
         };
         let mut conns = vec![
             label(app, "conns"),
             Span::raw(format!(
                 "{} ({} open{connecting}{forgotten})  ",
-                counts.total(),
-                counts.open
+                format::count(counts.total()),
+                format::count(counts.open)
             )),
         ];
         if counts.failed > 0 {
             conns.push(Span::styled(
-                format!("{} failed  ", counts.failed),
+                format!("{} failed  ", format::count(counts.failed)),
                 t.failure(),
             ));
         }

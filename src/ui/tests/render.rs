@@ -1390,11 +1390,17 @@ fn a_program_named_with_spaces_is_quoted_before_its_arguments() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let odd = s.spawn(init, 0, "/tmp/my evil prog", &["my evil prog", "30"]);
+    // Nor a name with quotes in it as `curl` run with `http:`.
+    let spoof = s.spawn(init, 0, "/tmp/curl' 'http:", &["curl' 'http:", "40"]);
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, odd.pid);
     let text = screen(&draw(&mut app, 120, 30));
     assert!(
         text.contains(&format!("{} 'my evil prog'  30", odd.pid)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} 'curl'\\'' '\\''http:'  40", spoof.pid)),
         "{text}"
     );
 }
