@@ -367,6 +367,14 @@ fn esc_then_an_arrow_read_together_is_esc_then_the_arrow() {
     t.keys(&["Escape", "Up"]);
     let s = t.wait_text("2/13");
     assert!(!s.contains(" AT "), "scrubbed back:\n{s}");
+    // Nor any other key sent so (Delete, F5, Shift-Tab, Insert, Shift-↑,
+    // Ctrl-↑: `ESC [3~`, `ESC [15~`, `ESC [Z`, `ESC [1;2A`…).
+    for k in ["DC", "F5", "BTab", "IC", "S-Up", "C-Up"] {
+        t.keys(&["Escape", k]);
+        std::thread::sleep(Duration::from_millis(300));
+        let s = t.screen();
+        assert!(!s.contains(" AT "), "Escape {k} scrubbed back:\n{s}");
+    }
     t.keys(&["q"]);
     t.expect_shell_back(0);
 }

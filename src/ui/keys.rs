@@ -190,16 +190,22 @@ pub fn mouse_to_action(ev: MouseEvent) -> Option<Action> {
 /// Esc: read together (a slow link delivers keys in bursts), `ESC` and
 /// `↑` (`ESC [ A`) are `ESC ESC [ A`, which crossterm reads as Esc, `[`
 /// and `A`; and `[` scrubs the view back. `events` are those of one read:
-/// no one types Esc, `[` and `A` within it. The arrows, Home, End, PgUp
-/// and PgDn are put back (`ESC [` and `ESC O` forms); anything else is
-/// left as it came.
+/// no one types Esc, `[` and `A` within it. A whole escape sequence so
+/// split (`ESC [` with its numbers and final character, or `ESC O` and
+/// one) is put back as its key when it is one crossterm knows (arrows,
+/// Home, End, PgUp, PgDn, Insert, Delete, F1–F12, Shift-Tab, with Shift,
+/// Alt or Ctrl), and dropped when not; anything else is left as it came.
 pub fn rejoin_escapes(events: Vec<Event>) -> Vec<Event> {
     // (crossterm gives an upper-case letter Shift.)
     let plain = |e: Option<&Event>| match e {
         Some(Event::Key(k))
             if (k.modifiers - KeyModifiers::SHIFT).is_empty() && k.kind == KeyEventKind::Press =>
         {
-            Some(k.code)
+            match k.code {
+                KeyCode::Char(c) => Some(c),
+                KeyCode::Esc => Some('\x1b'),
+                _ => None,
+            }
         }
         _ => None,
     };
@@ -207,22 +213,15 @@ pub fn rejoin_escapes(events: Vec<Event>) -> Vec<Event> {
     let mut i = 0;
     while i < events.len() {
         out.push(events[i].clone());
-        if plain(events.get(i)) == Some(KeyCode::Esc) {
-            let intro = plain(events.get(i + 1));
-            let mut tail = String::new();
-            for e in events.iter().skip(i + 2).take(3) {
-                match plain(Some(e)) {
-                    Some(KeyCode::Char(c)) => tail.push(c),
-                    _ => break,
-                }
-            }
-            let code = match intro {
-                Some(KeyCode::Char('[' | 'O')) => split_key(&tail),
-                _ => None,
-            };
-            if let Some((code, len)) = code {
-                out.push(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-                i += 2 + len;
+        if plain(events.get(i)) == Some('\x1b') {
+            let rest: String = events[i + 1..]
+                .iter()
+                .take(12)
+                .map_while(|e| plain(Some(e)))
+                .collect();
+            if let Some((key, len)) = split_sequence(&rest) {
+                out.extend(key.map(Event::Key));
+                i += 1 + len;
                 continue;
             }
         }
@@ -231,28 +230,84 @@ pub fn rejoin_escapes(events: Vec<Event>) -> Vec<Event> {
     out
 }
 
-/// The key an escape sequence's rest (after `ESC [` or `ESC O`) begins
-/// with, and how many characters it takes.
-fn split_key(rest: &str) -> Option<(KeyCode, usize)> {
-    let code = match rest.chars().next()? {
+/// The escape sequence `rest` (what followed `ESC`, as characters) begins
+/// with: its key (`None` for one crossterm does not know) and how many
+/// characters it takes; `None` when it begins with none, or is cut short.
+fn split_sequence(rest: &str) -> Option<(Option<KeyEvent>, usize)> {
+    let mut chars = rest.chars();
+    let intro = chars.next()?;
+    if intro == 'O' {
+        let code = match chars.next()? {
+            'A' => KeyCode::Up,
+            'B' => KeyCode::Down,
+            'C' => KeyCode::Right,
+            'D' => KeyCode::Left,
+            'H' => KeyCode::Home,
+            'F' => KeyCode::End,
+            'P' => KeyCode::F(1),
+            'Q' => KeyCode::F(2),
+            'R' => KeyCode::F(3),
+            'S' => KeyCode::F(4),
+            _ => return Some((None, 2)),
+        };
+        return Some((Some(KeyEvent::new(code, KeyModifiers::NONE)), 2));
+    }
+    if intro != '[' {
+        return None;
+    }
+    let params: String = chars
+        .clone()
+        .take_while(|c| c.is_ascii_digit() || *c == ';')
+        .collect();
+    let last = chars.nth(params.len())?;
+    if !('@'..='~').contains(&last) {
+        return None;
+    }
+    let len = 2 + params.len();
+    let mut numbers = params.split(';').map(|p| p.parse::<u8>().unwrap_or(1));
+    let first = numbers.next().unwrap_or(1);
+    // `1;5`: the second number, less one, is a mask of Shift, Alt, Ctrl.
+    let mask = numbers.next().unwrap_or(1).saturating_sub(1);
+    let mut modifiers = KeyModifiers::NONE;
+    for (bit, m) in [
+        (1, KeyModifiers::SHIFT),
+        (2, KeyModifiers::ALT),
+        (4, KeyModifiers::CONTROL),
+    ] {
+        if mask & bit != 0 {
+            modifiers |= m;
+        }
+    }
+    let code = match last {
         'A' => KeyCode::Up,
         'B' => KeyCode::Down,
         'C' => KeyCode::Right,
         'D' => KeyCode::Left,
         'H' => KeyCode::Home,
         'F' => KeyCode::End,
-        d => {
-            let code = match d {
-                '1' | '7' => KeyCode::Home,
-                '4' | '8' => KeyCode::End,
-                '5' => KeyCode::PageUp,
-                '6' => KeyCode::PageDown,
-                _ => return None,
-            };
-            return rest[1..].starts_with('~').then_some((code, 2));
-        }
+        'P' => KeyCode::F(1),
+        'Q' => KeyCode::F(2),
+        'R' => KeyCode::F(3),
+        'S' => KeyCode::F(4),
+        'Z' => KeyCode::BackTab,
+        '~' => match first {
+            1 | 7 => KeyCode::Home,
+            2 => KeyCode::Insert,
+            3 => KeyCode::Delete,
+            4 | 8 => KeyCode::End,
+            5 => KeyCode::PageUp,
+            6 => KeyCode::PageDown,
+            11..=15 => KeyCode::F(first - 10),
+            17..=21 => KeyCode::F(first - 11),
+            23 | 24 => KeyCode::F(first - 12),
+            _ => return Some((None, len)),
+        },
+        _ => return Some((None, len)),
     };
-    Some((code, 1))
+    if code == KeyCode::BackTab {
+        modifiers |= KeyModifiers::SHIFT;
+    }
+    Some((Some(KeyEvent::new(code, modifiers)), len))
 }
 
 /// Every key, for the help overlay: (keys, what they do). Kept next to

@@ -950,12 +950,39 @@ fn a_key_split_after_esc_is_put_back() {
     ] {
         assert_eq!(rejoin_escapes(keys(&came)), keys(&meant), "{came:?}");
     }
-    // Anything else is left as it came: '[' alone scrubs, as typed.
+    // With numbers, modifiers, other keys.
+    let with = |c, m| Event::Key(KeyEvent::new(c, m));
+    let none = KeyModifiers::NONE;
+    for (came, meant) in [
+        ("3~", with(KeyCode::Delete, none)),
+        ("1;2A", with(KeyCode::Up, KeyModifiers::SHIFT)),
+        ("1;5D", with(KeyCode::Left, KeyModifiers::CONTROL)),
+        ("15~", with(KeyCode::F(5), none)),
+        ("24~", with(KeyCode::F(12), none)),
+        ("Z", with(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    ] {
+        let mut events = keys(&[esc, ch('[')]);
+        events.extend(keys(&came.chars().map(ch).collect::<Vec<_>>()));
+        assert_eq!(
+            rejoin_escapes(events),
+            [Event::Key(key(esc)), meant],
+            "{came}"
+        );
+    }
+    // A whole sequence crossterm does not know is dropped, not read as
+    // keys ('[' would scrub).
+    for came in [
+        vec![esc, ch('['), ch('x')],
+        vec![esc, ch('['), ch('9'), ch('9'), ch('~')],
+    ] {
+        assert_eq!(rejoin_escapes(keys(&came)), keys(&[esc]), "{came:?}");
+    }
+    // Anything else is left as it came: '[' alone scrubs, as typed; a
+    // sequence cut short is not guessed at.
     for came in [
         vec![ch('['), ch('A')],
         vec![esc, ch('[')],
-        vec![esc, ch('['), ch('x')],
-        vec![esc, ch('['), ch('5'), ch('x')],
+        vec![esc, ch('['), ch('5')],
         vec![esc, ch('a')],
     ] {
         assert_eq!(rejoin_escapes(keys(&came)), keys(&came), "{came:?}");
