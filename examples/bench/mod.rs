@@ -7,8 +7,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Starts `causeway record --output OUTPUT` and waits until it is
-/// attached (attach and /proc scan take well under a second).
+/// attached (attach and /proc scan take well under a second). A file
+/// OUTPUT is the bench's own journal of an earlier round, removed first:
+/// `record` does not write over a file that holds something.
 pub fn start_record(bin: &str, output: &str, stderr: Stdio) -> Child {
+    if output != "/dev/null" {
+        let _ = std::fs::remove_file(output);
+    }
     let child = Command::new(bin)
         .args(["record", "--output", output])
         .stderr(stderr)
