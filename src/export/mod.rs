@@ -249,6 +249,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "parent_inferred": n.parent_inferred,
         "parent_exec": parent_exec,
         "seeded": n.seeded,
+        "started_unseen": n.started_unseen,
         "comm": n.comm.as_str(),
         "uid": n.uid,
         "gid": n.gid,

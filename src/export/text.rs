@@ -183,7 +183,12 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
     if !args.is_empty() {
         let _ = write!(line, "  {}", format::argv(&args, ARGV_MAX));
     }
-    let started = if p["seeded"] == Value::Bool(true) {
+    let started = if p["started_unseen"] == Value::Bool(true) {
+        format!(
+            "started {} between recordings, unseen",
+            clock(&p["start_time"])
+        )
+    } else if p["seeded"] == Value::Bool(true) {
         seeded.to_string()
     } else {
         format!("started {}", clock(&p["start_time"]))
@@ -360,7 +365,7 @@ fn clock(t: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Direction, Ending, ExitStatus, Message, NetKind};
+    use crate::event::{Direction, Ending, ExitStatus, Message, NetKind, ProcKey};
     use crate::graph::CausalTree;
     use crate::ui::synth::{self, Synth};
 
@@ -528,7 +533,25 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
             procs: vec![init],
             sockets: vec![],
         })));
+        // Started in the stretch, unseen: the next recording's scan found it.
+        let unseen = ProcKey::new(4321, from + 500_000_000);
+        s.messages.push(Message::Seed(crate::event::SeedProcess {
+            proc: unseen,
+            parent: Some(init),
+            comm: "cron".into(),
+            ..Default::default()
+        }));
         let tree = CausalTree::from_messages(&s.messages);
+        let cron = tree.find(unseen).unwrap();
+        let doc = crate::export::chain(&tree, &synth::header(), cron, tree.last_ktime());
+        assert_eq!(doc["processes"][1]["started_unseen"], true);
+        let text = summary(&doc);
+        assert!(
+            text.contains(
+                "▶ 4321 cron  (started 00:01:40.502 between recordings, unseen, running)"
+            ),
+            "{text}"
+        );
         let id = tree.find(sleep).unwrap();
         let doc = crate::export::chain(&tree, &synth::header(), id, tree.last_ktime());
         let end = &doc["processes"][1]["end"];

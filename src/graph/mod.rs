@@ -79,6 +79,10 @@ pub struct Node {
     /// not listed when the next began, at `exit_time`. How it ended is not
     /// known (`exit` is `None`). What the live view calls `gone`.
     pub gone: Option<u64>,
+    /// Seeded by the /proc scan of a recording read after another (see
+    /// [`Gap`]), and started after that one ended: in the stretch between
+    /// them, unseen, not before causeway began.
+    pub started_unseen: bool,
     /// Its fork was not seen: `causal_parent` is the parent the kernel named
     /// at its first event, which may already be an adoptive one.
     pub parent_inferred: bool,
@@ -521,6 +525,7 @@ impl CausalTree {
         }
         if !existed {
             node.seeded = true;
+            node.started_unseen = self.gaps.last().is_some_and(|g| seed.proc.start > g.from);
             node.uid = seed.uid;
             node.gid = seed.gid;
             node.cgroup = seed.cgroup;
@@ -761,6 +766,7 @@ impl CausalTree {
             seeded: false,
             defunct: false,
             gone: None,
+            started_unseen: false,
             parent_inferred: matches!(hint, ParentHint::Current(_)),
             first_seen: seen,
             conns: Vec::new(),

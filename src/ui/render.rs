@@ -748,7 +748,9 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ident.push(Span::styled(format!("  comm {comm}"), t.dim()));
     }
     if n.seeded {
-        let when = if app.header.continued {
+        let when = if n.started_unseen {
+            "  seeded (started between two recordings, unseen)"
+        } else if app.header.continued {
             "  seeded (running when this journal file began)"
         } else {
             "  seeded (running before causeway began)"

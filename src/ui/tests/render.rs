@@ -1484,9 +1484,23 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
         procs: vec![init, kept],
         sockets: vec![],
     })));
+    // Started in the stretch, unseen: the next recording's scan found it.
+    let unseen = ProcKey::new(4321, from + 500_000_000);
+    s.messages.push(Message::Seed(crate::event::SeedProcess {
+        proc: unseen,
+        parent: Some(init),
+        comm: "cron".into(),
+        ..Default::default()
+    }));
     s.now = to;
     s.spawn(init, 0, "/usr/bin/make", &["make"]);
     let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, unseen.pid);
+    let detail = screen(&draw(&mut app, 160, 30));
+    assert!(
+        detail.contains("seeded (started between two recordings,"),
+        "{detail}"
+    );
     select_pid(&mut app, sleep.pid);
     let buf = draw(&mut app, 160, 30);
     let l = lines(&buf);
@@ -1513,7 +1527,7 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
         s.contains("ended    gone: ended unseen between two recordings, after 2026-01-01"),
         "{s}"
     );
-    assert!(s.contains(" 3 alive / 4 procs"), "{s}");
+    assert!(s.contains(" 4 alive / 5 procs"), "{s}");
 }
 
 /// The demo with a connect of nginx (600) found in flight: called 3 s
