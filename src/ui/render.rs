@@ -204,7 +204,9 @@ fn status_bar(buf: &mut Buffer, app: &App, area: Rect) {
 fn footer(buf: &mut Buffer, app: &App, area: Rect) {
     let t = app.theme;
     if let Some(f) = &app.flash {
-        let line = Line::from(Span::styled(format!(" {f}"), t.title()));
+        // Cut to the width with an ellipsis: the cut shows.
+        let said = format::fit(&format!(" {f}"), usize::from(area.width));
+        let line = Line::from(Span::styled(said, t.title()));
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }

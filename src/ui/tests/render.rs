@@ -1582,3 +1582,13 @@ fn a_connect_in_flight_says_connecting_and_its_row_counts_it() {
         .unwrap_or_else(|| panic!("the connect in the list: {s}"));
     assert!(line.contains("connecting"), "{line}");
 }
+
+#[test]
+fn a_footer_message_longer_than_the_line_shows_its_cut() {
+    let mut app = replay(synth::demo(), vec![]);
+    app.flash = Some(format!("{} end", "word ".repeat(30)));
+    let buf = draw(&mut app, 80, 24);
+    let footer = lines(&buf)[23].trim_end().to_string();
+    assert!(footer.ends_with('…'), "{footer:?}");
+    assert!(!footer.contains("end"), "{footer:?}");
+}
