@@ -12,15 +12,17 @@
 //! non-zero or were killed, and those with a connection that failed;
 //! `!refused`, `!reset`, `!timed out` (or `!timeout`), `!unreachable`,
 //! `!aborted`, `!abandoned` or an errno name (`!econnreset`) find those
-//! whose connections failed that way.
+//! whose connections failed that way. And what is stuck: `!connecting`
+//! finds those with a connect still unanswered, `!unused` those holding
+//! an accepted connection nobody has read.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use super::at::conn_end;
+use super::at::{conn_end, conn_state};
 use super::format;
 use crate::event::{Direction, ExitStatus, Failure, errno_name, signal_name};
-use crate::graph::{Connection, Node, display_name};
+use crate::graph::{ConnState, Connection, Node, display_name};
 
 /// A parsed search.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +82,8 @@ fn died_so(node: &Node, how: &str) -> bool {
 
 /// The words `!` takes, besides an errno's name and a signal's, as an
 /// unknown one is answered.
-const KINDS: &str = "refused reset timeout unreachable aborted abandoned error killed oom core";
+const KINDS: &str =
+    "refused reset timeout unreachable aborted abandoned error killed oom core connecting unused";
 
 /// Whether `how` (in lower case) is a failure [`Query::matches_process`]
 /// or [`Query::matches_conn`] can find: a way a connection fails, an
@@ -97,7 +100,7 @@ fn known_kind(how: &str) -> bool {
     ];
     // Linux's errnos end at 4095, its signals at 64.
     ways.iter().any(|f| f.as_str() == how)
-        || matches!(how, "killed" | "core" | "oom")
+        || matches!(how, "killed" | "core" | "oom" | "connecting" | "unused")
         || (1..=64).any(|s| signal_name(s).eq_ignore_ascii_case(how))
         || (1..=4095).any(|e| errno_name(e).eq_ignore_ascii_case(how))
 }
@@ -236,6 +239,16 @@ impl Query {
     /// listener's remote end (`0.0.0.0:0`) is not an address anyone talked
     /// to, and is never matched.
     pub fn matches_conn(&self, c: &Connection, at: Option<u64>) -> bool {
+        // Stuck, not failed: a connect unanswered, a connection unread.
+        match &self.failed {
+            Some(Failed::How(how)) if how == "connecting" => {
+                return conn_state(c, at) == ConnState::Connecting;
+            }
+            Some(Failed::How(how)) if how == "unused" => {
+                return c.unused && conn_state(c, at) == ConnState::Open;
+            }
+            _ => {}
+        }
         if let Some(failed) = &self.failed {
             let Some(failure) = conn_end(c, at).and(c.failure()) else {
                 return false;
@@ -390,6 +403,38 @@ mod tests {
         assert!(finds("system.slice/docker", job));
         assert!(!finds("docker-3f2a", init), "init's cgroup was never named");
         assert!(!finds("nginx.service", job));
+    }
+
+    #[test]
+    fn a_bang_finds_what_is_stuck() {
+        let open = conn(Direction::Outbound, "127.0.0.1:40000", "10.88.0.2:81");
+        let connecting = Connection {
+            state: ConnState::Connecting,
+            ..open.clone()
+        };
+        let unused = Connection {
+            unused: true,
+            ..conn(Direction::Inbound, "127.0.0.1:8080", "127.0.0.1:40000")
+        };
+        let timed_out = Connection {
+            end: Some(10),
+            state: ConnState::Closed,
+            ending: crate::event::Ending {
+                error: 110,
+                from: 2,
+            },
+            ..connecting.clone()
+        };
+        let finds = |q: &str, c: &Connection, at| Query::parse(q).matches_conn(c, at);
+        assert!(finds("!connecting", &connecting, None));
+        assert!(!finds("!connecting", &open, None) && !finds("!connecting", &unused, None));
+        // Until it timed out, it was connecting; then it was not.
+        assert!(finds("!connecting", &timed_out, Some(9)));
+        assert!(!finds("!connecting", &timed_out, None));
+        assert!(finds("!unused", &unused, None) && !finds("!unused", &open, None));
+        assert!(Query::parse("!connecting").unknown_kind().is_none());
+        // Neither is a failure.
+        assert!(!finds("!", &connecting, None) && !finds("!", &unused, None));
     }
 
     #[test]
