@@ -148,6 +148,24 @@ fn program(p: &Value) -> String {
     format!("{first}{via}{last}")
 }
 
+/// What process `p` was when it opened a connection at `start`, when that
+/// is not what it runs last: what it was forked as, before its first exec
+/// (`began_as`), or the program it ran then, between two execs; as the
+/// view's connection line says it.
+fn opened_as(p: &Value, start: u64) -> Option<String> {
+    let execs = p["execs"].as_array()?;
+    let first = execs.first()?["ktime"].as_u64()?;
+    if start < first {
+        return began_as(p);
+    }
+    let k = execs.partition_point(|e| e["ktime"].as_u64().is_none_or(|x| x <= start));
+    (k > 0 && k < execs.len())
+        .then(|| decode_bytes(&execs[k - 1]["exe"]))
+        .flatten()
+        .filter(|x| !x.is_empty())
+        .map(|x| format::text(x.rsplit(|&b| b == b'/').next().unwrap_or(&x), 40))
+}
+
 /// What a process was forked as, when it did something before its first
 /// exec (`began_as`).
 fn began_as(p: &Value) -> Option<String> {
@@ -328,12 +346,10 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
         ) {
             let _ = write!(line, ", {carried}");
         }
-        // Opened before its process exec'd: by what it was forked as.
-        let first_exec = p["execs"][0]["ktime"].as_u64();
-        if let (Some(began), Some(s), Some(e)) = (began_as(p), c["start"].as_u64(), first_exec) {
-            if s < e {
-                let _ = write!(line, " (as {began})");
-            }
+        // Opened before its process exec'd: by what it was forked as; or
+        // between two execs: by the program it ran then.
+        if let Some(by) = c["start"].as_u64().and_then(|s| opened_as(p, s)) {
+            let _ = write!(line, " (as {by})");
         }
         if let Some(peer) = name_of(&c["peer"]) {
             let _ = write!(line, "  (peer {peer})");
@@ -409,6 +425,25 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
             text.contains(&format!("▶ {} 'my evil prog'  30  (started", odd.pid)),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_connection_opened_between_two_execs_says_by_which_program() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "…"]);
+        let (l, r) = (
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
+            std::net::SocketAddr::from(([127, 0, 0, 1], 18_081)),
+        );
+        s.net((job, init), NetKind::Connect, Direction::Outbound, l, r, 7);
+        s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "3"]);
+        let text = text_of(&s.messages, job.pid);
+        let row = text
+            .lines()
+            .find(|l| l.contains("127.0.0.1:18081"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(row.ends_with(", open (as bash)"), "{row}");
     }
 
     #[test]

@@ -139,10 +139,16 @@ pub fn opened_as(tree: &CausalTree, id: ConnId, at: Option<u64>) -> Option<Strin
     let c = tree.conn(id);
     let owner = node_at(tree, c.owner, at);
     let first = owner.execs.first()?.time?;
-    if c.start >= first {
-        return None;
+    if c.start < first {
+        return tree.before_exec(c.owner).map(printable_name);
     }
-    tree.before_exec(c.owner).map(printable_name)
+    // Opened between two execs: by the program it ran then, when it ran
+    // another after (by the moment shown).
+    let k = owner
+        .execs
+        .partition_point(|e| e.time.is_none_or(|x| x <= c.start));
+    (k > 0 && k < owner.execs.len())
+        .then(|| crate::graph::display_name(Some(&owner.execs[k - 1].info), &owner.node.comm))
 }
 
 /// When the connection closed, if it had by `at`.
