@@ -370,7 +370,9 @@ for _ in range(n):
 c2.close()
 assert w.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == SYN_SENT
 a, _ = s.accept()
-select.select([], [w], [], 30)
+# The SYN is sent again after 1, 2, 4, 8, 16, 32 s: after a long wait for
+# the probe, the next may be half a minute off.
+select.select([], [w], [], 120)
 assert w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
 b, _ = s.accept()
 waiting = w.getsockname()[1]
@@ -1673,7 +1675,10 @@ def state(s):
     return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
 def wait_line():
     # Not for ever: a test that never says so fails, and does not hang.
-    if select.select([sys.stdin], [], [], 30)[0]:
+    # Two minutes: the script starts before its test's probe, which may
+    # wait its turn behind the other tests' (a line timed out and then
+    # read at the next wait would skip a step).
+    if select.select([sys.stdin], [], [], 120)[0]:
         sys.stdin.readline()
 def hang():
     s = socket.socket()
@@ -1852,7 +1857,9 @@ s, filler, w, before, after = hang()
 say(port=s.getsockname()[1], hanging=w.getsockname()[1])
 wait_line()
 a, _ = s.accept()
-select.select([], [w], [], 30)
+# The SYN is sent again after 1, 2, 4, 8, 16, 32 s: after a long wait for
+# the probe, the next may be half a minute off.
+select.select([], [w], [], 120)
 assert w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
 say(established=boot_ns())
 wait_line()
@@ -1896,7 +1903,8 @@ fn a_connect_hanging_when_causeway_starts_is_listed_connecting_then_open() {
             }
             c.end.is_some()
         },
-        Duration::from_secs(60),
+        // The next SYN may come a minute after the accept (see the script).
+        Duration::from_secs(150),
     );
     let said = said.lock().unwrap().clone();
     assert_eq!(
