@@ -200,22 +200,29 @@ fn a_zombie_at_start_is_recorded_as_ended_and_dev_null_is_an_output() {
     assert_eq!(node.exit, Some(ExitStatus::Code(3)));
 }
 
-#[test]
-fn a_closed_pipe_ends_the_recording_quietly() {
-    if !probe_allowed("a_closed_pipe_ends_the_recording_quietly") {
-        return;
-    }
+/// `causeway record` writing to a pipe, for a minute at most, once its
+/// header has been read from it: the recorder, and the pipe's end.
+fn recorder_on_a_pipe() -> (std::process::Child, std::process::ChildStdout) {
     let mut rec = Command::new(BIN)
         .args(["record", "--duration", "60s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Read the first line, like `| head -1`, then close the pipe.
     let mut stdout = rec.stdout.take().unwrap();
     let mut first = [0u8; 64];
     stdout.read_exact(&mut first).unwrap();
     assert!(first.starts_with(b"{\"type\":\"header\""));
+    (rec, stdout)
+}
+
+#[test]
+fn a_closed_pipe_ends_the_recording_quietly() {
+    if !probe_allowed("a_closed_pipe_ends_the_recording_quietly") {
+        return;
+    }
+    // Read the first line, like `| head -1`, then close the pipe.
+    let (mut rec, stdout) = recorder_on_a_pipe();
     drop(stdout);
     // Make some events so the recorder notices the closed pipe.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -237,17 +244,9 @@ fn what_came_after_the_reader_left_is_counted_as_not_written() {
     if !probe_allowed("what_came_after_the_reader_left_is_counted_as_not_written") {
         return;
     }
-    let mut rec = Command::new(BIN)
-        .args(["record", "--duration", "60s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // A reader that takes the header, then nothing (`| sleep 45`), while
     // far more than a pipe's 64 KiB of events happen; then it leaves.
-    let mut stdout = rec.stdout.take().unwrap();
-    let mut first = [0u8; 64];
-    stdout.read_exact(&mut first).unwrap();
+    let (mut rec, stdout) = recorder_on_a_pipe();
     for _ in 0..400 {
         Command::new("/bin/true").status().unwrap();
     }

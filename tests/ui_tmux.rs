@@ -323,16 +323,23 @@ fn resize_and_sigterm_restore_the_terminal() {
     t.expect_shell_back(0);
 }
 
-#[test]
-fn a_key_after_a_resize_is_read_at_once() {
-    if !tmux_available("a_key_after_a_resize_is_read_at_once") {
-        return;
-    }
+/// The demo journal replayed in a 120×40 tmux window, on its last row;
+/// the journal's directory is kept while the first lives.
+fn demo_replay() -> (tempfile::TempDir, Tmux) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
     let t = Tmux::start(120, 40);
     t.type_line(&replay_cmd(&path));
     t.wait_text("13/13");
+    (dir, t)
+}
+
+#[test]
+fn a_key_after_a_resize_is_read_at_once() {
+    if !tmux_available("a_key_after_a_resize_is_read_at_once") {
+        return;
+    }
+    let (_dir, t) = demo_replay();
     // A key first (the terminal's reader is then set up), then a resize:
     // the next key used to wait in the reader until yet another came, so
     // `q` after resizing an SSH window did nothing.
@@ -355,11 +362,7 @@ fn esc_then_an_arrow_read_together_is_esc_then_the_arrow() {
     if !tmux_available("esc_then_an_arrow_read_together_is_esc_then_the_arrow") {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = write_journal(dir.path(), "demo.jsonl", &synth::demo());
-    let t = Tmux::start(120, 40);
-    t.type_line(&replay_cmd(&path));
-    t.wait_text("13/13");
+    let (_dir, t) = demo_replay();
     t.keys(&["g", "j", "j"]);
     t.wait_text("3/13");
     // One write, as a slow link delivers them: the ↑ was read as `[`

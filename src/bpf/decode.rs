@@ -8,8 +8,8 @@ use std::ops::Deref;
 
 use super::skel::types::{cw_close, cw_conn, cw_exec, cw_exit, cw_header, cw_signal};
 use crate::event::{
-    Actor, Comm, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo,
-    NetKind, ProcKey, Protocol, Sender, SignalInfo, canonical_ip,
+    Actor, Comm, Direction, Ending, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind,
+    ProcKey, Protocol, Sender, SignalInfo, canonical_ip,
 };
 
 // SAFETY: these are `repr(C)` structs of integers and byte arrays generated
@@ -153,17 +153,7 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
         }
         other => return Err(DecodeError(format!("unknown record kind {other}"))),
     };
-    Ok(Message::Event(Event {
-        ktime: h.ktime,
-        proc: ProcKey::new(h.pid, h.start),
-        tid: h.tid,
-        parent: ProcKey::new(h.ppid, h.pstart),
-        uid: h.uid,
-        gid: h.gid,
-        cgroup: h.cgroup,
-        comm: Comm::from_bytes_lossy(cstr(&h.comm)),
-        kind,
-    }))
+    Ok(Message::Event(actor(&h).event(h.ktime, kind)))
 }
 
 /// The process a header names, as an event's actor.

@@ -429,16 +429,8 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
 
     #[test]
     fn a_connection_opened_between_two_execs_says_by_which_program() {
-        let mut s = Synth::new();
-        let init = s.seed(1, None, "systemd", &["systemd"]);
-        let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "…"]);
-        let (l, r) = (
-            std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
-            std::net::SocketAddr::from(([127, 0, 0, 1], 18_081)),
-        );
-        s.net((job, init), NetKind::Connect, Direction::Outbound, l, r, 7);
-        s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "3"]);
-        let text = text_of(&s.messages, job.pid);
+        let (msgs, job) = synth::between_execs();
+        let text = text_of(&msgs, job.pid);
         let row = text
             .lines()
             .find(|l| l.contains("127.0.0.1:18081"))

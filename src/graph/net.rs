@@ -691,16 +691,11 @@ mod tests {
             NetKind::Listen => (Protocol::Tcp, Direction::Listen),
             NetKind::Udp => (Protocol::Udp, Direction::Outbound),
         };
-        Message::Event(Event {
+        event(
             ktime,
             proc,
-            tid: proc.pid,
-            parent: ProcKey::new(1, 0),
-            uid: 0,
-            gid: 0,
-            cgroup: 0,
-            comm: comm.into(),
-            kind: EventKind::Net(NetInfo {
+            comm,
+            EventKind::Net(NetInfo {
                 kind,
                 protocol,
                 direction,
@@ -713,7 +708,7 @@ mod tests {
                 ending: Default::default(),
                 opened: 0,
             }),
-        })
+        )
     }
 
     const C: &str = "127.0.0.1:40000";
@@ -1090,17 +1085,7 @@ mod tests {
     #[test]
     fn udp_ends_with_its_process() {
         let mut msgs = vec![net(10, CLIENT, "dig", NetKind::Udp, C, "127.0.0.53:53", 0)];
-        msgs.push(Message::Event(Event {
-            ktime: 20,
-            proc: CLIENT,
-            tid: CLIENT.pid,
-            parent: ProcKey::new(1, 0),
-            uid: 0,
-            gid: 0,
-            cgroup: 0,
-            comm: "dig".into(),
-            kind: EventKind::Exit(crate::event::ExitStatus::Code(0)),
-        }));
+        msgs.push(exit(20, CLIENT));
         let tree = CausalTree::from_messages(&msgs);
         let c = &tree.conns()[0];
         assert_eq!(c.protocol, Protocol::Udp);
@@ -1132,6 +1117,16 @@ mod tests {
     }
 
     fn exit(ktime: u64, proc: ProcKey) -> Message {
+        event(
+            ktime,
+            proc,
+            "x",
+            EventKind::Exit(crate::event::ExitStatus::Code(0)),
+        )
+    }
+
+    /// An event of `proc` (a child of init, root, in no cgroup).
+    fn event(ktime: u64, proc: ProcKey, comm: &str, kind: EventKind) -> Message {
         Message::Event(Event {
             ktime,
             proc,
@@ -1140,8 +1135,8 @@ mod tests {
             uid: 0,
             gid: 0,
             cgroup: 0,
-            comm: "x".into(),
-            kind: EventKind::Exit(crate::event::ExitStatus::Code(0)),
+            comm: comm.into(),
+            kind,
         })
     }
 

@@ -237,20 +237,8 @@ fn split_sequence(rest: &str) -> Option<(Option<KeyEvent>, usize)> {
     let mut chars = rest.chars();
     let intro = chars.next()?;
     if intro == 'O' {
-        let code = match chars.next()? {
-            'A' => KeyCode::Up,
-            'B' => KeyCode::Down,
-            'C' => KeyCode::Right,
-            'D' => KeyCode::Left,
-            'H' => KeyCode::Home,
-            'F' => KeyCode::End,
-            'P' => KeyCode::F(1),
-            'Q' => KeyCode::F(2),
-            'R' => KeyCode::F(3),
-            'S' => KeyCode::F(4),
-            _ => return Some((None, 2)),
-        };
-        return Some((Some(KeyEvent::new(code, KeyModifiers::NONE)), 2));
+        let key = final_key(chars.next()?).map(|code| KeyEvent::new(code, KeyModifiers::NONE));
+        return Some((key, 2));
     }
     if intro != '[' {
         return None;
@@ -279,16 +267,6 @@ fn split_sequence(rest: &str) -> Option<(Option<KeyEvent>, usize)> {
         }
     }
     let code = match last {
-        'A' => KeyCode::Up,
-        'B' => KeyCode::Down,
-        'C' => KeyCode::Right,
-        'D' => KeyCode::Left,
-        'H' => KeyCode::Home,
-        'F' => KeyCode::End,
-        'P' => KeyCode::F(1),
-        'Q' => KeyCode::F(2),
-        'R' => KeyCode::F(3),
-        'S' => KeyCode::F(4),
         'Z' => KeyCode::BackTab,
         '~' => match first {
             1 | 7 => KeyCode::Home,
@@ -302,12 +280,33 @@ fn split_sequence(rest: &str) -> Option<(Option<KeyEvent>, usize)> {
             23 | 24 => KeyCode::F(first - 12),
             _ => return Some((None, len)),
         },
-        _ => return Some((None, len)),
+        c => match final_key(c) {
+            Some(code) => code,
+            None => return Some((None, len)),
+        },
     };
     if code == KeyCode::BackTab {
         modifiers |= KeyModifiers::SHIFT;
     }
     Some((Some(KeyEvent::new(code, modifiers)), len))
+}
+
+/// The key an escape sequence ending in `c` stands for, in the forms
+/// `ESC [ … c` and `ESC O c` share: the arrows, Home, End, F1–F4.
+fn final_key(c: char) -> Option<KeyCode> {
+    Some(match c {
+        'A' => KeyCode::Up,
+        'B' => KeyCode::Down,
+        'C' => KeyCode::Right,
+        'D' => KeyCode::Left,
+        'H' => KeyCode::Home,
+        'F' => KeyCode::End,
+        'P' => KeyCode::F(1),
+        'Q' => KeyCode::F(2),
+        'R' => KeyCode::F(3),
+        'S' => KeyCode::F(4),
+        _ => return None,
+    })
 }
 
 /// Every key, for the help overlay: (keys, what they do). Kept next to

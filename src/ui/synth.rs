@@ -491,6 +491,20 @@ pub fn subshell() -> (Vec<Message>, ProcKey, ProcKey, ProcKey, u64) {
     (s.messages, server, sub, py, before)
 }
 
+/// `bash -c 'exec 3<>/dev/tcp/127.0.0.1/18081; exec sleep 3'`: bash opens
+/// a connection, then becomes sleep. Its messages and the process.
+pub fn between_execs() -> (Vec<Message>, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "…"]);
+    let (l, r) = (
+        SocketAddr::from(([127, 0, 0, 1], 40_000)),
+        SocketAddr::from(([127, 0, 0, 1], 18_081)),
+    );
+    s.net((job, init), NetKind::Connect, Direction::Outbound, l, r, 7);
+    s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "3"]);
+    (s.messages, job)
+}
 /// A chain of `depth` processes, each the child of the one before.
 pub fn chain(depth: usize) -> Vec<Message> {
     let mut s = Synth::new();

@@ -1595,18 +1595,9 @@ fn a_footer_message_longer_than_the_line_shows_its_cut() {
 
 #[test]
 fn a_connection_opened_between_two_execs_says_by_which_program() {
-    // `bash -c 'exec 3<>/dev/tcp/…; exec sleep 3'`: bash opened it, not sleep.
-    use crate::event::{Direction, NetKind};
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let job = s.spawn(init, 0, "/bin/bash", &["bash", "-c", "…"]);
-    let (l, r) = (
-        std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
-        std::net::SocketAddr::from(([127, 0, 0, 1], 18_081)),
-    );
-    s.net((job, init), NetKind::Connect, Direction::Outbound, l, r, 7);
-    s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "3"]);
-    let mut app = replay(s.messages, vec![]);
+    // bash opened it, not sleep.
+    let (msgs, job) = synth::between_execs();
+    let mut app = replay(msgs, vec![]);
     select_pid(&mut app, job.pid);
     // (The detail pane wraps the row: its end is on the next line.)
     let text = screen(&draw(&mut app, 160, 40));
