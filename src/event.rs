@@ -420,7 +420,9 @@ pub enum Failure {
 const TCP_ESTABLISHED: u8 = 1;
 /// The TCP state of a connect in flight.
 pub const TCP_SYN_SENT: u8 = 2;
-const TCP_CLOSE_WAIT: u8 = 8;
+/// The TCP state of a connection whose peer closed its end first and
+/// whose process has not closed it yet.
+pub const TCP_CLOSE_WAIT: u8 = 8;
 const EPIPE: u16 = 32;
 const ENETDOWN: u16 = 100;
 const ENETUNREACH: u16 = 101;
@@ -715,6 +717,10 @@ pub struct SeedSocket {
     /// When its `connect()` was called (boot-time ns), when known (a
     /// connect in flight found while recording); else 0.
     pub opened: u64,
+    /// Its peer has closed its end and its process has not
+    /// (`CLOSE_WAIT`): listed so at start, or found so by a sweep while
+    /// recording (`seen` is when).
+    pub peer_closed: bool,
 }
 
 impl SeedSocket {
@@ -734,6 +740,7 @@ impl SeedSocket {
             unused: false,
             connecting: false,
             opened: 0,
+            peer_closed: false,
         }
     }
 
@@ -779,6 +786,7 @@ impl SeedSocket {
             unused: false,
             connecting: false,
             opened: n.opened,
+            peer_closed: false,
         })
     }
 }

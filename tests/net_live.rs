@@ -1922,3 +1922,138 @@ fn a_connect_hanging_when_causeway_starts_is_listed_connecting_then_open() {
     assert_eq!(cap.lost(), 0);
     journal_round_trip(&cap);
 }
+
+/// A server that leaks a connection: accepts one, reads it to its end
+/// (the client closed), says the client's port, and keeps it open, in
+/// `CLOSE_WAIT`, until told on stdin.
+const LEAKY_SERVER: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+a, peer = s.accept()
+while a.recv(100):
+    pass
+say(peer_closed=peer[1])
+sys.stdin.readline()
+a.close()
+s.close()
+"#;
+
+/// argv: port. Connects, sends, closes.
+const ONE_SHOT_CLIENT: &str = r#"
+c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+c.sendall(b'x')
+c.close()
+"#;
+
+/// Process `w`'s inbound connection from port `port`.
+fn inbound_from(tree: &CausalTree, w: Who, port: u16) -> Option<ConnId> {
+    let (_, n) = tree
+        .nodes()
+        .find(|(_, n)| n.key.pid == w.pid && n.key.start_tick() == w.tick)?;
+    n.conns.iter().copied().find(|&c| {
+        let c = tree.conn(c);
+        c.direction == Direction::Inbound && c.remote.port() == port
+    })
+}
+
+/// A connection whose client closed and whose server holds it
+/// (`CLOSE_WAIT`) shows `close-wait` on the server until the server
+/// closes it, then closed from `LAST_ACK`, keeping when its peer was found
+/// closed. `before`: the leak happens before causeway starts (found by
+/// the listing at start); else while it runs (found by the sweep).
+fn close_wait_shows(test: &str, before: bool) {
+    if !probe_allowed(test) {
+        return;
+    }
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let leak = move || {
+        let (server, mut server_out) = started(LEAKY_SERVER, &[]);
+        let listening = next(&mut server_out);
+        let mut client = python(ONE_SHOT_CLIENT);
+        client.arg(port(&listening, "port").to_string());
+        assert!(client.status().expect("client ran").success());
+        let cport = port(&next(&mut server_out), "peer_closed");
+        (server, who(&listening), cport)
+    };
+    let report: Arc<Mutex<Option<(Who, u16)>>> = Arc::default();
+    let seen = Arc::new(AtomicBool::new(false));
+    let mut early = before.then(leak);
+    if let Some((_, s, cport)) = &early {
+        *report.lock().unwrap() = Some((*s, *cport));
+    }
+    let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
+    let work = move || {
+        let (mut server, _, _) = early.take().unwrap_or_else(|| {
+            let (server, s, cport) = leak();
+            *r.lock().unwrap() = Some((s, cport));
+            (server, s, cport)
+        });
+        // The sweep lists the kernel's sockets every 10 s.
+        let waited = std::time::Instant::now();
+        while !s.load(Ordering::Relaxed) && waited.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut server_in = server.stdin.take().expect("stdin");
+        server_in.write_all(b"close\n").expect("told to close");
+        assert!(server.wait().expect("server ran").success());
+    };
+    let (rep, shown) = (Arc::clone(&report), Arc::clone(&seen));
+    let cap = capture(
+        work,
+        move |t| {
+            let Some((w, cport)) = *rep.lock().unwrap() else {
+                return false;
+            };
+            let Some(c) = inbound_from(t, w, cport).map(|c| t.conn(c)) else {
+                return false;
+            };
+            if c.state == ConnState::CloseWait {
+                shown.store(true, Ordering::Relaxed);
+            }
+            shown.load(Ordering::Relaxed) && c.end.is_some()
+        },
+        Duration::from_secs(90),
+    );
+    assert!(seen.load(Ordering::Relaxed), "shown close-wait while held");
+    let (s, cport) = report.lock().unwrap().expect("reported");
+    let tree = &cap.tree;
+    let id = inbound_from(tree, s, cport).expect("the leaked connection");
+    let c = tree.conn(id);
+    assert_eq!(c.state, ConnState::Closed, "{c:?}");
+    assert_eq!(c.ending.from, TCP_LAST_ACK, "the peer closed first: {c:?}");
+    let (found, end) = (c.peer_closed.expect("when found"), c.end.expect("ended"));
+    assert!(c.start <= found && found <= end, "{c:?}");
+    let server = node_of(tree, s);
+    assert_eq!(tree.node(server).conn_counts.close_wait, 0, "closed since");
+    if before {
+        // Listed at start so: found when it was listed.
+        assert!(c.seeded && c.peer_closed == Some(c.start), "{c:?}");
+    } else {
+        assert!(!c.seeded && found > c.start, "found by a sweep: {c:?}");
+        assert!(
+            tree.peer_process(id).is_some(),
+            "linked to the client: {c:?}"
+        );
+    }
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}
+
+#[test]
+fn a_connection_its_peer_closed_and_its_server_holds_shows_close_wait() {
+    close_wait_shows(
+        "a_connection_its_peer_closed_and_its_server_holds_shows_close_wait",
+        false,
+    );
+}
+
+#[test]
+fn a_connection_in_close_wait_when_causeway_starts_is_listed_so() {
+    close_wait_shows(
+        "a_connection_in_close_wait_when_causeway_starts_is_listed_so",
+        true,
+    );
+}

@@ -274,6 +274,7 @@ fn sockets(
             unused: false,
             connecting: true,
             opened: p.opened,
+            peer_closed: false,
         };
         owners.listed(&socket);
         out.push(socket);

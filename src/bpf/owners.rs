@@ -41,6 +41,9 @@ pub struct Owners {
     listening: HashMap<(u32, SocketAddr), u64>,
     /// Sockets the last sweep did not find listed, by cookie.
     suspects: HashSet<u64>,
+    /// Sockets said to be in `CLOSE_WAIT` (see [`Owners::peer_closed`]),
+    /// by cookie.
+    peer_closed: HashSet<u64>,
 }
 
 impl Owners {
@@ -142,8 +145,42 @@ impl Owners {
             .collect()
     }
 
+    /// The held sockets a listing found in `CLOSE_WAIT` (`close_wait`, by
+    /// cookie: their peer closed its end, their process has not), as
+    /// sockets listed at `now` with [`SeedSocket::peer_closed`]; each once.
+    pub fn peer_closed(&mut self, close_wait: &HashSet<u64>, now: u64) -> Vec<SeedSocket> {
+        let mut out: Vec<SeedSocket> = close_wait
+            .iter()
+            .filter(|c| !self.peer_closed.contains(c))
+            .filter_map(|&cookie| {
+                let o = self.by_cookie.get(&cookie)?;
+                Some(SeedSocket {
+                    seen: now,
+                    actor: o.actor,
+                    protocol: Protocol::Tcp,
+                    direction: o.direction,
+                    local: o.local,
+                    remote: o.remote,
+                    cookie,
+                    netns: o.netns,
+                    unused: false,
+                    connecting: false,
+                    opened: 0,
+                    peer_closed: true,
+                })
+            })
+            .collect();
+        out.sort_unstable_by_key(|s| s.cookie);
+        self.peer_closed.extend(out.iter().map(|s| s.cookie));
+        out
+    }
+
     /// Takes the socket `cookie` out, and out of the listeners.
     fn forget(&mut self, cookie: u64) -> Option<Owner> {
+        // On every close: most hosts have none.
+        if !self.peer_closed.is_empty() {
+            self.peer_closed.remove(&cookie);
+        }
         let o = self.by_cookie.remove(&cookie)?;
         let at = (o.netns, o.local);
         if o.direction == Direction::Listen && self.listening.get(&at) == Some(&cookie) {
@@ -156,6 +193,9 @@ impl Owners {
     /// its close (and, for a listener, its unused accepts).
     pub fn listed(&mut self, s: &SeedSocket) {
         self.remember(&s.as_event());
+        if s.peer_closed {
+            self.peer_closed.insert(s.cookie);
+        }
     }
 
     /// Remembers who opened the socket of an opening record.
@@ -429,6 +469,46 @@ mod tests {
             !o.attribute(&mut unused_accept("127.0.0.1:80", 9)),
             "no listener"
         );
+    }
+
+    #[test]
+    fn a_held_socket_found_in_close_wait_is_said_so_once() {
+        let server = ProcKey::new(300, 9_000);
+        let mut o = Owners::default();
+        o.attribute(&mut ev(
+            NetKind::Accept,
+            Direction::Inbound,
+            server,
+            "nginx",
+            42,
+        ));
+        // 43 is not held: nobody to say it of.
+        let found = o.peer_closed(&cookies(&[42, 43]), 200);
+        let [s] = &found[..] else {
+            panic!("one socket: {found:?}");
+        };
+        assert!(s.peer_closed && !s.unused && !s.connecting);
+        assert_eq!((s.seen, s.cookie, s.actor.proc), (200, 42, server));
+        assert_eq!(
+            (s.direction, s.remote),
+            (Direction::Inbound, "127.0.0.1:5000".parse().unwrap())
+        );
+        assert!(o.peer_closed(&cookies(&[42]), 300).is_empty(), "said once");
+        // Closed, and its cookie met again: a new story.
+        assert!(o.attribute(&mut close(42)));
+        o.attribute(&mut ev(
+            NetKind::Accept,
+            Direction::Inbound,
+            server,
+            "nginx",
+            42,
+        ));
+        assert_eq!(o.peer_closed(&cookies(&[42]), 400).len(), 1);
+        // Listed so at start: already said.
+        let mut listed = SeedSocket::tcp_for_test(Direction::Outbound, 50, 1);
+        listed.peer_closed = true;
+        o.listed(&listed);
+        assert!(o.peer_closed(&cookies(&[50]), 500).is_empty());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::owners::Owners;
 use super::unclaimed::{Table, UNUSED_AFTER};
-use crate::event::{Actor, Direction, Event, Message, Protocol, SeedSocket};
+use crate::event::{Actor, Direction, Event, Message, Protocol, SeedSocket, TCP_CLOSE_WAIT};
 use crate::seed::sockets::{
     Listed, Wanted, holders_of, list_tcp, list_tcp_in, netns, processes_in,
 };
@@ -42,6 +42,8 @@ fn next_sweep(took: Duration) -> Duration {
 pub struct Listing {
     /// The cookies listed.
     listed: HashSet<u64>,
+    /// Those of sockets in `CLOSE_WAIT`: their peer closed its end.
+    close_wait: HashSet<u64>,
     /// The network namespaces listed, and which of their sockets.
     covered: HashMap<u32, Wanted>,
     /// Accepted sockets left unused that the listing was asked to find
@@ -79,6 +81,11 @@ fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<L
     let mut out = Listing::default();
     let found = |ns: u32, l: Vec<Listed>, out: &mut Listing| {
         out.listed.extend(l.iter().map(|s| s.cookie));
+        out.close_wait.extend(
+            l.iter()
+                .filter(|s| s.state == TCP_CLOSE_WAIT)
+                .map(|s| s.cookie),
+        );
         out.unused.extend(l.into_iter().filter_map(|socket| {
             Some(Unused {
                 netns: ns,
@@ -156,6 +163,7 @@ fn unused_sockets(owners: &mut Owners, listing: &mut Listing, table: &Table) -> 
             unused: true,
             connecting: false,
             opened: 0,
+            peer_closed: u.socket.state == TCP_CLOSE_WAIT,
         };
         owners.listed(&socket);
         out.push(socket);
@@ -240,7 +248,8 @@ impl Sweeper {
     /// Applies the listing if it is done: the sockets it shows gone, as
     /// `gone` events at `now` (which must come after every record applied
     /// to `owners` so far, and before every one to come), and the accepted
-    /// sockets it found left unused, as sockets listed.
+    /// sockets it found left unused and those it found with their peer
+    /// closed ([`Owners::peer_closed`]), as sockets listed.
     pub fn finish(&mut self, owners: &mut Owners, now: u64, table: Option<&Table>) -> Vec<Message> {
         let Some(rx) = &self.in_flight else {
             return Vec::new();
@@ -258,10 +267,11 @@ impl Sweeper {
         self.every = next_sweep(listing.took);
         self.took = listing.took;
         let unused = table.map_or_else(Vec::new, |t| unused_sockets(owners, &mut listing, t));
-        apply(owners, &listing, now)
-            .into_iter()
+        let gone = apply(owners, &listing, now);
+        let peer_closed = owners.peer_closed(&listing.close_wait, now);
+        gone.into_iter()
             .map(Message::Event)
-            .chain(unused.into_iter().map(Message::Socket))
+            .chain(unused.into_iter().chain(peer_closed).map(Message::Socket))
             .collect()
     }
 }

@@ -295,6 +295,8 @@ fn connection(tree: &CausalTree, c: &Connection, time: &dyn Fn(u64) -> String) -
         "cookie": c.cookie,
         "netns": c.netns,
         "seeded": c.seeded,
+        "peer_closed": c.peer_closed,
+        "peer_closed_time": c.peer_closed.map(time),
         "peer": peer,
     })
 }
@@ -717,6 +719,15 @@ mod tests {
             sockets: vec![],
         })));
         assert!(tree.node(running).gone.is_some());
+        // And a connection found with its peer closed.
+        let mut sock =
+            crate::event::SeedSocket::tcp_for_test(crate::event::Direction::Inbound, 9_998, 0);
+        sock.actor.proc = key;
+        sock.seen = to;
+        sock.peer_closed = true;
+        tree.apply(&crate::event::Message::Socket(sock));
+        let states: Vec<_> = tree.conns().iter().map(|c| c.state).collect();
+        assert!(states.contains(&crate::graph::ConnState::CloseWait));
         for (id, _) in tree.nodes() {
             let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
             check(&doc, &schema, "the document");

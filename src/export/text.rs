@@ -336,6 +336,10 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             );
         }
         let _ = write!(line, ", {state}");
+        // Found with its peer's end closed (CLOSE_WAIT) by then.
+        if c["peer_closed_time"].is_string() {
+            let _ = write!(line, " (peer closed by {})", clock(&c["peer_closed_time"]));
+        }
         let count = |k: &str| c[k].as_u64().unwrap_or(0);
         if let Some(carried) = format::carried(
             proto == "tcp",
@@ -639,9 +643,22 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         sock.actor.tid = srv.pid;
         sock.actor.parent = init;
         sock.seen = s.now;
-        s.messages.push(Message::Socket(sock));
+        s.messages.push(Message::Socket(sock.clone()));
         let text = text_of(&s.messages, srv.pid);
         assert!(text.contains("  from ≤"), "{text}");
+        // Found with its peer closed, by when.
+        sock.peer_closed = true;
+        s.messages.pop();
+        s.messages.push(Message::Socket(sock));
+        let text = text_of(&s.messages, srv.pid);
+        let row = text
+            .lines()
+            .find(|l| l.contains("  from ≤"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            row.contains(", close-wait (peer closed by 00:01:40."),
+            "{row}"
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum ConnState {
     /// Closed unseen: the kernel stopped listing it (see
     /// [`NetKind::Gone`]); its end is when that was noticed.
     Gone,
+    /// Open, with its peer's end closed and its own not (`CLOSE_WAIT`):
+    /// see [`Connection::peer_closed`].
+    CloseWait,
 }
 
 impl ConnState {
@@ -40,6 +43,7 @@ impl ConnState {
             ConnState::Listening => "listening",
             ConnState::Closed => "closed",
             ConnState::Gone => "gone",
+            ConnState::CloseWait => "close-wait",
         }
     }
 }
@@ -74,6 +78,9 @@ pub struct ConnCounts {
     /// Connects in flight for a while (see [`ConnState::Connecting`]):
     /// counted in `outbound` and `open` too.
     pub connecting: u64,
+    /// Open with their peer's end closed (see [`ConnState::CloseWait`]):
+    /// counted in `open` too.
+    pub close_wait: u64,
     /// Closed, and forgotten to bound the tree's memory: counted above,
     /// no longer in [`super::Node::conns`].
     pub forgotten: u64,
@@ -123,6 +130,10 @@ pub struct Connection {
     /// Accepted, and found unused while causeway ran (in its listener's
     /// queue, or never read), no process seen using it yet.
     pub unused: bool,
+    /// When it was found with its peer's end closed and its own open
+    /// (`CLOSE_WAIT`: listed so, by causeway's sweep every 10 s or more,
+    /// or at start): the peer closed before then.
+    pub peer_closed: Option<u64>,
 }
 
 impl Connection {
@@ -335,12 +346,17 @@ impl CausalTree {
 
     /// Closes `id` and counts it closed on its owner.
     fn close_conn(&mut self, id: ConnId, ktime: u64, info: Option<&NetInfo>) {
-        let connecting = self.net.conns[id.index()].state == ConnState::Connecting;
+        let c = &self.net.conns[id.index()];
+        let connecting = c.state == ConnState::Connecting;
+        let close_wait = c.peer_closed.is_some();
         if let Some(owner) = self.net.close(id, ktime, info) {
             let counts = &mut self.nodes[owner.index()].conn_counts;
             counts.open = counts.open.saturating_sub(1);
             if connecting {
                 counts.connecting = counts.connecting.saturating_sub(1);
+            }
+            if close_wait {
+                counts.close_wait = counts.close_wait.saturating_sub(1);
             }
             if self.net.conns[id.index()].failure().is_some() {
                 counts.failed += 1;
@@ -410,6 +426,7 @@ impl CausalTree {
             ending: Default::default(),
             seeded,
             unused: false,
+            peer_closed: None,
         };
         if let Some(mirror) = mirror_of(&conn) {
             if let Some(peer) = net.unlinked.remove(&mirror) {
@@ -550,8 +567,14 @@ impl CausalTree {
     pub(super) fn net_socket(&mut self, owner: NodeId, s: &SeedSocket) {
         // Listed again while open (the next file of a rotated journal lists
         // what is still open): what was already known of it stands.
-        let open = self.net.by_cookie.get(&s.cookie);
-        if s.cookie != 0 && open.is_some_and(|&id| self.net.conns[id.index()].end.is_none()) {
+        let open = self.net.by_cookie.get(&s.cookie).copied();
+        if let Some(id) =
+            open.filter(|&id| s.cookie != 0 && self.net.conns[id.index()].end.is_none())
+        {
+            // Found with its peer closed while it ran.
+            if s.peer_closed {
+                self.peer_closed(id, s.seen);
+            }
             return;
         }
         if let EventKind::Net(info) = s.as_event().kind {
@@ -569,7 +592,27 @@ impl CausalTree {
                     }
                 }
             }
+            if s.peer_closed {
+                if let Some(&id) = self.net.by_cookie.get(&s.cookie) {
+                    self.peer_closed(id, s.seen);
+                }
+            }
         }
+    }
+
+    /// Open connection `id` found with its peer's end closed at `t`
+    /// (see [`Connection::peer_closed`]); a listener has no peer, and
+    /// what was found first stands.
+    fn peer_closed(&mut self, id: ConnId, t: u64) {
+        let c = &mut self.net.conns[id.index()];
+        if c.end.is_some() || c.direction == Direction::Listen || c.peer_closed.is_some() {
+            return;
+        }
+        c.peer_closed = Some(t);
+        if c.state == ConnState::Open {
+            c.state = ConnState::CloseWait;
+        }
+        self.nodes[c.owner.index()].conn_counts.close_wait += 1;
     }
 
     /// Makes the listed connection `id` the one the probe reported now.
@@ -577,14 +620,16 @@ impl CausalTree {
         let c = &self.net.conns[id.index()];
         let (was, started) = (c.owner, c.start);
         let connecting = c.state == ConnState::Connecting;
+        let close_wait = u64::from(c.peer_closed.is_some());
         let counts = &mut self.nodes[was.index()].conn_counts;
         counts.count(c.direction, -1);
+        counts.close_wait = counts.close_wait.saturating_sub(close_wait);
         if connecting {
             counts.connecting = counts.connecting.saturating_sub(1);
         }
-        self.nodes[owner.index()]
-            .conn_counts
-            .count(info.direction, 1);
+        let counts = &mut self.nodes[owner.index()].conn_counts;
+        counts.count(info.direction, 1);
+        counts.close_wait += close_wait;
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
         c.unused = false;
@@ -1348,6 +1393,73 @@ mod tests {
         let c = &tree.conns()[0];
         assert_eq!((c.state, c.end), (ConnState::Gone, Some(90)));
         assert_eq!(tree.node(c.owner).conn_counts.open, 0);
+    }
+
+    /// Socket `cookie` of `proc` found with its peer closed at `seen`.
+    fn peer_closed(seen: u64, proc: ProcKey, kind: NetKind, cookie: u64) -> Message {
+        let Message::Socket(s) = listed(proc, kind, S, C, cookie) else {
+            unreachable!("listed() makes sockets");
+        };
+        Message::Socket(SeedSocket {
+            seen,
+            peer_closed: true,
+            ..s
+        })
+    }
+
+    #[test]
+    fn a_connection_found_with_its_peer_closed_is_close_wait_until_it_closes() {
+        let msgs = [
+            net(10, SERVER, "nginx", NetKind::Accept, S, C, 2),
+            peer_closed(40, SERVER, NetKind::Accept, 2),
+            // A second finding says nothing new.
+            peer_closed(50, SERVER, NetKind::Accept, 2),
+            close(90, SERVER, 2),
+        ];
+        let tree = CausalTree::from_messages(&msgs[..3]);
+        let [c] = tree.conns() else {
+            panic!("one connection, not one per finding");
+        };
+        assert_eq!(
+            (c.state, c.peer_closed, c.start),
+            (ConnState::CloseWait, Some(40), 10)
+        );
+        let counts = tree.node(c.owner).conn_counts;
+        assert_eq!((counts.open, counts.close_wait), (1, 1));
+        let tree = CausalTree::from_messages(&msgs);
+        let c = &tree.conns()[0];
+        assert_eq!(
+            (c.state, c.end, c.peer_closed),
+            (ConnState::Closed, Some(90), Some(40))
+        );
+        let counts = tree.node(c.owner).conn_counts;
+        assert_eq!((counts.open, counts.close_wait, counts.failed), (0, 0, 0));
+        // A listener has no peer; a closed connection is not found so.
+        let tree = CausalTree::from_messages(&[
+            net(10, SERVER, "nginx", NetKind::Listen, S, "0.0.0.0:0", 1),
+            peer_closed(40, SERVER, NetKind::Listen, 1),
+        ]);
+        assert_eq!(tree.conns()[0].state, ConnState::Listening);
+        assert_eq!(tree.node(tree.conns()[0].owner).conn_counts.close_wait, 0);
+    }
+
+    #[test]
+    fn a_connection_listed_in_close_wait_moves_with_its_count_to_who_uses_it() {
+        // Listed at start on the server, its peer gone; a forked child is
+        // then seen using it first.
+        const CHILD: ProcKey = ProcKey::new(201, 3_000);
+        let tree = CausalTree::from_messages(&[
+            peer_closed(5, SERVER, NetKind::Accept, 2),
+            net(20, CHILD, "worker", NetKind::Accept, S, C, 2),
+        ]);
+        let c = &tree.conns()[0];
+        assert!(c.seeded);
+        assert_eq!((c.state, c.peer_closed), (ConnState::CloseWait, Some(5)));
+        let server = tree.find(SERVER).unwrap();
+        let child = tree.find(CHILD).unwrap();
+        assert_eq!(tree.node(server).conn_counts.close_wait, 0);
+        assert_eq!(tree.node(child).conn_counts.close_wait, 1);
+        assert_eq!(tree.node(child).conn_counts.open, 1);
     }
 
     #[test]

@@ -1015,6 +1015,8 @@ struct Raw {
     unused: Option<bool>,
     /// A `socket` line's: still connecting.
     connecting: Option<bool>,
+    /// A `socket` line's: its peer closed its end (`CLOSE_WAIT`).
+    peer_closed: Option<bool>,
     /// A `connect` line's (or a `socket` line's): when `connect()` was
     /// called.
     opened: Option<u64>,
@@ -1128,6 +1130,7 @@ fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
             Message::Socket(SeedSocket {
                 unused: raw.unused.unwrap_or(false),
                 connecting: raw.connecting.unwrap_or(false),
+                peer_closed: raw.peer_closed.unwrap_or(false),
                 ..s
             })
         }));

@@ -57,6 +57,7 @@ fn listed_listener() -> crate::event::SeedSocket {
         unused: false,
         connecting: false,
         opened: 0,
+        peer_closed: false,
     }
 }
 
@@ -189,6 +190,16 @@ fn sample() -> Vec<Message> {
             cookie: 10,
             connecting: true,
             opened: 2_600_000_000,
+            ..listed_listener()
+        }),
+        // Found with its peer closed while recording (CLOSE_WAIT).
+        Message::Socket(crate::event::SeedSocket {
+            seen: 4_800_000_000,
+            direction: Direction::Inbound,
+            local: addr("[::1]:22"),
+            remote: addr("[::1]:40001"),
+            cookie: 11,
+            peer_closed: true,
             ..listed_listener()
         }),
         Message::Cgroup {

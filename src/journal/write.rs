@@ -207,7 +207,7 @@ impl<W: Write> Writer<W> {
                 let ev = socket.as_event();
                 line.extend_from_slice(br#"{"type":"socket","time":"#);
                 event_fields(line, &mut self.clock, &mut self.idents, &ev);
-                if socket.unused || socket.connecting {
+                if socket.unused || socket.connecting || socket.peer_closed {
                     // In place of the line's closing brace.
                     line.pop();
                     if socket.unused {
@@ -215,6 +215,9 @@ impl<W: Write> Writer<W> {
                     }
                     if socket.connecting {
                         line.extend_from_slice(br#","connecting":true"#);
+                    }
+                    if socket.peer_closed {
+                        line.extend_from_slice(br#","peer_closed":true"#);
                     }
                     line.push(b'}');
                 }

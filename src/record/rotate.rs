@@ -192,7 +192,14 @@ impl Rotation {
                     self.cgroups.insert(*id, path.clone());
                 }
                 Message::Socket(s) if s.protocol == Protocol::Tcp => {
-                    self.open.insert(s.cookie, s.clone());
+                    match self.open.get_mut(&s.cookie) {
+                        // Found with its peer closed: the rest of what was
+                        // known of it stands (when its connect() was called).
+                        Some(known) if s.peer_closed => known.peer_closed = true,
+                        _ => {
+                            self.open.insert(s.cookie, s.clone());
+                        }
+                    }
                 }
                 Message::Event(ev) => {
                     self.fresh = false;
@@ -377,6 +384,34 @@ mod tests {
         shift(&path, 0).unwrap();
         assert_eq!(read(path.clone()), None);
         assert_eq!(read(numbered(&path, 1)).as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn a_socket_found_with_its_peer_closed_keeps_what_was_known_of_it() {
+        use crate::event::{Direction, SeedSocket};
+        let dir = tempfile::tempdir().unwrap();
+        let rotate = Rotate {
+            path: dir.path().join("j.jsonl"),
+            size: MIN_SIZE,
+            keep: 1,
+        };
+        let (mut r, _) = Rotation::start(rotate).unwrap();
+        // A connect found in flight, with its connect() call's time; then
+        // found with its peer closed.
+        let mut connecting = SeedSocket::tcp_for_test(Direction::Outbound, 5, 1);
+        connecting.connecting = true;
+        connecting.opened = 3;
+        let mut closed = SeedSocket::tcp_for_test(Direction::Outbound, 5, 1);
+        closed.seen = 9;
+        closed.peer_closed = true;
+        r.observe(&[Message::Socket(connecting), Message::Socket(closed.clone())]);
+        let known = &r.open[&5];
+        assert!(known.peer_closed);
+        assert_eq!((known.opened, known.seen), (3, 1));
+        // Not known before: as found.
+        closed.cookie = 6;
+        r.observe(&[Message::Socket(closed.clone())]);
+        assert_eq!(r.open[&6], closed);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::event::{
-    Actor, Comm, Direction, NS_PER_TICK, ProcKey, Protocol, SeedSocket, TCP_SYN_SENT, canonical_ip,
+    Actor, Comm, Direction, NS_PER_TICK, ProcKey, Protocol, SeedSocket, TCP_CLOSE_WAIT,
+    TCP_SYN_SENT, canonical_ip,
 };
 
 const NETLINK_SOCK_DIAG: i32 = 4;
@@ -40,7 +41,6 @@ const IPPROTO_TCP: u8 = 6;
 // TCP states (include/net/tcp_states.h).
 const TCP_ESTABLISHED: u8 = 1;
 const TCP_SYN_RECV: u8 = 3;
-const TCP_CLOSE_WAIT: u8 = 8;
 const TCP_LISTEN: u8 = 10;
 /// Every state of a socket a process can hold: not TIME_WAIT or CLOSE
 /// (over), nor NEW_SYN_RECV (a handshake in progress, no socket yet).
@@ -537,6 +537,7 @@ impl Seeds<'_> {
             unused: false,
             connecting: s.state == TCP_SYN_SENT,
             opened: 0,
+            peer_closed: s.state == TCP_CLOSE_WAIT,
         });
     }
 }

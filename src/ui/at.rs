@@ -90,8 +90,10 @@ impl NodeAt<'_> {
             }
             if conn_end(c, at).is_none() {
                 counts.open += 1;
-                if conn_state(c, at) == ConnState::Connecting {
-                    counts.connecting += 1;
+                match conn_state(c, at) {
+                    ConnState::Connecting => counts.connecting += 1,
+                    ConnState::CloseWait => counts.close_wait += 1,
+                    _ => {}
                 }
             } else if c.failure().is_some() {
                 counts.failed += 1;
@@ -161,13 +163,15 @@ pub fn conn_end(c: &Connection, at: Option<u64>) -> Option<u64> {
 
 /// Its state at `at`. A connect still in flight now was in flight then,
 /// and so was one that failed later without being established (it closed
-/// from `SYN_SENT`).
+/// from `SYN_SENT`). One found with its peer closed was so from then.
 pub fn conn_state(c: &Connection, at: Option<u64>) -> ConnState {
     let never_established = c.end.is_some() && c.ending.from == crate::event::TCP_SYN_SENT;
+    let peer_closed = c.peer_closed.is_some_and(|p| at.is_none_or(|t| p <= t));
     match (conn_end(c, at), c.direction) {
         (Some(_), _) => c.state,
         (None, crate::event::Direction::Listen) => ConnState::Listening,
         (None, _) if c.state == ConnState::Connecting || never_established => ConnState::Connecting,
+        (None, _) if peer_closed => ConnState::CloseWait,
         (None, _) => ConnState::Open,
     }
 }

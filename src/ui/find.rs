@@ -14,7 +14,8 @@
 //! `!aborted`, `!abandoned` or an errno name (`!econnreset`) find those
 //! whose connections failed that way. And what is stuck: `!connecting`
 //! finds those with a connect still unanswered, `!unused` those holding
-//! an accepted connection nobody has read.
+//! an accepted connection nobody has read, `!close-wait` those holding a
+//! connection whose peer has closed its end (a leak).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -82,8 +83,7 @@ fn died_so(node: &Node, how: &str) -> bool {
 
 /// The words `!` takes, besides an errno's name and a signal's, as an
 /// unknown one is answered.
-const KINDS: &str =
-    "refused reset timeout unreachable aborted abandoned error killed oom core connecting unused";
+const KINDS: &str = "refused reset timeout unreachable aborted abandoned error killed oom core connecting unused close-wait";
 
 /// Whether `how` (in lower case) is a failure [`Query::matches_process`]
 /// or [`Query::matches_conn`] can find: a way a connection fails, an
@@ -100,7 +100,10 @@ fn known_kind(how: &str) -> bool {
     ];
     // Linux's errnos end at 4095, its signals at 64.
     ways.iter().any(|f| f.as_str() == how)
-        || matches!(how, "killed" | "core" | "oom" | "connecting" | "unused")
+        || matches!(
+            how,
+            "killed" | "core" | "oom" | "connecting" | "unused" | "close-wait"
+        )
         || (1..=64).any(|s| signal_name(s).eq_ignore_ascii_case(how))
         || (1..=4095).any(|e| errno_name(e).eq_ignore_ascii_case(how))
 }
@@ -117,6 +120,9 @@ impl Query {
             let how = match how.trim().to_lowercase() {
                 h if h.is_empty() => Failed::Any,
                 h if h == "timeout" => Failed::How(Failure::TimedOut.as_str().to_string()),
+                h if matches!(h.as_str(), "closewait" | "close_wait" | "close wait") => {
+                    Failed::How(ConnState::CloseWait.as_str().to_string())
+                }
                 h => Failed::How(h),
             };
             return Query {
@@ -245,7 +251,11 @@ impl Query {
                 return conn_state(c, at) == ConnState::Connecting;
             }
             Some(Failed::How(how)) if how == "unused" => {
-                return c.unused && conn_state(c, at) == ConnState::Open;
+                return c.unused
+                    && matches!(conn_state(c, at), ConnState::Open | ConnState::CloseWait);
+            }
+            Some(Failed::How(how)) if how == "close-wait" => {
+                return conn_state(c, at) == ConnState::CloseWait;
             }
             _ => {}
         }
@@ -309,6 +319,7 @@ mod tests {
             ending: Default::default(),
             seeded: false,
             unused: false,
+            peer_closed: None,
         }
     }
 
@@ -433,8 +444,31 @@ mod tests {
         assert!(!finds("!connecting", &timed_out, None));
         assert!(finds("!unused", &unused, None) && !finds("!unused", &open, None));
         assert!(Query::parse("!connecting").unknown_kind().is_none());
+        // Its peer gave up on it, from when that was found; not before,
+        // and not once it closed. Said as `ss` says it, or without the dash.
+        let leaked = Connection {
+            state: ConnState::CloseWait,
+            peer_closed: Some(20),
+            ..unused.clone()
+        };
+        let closed = Connection {
+            end: Some(30),
+            state: ConnState::Closed,
+            ..leaked.clone()
+        };
+        for q in ["!close-wait", "!closewait", "!CLOSE_WAIT"] {
+            assert!(finds(q, &leaked, None), "{q}");
+            assert!(Query::parse(q).unknown_kind().is_none(), "{q}");
+        }
+        assert!(
+            !finds("!close-wait", &leaked, Some(19)) && finds("!close-wait", &closed, Some(25))
+        );
+        assert!(!finds("!close-wait", &closed, None) && !finds("!close-wait", &open, None));
+        // Unused as well: its server never read it.
+        assert!(finds("!unused", &leaked, None));
         // Neither is a failure.
         assert!(!finds("!", &connecting, None) && !finds("!", &unused, None));
+        assert!(!finds("!", &leaked, None));
     }
 
     #[test]

@@ -1017,14 +1017,16 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             0 => String::new(),
             f => format!(", {} oldest closed forgotten", format::count(f)),
         };
-        let connecting = match counts.connecting {
+        let stuck = |n: u64, what: &str| match n {
             0 => String::new(),
-            n => format!(", {} connecting", format::count(n)),
+            n => format!(", {} {what}", format::count(n)),
         };
+        let connecting = stuck(counts.connecting, "connecting");
+        let close_wait = stuck(counts.close_wait, "close-wait");
         let mut conns = vec![
             label(app, "conns"),
             Span::raw(format!(
-                "{} ({} open{connecting}{forgotten})  ",
+                "{} ({} open{connecting}{close_wait}{forgotten})  ",
                 format::count(counts.total()),
                 format::count(counts.open)
             )),
@@ -1066,6 +1068,8 @@ struct ConnGroup {
     end: std::net::SocketAddr,
     count: u64,
     open: u64,
+    /// Open, with the peer's end closed (as of the moment shown).
+    close_wait: u64,
     /// Failures by kind, as of the moment shown.
     failed: Vec<(Failure, u64)>,
     /// Inbound: the addresses they came from.
@@ -1098,6 +1102,7 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
                     end,
                     count: 0,
                     open: 0,
+                    close_wait: 0,
                     failed: Vec::new(),
                     from: Default::default(),
                     newest: 0,
@@ -1110,6 +1115,9 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
         let ended = conn_end(c, app.at);
         if ended.is_none() {
             g.open += 1;
+            if conn_state(c, app.at) == ConnState::CloseWait {
+                g.close_wait += 1;
+            }
         }
         if let Some(f) = ended.and(c.failure()) {
             match g.failed.iter_mut().find(|(k, _)| *k == f) {
@@ -1163,6 +1171,12 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
                 format!("{} open", format::count(g.open))
             };
             spans.push(Span::styled(format!("  {open}"), t.running()));
+        }
+        if g.close_wait > 0 {
+            spans.push(Span::styled(
+                format!("  {} close-wait", format::count(g.close_wait)),
+                t.alert(),
+            ));
         }
         let mut failed = g.failed.clone();
         failed.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
@@ -1266,9 +1280,14 @@ fn conn_line(
     let said = match failure {
         Some(f) => Span::styled(failure_word(f), t.failure()),
         // Open and unused since it was found so: a hung worker's.
-        None if c.unused && state == ConnState::Open => Span::styled("unused", t.alert()),
+        None if c.unused && matches!(state, ConnState::Open | ConnState::CloseWait) => {
+            Span::styled("unused", t.alert())
+        }
         // Its connect() not answered yet, for a while: a hung client's.
         None if state == ConnState::Connecting => Span::styled("connecting", t.alert()),
+        // Its peer gave up on it and it is still held: a leak, or a
+        // server that no longer reads.
+        None if state == ConnState::CloseWait => Span::styled("close-wait", t.alert()),
         None => Span::styled(
             state.as_str(),
             if ended.is_some() {
@@ -1294,9 +1313,9 @@ fn conn_line(
             None,
         ),
         (said, None),
-        // The states lined up, in 9 columns.
+        // The states lined up, in 10 columns.
         (
-            Span::raw(" ".repeat(9usize.saturating_sub(said_width))),
+            Span::raw(" ".repeat(10usize.saturating_sub(said_width))),
             Some(Spare::Padding),
         ),
         // A connection open before causeway started opened before it was

@@ -1323,7 +1323,7 @@ fn a_narrow_connection_list_keeps_the_peer_and_leaves_out_what_it_can_spare() {
     // Room for all of it (side by side, the list is 116 wide).
     assert_eq!(
         row(260),
-        "⇄ out    tcp 127.0.0.1:40002 → 127.0.0.1:8080 closed    00:01:40 14ms ↑844 B ↓12 KiB ⇄ 1000 nginx"
+        "⇄ out    tcp 127.0.0.1:40002 → 127.0.0.1:8080 closed     00:01:40 14ms ↑844 B ↓12 KiB ⇄ 1000 nginx"
     );
     // 80 wide: the spaces that line the states up, the direction's word
     // (the arrow says it) and the start go; the peer stays, in full.
@@ -1581,6 +1581,41 @@ fn a_connect_in_flight_says_connecting_and_its_row_counts_it() {
         .find(|l| l.contains("10.88.0.2:81"))
         .unwrap_or_else(|| panic!("the connect in the list: {s}"));
     assert!(line.contains("connecting"), "{line}");
+}
+
+#[test]
+fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
+    use crate::event::{Direction, SeedSocket};
+    let mut msgs = synth::demo();
+    let app0 = replay(msgs.clone(), vec![]);
+    let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
+    let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 9_998, 0);
+    sock.peer_closed = true;
+    sock.actor.proc = nginx;
+    sock.actor.tid = nginx.pid;
+    sock.seen = app0.tree.last_ktime();
+    sock.local = "10.0.0.1:443".parse().unwrap();
+    sock.remote = "10.0.0.9:51000".parse().unwrap();
+    msgs.push(crate::event::Message::Socket(sock));
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, 600);
+    let buf = draw(&mut app, 200, 50);
+    let s = screen(&buf);
+    assert!(s.contains("1 close-wait"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("10.0.0.1:443") && l.contains("close-wait")),
+        "{s}"
+    );
+    // Its row's state, in the alert style.
+    assert_eq!(Some(cell_at(&buf, "close-wait ≤").fg), app.theme.alert().fg);
+    app.handle(Action::Connections);
+    let s = screen(&draw(&mut app, 160, 40));
+    let line = s
+        .lines()
+        .find(|l| l.contains("10.0.0.9:51000"))
+        .unwrap_or_else(|| panic!("the connection in the list: {s}"));
+    assert!(line.contains("close-wait"), "{line}");
 }
 
 #[test]
