@@ -442,7 +442,10 @@ impl App {
     }
 
     /// Shows only what `text` finds, and its ancestors; or everything with
-    /// an empty one. A filter that finds nothing is refused (and said).
+    /// an empty one. A filter that finds nothing yet is set in the live
+    /// view (what it looks for may be about to start: `\ nginx` before a
+    /// restart) and refused in a replay, where nothing more comes; either
+    /// is said.
     fn apply_filter(&mut self, text: String) {
         if text.is_empty() {
             if self.filter.take().is_some() {
@@ -464,9 +467,14 @@ impl App {
         );
         let found = self.filter_all(&q);
         if found == 0 {
-            (self.filter_marks, self.filter_hits) = keep;
-            self.flash = Some(format!("no process matches \"{text}\": filter unchanged"));
-            return;
+            if !self.is_live() {
+                (self.filter_marks, self.filter_hits) = keep;
+                self.flash = Some(format!("no process matches \"{text}\": filter unchanged"));
+                return;
+            }
+            self.flash = Some(format!(
+                "no process matches \"{text}\" yet: new ones show as the filter finds them"
+            ));
         }
         self.filter = Some(text);
         self.filter_found = found;

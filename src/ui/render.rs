@@ -310,9 +310,13 @@ fn tree_pane(frame: &mut Frame, app: &App, areas: &Areas) {
 
     let body = areas.tree_body;
     if total == 0 {
-        let msg = match &app.source {
-            SourceKind::Live => "Waiting for processes…",
-            SourceKind::Replay { .. } => "This journal holds no processes.",
+        let msg = match (&app.filter, &app.source) {
+            (Some(f), _) => format!(
+                "Nothing matches the filter \"{}\" yet: processes show as it finds them (\\ Ctrl-U Enter clears it).",
+                printable(f)
+            ),
+            (None, SourceKind::Live) => "Waiting for processes…".to_string(),
+            (None, SourceKind::Replay { .. }) => "This journal holds no processes.".to_string(),
         };
         let p = Paragraph::new(Line::from(Span::styled(msg, t.dim())));
         frame.render_widget(p, body);

@@ -698,7 +698,8 @@ fn the_filter_shows_what_it_finds_and_their_ancestors() {
     let pids = shown_pids(&app);
     assert!(pids.contains(&600) && pids.contains(&1006), "{pids:?}");
     assert!(!pids.contains(&1003), "{pids:?}");
-    // One that finds nothing is refused, and the filter kept.
+    // One that finds nothing is refused in a replay (nothing more comes),
+    // and the filter kept.
     type_filter(&mut app, "no-such-thing");
     assert!(flashed(&app, "no process matches"));
     assert_eq!(app.filter.as_deref(), Some("127.0.0.1"));
@@ -755,6 +756,37 @@ fn filtered_live_new_processes_show_once_the_filter_finds_them() {
     app.apply(&s.messages[at]);
     app.settle();
     assert_eq!(app.filter_found, 3);
+}
+
+#[test]
+fn a_live_filter_for_what_has_not_started_yet_is_set_and_waits_for_it() {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let shell = s.spawn(init, 0, "/bin/bash", &["bash"]);
+    let mut app = super::live(&s.messages);
+    // Set before the restart it is for.
+    type_filter(&mut app, "nginx");
+    assert_eq!(app.filter.as_deref(), Some("nginx"));
+    assert!(
+        flashed(&app, "no process matches \"nginx\" yet"),
+        "{:?}",
+        app.flash
+    );
+    assert!(shown_pids(&app).is_empty());
+    let s2 = super::screen(&super::draw(&mut app, 120, 30));
+    assert!(
+        s2.contains("Nothing matches the filter \"nginx\" yet"),
+        "{s2}"
+    );
+    let at = s.messages.len();
+    let nginx = s.spawn(shell, 0, "/usr/sbin/nginx", &["nginx"]);
+    for m in &s.messages[at..] {
+        app.apply(m);
+    }
+    app.settle();
+    assert_eq!(shown_pids(&app), [1, shell.pid, nginx.pid]);
+    assert_eq!(app.filter_found, 1);
+    assert!(app.selected.is_some(), "something shown is selected");
 }
 
 #[test]
