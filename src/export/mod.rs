@@ -102,6 +102,8 @@ fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
         "uid": n.uid,
         "cgroup_path": tree.cgroup_path(n.cgroup),
         "began_as": tree.before_exec(id).map(encode_bytes),
+        "first_exe": n.execs.first().filter(|_| n.execs.len() > 1).map(|e| encode_bytes(&e.info.exe)),
+        "execs_seen": n.execs.len(),
         "exe": exec.map(|e| encode_bytes(&e.exe)),
         "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
         "end_time": n.exit_time.map(time),

@@ -123,25 +123,41 @@ const MAX_INDENT: usize = 40;
 /// exec, or what it was forked as when it did something before that exec
 /// (`began_as`).
 fn program(p: &Value) -> String {
-    let base = |e: &Value| {
-        decode_bytes(&e["exe"]).filter(|x| !x.is_empty()).map(|x| {
+    // The basename of an `exe`.
+    let base = |exe: &Value| {
+        decode_bytes(exe).filter(|x| !x.is_empty()).map(|x| {
             let name = x.rsplit(|&b| b == b'/').next().unwrap_or(&x).to_vec();
             format::text(&name, 40)
         })
     };
     let comm = format::text(p["comm"].as_str().unwrap_or("?").as_bytes(), 40);
-    // A peer has one `exe`; a process of the chain its `execs`.
+    // A peer has its last `exe` (and its first, `first_exe`, when it ran
+    // more than one); a process of the chain its `execs`.
     let execs = p["execs"].as_array();
     let last = match execs.and_then(|e| e.last()) {
-        Some(e) => base(e),
-        None => base(p),
+        Some(e) => base(&e["exe"]),
+        None => base(&p["exe"]),
     };
     let last = format::name(last.unwrap_or(comm));
-    // How many programs it ran: a peer's one, when it ran any.
-    let ran = execs.map_or(usize::from(!p["exe"].is_null()), Vec::len);
-    let (first, between) = match (began_as(p), execs.map(Vec::as_slice)) {
+    // How many programs it ran (a peer from a chain written before
+    // `execs_seen`: one, when it ran any).
+    let ran = execs.map_or_else(
+        || {
+            p["execs_seen"]
+                .as_u64()
+                .map_or(usize::from(!p["exe"].is_null()), |n| n as usize)
+        },
+        Vec::len,
+    );
+    let first = match execs.map(Vec::as_slice) {
+        Some([first, _, ..]) => base(&first["exe"]),
+        Some(_) => None,
+        None if ran >= 2 => base(&p["first_exe"]),
+        None => None,
+    };
+    let (first, between) = match (began_as(p), first) {
         (Some(began), _) if ran >= 1 => (began, ran >= 2),
-        (None, Some([first, _, rest @ ..])) => (base(first).unwrap_or_default(), !rest.is_empty()),
+        (None, Some(first)) => (first, ran >= 3),
         _ => return last,
     };
     let via = if between { "→…→" } else { "→" };
@@ -473,6 +489,45 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         );
         let text = summary(&doc);
         assert!(text.contains("(peer 600 nginx ⟨nginx.service⟩)"), "{text}");
+    }
+
+    #[test]
+    fn a_peer_outside_the_chain_is_named_as_its_own_line_would_name_it() {
+        // A server started through a shim (bash, then env, then python3)
+        // and a client of it, each outside the other's chain.
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let srv = s.spawn(init, 0, "/bin/bash", &["bash", "shim"]);
+        s.exec(srv, init, 0, "/usr/bin/env", &["env", "python3"]);
+        s.exec(srv, init, 0, "/usr/bin/python3", &["python3", "srv.py"]);
+        let curl = s.spawn(init, 0, "/usr/bin/curl", &["curl", "x"]);
+        let (c, l) = (
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40_001)),
+            std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        );
+        s.net((curl, init), NetKind::Connect, Direction::Outbound, c, l, 5);
+        s.net((srv, init), NetKind::Accept, Direction::Inbound, l, c, 6);
+        let text = text_of(&s.messages, curl.pid);
+        let own = text_of(&s.messages, srv.pid);
+        let line = format!("{} bash→…→python3  srv.py", srv.pid);
+        assert!(own.contains(&line), "{own}");
+        assert!(
+            text.contains(&format!("(peer {} bash→…→python3)", srv.pid)),
+            "{text}"
+        );
+        // Two programs: first→last; one: its own.
+        let mut s2 = Synth::new();
+        let init = s2.seed(1, None, "systemd", &["systemd"]);
+        let srv = s2.spawn(init, 0, "/bin/bash", &["bash", "shim"]);
+        s2.exec(srv, init, 0, "/usr/bin/python3", &["python3", "srv.py"]);
+        let curl = s2.spawn(init, 0, "/usr/bin/curl", &["curl", "x"]);
+        s2.net((curl, init), NetKind::Connect, Direction::Outbound, c, l, 5);
+        s2.net((srv, init), NetKind::Accept, Direction::Inbound, l, c, 6);
+        let text = text_of(&s2.messages, curl.pid);
+        assert!(
+            text.contains(&format!("(peer {} bash→python3)", srv.pid)),
+            "{text}"
+        );
     }
 
     #[test]
