@@ -328,7 +328,7 @@ pub const HELP: &[(&str, &str)] = &[
         "/  n N",
         "find pid, name, argv, cgroup, address; next / prev",
     ),
-    ("", "  ! finds what failed: exits and connections"),
+    ("", "  ! failed; !connecting !unused !close-wait stuck"),
     ("\\  F4", "filter: matches and their ancestors only"),
     ("c", "the selection's connections:"),
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
