@@ -423,6 +423,9 @@ pub const TCP_SYN_SENT: u8 = 2;
 /// The TCP state of a connection whose peer closed its end first and
 /// whose process has not closed it yet.
 pub const TCP_CLOSE_WAIT: u8 = 8;
+/// The TCP state of a connection closed after its peer closed first: its
+/// own FIN sent, waiting for the peer's last ACK.
+const TCP_LAST_ACK: u8 = 9;
 const EPIPE: u16 = 32;
 const ENETDOWN: u16 = 100;
 const ENETUNREACH: u16 = 101;
@@ -437,6 +440,10 @@ impl Ending {
     /// How it failed; `None` for a clean close, or when nothing is known.
     pub fn failure(self) -> Option<Failure> {
         Some(match self.error {
+            // Closed after the peer had closed its end and gone: the reset
+            // answers this side's late FIN (a leak cleaned up after the
+            // peer's socket expired), and nothing was lost by it.
+            ECONNRESET | EPIPE if self.from == TCP_LAST_ACK => return None,
             ECONNREFUSED => Failure::Refused,
             ETIMEDOUT => Failure::TimedOut,
             ENETDOWN | ENETUNREACH | EHOSTDOWN | EHOSTUNREACH => Failure::Unreachable,
@@ -888,6 +895,8 @@ mod tests {
         assert_eq!(failure(101, state("SYN_SENT")), Some(Failure::Unreachable));
         assert_eq!(failure(104, state("ESTABLISHED")), Some(Failure::Reset));
         assert_eq!(failure(32, state("CLOSE_WAIT")), Some(Failure::Reset));
+        // Closed long after the peer did (its socket gone): no failure.
+        assert_eq!(failure(104, state("LAST_ACK")), None);
         assert_eq!(failure(0, state("ESTABLISHED")), Some(Failure::Aborted));
         assert_eq!(failure(0, state("CLOSE_WAIT")), Some(Failure::Aborted));
         // `ss -K`.
