@@ -2057,3 +2057,99 @@ fn a_connection_in_close_wait_when_causeway_starts_is_listed_so() {
         true,
     );
 }
+
+/// A forking server whose worker serves a connection to its end and
+/// exits, while the server forgets to close its own copy: the leak is
+/// the server's. Says its port, then the worker's identity, then the
+/// client's port once the worker is done; closes when told on stdin.
+const FORGETFUL_FORKING_SERVER: &str = r#"
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+say(port=s.getsockname()[1])
+a, peer = s.accept()
+pid = os.fork()
+if pid == 0:
+    while a.recv(100):
+        pass
+    a.close()
+    say(worker=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+say(peer_closed=peer[1])
+sys.stdin.readline()
+a.close()
+s.close()
+"#;
+
+#[test]
+fn a_connection_in_close_wait_is_on_the_process_still_holding_it() {
+    let test = "a_connection_in_close_wait_is_on_the_process_still_holding_it";
+    if !probe_allowed(test) {
+        return;
+    }
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // The server, its worker and the client's port.
+    type Report = Option<(Who, Who, u16)>;
+    let report: Arc<Mutex<Report>> = Arc::default();
+    let seen = Arc::new(AtomicBool::new(false));
+    let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
+    let work = move || {
+        let (mut server, mut server_out) = started(FORGETFUL_FORKING_SERVER, &[]);
+        let listening = next(&mut server_out);
+        let mut client = python(ONE_SHOT_CLIENT);
+        client.arg(port(&listening, "port").to_string());
+        assert!(client.status().expect("client ran").success());
+        let worker = who(&next(&mut server_out));
+        let cport = port(&next(&mut server_out), "peer_closed");
+        *r.lock().unwrap() = Some((who(&listening), worker, cport));
+        let waited = std::time::Instant::now();
+        while !s.load(Ordering::Relaxed) && waited.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut server_in = server.stdin.take().expect("stdin");
+        server_in.write_all(b"close\n").expect("told to close");
+        assert!(server.wait().expect("server ran").success());
+    };
+    let (rep, shown) = (Arc::clone(&report), Arc::clone(&seen));
+    let cap = capture(
+        work,
+        move |t| {
+            let Some((server, _, cport)) = *rep.lock().unwrap() else {
+                return false;
+            };
+            let Some(c) = inbound_from(t, server, cport).map(|c| t.conn(c)) else {
+                return false;
+            };
+            if c.state == ConnState::CloseWait {
+                shown.store(true, Ordering::Relaxed);
+            }
+            shown.load(Ordering::Relaxed) && c.end.is_some()
+        },
+        Duration::from_secs(90),
+    );
+    assert!(
+        seen.load(Ordering::Relaxed),
+        "shown close-wait on the server"
+    );
+    let (server, worker, cport) = report.lock().unwrap().expect("reported");
+    let tree = &cap.tree;
+    let id = inbound_from(tree, server, cport).expect("on the server");
+    let c = tree.conn(id);
+    assert_eq!(
+        (c.state, c.ending.from),
+        (ConnState::Closed, TCP_LAST_ACK),
+        "{c:?}"
+    );
+    assert!(c.peer_closed.is_some(), "{c:?}");
+    assert!(
+        inbound_from(tree, worker, cport).is_none(),
+        "no longer on the worker, which used it first"
+    );
+    let w = node_of(tree, worker);
+    assert_eq!(tree.node(w).conn_counts.inbound, 0);
+    assert_eq!(tree.node(node_of(tree, server)).conn_counts.close_wait, 0);
+    assert_eq!(cap.lost(), 0);
+    journal_round_trip(&cap);
+}

@@ -148,12 +148,26 @@ impl Owners {
     /// The held sockets a listing found in `CLOSE_WAIT` (`close_wait`, by
     /// cookie: their peer closed its end, their process has not), as
     /// sockets listed at `now` with [`SeedSocket::peer_closed`]; each once.
-    pub fn peer_closed(&mut self, close_wait: &HashSet<u64>, now: u64) -> Vec<SeedSocket> {
+    /// Each is on the process found holding it (when found, and another
+    /// than the one that opened or first used it), whose its close will be.
+    pub fn peer_closed(
+        &mut self,
+        close_wait: &HashMap<u64, Option<Actor>>,
+        now: u64,
+    ) -> Vec<SeedSocket> {
         let mut out: Vec<SeedSocket> = close_wait
             .iter()
-            .filter(|c| !self.peer_closed.contains(c))
-            .filter_map(|&cookie| {
-                let o = self.by_cookie.get(&cookie)?;
+            .filter(|(c, _)| !self.peer_closed.contains(c))
+            .filter_map(|(&cookie, holder)| {
+                let o = self.by_cookie.get_mut(&cookie)?;
+                // The holder's start is /proc's, to the tick.
+                let same = |h: &Actor| {
+                    h.proc.pid == o.actor.proc.pid
+                        && h.proc.start_tick() == o.actor.proc.start_tick()
+                };
+                if let Some(h) = holder.filter(|h| !same(h)) {
+                    o.actor = h;
+                }
                 Some(SeedSocket {
                     seen: now,
                     actor: o.actor,
@@ -173,6 +187,11 @@ impl Owners {
         out.sort_unstable_by_key(|s| s.cookie);
         self.peer_closed.extend(out.iter().map(|s| s.cookie));
         out
+    }
+
+    /// The sockets said to be in `CLOSE_WAIT`, by cookie.
+    pub fn said_peer_closed(&self) -> HashSet<u64> {
+        self.peer_closed.clone()
     }
 
     /// Takes the socket `cookie` out, and out of the listeners.
@@ -471,6 +490,11 @@ mod tests {
         );
     }
 
+    /// Sockets found in `CLOSE_WAIT`, their holders not known.
+    fn unheld(c: &[u64]) -> HashMap<u64, Option<Actor>> {
+        c.iter().map(|&c| (c, None)).collect()
+    }
+
     #[test]
     fn a_held_socket_found_in_close_wait_is_said_so_once() {
         let server = ProcKey::new(300, 9_000);
@@ -483,7 +507,7 @@ mod tests {
             42,
         ));
         // 43 is not held: nobody to say it of.
-        let found = o.peer_closed(&cookies(&[42, 43]), 200);
+        let found = o.peer_closed(&unheld(&[42, 43]), 200);
         let [s] = &found[..] else {
             panic!("one socket: {found:?}");
         };
@@ -493,7 +517,7 @@ mod tests {
             (s.direction, s.remote),
             (Direction::Inbound, "127.0.0.1:5000".parse().unwrap())
         );
-        assert!(o.peer_closed(&cookies(&[42]), 300).is_empty(), "said once");
+        assert!(o.peer_closed(&unheld(&[42]), 300).is_empty(), "said once");
         // Closed, and its cookie met again: a new story.
         assert!(o.attribute(&mut close(42)));
         o.attribute(&mut ev(
@@ -503,12 +527,42 @@ mod tests {
             "nginx",
             42,
         ));
-        assert_eq!(o.peer_closed(&cookies(&[42]), 400).len(), 1);
+        assert_eq!(o.peer_closed(&unheld(&[42]), 400).len(), 1);
         // Listed so at start: already said.
         let mut listed = SeedSocket::tcp_for_test(Direction::Outbound, 50, 1);
         listed.peer_closed = true;
         o.listed(&listed);
-        assert!(o.peer_closed(&cookies(&[50]), 500).is_empty());
+        assert!(o.peer_closed(&unheld(&[50]), 500).is_empty());
+        // Held by another process than the one that used it (a forking
+        // server's parent kept its copy): on that one, and so its close.
+        let parent = ProcKey::new(299, 8_000);
+        o.attribute(&mut ev(
+            NetKind::Accept,
+            Direction::Inbound,
+            server,
+            "worker",
+            60,
+        ));
+        let mut holder = Actor {
+            proc: parent,
+            ..Actor::default()
+        };
+        let found = o.peer_closed(&HashMap::from([(60, Some(holder))]), 600);
+        assert_eq!(found[0].actor.proc, parent);
+        let mut c = close(60);
+        assert!(o.attribute(&mut c));
+        assert_eq!(c.proc, parent);
+        // Found held by the same process, to /proc's tick: its exact start stays.
+        o.attribute(&mut ev(
+            NetKind::Accept,
+            Direction::Inbound,
+            server,
+            "nginx",
+            61,
+        ));
+        holder.proc = ProcKey::new(server.pid, server.start_tick() * crate::event::NS_PER_TICK);
+        let found = o.peer_closed(&HashMap::from([(61, Some(holder))]), 700);
+        assert_eq!(found[0].actor.proc, server);
     }
 
     #[test]

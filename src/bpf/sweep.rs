@@ -42,8 +42,10 @@ fn next_sweep(took: Duration) -> Duration {
 pub struct Listing {
     /// The cookies listed.
     listed: HashSet<u64>,
-    /// Those of sockets in `CLOSE_WAIT`: their peer closed its end.
-    close_wait: HashSet<u64>,
+    /// Those of sockets found in `CLOSE_WAIT` (their peer closed its end)
+    /// not said to be before, with the process holding each now, when
+    /// found.
+    close_wait: HashMap<u64, Option<Actor>>,
     /// The network namespaces listed, and which of their sockets.
     covered: HashMap<u32, Wanted>,
     /// Accepted sockets left unused that the listing was asked to find
@@ -66,10 +68,15 @@ struct Unused {
 }
 
 /// Lists the namespaces `wanted` (see [`Owners::namespaces`]), and finds
-/// the sockets of `unused` (cookie, since) among them. None when ours
-/// cannot be listed; another namespace that cannot be (its processes are
-/// gone) is left out.
-fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<Listing> {
+/// the sockets of `unused` (cookie, since) among them, and those in
+/// `CLOSE_WAIT` not in `said` (already found so), with who holds each.
+/// None when ours cannot be listed; another namespace that cannot be (its
+/// processes are gone) is left out.
+fn list(
+    mut wanted: HashMap<u32, Wanted>,
+    unused: HashMap<u64, u64>,
+    said: HashSet<u64>,
+) -> Option<Listing> {
     let started = Instant::now();
     let ours = netns("self")?;
     wanted.remove(&0);
@@ -79,12 +86,14 @@ fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<L
         wanted.values_mut().for_each(|w| *w = Wanted::Held);
     }
     let mut out = Listing::default();
-    let found = |ns: u32, l: Vec<Listed>, out: &mut Listing| {
+    // The inodes of the sockets found in CLOSE_WAIT, by cookie.
+    let mut close_wait = HashMap::new();
+    let mut found = |ns: u32, l: Vec<Listed>, out: &mut Listing| {
         out.listed.extend(l.iter().map(|s| s.cookie));
-        out.close_wait.extend(
+        close_wait.extend(
             l.iter()
-                .filter(|s| s.state == TCP_CLOSE_WAIT)
-                .map(|s| s.cookie),
+                .filter(|s| s.state == TCP_CLOSE_WAIT && !said.contains(&s.cookie))
+                .map(|s| (s.cookie, s.inode)),
         );
         out.unused.extend(l.into_iter().filter_map(|socket| {
             Some(Unused {
@@ -120,12 +129,21 @@ fn list(mut wanted: HashMap<u32, Wanted>, unused: HashMap<u64, u64>) -> Option<L
             }
         }
     }
-    // Accepted, and held by a process that has not used it yet.
-    let inodes: HashSet<u64> = out.unused.iter().map(|u| u.socket.inode).collect();
+    // Accepted, and held by a process that has not used it yet; or held
+    // with the peer gone, maybe by another process than the one that
+    // used it (a forking server's parent that kept its copy).
+    let inodes: HashSet<u64> = (out.unused.iter().map(|u| u.socket.inode))
+        .chain(close_wait.values().copied())
+        .filter(|&i| i != 0)
+        .collect();
     let holders = holders_of(&inodes);
     for u in &mut out.unused {
         u.holder = holders.get(&u.socket.inode).copied();
     }
+    out.close_wait = close_wait
+        .into_iter()
+        .map(|(cookie, inode)| (cookie, holders.get(&inode).copied()))
+        .collect();
     out.took = started.elapsed();
     Some(out)
 }
@@ -185,7 +203,8 @@ fn apply(owners: &mut Owners, listing: &Listing, now: u64) -> Vec<Event> {
 /// One sweep, on the calling thread.
 #[cfg(test)]
 fn sweep_gone(owners: &mut Owners, now: u64) -> Vec<Event> {
-    list(owners.namespaces(), HashMap::new()).map_or_else(Vec::new, |l| apply(owners, &l, now))
+    list(owners.namespaces(), HashMap::new(), HashSet::new())
+        .map_or_else(Vec::new, |l| apply(owners, &l, now))
 }
 
 /// Runs the sweep's listings on a thread of their own, one at a time, at
@@ -231,12 +250,13 @@ impl Sweeper {
         }
         let wanted = owners.namespaces();
         let unused = std::mem::take(&mut self.unused);
+        let said = owners.said_peer_closed();
         let (tx, rx) = channel();
         let spawned = std::thread::Builder::new()
             .name("causeway-sweep".into())
             .spawn(move || {
                 // A receiver gone (the probe stopping) is no error.
-                let _ = tx.send(list(wanted, unused));
+                let _ = tx.send(list(wanted, unused, said));
             });
         match spawned {
             Ok(_) => self.in_flight = Some(rx),

@@ -571,8 +571,19 @@ impl CausalTree {
         if let Some(id) =
             open.filter(|&id| s.cookie != 0 && self.net.conns[id.index()].end.is_none())
         {
-            // Found with its peer closed while it ran.
+            // Found with its peer closed while it ran, held by `owner`: the
+            // process still holding it, which may not be the one that used
+            // it first (a forking server's parent that kept its copy, a
+            // child that inherited it).
             if s.peer_closed {
+                let c = &self.net.conns[id.index()];
+                let (was, direction) = (c.owner, c.direction);
+                if was != owner {
+                    self.move_counts(id, owner, direction);
+                    self.net.conns[id.index()].owner = owner;
+                    self.nodes[was.index()].conns.retain(|&c| c != id);
+                    self.list_conn(owner, id);
+                }
                 self.peer_closed(id, s.seen);
             }
             return;
@@ -615,21 +626,33 @@ impl CausalTree {
         self.nodes[c.owner.index()].conn_counts.close_wait += 1;
     }
 
+    /// Counts open connection `id` on `owner` as `direction`, and no
+    /// longer on its owner as its direction: connecting and close-wait too.
+    fn move_counts(&mut self, id: ConnId, owner: NodeId, direction: Direction) {
+        let c = &self.net.conns[id.index()];
+        let connecting = u64::from(c.state == ConnState::Connecting);
+        let close_wait = u64::from(c.peer_closed.is_some());
+        let counts = &mut self.nodes[c.owner.index()].conn_counts;
+        counts.count(c.direction, -1);
+        counts.connecting = counts.connecting.saturating_sub(connecting);
+        counts.close_wait = counts.close_wait.saturating_sub(close_wait);
+        let counts = &mut self.nodes[owner.index()].conn_counts;
+        counts.count(direction, 1);
+        counts.connecting += connecting;
+        counts.close_wait += close_wait;
+    }
+
     /// Makes the listed connection `id` the one the probe reported now.
     fn reopen_listed(&mut self, id: ConnId, owner: NodeId, ktime: u64, info: &NetInfo) {
         let c = &self.net.conns[id.index()];
         let (was, started) = (c.owner, c.start);
         let connecting = c.state == ConnState::Connecting;
-        let close_wait = u64::from(c.peer_closed.is_some());
-        let counts = &mut self.nodes[was.index()].conn_counts;
-        counts.count(c.direction, -1);
-        counts.close_wait = counts.close_wait.saturating_sub(close_wait);
+        self.move_counts(id, owner, info.direction);
+        // Reported: no longer in flight.
         if connecting {
+            let counts = &mut self.nodes[owner.index()].conn_counts;
             counts.connecting = counts.connecting.saturating_sub(1);
         }
-        let counts = &mut self.nodes[owner.index()].conn_counts;
-        counts.count(info.direction, 1);
-        counts.close_wait += close_wait;
         let c = &mut self.net.conns[id.index()];
         c.owner = owner;
         c.unused = false;
@@ -1441,6 +1464,32 @@ mod tests {
         ]);
         assert_eq!(tree.conns()[0].state, ConnState::Listening);
         assert_eq!(tree.node(tree.conns()[0].owner).conn_counts.close_wait, 0);
+    }
+
+    #[test]
+    fn a_connection_found_in_close_wait_is_on_the_process_holding_it() {
+        // A forked worker used it first and exited; the server, its
+        // parent, kept its copy: the leak is the server's.
+        const WORKER: ProcKey = ProcKey::new(201, 3_000);
+        let tree = CausalTree::from_messages(&[
+            net(10, WORKER, "worker", NetKind::Accept, S, C, 2),
+            peer_closed(40, SERVER, NetKind::Accept, 2),
+            close(90, SERVER, 2),
+        ]);
+        let server = tree.find(SERVER).unwrap();
+        let worker = tree.find(WORKER).unwrap();
+        assert!(tree.node(worker).conns.is_empty());
+        let [id] = tree.node(server).conns[..] else {
+            panic!("the connection on the server");
+        };
+        let c = tree.conn(id);
+        assert_eq!((c.start, c.peer_closed, c.end), (10, Some(40), Some(90)));
+        for n in [server, worker] {
+            let counts = tree.node(n).conn_counts;
+            assert_eq!((counts.open, counts.close_wait), (0, 0));
+        }
+        assert_eq!(tree.node(server).conn_counts.inbound, 1);
+        assert_eq!(tree.node(worker).conn_counts.inbound, 0);
     }
 
     #[test]

@@ -193,9 +193,13 @@ impl Rotation {
                 }
                 Message::Socket(s) if s.protocol == Protocol::Tcp => {
                     match self.open.get_mut(&s.cookie) {
-                        // Found with its peer closed: the rest of what was
-                        // known of it stands (when its connect() was called).
-                        Some(known) if s.peer_closed => known.peer_closed = true,
+                        // Found with its peer closed, on the process
+                        // holding it: the rest of what was known of it
+                        // stands (when its connect() was called).
+                        Some(known) if s.peer_closed => {
+                            known.peer_closed = true;
+                            known.actor = s.actor;
+                        }
                         _ => {
                             self.open.insert(s.cookie, s.clone());
                         }
@@ -404,9 +408,12 @@ mod tests {
         let mut closed = SeedSocket::tcp_for_test(Direction::Outbound, 5, 1);
         closed.seen = 9;
         closed.peer_closed = true;
+        // Held by another process by then.
+        closed.actor.proc = crate::event::ProcKey::new(77, 1);
         r.observe(&[Message::Socket(connecting), Message::Socket(closed.clone())]);
         let known = &r.open[&5];
         assert!(known.peer_closed);
+        assert_eq!(known.actor.proc.pid, 77);
         assert_eq!((known.opened, known.seen), (3, 1));
         // Not known before: as found.
         closed.cookie = 6;
