@@ -249,10 +249,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             let feed = LiveFeed::start(record.as_deref(), rotate.map(|size| (size, keep)))?;
             let warning = feed.features().warning();
-            let recorded = crate::ui::run_live(feed, &history)?;
-            if let (Some(s), Some(path)) = (recorded, &record) {
+            let ended = crate::ui::run_live(feed, &history);
+            // Said however the view ended (the terminal closed, an error):
+            // then the error, if any, last.
+            if let (Some(s), Some(path)) = (ended.recorded, &record) {
                 say!("causeway: {}: {}", path.display(), s.said());
             }
+            ended.result?;
             if let Some(w) = warning {
                 say!("causeway: warning: {w}");
             }

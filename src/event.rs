@@ -848,6 +848,11 @@ pub struct Gap {
     /// them: which files of the run they are (their headers' `file`).
     /// `None`: two recordings.
     pub files: Option<(u64, u64)>,
+    /// When the recording after is a file of a run after its first (the
+    /// first of that run read): its number. The run's files 1 to it − 1
+    /// were not read (removed by `--keep`, or not given), so the stretch
+    /// was recorded in part: only not by what was read.
+    pub first_read: Option<u64>,
     /// The processes the recording after listed when it began (its
     /// `process` lines: running, or ended and not yet collected).
     pub procs: Vec<ProcKey>,

@@ -13,7 +13,7 @@
 //! view's time on a loopback connection churn (one `perf record` of the
 //! view during `net_churn - 120000`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A map whose keys may be chosen by someone else (see the module's
@@ -22,6 +22,9 @@ pub type KeyedMap<K, V> = foldhash::HashMap<K, V>;
 
 /// A map keyed by socket cookie.
 pub type CookieMap<V> = HashMap<u64, V, BuildHasherDefault<CookieHasher>>;
+
+/// A set of socket cookies.
+pub type CookieSet = HashSet<u64, BuildHasherDefault<CookieHasher>>;
 
 /// Multiplies the key by an odd 64-bit constant (Fibonacci hashing) and
 /// folds the high half, where the product mixes every key bit, into the

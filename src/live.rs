@@ -110,7 +110,7 @@ pub struct LiveFeed {
     stats: Arc<ProbeStats>,
     spares: Spares,
     probe: Option<Probe>,
-    forward: Option<JoinHandle<Result<Option<crate::record::Summary>>>>,
+    forward: Option<JoinHandle<Stopped>>,
     attached: u64,
 }
 
@@ -135,7 +135,7 @@ impl LiveFeed {
                     keep,
                 };
                 let (rotation, out) = crate::record::Rotation::start(rotate)?;
-                Some(JournalOut::Rotating(out, rotation))
+                Some(JournalOut::Rotating(out, Box::new(rotation)))
             }
         };
         let src = Source::start()?;
@@ -265,27 +265,54 @@ impl LiveFeed {
         &self.stats
     }
 
-    /// Stops the probe, flushes the journal, and reports the first error;
-    /// else what the journal holds, if there is one.
-    pub fn stop(mut self) -> Result<Option<crate::record::Summary>> {
+    /// Stops the probe, flushes the journal, and reports the first error,
+    /// and what the journal holds, if there is one.
+    pub fn stop(mut self) -> Stopped {
         // Nobody reads any more: the feed thread keeps draining the probe
         // into the journal, so the probe never waits on a full channel.
         let (_, dead) = bounded(0);
         drop(std::mem::replace(&mut self.rx, dead));
         let probe = self.probe.take().map_or(Ok(()), Probe::stop);
         let forward = match self.forward.take().map(JoinHandle::join) {
-            None => Ok(None),
+            None => Stopped::default(),
             Some(Ok(done)) => done,
-            Some(Err(_)) => Err(anyhow!("the feed thread panicked")),
+            Some(Err(_)) => Stopped {
+                result: Err(anyhow!("the feed thread panicked")),
+                recorded: None,
+            },
         };
-        probe.and(forward)
+        Stopped {
+            result: probe.and(forward.result),
+            ..forward
+        }
+    }
+}
+
+/// How a live feed (and the view over it) ended: the first error, if any,
+/// and what the journal `live --record` wrote holds, if one was begun.
+/// Both: a journal written until the terminal was closed, or until an
+/// error, is said as one finished by `q` is, so that its operator learns
+/// where it ends and what it holds.
+#[derive(Debug)]
+pub struct Stopped {
+    pub result: Result<()>,
+    pub recorded: Option<crate::record::Summary>,
+}
+
+impl Default for Stopped {
+    fn default() -> Self {
+        Stopped {
+            result: Ok(()),
+            recorded: None,
+        }
     }
 }
 
 /// Where `live --record` writes, before its header is written.
 enum JournalOut {
     Plain(BufWriter<File>),
-    Rotating(crate::record::Out, crate::record::Rotation),
+    /// Boxed, so that the two variants are about one size.
+    Rotating(crate::record::Out, Box<crate::record::Rotation>),
 }
 
 /// The journal `live --record` writes as the feed passes.
@@ -305,7 +332,7 @@ impl Journal {
             JournalOut::Plain(out) => Journal::Plain(Writer::new(out, header)?),
             JournalOut::Rotating(out, rotation) => Journal::Rotating {
                 w: Writer::new(out, header)?,
-                rotation: Box::new(Some(rotation)),
+                rotation: Box::new(Some(*rotation)),
                 header: header.clone(),
             },
         })
@@ -330,28 +357,32 @@ impl Journal {
         }
     }
 
-    /// Flushes, and syncs the file to its disk; what it holds.
-    fn finish(mut self) -> Result<crate::record::Summary> {
-        self.flush()?;
-        Ok(match self {
+    /// What it holds; then flushes, and syncs the file to its disk. What
+    /// it holds is said even when that fails (after a failed write too).
+    fn finish(mut self) -> (crate::record::Summary, Result<()>) {
+        let flushed = self.flush();
+        match self {
             Journal::Plain(w) => {
-                let counts = w.counts();
-                w.into_inner()
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())?;
-                crate::record::Summary::of(counts, 1)
+                let summary = crate::record::Summary::of(w.counts(), 1);
+                let synced = flushed.and_then(|()| {
+                    w.into_inner()
+                        .into_inner()
+                        .map_err(|e| e.into_error())
+                        .and_then(|f| f.sync_all())
+                });
+                (summary, synced.map_err(Into::into))
             }
             Journal::Rotating {
                 mut w, rotation, ..
             } => {
-                w.get_mut().sync()?;
-                match rotation.as_ref() {
-                    Some(r) => crate::record::Summary::of(r.total(w.counts()), r.files()),
+                let summary = match rotation.as_ref() {
+                    Some(r) => r.summary(&w),
                     None => crate::record::Summary::of(w.counts(), 1),
-                }
+                };
+                let synced = flushed.and_then(|()| w.get_mut().sync());
+                (summary, synced.map_err(Into::into))
             }
-        })
+        }
     }
 }
 
@@ -413,15 +444,40 @@ impl ToView<'_> {
     }
 }
 
-/// Seeds then events to `tx`, teeing into the journal; flushes the journal
-/// whenever the probe has nothing more for the moment. The journal is
-/// written as the probe delivers, whether or not the view keeps up.
+/// Seeds then events to `tx`, teeing into the journal (see [`feed`]); then
+/// finishes the journal, and says what it holds, however the feed ended.
 fn forward(
     seeds: Vec<SeedProcess>,
     events: &Receiver<Batch>,
     tx: &Sender<Batch>,
     mut journal: Option<Journal>,
-) -> Result<Option<crate::record::Summary>> {
+) -> Stopped {
+    let fed = feed(seeds, events, tx, &mut journal);
+    let Some(journal) = journal else {
+        return Stopped {
+            result: fed,
+            recorded: None,
+        };
+    };
+    let (mut summary, finished) = journal.finish();
+    // The feed fails on writing the journal alone: its counts are of
+    // lines given to it, the last of which are not in the file.
+    summary.write_failed = fed.is_err() || finished.is_err();
+    Stopped {
+        result: fed.and(finished.context("writing the journal")),
+        recorded: Some(summary),
+    }
+}
+
+/// Seeds then events to `tx`, teeing into the journal; flushes the journal
+/// whenever the probe has nothing more for the moment. The journal is
+/// written as the probe delivers, whether or not the view keeps up.
+fn feed(
+    seeds: Vec<SeedProcess>,
+    events: &Receiver<Batch>,
+    tx: &Sender<Batch>,
+    journal: &mut Option<Journal>,
+) -> Result<()> {
     let mut view = ToView {
         tx,
         held: std::collections::VecDeque::new(),
@@ -436,11 +492,7 @@ fn forward(
     };
     let mut seeds = seed_messages(seeds).into_iter().peekable();
     while seeds.peek().is_some() {
-        pass(
-            seeds.by_ref().take(MAX_BATCH).collect(),
-            &mut journal,
-            &mut view,
-        )?;
+        pass(seeds.by_ref().take(MAX_BATCH).collect(), journal, &mut view)?;
     }
     loop {
         let batch = match events.try_recv() {
@@ -477,7 +529,7 @@ fn forward(
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        pass(batch, &mut journal, &mut view)?;
+        pass(batch, journal, &mut view)?;
     }
     // The probe is done: the view gets the rest.
     while let Some(b) = view.held.pop_front() {
@@ -485,9 +537,7 @@ fn forward(
             break;
         }
     }
-    journal
-        .map(|w| w.finish().context("writing the journal"))
-        .transpose()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -533,7 +583,38 @@ mod tests {
         drop(events_tx);
         let got: Vec<Batch> = view.iter().collect();
         assert_eq!(got, batches);
-        feed.join().unwrap().unwrap();
+        feed.join().unwrap().result.unwrap();
+    }
+
+    #[test]
+    fn a_journal_that_could_not_be_written_still_says_what_it_holds() {
+        // A full disk: the error, and the summary of what was written up
+        // to it (it used to be the error alone).
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = JournalOut::Plain(std::io::BufWriter::new(full));
+        let journal = Journal::new(out, &crate::ui::synth::header()).unwrap();
+        let msgs = crate::ui::synth::host(2000, 3);
+        let (events_tx, events) = crossbeam_channel::unbounded::<Batch>();
+        for b in msgs.chunks(100) {
+            events_tx.send(b.to_vec()).unwrap();
+        }
+        drop(events_tx);
+        let (tx, _view) = crossbeam_channel::unbounded::<Batch>();
+        let stopped = forward(Vec::new(), &events, &tx, Some(journal));
+        let e = stopped.result.expect_err("the disk is full");
+        assert!(format!("{e:#}").contains("writing the journal"), "{e:#}");
+        let said = stopped.recorded.expect("what it holds, said");
+        assert!(said.processes + said.events > 0, "{said:?}");
+        // Not as if it were all there.
+        assert!(
+            said.said()
+                .ends_with(", but writing it failed: its last lines are not in it"),
+            "{}",
+            said.said()
+        );
     }
 
     #[test]
@@ -557,7 +638,7 @@ mod tests {
             .collect();
         assert_eq!(got, batches);
         drop(events_tx);
-        feed.join().unwrap().unwrap();
+        feed.join().unwrap().result.unwrap();
         assert!(view.recv().is_err(), "nothing more");
     }
 

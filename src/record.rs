@@ -82,8 +82,11 @@ pub struct Summary {
     pub processes: u64,
     /// Processes started while it recorded.
     pub started: u64,
-    /// TCP sockets open at start.
+    /// TCP sockets open at start (listed before the first event).
     pub sockets: u64,
+    /// TCP sockets found stuck later (connecting, accepted and unused, or
+    /// closed by their peer): not open at start, or not stuck then.
+    pub found: u64,
     /// Event lines written (to a pipe: not necessarily read).
     pub events: u64,
     /// Events received once the output failed (its reader gone), not
@@ -96,6 +99,15 @@ pub struct Summary {
     pub cpu: Duration,
     /// Files written: more than one with `--rotate`.
     pub files: u32,
+    /// Of those, the oldest removed to keep `keep` besides the current
+    /// one (`--keep`).
+    pub removed: u32,
+    pub keep: u32,
+    /// Events in the files left, when some were removed.
+    pub kept_events: u64,
+    /// Writing the journal failed (`live --record` on a full disk): what
+    /// was counted was recorded, but its last lines are not in it.
+    pub write_failed: bool,
 }
 
 /// Where `record` writes.
@@ -112,6 +124,7 @@ impl Summary {
         Summary {
             processes: counts.processes,
             sockets: counts.sockets,
+            found: counts.found,
             events: counts.events,
             started: counts.started,
             lost: counts.lost,
@@ -121,20 +134,41 @@ impl Summary {
     }
 
     /// What was recorded, as said when the recorder stops: `recorded 256
-    /// processes (85 running at start, 171 started), 1 open socket and 528
-    /// events`, then what was not written or lost, if anything.
+    /// processes (85 running at start, 171 started), 1 socket open at
+    /// start and 528 events`, then what was not written or lost, if
+    /// anything. Sockets found stuck later are said apart from those open
+    /// at start: counted with them, a recording that began with none read
+    /// as if it had begun with a dozen. With `--rotate`, the files removed
+    /// by `--keep` are said, and what the files left hold: the events are
+    /// what was recorded in all, most of which may be gone.
     pub fn said(&self) -> String {
         use crate::ui::format::{count, counted};
         let mut s = format!(
-            "recorded {} ({} running at start, {} started), {} and {}",
+            "recorded {} ({} running at start, {} started), {}",
             counted(self.processes + self.started, "process", "processes"),
             count(self.processes),
             count(self.started),
-            counted(self.sockets, "open socket", "open sockets"),
-            counted(self.events, "event", "events"),
+            counted(
+                self.sockets,
+                "socket open at start",
+                "sockets open at start"
+            ),
         );
+        if self.found > 0 {
+            s += ", ";
+            s += &counted(
+                self.found,
+                "socket found stuck later",
+                "sockets found stuck later",
+            );
+        }
+        s += " and ";
+        s += &counted(self.events, "event", "events");
         if self.files > 1 {
-            s += &format!(" in {} files", self.files);
+            s += &format!(" in {} files", count(u64::from(self.files)));
+        }
+        if self.removed > 0 {
+            s += &format!(" ({})", self.removed_said());
         }
         if self.unwritten > 0 {
             s += &format!(
@@ -145,7 +179,32 @@ impl Summary {
         if self.lost > 0 {
             s += &format!(", {} LOST (ring buffer full)", self.lost);
         }
+        if self.write_failed {
+            s += ", but writing it failed: its last lines are not in it";
+        }
         s
+    }
+
+    /// The files `--keep` removed, and what those left hold: `the oldest
+    /// 18 removed by --keep 2: the 3 left hold 702 of the events`.
+    fn removed_said(&self) -> String {
+        use crate::ui::format::count;
+        let oldest = if self.removed == 1 {
+            "the oldest".to_string()
+        } else {
+            format!("the oldest {}", count(u64::from(self.removed)))
+        };
+        let left = self.files.saturating_sub(self.removed);
+        let left = if left == 1 {
+            "the one left holds".to_string()
+        } else {
+            format!("the {} left hold", count(u64::from(left)))
+        };
+        format!(
+            "{oldest} removed by --keep {}: {left} {} of the events",
+            self.keep,
+            count(self.kept_events)
+        )
     }
 }
 
@@ -408,10 +467,9 @@ fn record_until(
         }
         src.probe.recycle(batch);
     }
-    let counts = rotation
+    let mut summary = rotation
         .as_ref()
-        .map_or(w.counts(), |r| r.total(w.counts()));
-    let mut summary = Summary::of(counts, rotation.as_ref().map_or(1, Rotation::files));
+        .map_or_else(|| Summary::of(w.counts(), 1), |r| r.summary(&w));
     summary.lost += unwritten_lost;
     summary.unwritten = unwritten;
     summary.malformed = src.probe.stats().malformed.load(Ordering::Relaxed);
@@ -541,6 +599,89 @@ mod tests {
         };
         assert!(w.has_a_reader());
         drop(r);
+    }
+
+    #[test]
+    fn sockets_found_later_are_said_apart_from_those_open_at_start() {
+        let s = Summary {
+            processes: 75,
+            started: 19_175,
+            sockets: 0,
+            found: 12,
+            events: 56_897,
+            files: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.said(),
+            "recorded 19,250 processes (75 running at start, 19,175 started), \
+             0 sockets open at start, 12 sockets found stuck later and 56,897 events"
+        );
+        // None found: not said; one of each in the singular.
+        let s = Summary {
+            sockets: 1,
+            found: 0,
+            ..s
+        };
+        assert!(
+            s.said()
+                .ends_with(", 1 socket open at start and 56,897 events"),
+            "{}",
+            s.said()
+        );
+        let s = Summary { found: 1, ..s };
+        assert!(
+            s.said()
+                .contains(", 1 socket open at start, 1 socket found stuck later and "),
+            "{}",
+            s.said()
+        );
+    }
+
+    #[test]
+    fn files_removed_by_keep_are_said_with_what_those_left_hold() {
+        let s = Summary {
+            processes: 80,
+            started: 4_000,
+            events: 4_651,
+            files: 21,
+            removed: 18,
+            keep: 2,
+            kept_events: 702,
+            lost: 5,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.said(),
+            "recorded 4,080 processes (80 running at start, 4,000 started), \
+             0 sockets open at start and 4,651 events in 21 files \
+             (the oldest 18 removed by --keep 2: the 3 left hold 702 of the events), \
+             5 LOST (ring buffer full)"
+        );
+        let one = Summary {
+            files: 3,
+            removed: 1,
+            keep: 1,
+            ..s
+        };
+        assert!(
+            one.said()
+                .contains(" in 3 files (the oldest removed by --keep 1: the 2 left hold 702 "),
+            "{}",
+            one.said()
+        );
+        // Nothing removed: the files alone.
+        let all = Summary {
+            files: 3,
+            removed: 0,
+            keep: 4,
+            ..s
+        };
+        assert!(
+            all.said().contains("4,651 events in 3 files, 5 LOST"),
+            "{}",
+            all.said()
+        );
     }
 
     #[test]

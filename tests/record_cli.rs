@@ -128,6 +128,81 @@ fn sigterm_stops_the_recorder_and_nothing_it_saw_is_lost() {
 }
 
 #[test]
+fn a_socket_found_stuck_later_is_not_said_to_be_open_at_start() {
+    let test = "a_socket_found_stuck_later_is_not_said_to_be_open_at_start";
+    if !probe_allowed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.jsonl");
+    let mut rec = Command::new(BIN)
+        .args(["record", "--output"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_header(&out);
+    // A server that never accepts, made while it records: the connection
+    // left in its accept queue is found unused a few seconds on, and
+    // written as a `socket` line among the events.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _queued = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let ours = format!("\"local\":\"127.0.0.1:{port}\"");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&out).is_ok_and(|s| {
+        s.lines().any(|l| {
+            l.starts_with("{\"type\":\"socket\"")
+                && l.contains("\"unused\":true")
+                && l.contains(&ours)
+        })
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the queued connection was never found unused"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };
+    let (status, stderr) = finish(&mut rec);
+    assert!(status.success(), "record failed: {stderr}");
+    // Open at start: the `socket` lines before the first event (an unused
+    // one is found, never listed). Found stuck later: the rest, each
+    // socket once.
+    let loaded = causeway::journal::load(&out).unwrap();
+    let first_event = loaded
+        .messages
+        .iter()
+        .position(|m| matches!(m, Message::Event(_)))
+        .expect("events");
+    let mut at_start = 0;
+    let mut later = std::collections::HashSet::new();
+    for (i, m) in loaded.messages.iter().enumerate() {
+        if let Message::Socket(s) = m {
+            if i < first_event && !s.unused {
+                at_start += 1;
+            } else {
+                later.insert(s.cookie);
+            }
+        }
+    }
+    assert!(!later.is_empty());
+    let counted = causeway::ui::format::counted;
+    let said = format!(
+        "{}, {} and ",
+        counted(at_start, "socket open at start", "sockets open at start"),
+        counted(
+            later.len() as u64,
+            "socket found stuck later",
+            "sockets found stuck later"
+        )
+    );
+    // It said `N open sockets`, the found ones among them.
+    assert!(stderr.contains(&said), "{said:?} not in {stderr}");
+}
+
+#[test]
 fn duration_ends_the_recording_and_stdout_is_a_journal() {
     if !probe_allowed("duration_ends_the_recording_and_stdout_is_a_journal") {
         return;
@@ -416,6 +491,33 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no file count: {stderr}"));
     assert!(files >= 4, "{stderr}");
+    // It says that --keep removed the oldest, and what the files left hold
+    // (it said `in 21 files` alone, of which 3 were left).
+    let held: usize = [
+        out.clone(),
+        causeway::record::numbered(&out, 1),
+        causeway::record::numbered(&out, 2),
+    ]
+    .iter()
+    .map(|p| {
+        causeway::journal::load(p)
+            .unwrap()
+            .messages
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .count()
+    })
+    .sum();
+    let count = |n: u64| causeway::ui::format::count(n);
+    let oldest = match files - 3 {
+        1 => "the oldest".to_string(),
+        n => format!("the oldest {}", count(u64::from(n))),
+    };
+    let said = format!(
+        " in {files} files ({oldest} removed by --keep 2: the 3 left hold {} of the events)",
+        count(held as u64)
+    );
+    assert!(stderr.contains(&said), "{said:?} not in {stderr}");
 
     // The current file and the two kept; none older.
     let numbered = |n| causeway::record::numbered(&out, n);

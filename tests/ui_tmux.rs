@@ -980,6 +980,52 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
 }
 
 #[test]
+fn the_live_views_journal_is_said_when_its_terminal_is_closed() {
+    let test = "the_live_views_journal_is_said_when_its_terminal_is_closed";
+    if !live_view_allowed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("view.jsonl");
+    let err = dir.path().join("view.err");
+    let (master, slave) = common::pseudo_terminal(120, 40);
+    let mut view = KillOnDrop(
+        Command::new(BIN)
+            .args(["live", "--record"])
+            .arg(&journal)
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave)
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("start the view"),
+    );
+    let start = Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the view never began its journal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The terminal goes away (its window closed, the ssh link dropped).
+    drop(master);
+    let status = view.ends_within(DEADLINE, "the view did not end when its terminal closed");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    // The error, and what the journal holds, as `q` would say it (it
+    // said the error alone).
+    let said = std::fs::read_to_string(&err).expect("its stderr");
+    assert!(said.contains("the terminal was closed"), "{said}");
+    assert!(
+        said.contains(&format!("causeway: {}: recorded ", journal.display())),
+        "{said}"
+    );
+    let text = std::fs::read(&journal).expect("the journal");
+    assert!(text.ends_with(b"\n"), "the journal ends on a whole line");
+    let loaded = causeway::journal::read(&text[..]).expect("a journal");
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
+
+#[test]
 fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
     let test = "a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm";
     if !live_view_allowed(test) {

@@ -717,6 +717,7 @@ mod tests {
             from,
             to,
             files: None,
+            first_read: None,
             procs: listed,
             sockets: vec![],
         })));

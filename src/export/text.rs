@@ -616,6 +616,7 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
             from,
             to: from + 1_200_000_000,
             files: None,
+            first_read: None,
             procs: vec![init],
             sockets: vec![],
         })));

@@ -238,6 +238,9 @@ pub struct GapEnded {
     /// Which files of one run the two are, when files are missing between
     /// them; `None`: two recordings.
     pub files: Option<(u64, u64)>,
+    /// When the next recording is a file of its run after the first: its
+    /// number (see [`Gap::first_read`]).
+    pub first_read: Option<u64>,
     /// Processes running before it that the next recording did not list:
     /// they ended in it (see [`Node::gone`]).
     pub processes: u64,
@@ -590,6 +593,7 @@ impl CausalTree {
             from: gap.from,
             to: gap.to,
             files: gap.files,
+            first_read: gap.first_read,
             processes: ended.len() as u64,
             connections,
         });

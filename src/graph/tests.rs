@@ -807,6 +807,7 @@ fn gap(from: u64, to: u64, procs: &[ProcKey], cookies: &[u64]) -> Message {
         from,
         to,
         files: None,
+        first_read: None,
         procs: procs.to_vec(),
         sockets: cookies.to_vec(),
     }))
@@ -899,6 +900,7 @@ fn what_the_next_recording_does_not_list_ended_in_the_gap_before_it() {
             from: ended,
             to: began,
             files: None,
+            first_read: None,
             processes: 1,
             connections: 1,
         }]

@@ -438,8 +438,9 @@ fn began(l: &Loaded) -> Option<u64> {
 /// file), or a file of the same run with files missing between them (by
 /// the numbers their headers give; journals written before causeway
 /// numbered its files do not tell). What `next` listed when it began
-/// comes with it. `None` when `next` continues `prev` as `record
-/// --rotate` wrote it.
+/// comes with it, and, when it is another recording, whether it is a
+/// file of its run after the first (the run's earlier files not read).
+/// `None` when `next` continues `prev` as `record --rotate` wrote it.
 fn gap(prev: &Part, next: &Part) -> Option<Gap> {
     let (a, b) = (&prev.loaded.header, &next.loaded.header);
     let files = if a.same_run(b) {
@@ -450,6 +451,9 @@ fn gap(prev: &Part, next: &Part) -> Option<Gap> {
     } else {
         None
     };
+    // Another recording, read from a later file of its run: it began
+    // before this file did, in files not read.
+    let first_read = b.file.filter(|&y| files.is_none() && b.continued && y > 1);
     let messages = &next.loaded.messages;
     let times = prev.loaded.messages.iter().filter_map(Message::ktime);
     let last = times.max().or_else(|| began(&prev.loaded));
@@ -476,6 +480,7 @@ fn gap(prev: &Part, next: &Part) -> Option<Gap> {
         from,
         to,
         files,
+        first_read,
         procs,
         sockets,
     })

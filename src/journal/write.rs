@@ -11,6 +11,7 @@ use crate::event::{
     Actor, Direction, Ending, Event, EventKind, ExitStatus, Message, NetKind, Protocol,
     SeedProcess, errno_name, signal_name, tcp_state_name,
 };
+use crate::hash::CookieSet;
 
 /// Writes a journal: the header first, then one line per message.
 pub struct Writer<W: Write> {
@@ -23,6 +24,14 @@ pub struct Writer<W: Write> {
     /// the probe's are named by two threads, which do not know of each
     /// other's).
     cgroups: std::collections::BTreeSet<u64>,
+    /// No event line has been written yet: a `socket` line now is one of
+    /// the sockets open when the file began (as a reader takes it, see
+    /// `docs/journal.md`), not one found stuck later.
+    opening: bool,
+    /// The sockets found stuck after the opening (connecting, accepted and
+    /// unused, or closed by their peer), by cookie: one found so twice (an
+    /// unused connection its client then gave up on) is one socket.
+    found: CookieSet,
 }
 
 /// Lines written, by kind.
@@ -30,8 +39,12 @@ pub struct Writer<W: Write> {
 pub struct Counts {
     /// `process` lines: processes from the /proc scan.
     pub processes: u64,
-    /// `socket` lines: TCP sockets that existed at start.
+    /// `socket` lines of the opening (before the first event line): TCP
+    /// sockets open when the file began.
     pub sockets: u64,
+    /// Sockets of the `socket` lines after the opening (and of `unused`
+    /// ones in it): found stuck while it recorded, each counted once.
+    pub found: u64,
     /// Event lines.
     pub events: u64,
     /// `fork` lines: processes started while it recorded.
@@ -158,6 +171,8 @@ impl<W: Write> Writer<W> {
             counts: Counts::default(),
             line,
             cgroups: Default::default(),
+            opening: true,
+            found: CookieSet::default(),
         })
     }
 
@@ -189,6 +204,12 @@ impl<W: Write> Writer<W> {
         self.counts
     }
 
+    /// The sockets found stuck after the opening, by cookie (what
+    /// [`Counts::found`] counts).
+    pub fn found(&self) -> &CookieSet {
+        &self.found
+    }
+
     /// Formats `msg` as a line at the end of `self.line`.
     fn format(&mut self, msg: &Message) {
         if let Message::Cgroup { id, .. } = msg {
@@ -203,7 +224,13 @@ impl<W: Write> Writer<W> {
                 seed_line(line, p);
             }
             Message::Socket(socket) => {
-                self.counts.sockets += 1;
+                // An unused connection is found by a sweep, never listed
+                // at start (a reader passes over it in an opening too).
+                if self.opening && !socket.unused {
+                    self.counts.sockets += 1;
+                } else if self.found.insert(socket.cookie) {
+                    self.counts.found += 1;
+                }
                 let ev = socket.as_event();
                 line.extend_from_slice(br#"{"type":"socket","time":"#);
                 event_fields(line, &mut self.clock, &mut self.idents, &ev);
@@ -223,6 +250,7 @@ impl<W: Write> Writer<W> {
                 }
             }
             Message::Event(ev) => {
+                self.opening = false;
                 self.counts.events += 1;
                 self.counts.started += u64::from(matches!(ev.kind, EventKind::Fork));
                 event_line(line, &mut self.clock, &mut self.idents, ev);
@@ -600,6 +628,41 @@ mod tests {
         let mut line = Vec::new();
         json_str(&mut line, s);
         line
+    }
+
+    #[test]
+    fn sockets_found_stuck_later_are_not_counted_as_open_at_start() {
+        use crate::event::SeedSocket;
+        use crate::ui::synth::{Synth, header};
+        let sock = |cookie, f: fn(&mut SeedSocket)| {
+            let mut s = SeedSocket::tcp_for_test(Direction::Outbound, cookie, 1);
+            f(&mut s);
+            Message::Socket(s)
+        };
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "init", &["init"]);
+        let mut msgs = s.messages.clone();
+        // The opening: two listed (one of them connecting), and an unused
+        // connection a sweep found before any event (never listed).
+        msgs.push(sock(1, |_| {}));
+        msgs.push(sock(2, |s| s.connecting = true));
+        msgs.push(sock(3, |s| s.unused = true));
+        s.messages.clear();
+        s.spawn(init, 0, "/bin/true", &["true"]);
+        msgs.extend(s.messages.iter().cloned());
+        // Later: a connect in flight, the unused one found again closed by
+        // its peer, and one listed at start found so too.
+        msgs.push(sock(4, |s| s.connecting = true));
+        msgs.push(sock(3, |s| s.peer_closed = true));
+        msgs.push(sock(1, |s| s.peer_closed = true));
+        let mut w = Writer::new(Vec::new(), &header()).unwrap();
+        w.write_batch(&msgs).unwrap();
+        let c = w.counts();
+        assert_eq!(c.sockets, 2, "listed at start: {c:?}");
+        assert_eq!(c.found, 3, "found stuck later, each once: {c:?}");
+        let mut found: Vec<u64> = w.found().iter().copied().collect();
+        found.sort_unstable();
+        assert_eq!(found, [1, 3, 4]);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! so far whose close has not been). What happened before it began is in
 //! the file before.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 
 use super::Out;
 use crate::event::{EventKind, Message, NetKind, Protocol, SeedSocket};
-use crate::hash::CookieMap;
+use crate::hash::{CookieMap, CookieSet};
 use crate::journal::{Counts, Header, Writer};
 
 /// How many rotated files `--keep` keeps unless told.
@@ -136,6 +136,13 @@ pub struct Rotation {
     events: u64,
     started: u64,
     lost: u64,
+    /// The sockets the finished files found stuck after their openings:
+    /// one found so in two files (connecting in one, closed by its peer
+    /// in the next) is one socket.
+    found: CookieSet,
+    /// The events of each finished file still on disk, oldest first: at
+    /// most `keep` (the older ones were removed).
+    kept: VecDeque<u64>,
     files: u32,
     /// Said once that a file's opening takes most of `--rotate`.
     warned: bool,
@@ -177,6 +184,8 @@ impl Rotation {
             events: 0,
             started: 0,
             lost: 0,
+            found: CookieSet::default(),
+            kept: VecDeque::new(),
             files: 1,
             warned: false,
         };
@@ -254,11 +263,16 @@ impl Rotation {
             ..header.clone()
         };
         let old = std::mem::replace(w, Writer::new(out, &continued)?);
+        self.found.extend(old.found());
         drop(old);
         self.first.get_or_insert(done);
         self.events += done.events;
         self.started += done.started;
         self.lost += done.lost;
+        self.kept.push_back(done.events);
+        while self.kept.len() > usize::try_from(self.rotate.keep).unwrap_or(usize::MAX) {
+            self.kept.pop_front();
+        }
         self.files += 1;
         let mut opening: Vec<Message> = self
             .cgroups
@@ -301,18 +315,43 @@ impl Rotation {
         Ok(())
     }
 
-    /// What was recorded in all, given the current file's counts: the
+    /// What was recorded in all, given the current file's writer: the
     /// processes and sockets that existed at start (the first file's), and
-    /// the events and lost records of every file.
-    pub fn total(&self, current: Counts) -> Counts {
-        let first = self.first.unwrap_or(current);
+    /// the events, lost records and sockets found stuck of every file.
+    pub fn total(&self, current: &Writer<Out>) -> Counts {
+        let now = current.counts();
+        let first = self.first.unwrap_or(now);
+        let found_now = current
+            .found()
+            .iter()
+            .filter(|c| !self.found.contains(c))
+            .count();
         Counts {
             processes: first.processes,
             sockets: first.sockets,
-            events: self.events + current.events,
-            started: self.started + current.started,
-            lost: self.lost + current.lost,
+            found: self.found.len() as u64 + found_now as u64,
+            events: self.events + now.events,
+            started: self.started + now.started,
+            lost: self.lost + now.lost,
         }
+    }
+
+    /// What was recorded in all (see [`Rotation::total`]), in how many
+    /// files, and how many of those `--keep` removed, with the events the
+    /// files left hold.
+    pub fn summary(&self, current: &Writer<Out>) -> super::Summary {
+        let mut s = super::Summary::of(self.total(current), self.files);
+        s.keep = self.rotate.keep;
+        s.removed = self.removed();
+        s.kept_events = current.counts().events + self.kept.iter().sum::<u64>();
+        s
+    }
+
+    /// How many of this run's files were removed to keep `--keep` besides
+    /// the current one.
+    fn removed(&self) -> u32 {
+        self.files
+            .saturating_sub(self.rotate.keep.saturating_add(1))
     }
 
     /// How many lines to write between looks at the size: one per KiB of
@@ -321,11 +360,6 @@ impl Rotation {
         usize::try_from(self.rotate.size / 1024)
             .unwrap_or(usize::MAX)
             .clamp(16, 1024)
-    }
-
-    /// How many files were begun.
-    pub fn files(&self) -> u32 {
-        self.files
     }
 }
 
@@ -419,6 +453,73 @@ mod tests {
         closed.cookie = 6;
         r.observe(&[Message::Socket(closed.clone())]);
         assert_eq!(r.open[&6], closed);
+    }
+
+    #[test]
+    fn the_summary_counts_every_file_and_says_what_keep_removed() {
+        use crate::event::{Direction, SeedSocket};
+        use crate::ui::synth::{Synth, header};
+        let dir = tempfile::tempdir().unwrap();
+        let rotate = Rotate {
+            path: dir.path().join("j.jsonl"),
+            size: MIN_SIZE,
+            keep: 2,
+        };
+        let (mut r, out) = Rotation::start(rotate).unwrap();
+        let h = header();
+        let mut w = Writer::new(out, &h).unwrap();
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "init", &["init"]);
+        let listed = SeedSocket::tcp_for_test(Direction::Outbound, 1, 1);
+        let mut opening = std::mem::take(&mut s.messages);
+        opening.push(Message::Socket(listed));
+        let write = |w: &mut Writer<Out>, r: &mut Rotation, msgs: &[Message]| {
+            w.write_batch(msgs).unwrap();
+            r.observe(msgs);
+        };
+        write(&mut w, &mut r, &opening);
+        // A connection found unused in the first file and closed by its
+        // peer in the second: one socket found stuck. A connect in
+        // flight found in the second and again in the last: one more.
+        let stuck = |cookie, f: fn(&mut SeedSocket)| {
+            let mut s = SeedSocket::tcp_for_test(Direction::Inbound, cookie, 1);
+            f(&mut s);
+            Message::Socket(s)
+        };
+        let later = [
+            vec![stuck(7, |s| s.unused = true)],
+            vec![
+                stuck(7, |s| s.peer_closed = true),
+                stuck(8, |s| s.connecting = true),
+            ],
+            vec![],
+            vec![],
+            vec![stuck(8, |s| s.peer_closed = true)],
+        ];
+        // Five files, the n-th with n spawns (two events each).
+        let mut events = Vec::new();
+        for (n, found) in later.iter().enumerate() {
+            if n > 0 {
+                r.rotate(&mut w, &h, s.now).unwrap();
+            }
+            for _ in 0..=n {
+                s.spawn(init, 0, "/bin/true", &["true"]);
+            }
+            let mut msgs = std::mem::take(&mut s.messages);
+            msgs.extend(found.iter().cloned());
+            write(&mut w, &mut r, &msgs);
+            events.push(2 * (n as u64 + 1));
+        }
+        let said = r.summary(&w);
+        assert_eq!(
+            (said.processes, said.sockets, said.found),
+            (1, 1, 2),
+            "what the first file listed; each socket found stuck once: {said:?}"
+        );
+        assert_eq!(said.events, events.iter().sum::<u64>());
+        assert_eq!((said.files, said.removed, said.keep), (5, 2, 2));
+        assert_eq!(said.kept_events, events[2..].iter().sum::<u64>());
+        assert!(!numbered(&dir.path().join("j.jsonl"), 3).exists());
     }
 
     #[test]

@@ -55,12 +55,21 @@ pub fn gaps(gaps: &[GapEnded], boot_time_ns: i64, tz: FixedOffset) -> Option<Str
         };
         let (from, to) = (from.format(shown), to.format(shown));
         let long = duration(g.to.saturating_sub(g.from));
-        let mut s = match g.files {
-            None => format!(
+        let mut s = match (g.files, g.first_read) {
+            (None, None) => format!(
                 "a gap of {long} between recordings ({} ended {from}, {} began {to}{zone})",
                 g.before, g.after
             ),
-            Some((x, y)) => {
+            // The later recording began before the file read: said, or
+            // the gap would read as if it began where that file does.
+            (None, Some(y)) => format!(
+                "a gap of {long} between recordings: {}, removed by --keep or not given \
+                 ({} ended {from}; {}, file {y}, began {to}{zone})",
+                unread(y),
+                g.before,
+                g.after
+            ),
+            (Some((x, y)), _) => {
                 let missing = if y == x + 2 {
                     format!("file {} of the recording is missing", x + 1)
                 } else {
@@ -94,6 +103,17 @@ pub fn gaps(gaps: &[GapEnded], boot_time_ns: i64, tz: FixedOffset) -> Option<Str
         }
     }
     said.pop()
+}
+
+/// The files of a run before file `y` (at least 2), not read: `file 1
+/// of the later one was not read`, `files 1 to 18 of the later one were
+/// not read`.
+fn unread(y: u64) -> String {
+    if y <= 2 {
+        "file 1 of the later one was not read".to_string()
+    } else {
+        format!("files 1 to {} of the later one were not read", y - 1)
+    }
 }
 
 /// A count with thousands separators: `1,234,567`.
@@ -352,6 +372,39 @@ mod tests {
         assert_eq!(
             duration(2 * 86_400_000_000_000 + 3 * 3_600_000_000_000),
             "2d03h"
+        );
+    }
+
+    #[test]
+    fn a_gap_before_a_later_file_of_a_run_says_its_earlier_files_were_not_read() {
+        // A recording, then the kept files of a run whose first 18 were
+        // removed by --keep: the run began before the file read did.
+        let gap = |first_read| GapEnded {
+            before: "r1.jsonl".into(),
+            after: "rot.jsonl.2".into(),
+            from: 1_000_000_000,
+            to: 9_500_000_000,
+            files: None,
+            first_read,
+            processes: 3,
+            connections: 0,
+        };
+        let say = |g| gaps(&[g], 0, chrono::Offset::fix(&chrono::Utc)).unwrap();
+        assert_eq!(
+            say(gap(Some(19))),
+            "a gap of 8.5s between recordings: files 1 to 18 of the later one were not read, \
+             removed by --keep or not given (r1.jsonl ended 00:00:01; rot.jsonl.2, file 19, \
+             began 00:00:09 UTC): 3 processes ended unseen in it"
+        );
+        assert!(
+            say(gap(Some(2))).contains(": file 1 of the later one was not read, removed by"),
+            "{}",
+            say(gap(Some(2)))
+        );
+        assert_eq!(
+            say(gap(None)),
+            "a gap of 8.5s between recordings (r1.jsonl ended 00:00:01, rot.jsonl.2 began \
+             00:00:09 UTC): 3 processes ended unseen in it"
         );
     }
 

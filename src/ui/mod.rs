@@ -34,7 +34,7 @@ pub use keys::{Action, Mode, key_to_action};
 
 use crate::graph::CausalTree;
 use crate::journal::Loaded;
-use crate::live::LiveFeed;
+use crate::live::{LiveFeed, Stopped};
 
 /// The local time zone's current offset (read once, at start).
 fn local_offset() -> chrono::FixedOffset {
@@ -46,8 +46,8 @@ fn local_offset() -> chrono::FixedOffset {
 /// (journal files of this host), the tree begins with what they say
 /// happened before the probe attached.
 /// Once the view is left, what the journal it wrote (`live --record`)
-/// holds.
-pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<Option<crate::record::Summary>> {
+/// holds, whether or not it ended on an error (the terminal closed).
+pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Stopped {
     let tree = if history.is_empty() {
         CausalTree::new()
     } else {
@@ -60,8 +60,10 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<Option<crate::rec
         match feed.history(history) {
             Ok(tree) => tree,
             Err(e) => {
-                let _ = feed.stop();
-                return Err(e);
+                return Stopped {
+                    result: Err(e),
+                    ..feed.stop()
+                };
             }
         }
     };
@@ -82,7 +84,10 @@ pub fn run_live(feed: LiveFeed, history: &[PathBuf]) -> Result<Option<crate::rec
     }
     let shown = term::run(&mut app, Some((feed.receiver(), feed.spares())));
     let stopped = feed.stop();
-    shown.and(stopped)
+    Stopped {
+        result: shown.and(stopped.result),
+        ..stopped
+    }
 }
 
 /// Where `assets/causeway-record.service` keeps its journal.

@@ -158,6 +158,16 @@ pub fn pseudo_terminal(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // Not inherited by the programs a test starts (openpty does not set
+    // it): a child holding the master too would never see its terminal
+    // close when the test closes it.
+    for fd in [master, slave] {
+        // SAFETY: fcntl on a descriptor just opened, with a valid flag.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
     // SAFETY: both were just opened and are owned by nothing else.
     unsafe {
         (

@@ -1481,6 +1481,7 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
         from,
         to,
         files: None,
+        first_read: None,
         procs: vec![init, kept],
         sockets: vec![],
     })));
