@@ -29,6 +29,26 @@ impl ProcKey {
     pub const fn start_tick(self) -> u64 {
         self.start / NS_PER_TICK
     }
+
+    /// Whether the start is the probe's, to the ns, rather than /proc's (a
+    /// whole number of ticks). Told by the value alone, as the journal
+    /// says (docs/journal.md): an exact start falls on a tick once in 10⁷
+    /// processes, and is then matched as /proc's would be.
+    pub const fn start_is_exact(self) -> bool {
+        self.start % NS_PER_TICK != 0
+    }
+
+    /// Whether the two can name one process: the same pid and start, or,
+    /// when either start is /proc's, the same pid and start tick. Two
+    /// exact starts in one tick are two processes: a pid reused within
+    /// 10 ms (a small `pid_max` with churn, `clone3` with `set_tid`,
+    /// `ns_last_pid`).
+    pub const fn same_process(self, other: ProcKey) -> bool {
+        self.pid == other.pid
+            && (self.start == other.start
+                || (self.start_tick() == other.start_tick()
+                    && !(self.start_is_exact() && other.start_is_exact())))
+    }
 }
 
 impl fmt::Display for ProcKey {
@@ -888,6 +908,20 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_from_proc_matches_its_tick_and_two_exact_ones_only_themselves() {
+        let scanned = ProcKey::new(7, 42 * NS_PER_TICK);
+        let first = ProcKey::new(7, 42 * NS_PER_TICK + 1_234);
+        let second = ProcKey::new(7, 42 * NS_PER_TICK + 9_999_999);
+        assert!(!scanned.start_is_exact() && first.start_is_exact());
+        assert!(scanned.same_process(first) && second.same_process(scanned));
+        assert!(first.same_process(first));
+        assert!(!first.same_process(second) && !second.same_process(first));
+        let next_tick = ProcKey::new(7, 43 * NS_PER_TICK + 1);
+        assert!(!scanned.same_process(next_tick));
+        assert!(!scanned.same_process(ProcKey::new(8, scanned.start)));
+    }
 
     #[test]
     fn a_close_names_how_the_connection_failed() {

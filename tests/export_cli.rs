@@ -352,3 +352,65 @@ fn a_journal_on_standard_input_is_read_from_dash() {
         );
     }
 }
+
+#[test]
+fn a_pid_given_again_within_one_tick_exports_as_two_processes() {
+    // `X=$(sh -c 'echo $$')`, then `ns_last_pid` set to X-1 and
+    // `sh -c '…; exec sleep 2'`: pid X again, 3 ms later, in the same
+    // 10 ms of /proc's clock.
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    s.now += 1_234_567;
+    let first = causeway::event::ProcKey::new(17008, s.now);
+    s.exec(first, init, 0, "/bin/sh", &["sh", "-c", "echo $$"]);
+    s.exit(first, init, causeway::event::ExitStatus::Code(0));
+    s.now += 1_000_000;
+    let second = causeway::event::ProcKey::new(17008, s.now);
+    assert_eq!(first.start_tick(), second.start_tick());
+    s.exec(second, init, 0, "/bin/sh", &["sh", "-c", "exec sleep 2"]);
+    s.exec(second, init, 0, "/bin/sleep", &["sleep", "2"]);
+    s.now += 2_000_000_000;
+    s.exit(second, init, causeway::event::ExitStatus::Code(0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = write_journal(dir.path(), "main.jsonl", &s.messages);
+    let chain = |process: String| -> serde_json::Value {
+        let out = export(&[j.to_str().unwrap(), &process]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let execs = |doc: &serde_json::Value| -> Vec<String> {
+        doc["processes"][1]["execs"]
+            .as_array()
+            .expect("execs")
+            .iter()
+            .map(|e| e["exe"].as_str().expect("exe").to_string())
+            .collect()
+    };
+    let a = chain(format!("17008@{}", first.start));
+    assert_eq!(a["selected"]["start"], first.start);
+    assert_eq!(execs(&a), ["/bin/sh"]);
+    assert_eq!(a["processes"][1]["end"]["ktime"], first.start + 1_000_000);
+    let b = chain(format!("17008@{}", second.start));
+    assert_eq!(b["selected"]["start"], second.start);
+    assert_eq!(execs(&b), ["/bin/sh", "/bin/sleep"]);
+    assert_eq!(
+        b["processes"][1]["end"]["ktime"],
+        second.start + 2_002_000_000
+    );
+    // The pid alone: the newest of the two, as for any reused pid.
+    assert_eq!(chain("17008".to_string()), b);
+    let text = |process: String| {
+        let out = export(&[j.to_str().unwrap(), &process, "--text"]);
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let a = text(format!("17008@{}", first.start));
+    assert!(a.contains("▶ 17008 sh  -c 'echo $$'  (started "), "{a}");
+    assert!(a.contains(", exit 0 after 1ms)"), "{a}");
+    let b = text("17008".to_string());
+    assert!(b.contains("▶ 17008 sh→sleep  2  (started "), "{b}");
+    assert!(b.contains(", exit 0 after 2.0s)"), "{b}");
+}

@@ -633,3 +633,89 @@ fn a_process_s_cgroup_is_named_before_its_first_event_in_it() {
     );
     removed.expect("removing the test cgroup");
 }
+
+/// A shell with `marker` in its argv that waits for its standard input to
+/// close, then exits `code`.
+fn waiting_sh(marker: &str, code: i32) -> std::process::Child {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("read x; exit {code}; : {marker}"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Process `pid`'s start in clock ticks (/proc/PID/stat's 22nd field); the
+/// comm, in parentheses, may hold anything, so the fields are read after
+/// its last `)`.
+fn start_tick(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.rfind(')')?;
+    stat[close + 1..].split_whitespace().nth(19)?.parse().ok()
+}
+
+#[test]
+fn a_pid_given_again_within_one_tick_is_a_second_process() {
+    if !probe_allowed("a_pid_given_again_within_one_tick_is_a_second_process") {
+        return;
+    }
+    // A shell runs, is reaped, and `ns_last_pid` set to its pid less one
+    // gives the next fork its pid again, a few ms later (as CRIU does).
+    // Any fork on the host in between takes it instead, and the two forks
+    // may straddle a tick: tried until a reuse in one tick is read from
+    // /proc while both run.
+    let found = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (f, seen) = (found.clone(), found.clone());
+    let cap = capture(
+        move || {
+            for _ in 0..200 {
+                let (m1, m2) = (unique("first"), unique("second"));
+                let mut first = waiting_sh(&m1, 0);
+                let pid = first.id();
+                let tick = start_tick(pid);
+                drop(first.stdin.take());
+                first.wait().unwrap();
+                std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+                let mut second = waiting_sh(&m2, 3);
+                let again = second.id() == pid && tick.is_some() && start_tick(pid) == tick;
+                drop(second.stdin.take());
+                second.wait().unwrap();
+                if again {
+                    *f.lock().unwrap() = Some((pid, m1, m2));
+                    return;
+                }
+            }
+        },
+        move |t| {
+            let m2 = match &*seen.lock().unwrap() {
+                Some((_, _, m2)) => m2.clone(),
+                None => return false,
+            };
+            t.nodes().any(|(_, n)| {
+                n.exit.is_some()
+                    && n.execs
+                        .iter()
+                        .any(|x| x.info.argv.iter().any(|a| a.ends_with(m2.as_bytes())))
+            })
+        },
+        Duration::from_secs(30),
+    );
+    let Some((pid, m1, m2)) = found.lock().unwrap().clone() else {
+        panic!("no pid given again within one tick in 200 tries (the host forks too often?)")
+    };
+    let t = &cap.tree;
+    let (a, b) = (ran(t, &m1), ran(t, &m2));
+    assert_ne!(a, b, "two processes, not one");
+    let (first, second) = (t.node(a), t.node(b));
+    assert_eq!((first.key.pid, second.key.pid), (pid, pid));
+    assert_eq!(first.key.start_tick(), second.key.start_tick());
+    assert!(first.key.start < second.key.start);
+    // Each with its own exec and its own end.
+    assert_eq!(first.execs.len(), 1);
+    assert_eq!(second.execs.len(), 1);
+    assert_eq!(first.exit, Some(ExitStatus::Code(0)));
+    assert_eq!(second.exit, Some(ExitStatus::Code(3)));
+    assert!(first.exit_time.is_some_and(|e| e <= second.key.start));
+    assert_eq!(t.find(first.key), Some(a));
+    assert_eq!(t.find(second.key), Some(b));
+}

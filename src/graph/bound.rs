@@ -195,6 +195,15 @@ impl CausalTree {
             !kids.is_empty()
         });
         self.index.retain(|_, id| remap(id));
+        // A pid reused within a tick: the index names the newest kept.
+        let index = &mut self.index;
+        self.same_tick.retain(|ident, all| {
+            all.retain_mut(remap);
+            if let Some(&newest) = all.last() {
+                index.insert(*ident, newest);
+            }
+            all.len() > 1
+        });
         self.remap_owners(|owner| {
             // A kept connection's owner is kept.
             remap(owner);

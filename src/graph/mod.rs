@@ -3,9 +3,11 @@
 //!
 //! One thread owns a [`CausalTree`] and applies [`Message`]s to it in order.
 //! Processes are identified by [`ProcKey`] (pid and start time), never by pid
-//! alone. Keys from /proc only have clock-tick resolution, so lookups match
-//! on `(pid, start tick)`: the same process seen by the scan and by the probe
-//! is one node.
+//! alone. Keys from /proc only have clock-tick resolution, so a key whose
+//! start is /proc's matches any process of its pid started in that tick:
+//! the same process seen by the scan and by the probe is one node. Two
+//! exact starts match only when equal (see [`ProcKey::same_process`]), so
+//! a pid reused within one tick is a second process.
 
 mod bound;
 mod net;
@@ -264,6 +266,8 @@ pub struct TreeStats {
     pub oom_kills: u64,
 }
 
+/// Where the index files a process: its pid and start tick, what a key
+/// from /proc and the probe's key of the same process have in common.
 type IdentKey = (u32, u64);
 
 fn ident(key: ProcKey) -> IdentKey {
@@ -274,11 +278,18 @@ fn ident(key: ProcKey) -> IdentKey {
 #[derive(Default, Debug)]
 pub struct CausalTree {
     nodes: Vec<Node>,
+    /// The process of each `(pid, start tick)`, the newest when a pid was
+    /// reused within one tick (see [`CausalTree::lookup`]).
     index: KeyedMap<IdentKey, NodeId>,
+    /// Every process of a `(pid, start tick)` that several have, oldest
+    /// first: only a pid reused within one tick, so the index stays one
+    /// id a tick and a lookup one probe of it.
+    same_tick: KeyedMap<IdentKey, Vec<NodeId>>,
     roots: Vec<NodeId>,
     orphans: Vec<NodeId>,
     /// Orphans waiting for a parent that may still show up (seen in a later
-    /// message), by the parent's identity.
+    /// message), by the parent's identity; each names the parent in its
+    /// [`ParentLink::Unknown`].
     waiting: KeyedMap<IdentKey, Vec<NodeId>>,
     stats: TreeStats,
     last_ktime: u64,
@@ -370,9 +381,35 @@ impl CausalTree {
         self.last_ktime
     }
 
-    /// The node for a process, matching at /proc's tick resolution.
+    /// The node for a process: the one of the same start, or, when the
+    /// key's start or the node's is /proc's, of the same start tick (see
+    /// [`ProcKey::same_process`]).
     pub fn find(&self, key: ProcKey) -> Option<NodeId> {
-        self.index.get(&ident(key)).copied()
+        self.lookup(key)
+    }
+
+    /// The node [`find`](CausalTree::find) means, on the path of every
+    /// event: one probe of the index and one comparison of starts, unless
+    /// the pid was reused within the tick. Of several it could be, the one
+    /// of this very start, else the newest (a key from /proc names the one
+    /// it found running).
+    fn lookup(&self, key: ProcKey) -> Option<NodeId> {
+        let ident = ident(key);
+        let &newest = self.index.get(&ident)?;
+        let found = self.nodes[newest.index()].key;
+        if found.start == key.start {
+            return Some(newest);
+        }
+        let Some(all) = self.same_tick.get(&ident) else {
+            return key.same_process(found).then_some(newest);
+        };
+        let start = |&&id: &&NodeId| self.nodes[id.index()].key.start == key.start;
+        let same = |&&id: &&NodeId| key.same_process(self.nodes[id.index()].key);
+        all.iter()
+            .rev()
+            .find(start)
+            .or_else(|| all.iter().rev().find(same))
+            .copied()
     }
 
     /// The newest process that has (or had) this pid.
@@ -562,11 +599,19 @@ impl CausalTree {
     /// were.
     fn apply_gap(&mut self, gap: &Gap) {
         self.bump_time(gap.to);
-        let listed: std::collections::HashSet<IdentKey> =
-            gap.procs.iter().map(|&k| ident(k)).collect();
+        let mut listed: std::collections::HashMap<IdentKey, Vec<ProcKey>> =
+            std::collections::HashMap::new();
+        for &k in &gap.procs {
+            listed.entry(ident(k)).or_default().push(k);
+        }
+        let is_listed = |n: &Node| {
+            listed
+                .get(&ident(n.key))
+                .is_some_and(|ks| ks.iter().any(|k| k.same_process(n.key)))
+        };
         let ended: Vec<NodeId> = self
             .nodes()
-            .filter(|(_, n)| n.is_alive() && !listed.contains(&ident(n.key)))
+            .filter(|(_, n)| n.is_alive() && !is_listed(n))
             .map(|(id, _)| id)
             .collect();
         for &id in &ended {
@@ -725,7 +770,7 @@ impl CausalTree {
                 // And on the sender, when it is another process the tree
                 // knows (the OOM killer's "sender" only needed memory).
                 let from = info.sender.filter(|f| f.proc != ev.proc && !info.oom);
-                if let Some(&sender) = from.and_then(|f| self.index.get(&ident(f.proc))) {
+                if let Some(sender) = from.and_then(|f| self.lookup(f.proc)) {
                     let sent = &mut self.nodes[sender.index()].sent;
                     if sent.len() >= MAX_SIGNALS {
                         sent.remove(0);
@@ -743,14 +788,19 @@ impl CausalTree {
     /// Finds the node for `key`, or makes it, hung under the parent the hint
     /// names.
     fn get_or_insert(&mut self, key: ProcKey, hint: ParentHint, seen: u64) -> NodeId {
-        if let Some(&id) = self.index.get(&ident(key)) {
+        if let Some(id) = self.lookup(key) {
+            // Found by its start tick, so one of the two starts is /proc's:
+            // if the node's is, this exact one replaces it.
+            if self.nodes[id.index()].key.start != key.start && key.start_is_exact() {
+                self.learn_start(id, key.start);
+            }
             return id;
         }
         let id = NodeId(self.nodes.len() as u32);
         let (link, current) = match hint {
             ParentHint::Root => (ParentLink::Root, None),
-            ParentHint::Causal(p) | ParentHint::Current(p) => match self.index.get(&ident(p)) {
-                Some(&pid) => (ParentLink::Known(pid), Some(p)),
+            ParentHint::Causal(p) | ParentHint::Current(p) => match self.lookup(p) {
+                Some(pid) => (ParentLink::Known(pid), Some(p)),
                 None if p.pid == 0 => (ParentLink::Root, None),
                 None => (ParentLink::Unknown(p), Some(p)),
             },
@@ -779,7 +829,14 @@ impl CausalTree {
             signals: Vec::new(),
             sent: Vec::new(),
         });
-        self.index.insert(ident(key), id);
+        if let Some(older) = self.index.insert(ident(key), id) {
+            // A pid reused within the tick: both are kept apart by start.
+            let all = self.same_tick.entry(ident(key)).or_default();
+            if all.is_empty() {
+                all.push(older);
+            }
+            all.push(id);
+        }
         self.stats.alive += 1;
         match link {
             ParentLink::Root => insert_by_start(&mut self.roots, id, &self.nodes),
@@ -796,7 +853,21 @@ impl CausalTree {
         // Orphans that were waiting for this process are its children,
         // unless that would close a loop: only a damaged journal names a
         // process as its own ancestor, and such a one stays an orphan.
-        if let Some(kids) = self.waiting.remove(&ident(key)) {
+        // Those waiting for another of its pid and tick wait on.
+        if let Some(mut kids) = self.waiting.remove(&ident(key)) {
+            let other = |kid: &NodeId, nodes: &[Node]| {
+                !matches!(nodes[kid.index()].causal_parent,
+                    ParentLink::Unknown(p) if p.same_process(key))
+            };
+            let others: Vec<NodeId> = kids
+                .iter()
+                .copied()
+                .filter(|k| other(k, &self.nodes))
+                .collect();
+            if !others.is_empty() {
+                kids.retain(|k| !other(k, &self.nodes));
+                self.waiting.insert(ident(key), others);
+            }
             for kid in kids {
                 if self.is_ancestor(kid, id) {
                     continue;
@@ -809,6 +880,26 @@ impl CausalTree {
             }
         }
         id
+    }
+
+    /// A process known by /proc's start (seeded) that an event names with
+    /// its exact one: the node takes it, so that a process given the same
+    /// pid later in the tick is not taken for this one. Its place among
+    /// its siblings, in start order, moves within the tick.
+    fn learn_start(&mut self, id: NodeId, start: u64) {
+        self.nodes[id.index()].key.start = start;
+        let mut list = match self.nodes[id.index()].causal_parent {
+            ParentLink::Known(p) => std::mem::take(&mut self.nodes[p.index()].children),
+            ParentLink::Root => std::mem::take(&mut self.roots),
+            ParentLink::Unknown(_) => std::mem::take(&mut self.orphans),
+        };
+        list.retain(|&n| n != id);
+        insert_by_start(&mut list, id, &self.nodes);
+        match self.nodes[id.index()].causal_parent {
+            ParentLink::Known(p) => self.nodes[p.index()].children = list,
+            ParentLink::Root => self.roots = list,
+            ParentLink::Unknown(_) => self.orphans = list,
+        }
     }
 }
 

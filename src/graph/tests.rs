@@ -448,6 +448,7 @@ fn a_seeded_process_and_its_live_events_are_one_node() {
     let n = t.node(t.find(exact).unwrap());
     assert!(n.seeded);
     assert_eq!(n.exit, Some(ExitStatus::Code(0)));
+    assert_eq!(t.find(seeded), t.find(exact), "found by either start");
 }
 
 #[test]
@@ -948,4 +949,224 @@ fn an_end_seen_after_a_gap_replaces_the_gap_and_a_listed_zombie_ended() {
         (Some(ExitStatus::Code(3)), Some(began))
     );
     assert_eq!(t.stats().alive, 2, "init and the shell");
+}
+
+// ---- a pid reused within one tick -------------------------------------
+
+/// An exact start `ns` into the next 10 ms tick of `s`'s clock, which is
+/// moved there: the steps after it fall in the same tick for a while.
+fn next_tick(s: &mut Script, ns: u64) -> u64 {
+    s.now = (s.now / NS_PER_TICK + 1) * NS_PER_TICK;
+    s.now + ns
+}
+
+fn signal_from(sender: ProcKey) -> EventKind {
+    EventKind::Signal(crate::event::SignalInfo {
+        signal: 15,
+        code: 0,
+        sender: Some(crate::event::Sender {
+            proc: sender,
+            uid: 0,
+            comm: "kill".into(),
+        }),
+        oom: false,
+    })
+}
+
+fn exes(tree: &CausalTree, id: NodeId) -> Vec<String> {
+    let n = tree.node(id);
+    n.execs
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.info.exe).into_owned())
+        .collect()
+}
+
+#[test]
+fn two_forks_of_one_pid_within_a_tick_are_two_processes_with_their_own_execs_and_exits() {
+    // `echo $$` then `ns_last_pid` set back: the pid again 3 ms later.
+    let shell = key(100, 10);
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(shell, Some(INIT), "bash");
+    let first = ProcKey::new(17008, next_tick(&mut s, 123_456));
+    s.fork(shell, first);
+    s.exec(first, first.pid, shell, "/bin/sh", &["sh", "-c", "echo $$"]);
+    s.exit(first, shell, 0);
+    let second = ProcKey::new(17008, first.start + 3_000_000);
+    assert_eq!(first.start_tick(), second.start_tick());
+    s.fork(shell, second);
+    s.exec(second, second.pid, shell, "/bin/sh", &["sh", "-c", "…"]);
+    s.exec(second, second.pid, shell, "/bin/sleep", &["sleep", "2"]);
+    assert_eq!(s.now / NS_PER_TICK, first.start_tick(), "all in one tick");
+    s.now += 2_000_000_000;
+    s.exit(second, shell, 0);
+    let t = s.tree();
+    assert_eq!(t.len(), 4);
+    let (a, b) = (t.find(first).unwrap(), t.find(second).unwrap());
+    assert_ne!(a, b);
+    assert_eq!(t.node(a).key, first);
+    assert_eq!(t.node(b).key, second);
+    assert_eq!(exes(&t, a), ["/bin/sh"]);
+    assert_eq!(exes(&t, b), ["/bin/sh", "/bin/sleep"]);
+    let (ea, eb) = (t.node(a).exit_time.unwrap(), t.node(b).exit_time.unwrap());
+    assert!(
+        ea < second.start,
+        "the first's own exit, before the second began"
+    );
+    assert!(eb - second.start > 2_000_000_000, "the second's own exit");
+    assert_eq!(t.children(t.find(shell).unwrap()), &[a, b]);
+    assert_eq!(t.find_pid(17008), Some(b));
+    assert_eq!(t.stats().alive, 2);
+    assert_consistent(&t);
+}
+
+#[test]
+fn a_seeded_process_takes_its_exact_start_from_its_events_and_a_reuse_in_its_tick_is_another() {
+    // Scanned just after it started, then seen ending; its pid is given
+    // again within the tick.
+    let mut s = Script::new();
+    let exact = ProcKey::new(900, next_tick(&mut s, 4_567_891));
+    let seeded = ProcKey::new(900, exact.start_tick() * NS_PER_TICK);
+    s.seed(INIT, None, "init");
+    s.seed(seeded, Some(INIT), "server");
+    s.now = exact.start;
+    s.exit(exact, INIT, 1);
+    let again = ProcKey::new(900, exact.start + 2_000_000);
+    s.fork(INIT, again);
+    let t = s.tree();
+    assert_eq!(t.len(), 3);
+    let (old, new) = (t.find(exact).unwrap(), t.find(again).unwrap());
+    assert_ne!(old, new);
+    assert!(t.node(old).seeded);
+    assert_eq!(t.node(old).key, exact, "the probe's start replaces /proc's");
+    assert_eq!(t.node(old).exit, Some(ExitStatus::Code(1)));
+    assert!(t.node(new).is_alive() && !t.node(new).seeded);
+    // A key at /proc's resolution names the newest of the tick.
+    assert_eq!(t.find(seeded), Some(new));
+    assert_consistent(&t);
+}
+
+#[test]
+fn a_process_seeded_by_a_later_file_is_the_one_of_its_tick_still_running() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    let first = ProcKey::new(700, next_tick(&mut s, 1_000));
+    s.fork(INIT, first);
+    s.exit(first, INIT, 0);
+    let second = ProcKey::new(700, first.start + 2_500_000);
+    s.fork(INIT, second);
+    // The next file of a rotated journal: its scan lists the second at
+    // /proc's resolution.
+    let listed = ProcKey::new(700, second.start_tick() * NS_PER_TICK);
+    s.seed(listed, Some(INIT), "sleep");
+    let t = s.tree();
+    assert_eq!(t.len(), 3);
+    let (a, b) = (t.find(first).unwrap(), t.find(second).unwrap());
+    assert_eq!(t.find(listed), Some(b));
+    assert!(!t.node(b).seeded && t.node(b).is_alive());
+    assert_eq!(t.node(a).exit, Some(ExitStatus::Code(0)));
+}
+
+#[test]
+fn a_signal_is_sent_by_the_process_of_its_senders_exact_start() {
+    let shell = key(100, 10);
+    let target = key(200, 20);
+    let mut s = Script::new();
+    s.seed(shell, None, "bash");
+    s.seed(target, Some(shell), "server");
+    let first = ProcKey::new(300, next_tick(&mut s, 10_000));
+    s.fork(shell, first);
+    let second = ProcKey::new(300, first.start + 4_000_000);
+    s.now = second.start;
+    s.fork(shell, second);
+    // The first's signal is read after the second's fork.
+    s.event(target, target.pid, shell, signal_from(first));
+    s.event(target, target.pid, shell, signal_from(second));
+    s.event(target, target.pid, shell, signal_from(second));
+    let t = s.tree();
+    let sent = |k: ProcKey| t.node(t.find(k).unwrap()).sent.len();
+    assert_eq!((sent(first), sent(second)), (1, 2));
+}
+
+#[test]
+fn an_orphan_waits_for_its_own_parent_not_another_of_its_pid_and_tick() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    let gone = ProcKey::new(400, next_tick(&mut s, 5_000));
+    let parent = ProcKey::new(400, gone.start + 1_000_000);
+    let child = ProcKey::new(401, gone.start + 2_000_000);
+    // The parent's fork was lost; its child is seen first.
+    s.exec(child, child.pid, parent, "/bin/true", &["true"]);
+    s.exit(gone, INIT, 0);
+    let t = s.tree();
+    let c = t.find(child).unwrap();
+    assert_eq!(t.orphans(), &[c]);
+    assert!(t.children(t.find(gone).unwrap()).is_empty());
+    s.exit(parent, INIT, 0);
+    let t = s.tree();
+    let p = t.find(parent).unwrap();
+    assert!(t.orphans().is_empty());
+    assert_eq!(t.children(p), &[c]);
+    assert!(t.children(t.find(gone).unwrap()).is_empty());
+}
+
+#[test]
+fn the_next_recording_listing_a_pid_by_exact_start_does_not_keep_another_of_its_tick() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    let first = ProcKey::new(600, next_tick(&mut s, 7_000));
+    s.fork(INIT, first);
+    let ended = s.now;
+    // Its end unseen, the pid given again in the same tick and listed.
+    let second = ProcKey::new(600, first.start + 1_500_000);
+    let began = ended + 1_000_000;
+    s.msgs.push(gap(ended, began, &[INIT, second], &[]));
+    let t = s.tree();
+    let a = t.find(first).unwrap();
+    assert_eq!(t.node(a).gone, Some(ended));
+    assert_eq!(t.gaps()[0].processes, 1);
+}
+
+#[test]
+fn forgetting_processes_keeps_each_of_a_pid_reused_within_a_tick_found_by_its_start() {
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    s.seed(SHELL, Some(INIT), "bash");
+    let mut pairs = Vec::new();
+    for i in 0..60 {
+        let first = ProcKey::new(1000 + i, next_tick(&mut s, 1_000));
+        s.fork(SHELL, first);
+        s.exit(first, SHELL, 0);
+        let second = ProcKey::new(1000 + i, first.start + 3_000_000);
+        s.fork(SHELL, second);
+        s.exit(second, SHELL, i32::try_from(i).unwrap());
+        pairs.push((first, second));
+    }
+    let mut tree = CausalTree::with_limits(50, MAX_CONNS);
+    apply_all(&mut tree, &s);
+    assert!(tree.len() <= 50 && tree.forgotten() > 0);
+    assert_consistent(&tree);
+    let (first, second) = pairs[59];
+    let (a, b) = (tree.find(first).unwrap(), tree.find(second).unwrap());
+    assert_ne!(a, b);
+    assert_eq!(tree.node(a).exit, Some(ExitStatus::Code(0)));
+    assert_eq!(tree.node(b).exit, Some(ExitStatus::Code(59)));
+    assert!(tree.find(pairs[0].0).is_none() && tree.find(pairs[0].1).is_none());
+}
+
+#[test]
+fn a_seeded_process_taking_its_exact_start_moves_among_its_siblings_in_start_order() {
+    // Two scanned in one tick, so in pid order until their events say
+    // which began first.
+    let mut s = Script::new();
+    s.seed(INIT, None, "init");
+    let tick = next_tick(&mut s, 0);
+    let (a, b) = (ProcKey::new(50, tick), ProcKey::new(51, tick));
+    s.seed(a, Some(INIT), "a");
+    s.seed(b, Some(INIT), "b");
+    s.exit(ProcKey::new(50, tick + 5_000_000), INIT, 0);
+    s.exit(ProcKey::new(51, tick + 1_000_000), INIT, 0);
+    let t = s.tree();
+    assert_eq!(t.len(), 3);
+    assert_eq!(pids(&t, t.children(t.find(INIT).unwrap())), vec![51, 50]);
 }

@@ -895,7 +895,7 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ParentLink::Root => None,
     };
     let same = match (causal_key, n.current_parent) {
-        (Some(a), Some(b)) => a.pid == b.pid && a.start_tick() == b.start_tick(),
+        (Some(a), Some(b)) => a.same_process(b),
         (None, None) => true,
         _ => false,
     };
