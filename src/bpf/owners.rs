@@ -161,11 +161,7 @@ impl Owners {
             .filter_map(|(&cookie, holder)| {
                 let o = self.by_cookie.get_mut(&cookie)?;
                 // The holder's start is /proc's, to the tick.
-                let same = |h: &Actor| {
-                    h.proc.pid == o.actor.proc.pid
-                        && h.proc.start_tick() == o.actor.proc.start_tick()
-                };
-                if let Some(h) = holder.filter(|h| !same(h)) {
+                if let Some(h) = holder.filter(|h| !h.proc.same_process(o.actor.proc)) {
                     o.actor = h;
                 }
                 Some(SeedSocket {
