@@ -473,6 +473,22 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
     wait_for_header(&out);
     let during = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let _during_peer = listener.accept().unwrap();
+    // And one left in a server's accept queue, found unused a few seconds
+    // on: each later file says so again, as the recorder knows it.
+    let never = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let queued = std::net::TcpStream::connect(never.local_addr().unwrap()).unwrap();
+    let found = format!("\"remote\":\"{}\"", queued.local_addr().unwrap());
+    let waited = Instant::now();
+    while !std::fs::read_to_string(&out).is_ok_and(|j| {
+        j.lines()
+            .any(|l| l.contains("\"unused\":true") && l.contains(&found))
+    }) {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the queued connection was never found unused"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // About a kilobyte of journal per process: enough for many files.
     let st = Command::new("/bin/sh")
         .args(["-c", "for i in $(seq 1500); do /bin/true; done"])
@@ -582,6 +598,12 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
                 "{name}: the connection {local} → {peer} open throughout is not listed"
             );
         }
+        let (peer, local) = ends(&queued);
+        assert!(
+            loaded.messages.iter().any(|m| matches!(m,
+                Message::Socket(s) if s.local == local && s.remote == peer && s.unused)),
+            "{name}: the queued connection is not listed unused"
+        );
     }
     // Each header names the run and the file's place in it: the last
     // files of one run, one after the other.

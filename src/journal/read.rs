@@ -470,7 +470,7 @@ fn gap(prev: &Part, next: &Part) -> Option<Gap> {
     for m in opening {
         match m {
             Message::Seed(s) => procs.push(s.proc),
-            Message::Socket(s) if !s.unused => sockets.push(s.cookie),
+            Message::Socket(s) => sockets.push(s.cookie),
             _ => {}
         }
     }

@@ -295,11 +295,9 @@ impl Rotation {
         let mut open: Vec<SeedSocket> = self.open.values().cloned().collect();
         open.sort_unstable_by_key(|s| s.cookie);
         opening.extend(open.into_iter().map(|s| {
-            Message::Socket(SeedSocket {
-                seen: now,
-                unused: false,
-                ..s
-            })
+            // Still unused, connecting or closed by its peer: said so
+            // again, as the recorder knows it.
+            Message::Socket(SeedSocket { seen: now, ..s })
         }));
         w.write_batch(&opening)?;
         w.flush()?;

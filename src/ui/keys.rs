@@ -347,8 +347,8 @@ pub const LEGEND: &[(&str, &str)] = &[
         "new (last 2 s); seeded: there before causeway; folded",
     ),
     (
-        "↗ ↙ ◉ ⇢ ✗  ↑ ↓",
-        "out/in/listen/connecting/failed; bytes sent/received",
+        "↗ ↙ ◉ ⇢ ◐ ✗  ↑ ↓",
+        "out/in/listen/connecting/close-wait/failed; bytes ↑↓",
     ),
     ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
     (

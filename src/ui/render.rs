@@ -494,6 +494,10 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     if counts.connecting > 0 {
         left.push(Span::styled(format!(" ⇢{}", counts.connecting), t.alert()));
     }
+    // Held with the peer gone: what a leaking server piles up.
+    if counts.close_wait > 0 {
+        left.push(Span::styled(format!(" ◐{}", counts.close_wait), t.alert()));
+    }
     if counts.failed > 0 {
         left.push(Span::styled(format!(" ✗{}", counts.failed), t.failure()));
     }

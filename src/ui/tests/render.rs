@@ -1603,6 +1603,13 @@ fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
     let buf = draw(&mut app, 200, 50);
     let s = screen(&buf);
     assert!(s.contains("1 close-wait"), "{s}");
+    // Its row counts it, in the alert style.
+    let row = s
+        .lines()
+        .find(|l| l.contains("600 nginx ↙"))
+        .unwrap_or_else(|| panic!("nginx's row: {s}"));
+    assert!(row.contains("◐1"), "{row}");
+    assert_eq!(Some(cell_at(&buf, "◐1").fg), app.theme.alert().fg);
     assert!(
         s.lines()
             .any(|l| l.contains("10.0.0.1:443") && l.contains("close-wait")),
