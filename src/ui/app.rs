@@ -439,6 +439,15 @@ impl App {
             self.rows
                 .set_filter(&self.tree, Some(self.filter_marks.clone()));
         }
+        // Said to find nothing yet when set: no longer true.
+        if let Some(text) =
+            (self.filter.as_deref()).filter(|_| self.filter_found > 0 && self.flash.is_some())
+        {
+            let waited = format!("no process matches \"{text}\" yet");
+            if self.flash.as_ref().is_some_and(|f| f.starts_with(&waited)) {
+                self.flash = Some(format!("filter \"{text}\" found what it waited for"));
+            }
+        }
     }
 
     /// Shows only what `text` finds, and its ancestors; or everything with

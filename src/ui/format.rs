@@ -150,12 +150,15 @@ pub fn carried(
     said.then(|| format!("↑{} ↓{}", bytes(sent), bytes(received)))
 }
 
-/// A byte size: `812 KiB`, `23.4 MiB`.
+/// A byte size: `812 KiB`, `2.4 KiB` (a tenth under 10: 2,500 bytes are
+/// not `2 KiB`), `23.4 MiB`.
 pub fn bytes(n: u64) -> String {
     const K: f64 = 1024.0;
     let f = n as f64;
     if f < K {
         format!("{n} B")
+    } else if f < 10.0 * K {
+        format!("{:.1} KiB", f / K)
     } else if f < K * K {
         format!("{:.0} KiB", f / K)
     } else if f < K * K * K {
@@ -416,6 +419,10 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(24_536_678), "23.4 MiB");
+        // Under 10 KiB, a tenth: 2,500 bytes read `2 KiB` when rounded.
+        assert_eq!(bytes(2_500), "2.4 KiB");
+        assert_eq!(bytes(1_234), "1.2 KiB");
+        assert_eq!(bytes(12 << 10), "12 KiB");
         assert_eq!(counted(1, "process", "processes"), "1 process");
         assert_eq!(counted(0, "process", "processes"), "0 processes");
         assert_eq!(counted(2, "connection", "connections"), "2 connections");

@@ -786,6 +786,11 @@ fn a_live_filter_for_what_has_not_started_yet_is_set_and_waits_for_it() {
     app.settle();
     assert_eq!(shown_pids(&app), [1, shell.pid, nginx.pid]);
     assert_eq!(app.filter_found, 1);
+    assert!(
+        flashed(&app, "filter \"nginx\" found what it waited for"),
+        "{:?}",
+        app.flash
+    );
     assert!(app.selected.is_some(), "something shown is selected");
 }
 

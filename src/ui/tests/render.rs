@@ -763,7 +763,7 @@ fn a_closed_connection_says_what_it_carried() {
             .map(str::to_string)
             .unwrap_or_default()
     };
-    assert!(row("10.0.0.7:443").contains("↑1 KiB ↓3.0 MiB"), "{scr}");
+    assert!(row("10.0.0.7:443").contains("↑1.5 KiB ↓3.0 MiB"), "{scr}");
     assert!(
         !row("10.0.0.7:80").contains("↑"),
         "open: not yet known: {scr}"
