@@ -1046,6 +1046,12 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             ));
         }
         conns.extend([Span::styled("c", t.key()), Span::raw(" lists them")]);
+        if lines.len() >= height {
+            // A short pane (a terminal of 80×24): where its connections
+            // stand comes second, before what does not fit.
+            lines.insert(1.min(lines.len()), Line::from(conns));
+            return lines;
+        }
         lines.push(Line::from(conns));
         let room = height.saturating_sub(lines.len()).min(DETAIL_LIST_MAX);
         let each_netns = netns.len() > 1;

@@ -1617,6 +1617,9 @@ fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
     );
     // Its row's state, in the alert style.
     assert_eq!(Some(cell_at(&buf, "close-wait ≤").fg), app.theme.alert().fg);
+    // On a terminal of 80×24 too, where the pane has room for a few lines.
+    let small = screen(&draw(&mut app, 80, 24));
+    assert!(small.contains("1 close-wait"), "{small}");
     app.handle(Action::Connections);
     let s = screen(&draw(&mut app, 160, 40));
     let line = s
