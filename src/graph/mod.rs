@@ -223,7 +223,7 @@ pub fn printable_name(name: &[u8]) -> String {
 }
 
 /// The last part of a path.
-fn basename(path: &[u8]) -> &[u8] {
+pub fn basename(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 

@@ -23,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use super::at::{conn_end, conn_state};
 use super::format;
 use crate::event::{Direction, ExitStatus, Failure, errno_name, signal_name};
-use crate::graph::{ConnState, Connection, Node, display_name};
+use crate::graph::{ConnState, Connection, Node, basename, display_name};
 
 /// A parsed search.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,15 +183,24 @@ impl Query {
         self.in_a_name(node)
     }
 
-    /// The needle in its name, or the name of a program it ran.
+    /// The needle in its name, or the name of a program it ran, or the
+    /// name a program was run as (its `argv[0]`, what `ps` shows: `exec
+    /// -a mydaemon bash`; a login shell's `-bash` is `bash`).
     fn in_a_name(&self, node: &Node) -> bool {
         let has = |text: &str| text.to_lowercase().contains(&self.needle);
         if node.execs.is_empty() {
             return has(&node.display_name());
         }
-        node.execs
-            .iter()
-            .any(|e| has(&display_name(Some(&e.info), &node.comm)))
+        node.execs.iter().any(|e| {
+            // Looked at only when it is not the program's own name (it
+            // seldom is another), as every search looks at every process.
+            let run_as = e.info.argv.first().and_then(|a| {
+                let name = basename(a);
+                let name = name.strip_prefix(b"-").unwrap_or(name);
+                (name != basename(&e.info.exe)).then(|| String::from_utf8_lossy(name))
+            });
+            has(&display_name(Some(&e.info), &node.comm)) || run_as.is_some_and(|a| has(&a))
+        })
     }
 
     /// Whether connections are searched at all.

@@ -512,6 +512,27 @@ fn a_new_search_goes_first_to_a_process_it_names() {
     assert_eq!(pid_of(&app), Some(curl.pid));
     app.handle(Action::SearchNext);
     assert_eq!(pid_of(&app), Some(killer.pid), "then the mention");
+    // Run under another name (`exec -a mydaemon bash`, what ps shows):
+    // named so, before a command line that mentions it.
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let mention = s.spawn(
+        init,
+        0,
+        "/bin/sh",
+        &["sh", "-c", "exec -a mydaemon bash -c loop"],
+    );
+    let daemon = s.spawn(init, 0, "/usr/bin/bash", &["mydaemon", "-c", "loop"]);
+    let mut app = replay(s.messages, vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "mydaemon");
+    assert_eq!(
+        pid_of(&app),
+        Some(daemon.pid),
+        "the process run as mydaemon"
+    );
+    app.handle(Action::SearchNext);
+    assert_eq!(pid_of(&app), Some(mention.pid));
 }
 
 #[test]
