@@ -1203,6 +1203,10 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
         if failed.len() > 2 {
             spans.push(Span::styled(" …", t.failure()));
         }
+        // All ended, none failed: said, not left to be guessed.
+        if g.open == 0 && failed.is_empty() {
+            spans.push(Span::styled("  all closed", t.dim()));
+        }
         lines.push(Line::from(spans));
     }
     if shown < groups.len() {

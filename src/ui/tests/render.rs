@@ -1430,6 +1430,17 @@ fn a_process_with_more_connections_than_fit_says_where_they_went() {
         s.net(who, NetKind::Connect, out, ends.0, ends.1, cookie);
         s.close(who, out, ends, cookie, (0, 0), refused);
     }
+    // And 4 to 10.0.0.9:53, all closed cleanly.
+    for k in 0..4u16 {
+        let ends = (
+            std::net::SocketAddr::from(([10, 0, 0, 1], 51_000 + k)),
+            std::net::SocketAddr::from(([10, 0, 0, 9], 53)),
+        );
+        let cookie = 7_000 + u64::from(k);
+        s.net(who, NetKind::Connect, out, ends.0, ends.1, cookie);
+        let clean = Ending { error: 0, from: 5 };
+        s.close(who, out, ends, cookie, (0, 0), clean);
+    }
     s.listen(who, 8080);
     for (k, ip) in [[10, 0, 0, 2], [10, 0, 0, 3]].into_iter().enumerate() {
         let local = std::net::SocketAddr::from(([10, 0, 0, 1], 8080));
@@ -1460,6 +1471,8 @@ fn a_process_with_more_connections_than_fit_says_where_they_went() {
     let served = row("← 10.0.0.1:8080 tcp");
     assert!(served.contains("×2 from 2 addresses  2 open"), "{served}");
     assert!(row("◉ 0.0.0.0:8080 tcp").contains("listening"), "{scr}");
+    assert!(row("→ 10.0.0.9:53 tcp").contains("×4  all closed"), "{scr}");
+    assert!(!busiest.contains("all closed") && !failed.contains("all closed"));
     // In that order: the busiest first.
     let at = |what: &str| scr.find(what).expect("shown");
     assert!(at("→ 127.0.0.1:443") < at("→ 10.0.0.7:9"));
