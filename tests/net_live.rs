@@ -1958,38 +1958,49 @@ fn inbound_from(tree: &CausalTree, w: Who, port: u16) -> Option<ConnId> {
     })
 }
 
-/// A connection whose client closed and whose server holds it
-/// (`CLOSE_WAIT`) shows `close-wait` on the server until the server
-/// closes it, then closed from `LAST_ACK`, keeping when its peer was found
-/// closed. `before`: the leak happens before causeway starts (found by
-/// the listing at start); else while it runs (found by the sweep).
-fn close_wait_shows(test: &str, before: bool) {
+/// A connection whose client closed and whose server (`server`, a script
+/// like LEAKY_SERVER) holds it (`CLOSE_WAIT`) shows `close-wait` on the
+/// server until the server closes it, then closed from `LAST_ACK`, keeping
+/// when its peer was found closed. `before`: the leak happens before
+/// causeway starts (found by the listing at start); else while it runs
+/// (found by the sweep). A server that says a `worker` handed the
+/// connection to one that used it first: it is the server's all the same.
+fn close_wait_shows(test: &str, before: bool, server: &'static str) {
     if !probe_allowed(test) {
         return;
     }
     use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
+    // The server, the client's port and the worker.
+    type Leak = (Who, u16, Option<Who>);
     let leak = move || {
-        let (server, mut server_out) = started(LEAKY_SERVER, &[]);
+        let (server, mut server_out) = started(server, &[]);
         let listening = next(&mut server_out);
         let mut client = python(ONE_SHOT_CLIENT);
         client.arg(port(&listening, "port").to_string());
         assert!(client.status().expect("client ran").success());
-        let cport = port(&next(&mut server_out), "peer_closed");
-        (server, who(&listening), cport)
+        let mut said = next(&mut server_out);
+        let worker = said.get("worker").map(|_| who(&said));
+        if worker.is_some() {
+            said = next(&mut server_out);
+        }
+        (
+            server,
+            (who(&listening), port(&said, "peer_closed"), worker),
+        )
     };
-    let report: Arc<Mutex<Option<(Who, u16)>>> = Arc::default();
+    let report: Arc<Mutex<Option<Leak>>> = Arc::default();
     let seen = Arc::new(AtomicBool::new(false));
     let mut early = before.then(leak);
-    if let Some((_, s, cport)) = &early {
-        *report.lock().unwrap() = Some((*s, *cport));
+    if let Some((_, l)) = &early {
+        *report.lock().unwrap() = Some(*l);
     }
     let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
     let work = move || {
-        let (mut server, _, _) = early.take().unwrap_or_else(|| {
-            let (server, s, cport) = leak();
-            *r.lock().unwrap() = Some((s, cport));
-            (server, s, cport)
+        let (mut server, _) = early.take().unwrap_or_else(|| {
+            let (server, l) = leak();
+            *r.lock().unwrap() = Some(l);
+            (server, l)
         });
         // The sweep lists the kernel's sockets every 10 s.
         let waited = std::time::Instant::now();
@@ -2004,7 +2015,7 @@ fn close_wait_shows(test: &str, before: bool) {
     let cap = capture(
         work,
         move |t| {
-            let Some((w, cport)) = *rep.lock().unwrap() else {
+            let Some((w, cport, _)) = *rep.lock().unwrap() else {
                 return false;
             };
             let Some(c) = inbound_from(t, w, cport).map(|c| t.conn(c)) else {
@@ -2018,9 +2029,9 @@ fn close_wait_shows(test: &str, before: bool) {
         Duration::from_secs(90),
     );
     assert!(seen.load(Ordering::Relaxed), "shown close-wait while held");
-    let (s, cport) = report.lock().unwrap().expect("reported");
+    let (s, cport, worker) = report.lock().unwrap().expect("reported");
     let tree = &cap.tree;
-    let id = inbound_from(tree, s, cport).expect("the leaked connection");
+    let id = inbound_from(tree, s, cport).expect("the leaked connection, on the server");
     let c = tree.conn(id);
     assert_eq!(c.state, ConnState::Closed, "{c:?}");
     assert_eq!(c.ending.from, TCP_LAST_ACK, "the peer closed first: {c:?}");
@@ -2028,6 +2039,13 @@ fn close_wait_shows(test: &str, before: bool) {
     assert!(c.start <= found && found <= end, "{c:?}");
     let server = node_of(tree, s);
     assert_eq!(tree.node(server).conn_counts.close_wait, 0, "closed since");
+    if let Some(w) = worker {
+        assert!(
+            inbound_from(tree, w, cport).is_none(),
+            "no longer on the worker, which used it first"
+        );
+        assert_eq!(tree.node(node_of(tree, w)).conn_counts.inbound, 0);
+    }
     if before {
         // Listed at start so: found when it was listed.
         assert!(c.seeded && c.peer_closed == Some(c.start), "{c:?}");
@@ -2047,6 +2065,7 @@ fn a_connection_its_peer_closed_and_its_server_holds_shows_close_wait() {
     close_wait_shows(
         "a_connection_its_peer_closed_and_its_server_holds_shows_close_wait",
         false,
+        LEAKY_SERVER,
     );
 }
 
@@ -2055,6 +2074,16 @@ fn a_connection_in_close_wait_when_causeway_starts_is_listed_so() {
     close_wait_shows(
         "a_connection_in_close_wait_when_causeway_starts_is_listed_so",
         true,
+        LEAKY_SERVER,
+    );
+}
+
+#[test]
+fn a_connection_in_close_wait_is_on_the_process_still_holding_it() {
+    close_wait_shows(
+        "a_connection_in_close_wait_is_on_the_process_still_holding_it",
+        false,
+        FORGETFUL_FORKING_SERVER,
     );
 }
 
@@ -2081,75 +2110,3 @@ sys.stdin.readline()
 a.close()
 s.close()
 "#;
-
-#[test]
-fn a_connection_in_close_wait_is_on_the_process_still_holding_it() {
-    let test = "a_connection_in_close_wait_is_on_the_process_still_holding_it";
-    if !probe_allowed(test) {
-        return;
-    }
-    use std::io::Write;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    // The server, its worker and the client's port.
-    type Report = Option<(Who, Who, u16)>;
-    let report: Arc<Mutex<Report>> = Arc::default();
-    let seen = Arc::new(AtomicBool::new(false));
-    let (r, s) = (Arc::clone(&report), Arc::clone(&seen));
-    let work = move || {
-        let (mut server, mut server_out) = started(FORGETFUL_FORKING_SERVER, &[]);
-        let listening = next(&mut server_out);
-        let mut client = python(ONE_SHOT_CLIENT);
-        client.arg(port(&listening, "port").to_string());
-        assert!(client.status().expect("client ran").success());
-        let worker = who(&next(&mut server_out));
-        let cport = port(&next(&mut server_out), "peer_closed");
-        *r.lock().unwrap() = Some((who(&listening), worker, cport));
-        let waited = std::time::Instant::now();
-        while !s.load(Ordering::Relaxed) && waited.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let mut server_in = server.stdin.take().expect("stdin");
-        server_in.write_all(b"close\n").expect("told to close");
-        assert!(server.wait().expect("server ran").success());
-    };
-    let (rep, shown) = (Arc::clone(&report), Arc::clone(&seen));
-    let cap = capture(
-        work,
-        move |t| {
-            let Some((server, _, cport)) = *rep.lock().unwrap() else {
-                return false;
-            };
-            let Some(c) = inbound_from(t, server, cport).map(|c| t.conn(c)) else {
-                return false;
-            };
-            if c.state == ConnState::CloseWait {
-                shown.store(true, Ordering::Relaxed);
-            }
-            shown.load(Ordering::Relaxed) && c.end.is_some()
-        },
-        Duration::from_secs(90),
-    );
-    assert!(
-        seen.load(Ordering::Relaxed),
-        "shown close-wait on the server"
-    );
-    let (server, worker, cport) = report.lock().unwrap().expect("reported");
-    let tree = &cap.tree;
-    let id = inbound_from(tree, server, cport).expect("on the server");
-    let c = tree.conn(id);
-    assert_eq!(
-        (c.state, c.ending.from),
-        (ConnState::Closed, TCP_LAST_ACK),
-        "{c:?}"
-    );
-    assert!(c.peer_closed.is_some(), "{c:?}");
-    assert!(
-        inbound_from(tree, worker, cport).is_none(),
-        "no longer on the worker, which used it first"
-    );
-    let w = node_of(tree, worker);
-    assert_eq!(tree.node(w).conn_counts.inbound, 0);
-    assert_eq!(tree.node(node_of(tree, server)).conn_counts.close_wait, 0);
-    assert_eq!(cap.lost(), 0);
-    journal_round_trip(&cap);
-}
