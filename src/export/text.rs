@@ -164,6 +164,16 @@ fn program(p: &Value) -> String {
     format!("{first}{via}{last}")
 }
 
+/// The name process `p` gave itself, when it renamed itself (see
+/// [`crate::graph::renamed`]) after the last program it ran.
+fn renamed_to(p: &Value) -> Option<String> {
+    let exec = p["execs"].as_array()?.last()?;
+    let exe = decode_bytes(&exec["exe"])?;
+    let argv0 = decode_bytes(&exec["argv"][0]);
+    let comm = p["comm"].as_str()?;
+    crate::graph::renamed(&exe, argv0.as_deref(), comm).then(|| format::text(comm.as_bytes(), 40))
+}
+
 /// What process `p` was when it opened a connection at `start`, when that
 /// is not what it runs last: what it was forked as, before its first exec
 /// (`began_as`), or the program it ran then, between two execs; as the
@@ -205,6 +215,10 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
         line.push_str("▶ ");
     }
     let _ = write!(line, "{} {}", p["pid"], program(p));
+    // Renamed itself (what top shows; maybe a disguise).
+    if let Some(comm) = renamed_to(p) {
+        let _ = write!(line, " (comm {comm})");
+    }
     if parent_cgroup != Some(&p["cgroup"]) {
         line.push_str(&unit(p));
     }
@@ -528,6 +542,18 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
             text.contains(&format!("(peer {} bash→python3)", srv.pid)),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_process_that_renamed_itself_is_told_by_what_it_calls_itself() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
+        s.renamed((miner, init), "kworker/0:1", 9);
+        let text = text_of(&s.messages, miner.pid);
+        let line = format!("▶ {} python3 (comm kworker/0:1)  /tmp/kw.py", miner.pid);
+        assert!(text.contains(&line), "{text}");
+        assert!(!text_of(&synth::demo(), 1001).contains("(comm"));
     }
 
     #[test]

@@ -222,6 +222,22 @@ pub fn printable_name(name: &[u8]) -> String {
     crate::event::printable(&String::from_utf8_lossy(name))
 }
 
+/// Whether a process running `exe` as `argv0` whose comm is `comm`
+/// renamed itself (`prctl(PR_SET_NAME)`): its comm, what `top` and `ps -e`
+/// show, is neither its program's name nor the name it was run as, nor a
+/// cut of one (the kernel keeps 15 bytes), nor one of them a cut of it (a
+/// resolved `python3.11` for `python3`; a program listed at start is named
+/// by its resolved path, `busybox` for `ls`, which its `argv[0]` names). A
+/// miner that calls itself `kworker/0:1` is one.
+pub fn renamed(exe: &[u8], argv0: Option<&[u8]>, comm: &str) -> bool {
+    let comm = comm.as_bytes();
+    let names = |path: &[u8]| {
+        let name = basename(path);
+        !name.is_empty() && (name.starts_with(comm) || comm.starts_with(name))
+    };
+    !exe.is_empty() && !comm.is_empty() && !names(exe) && !argv0.is_some_and(names)
+}
+
 /// The last part of a path.
 pub fn basename(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)

@@ -1170,3 +1170,29 @@ fn a_seeded_process_taking_its_exact_start_moves_among_its_siblings_in_start_ord
     assert_eq!(t.len(), 3);
     assert_eq!(pids(&t, t.children(t.find(INIT).unwrap())), vec![51, 50]);
 }
+
+#[test]
+fn a_comm_that_is_not_its_programs_name_is_a_rename() {
+    use super::renamed;
+    fn c(s: &str) -> Option<&[u8]> {
+        Some(s.as_bytes())
+    }
+    // prctl(PR_SET_NAME): a miner calling itself a kernel thread.
+    assert!(renamed(b"/usr/bin/python3", c("python3"), "kworker/0:1"));
+    // Its own name, cut to 15 bytes by the kernel, or its resolved path's.
+    assert!(!renamed(b"/usr/bin/python3", c("python3"), "python3"));
+    assert!(!renamed(
+        b"/tmp/a-very-long-script-name.sh",
+        c("/bin/bash"),
+        "a-very-long-scr"
+    ));
+    assert!(!renamed(b"/usr/bin/python3.11", c("python3"), "python3"));
+    // Listed at start: the resolved path, and the name it was run as.
+    assert!(!renamed(b"/bin/busybox", c("ls"), "ls"));
+    assert!(!renamed(b"/usr/bin/dash", c("/bin/sh"), "sh"));
+    // Run under another name (exec -a): its comm is still the program's.
+    assert!(!renamed(b"/usr/bin/sleep", c("backupd"), "sleep"));
+    // Nothing to compare.
+    assert!(!renamed(b"", c("x"), "kworker/0:1"));
+    assert!(!renamed(b"/usr/bin/python3", None, ""));
+}

@@ -69,6 +69,20 @@ impl NodeAt<'_> {
         name
     }
 
+    /// The name it gave itself, when it renamed itself (see
+    /// [`crate::graph::renamed`]) while running what it ran by then (its
+    /// comm is as last seen: scrubbed back to before an exec, it is the
+    /// later program's, and says nothing then).
+    pub fn renamed_to(&self) -> Option<String> {
+        if self.execs.len() < self.node.execs.len() {
+            return None;
+        }
+        let exec = self.current_exec()?;
+        let comm = self.node.comm.as_str();
+        let argv0 = exec.argv.first().map(Vec::as_slice);
+        crate::graph::renamed(&exec.exe, argv0, comm).then(|| crate::event::printable(comm))
+    }
+
     /// What it ran last by then.
     pub fn current_exec(&self) -> Option<&crate::event::ExecInfo> {
         self.execs.last().map(|e| &e.info)

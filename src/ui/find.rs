@@ -191,6 +191,10 @@ impl Query {
         if node.execs.is_empty() {
             return has(&node.display_name());
         }
+        // What top shows: a name it gave itself (`prctl`).
+        if has(node.comm.as_str()) {
+            return true;
+        }
         node.execs.iter().any(|e| {
             // Looked at only when it is not the program's own name (it
             // seldom is another), as every search looks at every process.

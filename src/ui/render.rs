@@ -481,6 +481,10 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         left.push(Span::styled(began, t.dim()));
     }
     left.push(Span::styled(format::name(at.display_name()), name_style));
+    // Renamed itself: what top shows, and maybe a disguise.
+    if let Some(comm) = at.renamed_to() {
+        left.push(Span::styled(format!(" (comm {comm})"), t.alert()));
+    }
     // Folded: how many children it hides.
     if vr.has_children && !vr.expanded {
         let n = app.rows.children_shown(&app.tree, id) as u64;
@@ -755,7 +759,14 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     // the later program's.
     let later_exec = at.execs.len() < n.execs.len();
     if comm != name && !comm.is_empty() && !later_exec {
-        ident.push(Span::styled(format!("  comm {comm}"), t.dim()));
+        // A name it gave itself stands out; another (a kernel thread's,
+        // a script's interpreter's) does not.
+        let style = if at.renamed_to().is_some() {
+            t.alert()
+        } else {
+            t.dim()
+        };
+        ident.push(Span::styled(format!("  comm {comm}"), style));
     }
     if n.seeded {
         let when = if n.started_unseen {

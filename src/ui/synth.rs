@@ -294,6 +294,24 @@ impl Synth {
         }
     }
 
+    /// `who` renamed itself (`prctl(PR_SET_NAME)`) to `comm`, as its next
+    /// event says: a connect to 127.0.0.1:4444 (cookie `cookie`).
+    pub fn renamed(&mut self, who: (ProcKey, ProcKey), comm: &str, cookie: u64) {
+        let local = SocketAddr::from(([127, 0, 0, 1], 40_444));
+        let c2 = SocketAddr::from(([127, 0, 0, 1], 4444));
+        self.net(
+            who,
+            NetKind::Connect,
+            Direction::Outbound,
+            local,
+            c2,
+            cookie,
+        );
+        if let Some(Message::Event(e)) = self.messages.last_mut() {
+            e.comm = comm.into();
+        }
+    }
+
     /// Outbound TCP connections of `who` to 127.0.0.1:443, one per cookie
     /// (its local port derived from the cookie), each closed at once
     /// unless `open(cookie)`.

@@ -1643,6 +1643,45 @@ fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
 }
 
 #[test]
+fn a_process_that_renamed_itself_says_what_it_calls_itself() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
+    s.renamed((miner, init), "kworker/0:1", 9);
+    let plain = s.spawn(init, 0, "/usr/bin/sleep", &["backupd", "100"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, miner.pid);
+    let buf = draw(&mut app, 160, 30);
+    let scr = screen(&buf);
+    let row = scr
+        .lines()
+        .find(|l| l.contains(&format!("{} python3 (comm kworker/0:1)", miner.pid)))
+        .unwrap_or_else(|| panic!("{scr}"));
+    assert!(row.contains("/tmp/kw.py"), "{row}");
+    assert_eq!(
+        Some(cell_at(&buf, "(comm kworker").fg),
+        app.theme.alert().fg
+    );
+    assert_eq!(
+        Some(cell_at(&buf, "  comm kworker").fg),
+        app.theme.alert().fg
+    );
+    // Run under another name, not renamed: nothing said.
+    assert!(
+        !scr.contains(&format!("{} sleep (comm", plain.pid)),
+        "{scr}"
+    );
+    // And top's name finds it first.
+    app.handle(Action::First);
+    app.handle(Action::StartSearch);
+    for c in "kworker".chars() {
+        app.handle(Action::SearchInput(c));
+    }
+    app.handle(Action::SearchSubmit);
+    assert_eq!(app.selected_node(), app.tree.find(miner));
+}
+
+#[test]
 fn a_footer_message_longer_than_the_line_shows_its_cut() {
     let mut app = replay(synth::demo(), vec![]);
     app.flash = Some(format!("{} end", "word ".repeat(30)));
