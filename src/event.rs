@@ -708,6 +708,23 @@ pub struct SeedProcess {
     /// It had already ended, and its parent had not yet collected how (a
     /// zombie, `Z` in `ps`): the probe never sees its end.
     pub defunct: Option<Defunct>,
+    /// Its session, by its leader's pid (`ps -o sid`); 0 when not known
+    /// (a journal written before causeway recorded it). One under init
+    /// that does not lead its own session was adopted by it (see
+    /// [`SeedProcess::adopted`]).
+    pub session: u32,
+}
+
+impl SeedProcess {
+    /// Whether init adopted it: its parent is pid 1, which starts services
+    /// each in a session of its own (systemd, as `setsid`), and it is not
+    /// its session's leader. An orphan: a daemon that double-forked, a job
+    /// whose shell exited. Who started it is not known.
+    pub fn adopted(&self) -> bool {
+        self.parent.is_some_and(|p| p.pid == 1)
+            && self.session != 0
+            && self.session != self.proc.pid
+    }
 }
 
 /// A process found ended at the /proc scan.
@@ -921,6 +938,29 @@ mod tests {
         let next_tick = ProcKey::new(7, 43 * NS_PER_TICK + 1);
         assert!(!scanned.same_process(next_tick));
         assert!(!scanned.same_process(ProcKey::new(8, scanned.start)));
+    }
+
+    #[test]
+    fn a_process_under_init_that_leads_no_session_was_adopted() {
+        let seed = |pid: u32, parent: u32, session: u32| SeedProcess {
+            proc: ProcKey::new(pid, 1),
+            parent: Some(ProcKey::new(parent, 1)),
+            uid: 0,
+            gid: 0,
+            cgroup: 0,
+            comm: Comm::new(),
+            exe: Vec::new(),
+            argv: Vec::new(),
+            defunct: None,
+            session,
+        };
+        // A job whose shell exited; a daemon that double-forked.
+        assert!(seed(500, 1, 400).adopted());
+        // A service: init starts each in a session of its own.
+        assert!(!seed(500, 1, 500).adopted());
+        // Its parent started it; not known (an older journal).
+        assert!(!seed(500, 300, 400).adopted());
+        assert!(!seed(500, 1, 0).adopted());
     }
 
     #[test]

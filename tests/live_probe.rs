@@ -719,3 +719,50 @@ fn a_pid_given_again_within_one_tick_is_a_second_process() {
     assert_eq!(t.find(first.key), Some(a));
     assert_eq!(t.find(second.key), Some(b));
 }
+
+/// The parent of process `pid`, from /proc.
+fn ppid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn an_orphan_init_adopted_before_causeway_started_is_said_adopted() {
+    if !probe_allowed("an_orphan_init_adopted_before_causeway_started_is_said_adopted") {
+        return;
+    }
+    // A job whose shell exited: init adopts it, and did not start it.
+    let out = Command::new("/bin/sh")
+        .args(["-c", "sleep 120 >/dev/null 2>&1 & echo $!"])
+        .output()
+        .unwrap();
+    let orphan: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let waited = std::time::Instant::now();
+    while ppid(orphan) != Some(1) && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        ppid(orphan),
+        Some(1),
+        "init should have adopted it (a subreaper between would)"
+    );
+    let cap = capture(
+        || {},
+        move |t| t.find_pid(orphan).is_some(),
+        Duration::from_secs(15),
+    );
+    // SAFETY: kill(2) with a pid this test started, and a signal number.
+    unsafe { libc::kill(orphan as i32, libc::SIGKILL) };
+    let t = &cap.tree;
+    let n = t.node(t.find_pid(orphan).expect("listed at start"));
+    assert!(n.seeded && n.adopted, "{:?}", (n.seeded, n.adopted));
+    assert_eq!(n.current_parent.map(|p| p.pid), Some(1));
+    // This test process leads no session either, but its parent started it.
+    let me = t.node(t.find_pid(std::process::id()).expect("this test"));
+    assert!(me.seeded && !me.adopted);
+}

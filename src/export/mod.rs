@@ -248,7 +248,9 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         "start_time": time(n.key.start),
         "parent": parent,
         "parent_seen": matches!(n.causal_parent, ParentLink::Known(_) | ParentLink::Root),
-        "parent_inferred": n.parent_inferred,
+        // Adopted by init before causeway began: init did not start it.
+        "parent_inferred": n.parent_inferred || n.adopted,
+        "adopted": n.adopted,
         "parent_exec": parent_exec,
         "seeded": n.seeded,
         "started_unseen": n.started_unseen,

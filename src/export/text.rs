@@ -236,6 +236,9 @@ fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> Strin
             "started {} between recordings, unseen",
             clock(&p["start_time"])
         )
+    } else if p["adopted"] == Value::Bool(true) {
+        // An orphan init adopted: it did not start it.
+        format!("{seeded}, an orphan adopted by 1: who started it is not known")
     } else if p["seeded"] == Value::Bool(true) {
         seeded.to_string()
     } else {
@@ -554,6 +557,31 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let line = format!("▶ {} python3 (comm kworker/0:1)  /tmp/kw.py", miner.pid);
         assert!(text.contains(&line), "{text}");
         assert!(!text_of(&synth::demo(), 1001).contains("(comm"));
+    }
+
+    #[test]
+    fn an_orphan_init_adopted_is_not_said_to_be_its_child() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let miner = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
+        // Not its session's leader: adopted.
+        if let Some(Message::Seed(p)) = s.messages.last_mut() {
+            p.session = 598;
+        }
+        let tree = CausalTree::from_messages(&s.messages);
+        let doc = super::super::chain(&tree, &synth::header(), tree.find(miner).unwrap(), 0);
+        let p = &doc["processes"][1];
+        assert_eq!(
+            (&p["adopted"], &p["parent_inferred"]),
+            (&Value::Bool(true), &Value::Bool(true))
+        );
+        let text = summary(&doc);
+        assert!(
+            text.contains("(running before causeway began, an orphan adopted by 1: who started it is not known, running)"),
+            "{text}"
+        );
+        // A service, its session's leader: as before.
+        assert!(!text_of(&synth::demo(), 1001).contains("adopted"));
     }
 
     #[test]

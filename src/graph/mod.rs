@@ -88,6 +88,10 @@ pub struct Node {
     /// Its fork was not seen: `causal_parent` is the parent the kernel named
     /// at its first event, which may already be an adoptive one.
     pub parent_inferred: bool,
+    /// Seeded under init, which had adopted it (see
+    /// [`SeedProcess::adopted`]): `causal_parent` did not start it, and who
+    /// did is not known.
+    pub adopted: bool,
     /// Boot-time ns of the first message that mentioned it.
     pub first_seen: u64,
     /// Its connections the tree holds, in start order: all but those
@@ -587,6 +591,7 @@ impl CausalTree {
             node.cgroup = seed.cgroup;
             node.comm = seed.comm;
             node.current_parent = seed.parent;
+            node.adopted = seed.adopted();
             if let Some(d) = seed.defunct {
                 node.defunct = true;
                 node.exit_time = Some(d.seen);
@@ -838,6 +843,7 @@ impl CausalTree {
             gone: None,
             started_unseen: false,
             parent_inferred: matches!(hint, ParentHint::Current(_)),
+            adopted: false,
             first_seen: seen,
             conns: Vec::new(),
             conn_counts: ConnCounts::default(),

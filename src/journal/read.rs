@@ -1026,6 +1026,8 @@ struct Raw {
     /// called.
     opened: Option<u64>,
     defunct: Option<u64>,
+    /// A `process` line's: its session.
+    sid: Option<u32>,
     protocol: Option<String>,
     direction: Option<String>,
     local: Option<String>,
@@ -1176,6 +1178,7 @@ fn seed(raw: Raw) -> Result<SeedProcess, String> {
             .argv
             .map(|a| a.into_iter().map(|b| b.0).collect())
             .unwrap_or_default(),
+        session: raw.sid.unwrap_or(0),
     })
 }
 

@@ -74,6 +74,7 @@ fn sample() -> Vec<Message> {
             exe: b"/sbin/init".to_vec(),
             argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
             defunct: None,
+            session: 1,
         }),
         ev(EventKind::Fork),
         ev(EventKind::Exec(ExecInfo {
@@ -649,6 +650,7 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
                 exe: b"/usr/bin/x".to_vec(),
                 argv: vec![b"x".to_vec()],
                 defunct: None,
+                session: 0,
             })
         })
         .collect();

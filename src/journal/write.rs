@@ -470,6 +470,9 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
         field(line, br#","defunct":"#, d.seen);
         exit_fields(line, d.status);
     }
+    if p.session != 0 {
+        field(line, br#","sid":"#, p.session);
+    }
     line.push(b'}');
 }
 

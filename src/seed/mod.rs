@@ -92,6 +92,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             exe,
             argv,
             defunct,
+            session: u32::try_from(st.session).unwrap_or(0),
         });
     }
     // Parents before children where pids have not wrapped.

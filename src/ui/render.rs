@@ -902,6 +902,11 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             "  (inferred: its fork was not seen)",
             t.label(),
         ));
+    } else if n.adopted {
+        parent.push(Span::styled(
+            "  (adopted: an orphan when causeway began; who started it is not known)",
+            t.alert(),
+        ));
     }
     lines.push(Line::from(parent));
     let causal_key = match n.causal_parent {

@@ -105,6 +105,7 @@ impl Synth {
                 .unwrap_or_default(),
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
             defunct: None,
+            session: 0,
         }));
         key
     }

@@ -1682,6 +1682,27 @@ fn a_process_that_renamed_itself_says_what_it_calls_itself() {
 }
 
 #[test]
+fn an_orphan_init_adopted_says_so_beside_its_parent() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let miner = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
+    if let Some(Message::Seed(p)) = s.messages.last_mut() {
+        p.session = 598;
+    }
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, miner.pid);
+    let scr = screen(&draw(&mut app, 200, 30));
+    let line = scr
+        .lines()
+        .find(|l| l.contains("parent   1 systemd"))
+        .unwrap_or_else(|| panic!("{scr}"));
+    assert!(
+        line.contains("(adopted: an orphan when causeway began"),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_footer_message_longer_than_the_line_shows_its_cut() {
     let mut app = replay(synth::demo(), vec![]);
     app.flash = Some(format!("{} end", "word ".repeat(30)));
