@@ -59,6 +59,12 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
     }
     let peers: Vec<Value> = peers.iter().map(|&p| peer(tree, p, &time)).collect();
     let top = tree.node(ancestors[0]);
+    // What the selected process's parent did besides: not in the chain,
+    // and often the story (the download before the payload ran).
+    let siblings = tree
+        .node(id)
+        .parent_id()
+        .map_or(0, |p| tree.node(p).children.len().saturating_sub(1));
     // The large parts are moved in after: `json!` would copy each through
     // serialization (a second document's worth of allocation: half the
     // time of a whole host's chain). The placeholders keep the fields'
@@ -81,6 +87,7 @@ pub fn chain(tree: &CausalTree, header: &Header, id: NodeId, exported: u64) -> V
         // From a rotated journal's later file: its "seeded" processes were
         // running when that file began, not when recording began.
         "continued": header.continued,
+        "siblings": siblings,
         "processes": null,
         "peers": null,
     });

@@ -110,6 +110,24 @@ pub fn summary(doc: &Value) -> String {
             "\n({forgotten} exited children were forgotten by the view to bound its memory; the journal has them)"
         );
     }
+    // What its parent did besides is not in the chain: say where it is
+    // (not for init's or kthreadd's: every service, every kernel thread).
+    let parent = procs
+        .iter()
+        .find(|p| key(p) == key(&doc["selected"]))
+        .map(|p| &p["parent"])
+        .and_then(|k| index.get(&key(k)).map(|&i| &procs[i]))
+        .filter(|p| !matches!(p["pid"].as_u64(), Some(1 | 2)));
+    if let (Some(n), Some(parent)) = (doc["siblings"].as_u64().filter(|&n| n > 0), parent) {
+        let _ = writeln!(
+            out,
+            "\n({} {} had {}, not in this chain: export {} for them)",
+            parent["pid"],
+            program(parent),
+            format::counted(n, "other child", "other children"),
+            parent["pid"]
+        );
+    }
     out
 }
 
@@ -582,6 +600,27 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         );
         // A service, its session's leader: as before.
         assert!(!text_of(&synth::demo(), 1001).contains("adopted"));
+    }
+
+    #[test]
+    fn what_the_parent_did_besides_is_pointed_to() {
+        // A script downloads a payload, then runs it: the payload's chain
+        // leaves the download out, and says where it is.
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let script = s.spawn(init, 0, "/tmp/upd.sh", &["/bin/sh", "/tmp/upd.sh"]);
+        s.spawn(script, 0, "/usr/bin/curl", &["curl", "-o", "/tmp/p"]);
+        s.spawn(script, 0, "/usr/bin/chmod", &["chmod", "+x", "/tmp/p"]);
+        let payload = s.spawn(script, 0, "/tmp/p", &["/tmp/p"]);
+        let text = text_of(&s.messages, payload.pid);
+        let said = format!(
+            "({} upd.sh had 2 other children, not in this chain: export {} for them)",
+            script.pid, script.pid
+        );
+        assert!(text.ends_with(&format!("{said}\n")), "{text}");
+        assert!(!text.contains("curl"), "{text}");
+        // An only child: nothing to point to.
+        assert!(!text_of(&s.messages, script.pid).contains("other child"));
     }
 
     #[test]
