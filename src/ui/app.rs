@@ -561,6 +561,8 @@ impl App {
             _ if self.help => {}
             Action::ScrubPrev
             | Action::ScrubNext
+            | Action::ScrubPrevHere
+            | Action::ScrubNextHere
             | Action::ScrubBack
             | Action::ScrubForward
             | Action::ScrubNow => self.scrub(action),
@@ -592,13 +594,29 @@ impl App {
                 }
             },
             Action::ScrubNext => super::at::step(&self.tree, t, true, floor),
+            Action::ScrubPrevHere | Action::ScrubNextHere => {
+                let Some(id) = self.selected_node() else {
+                    self.flash = Some("select a process to step through what it did".into());
+                    return;
+                };
+                let forward = action == Action::ScrubNextHere;
+                match super::at::step_in(&self.tree, id, t, forward, floor) {
+                    Some(m) => Some(m),
+                    None if forward => None,
+                    None => {
+                        self.flash =
+                            Some("nothing earlier under it: causeway saw it begin here".into());
+                        return;
+                    }
+                }
+            }
             Action::ScrubBack => Some(t.saturating_sub(STEP).max(floor)),
             Action::ScrubForward => Some(t.saturating_add(STEP)),
             _ => None,
         };
         self.scrub_to(target.filter(|&m| m < now));
         self.flash = Some(match self.at {
-            Some(_) => "scrubbed back: [ ] step, { } 10 s, = now".into(),
+            Some(_) => "scrubbed back: [ ] step, ( ) the selection's, { } 10 s, = now".into(),
             None => "now".into(),
         });
     }

@@ -207,11 +207,39 @@ pub fn alive_at(tree: &CausalTree, t: u64) -> (u64, u64) {
 /// The latest moment before `t` (`forward`: the earliest after) at which
 /// a process started, exec'd or ended, not before `floor`.
 pub fn step(tree: &CausalTree, t: u64, forward: bool, floor: u64) -> Option<u64> {
-    let moments = tree.nodes().flat_map(|(_, n)| {
-        let start = (!n.seeded).then_some(n.key.start);
-        let execs = n.execs.iter().filter_map(|e| e.time);
-        start.into_iter().chain(execs).chain(n.exit_time)
+    let moments = tree.nodes().flat_map(|(_, n)| lived(n));
+    nearest(moments, t, forward, floor)
+}
+
+/// [`step`] within the subtree of process `id`: the moments it and its
+/// descendants started, exec'd, ended, were sent a signal, or opened or
+/// closed a connection. On a busy host `[` `]` stop at every process's;
+/// these, at what the chain under inquiry did.
+pub fn step_in(tree: &CausalTree, id: NodeId, t: u64, forward: bool, floor: u64) -> Option<u64> {
+    let moments = tree.subtree(id).into_iter().flat_map(|d| {
+        let n = tree.node(d);
+        let conns = n.conns.iter().flat_map(|&c| {
+            let c = tree.conn(c);
+            std::iter::once(c.start).chain(c.end)
+        });
+        lived(n)
+            .chain(n.signals.iter().map(|s| s.time))
+            .chain(conns)
+            .collect::<Vec<_>>()
     });
+    nearest(moments, t, forward, floor)
+}
+
+/// When process `n` started (seen), exec'd and ended.
+fn lived(n: &crate::graph::Node) -> impl Iterator<Item = u64> + '_ {
+    let start = (!n.seeded).then_some(n.key.start);
+    let execs = n.execs.iter().filter_map(|e| e.time);
+    start.into_iter().chain(execs).chain(n.exit_time)
+}
+
+/// Of `moments`, the latest before `t` and not before `floor`, or
+/// (`forward`) the earliest after it.
+fn nearest(moments: impl Iterator<Item = u64>, t: u64, forward: bool, floor: u64) -> Option<u64> {
     if forward {
         moments.filter(|&m| m > t).min()
     } else {

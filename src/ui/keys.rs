@@ -51,6 +51,10 @@ pub enum Action {
     /// ended), or forward to the next.
     ScrubPrev,
     ScrubNext,
+    /// As [`Action::ScrubPrev`] and [`Action::ScrubNext`], at what the
+    /// selected process and its descendants did only.
+    ScrubPrevHere,
+    ScrubNextHere,
     /// Scrub back or forward by ten seconds.
     ScrubBack,
     ScrubForward,
@@ -142,6 +146,8 @@ pub fn key_to_action(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('x') => Some(Action::Export),
             KeyCode::Char('[') => Some(Action::ScrubPrev),
             KeyCode::Char(']') => Some(Action::ScrubNext),
+            KeyCode::Char('(') => Some(Action::ScrubPrevHere),
+            KeyCode::Char(')') => Some(Action::ScrubNextHere),
             KeyCode::Char('{') => Some(Action::ScrubBack),
             KeyCode::Char('}') => Some(Action::ScrubForward),
             KeyCode::Char('=') => Some(Action::ScrubNow),
@@ -334,7 +340,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("  ↑ ↓  Enter", "  move / jump to the peer process"),
     ("  Esc", "  back to the tree"),
     ("x", "write the causal chain to JSON and text files"),
-    ("[ ]  { }", "scrub: moment before / after; 10 s back / fwd"),
+    (
+        "[ ] ( ) { }",
+        "scrub: a moment / the selection's; 10 s back / fwd",
+    ),
     ("t  =", "go to a time (14:02, -5m, 2026-12-07 14:02); now"),
     ("q  Ctrl-C", "quit"),
     ("mouse", "click selects, wheel scrolls"),

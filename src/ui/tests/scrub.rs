@@ -134,6 +134,40 @@ fn keys_scrub_back_and_forward_and_equals_returns_to_now() {
 }
 
 #[test]
+fn parens_step_through_what_the_selection_did_only() {
+    let (mut app, curl, [_, _, t2, _, _]) = live_selecting(1002);
+    let mut stops = Vec::new();
+    for _ in 0..10 {
+        app.handle(Action::ScrubPrevHere);
+        match app.at {
+            Some(t) if stops.last() != Some(&t) => stops.push(t),
+            _ => break,
+        }
+    }
+    // Its close, its connect, its exec and its start; none of make's,
+    // which `[` stops at too.
+    let start = app.tree.node(curl).key.start;
+    assert_eq!(stops.last(), Some(&start), "{stops:?}");
+    assert!(stops.len() >= 3, "{stops:?}");
+    assert!(stops.iter().all(|&t| t >= start && t > t2), "{stops:?}");
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.starts_with("nothing earlier under it")),
+        "{:?}",
+        app.flash
+    );
+    assert_eq!(app.selected, Some(Item::Node(curl)));
+    // Forward the same way, then now.
+    for &t in stops.iter().rev().skip(1) {
+        app.handle(Action::ScrubNextHere);
+        assert_eq!(app.at, Some(t));
+    }
+    app.handle(Action::ScrubNextHere);
+    assert_eq!(app.at, None);
+}
+
+#[test]
 fn scrubbed_back_a_finished_process_shows_running() {
     let (mut app, _, [_, t1, _, _, _]) = live_selecting(1001);
     // Scrub back until make ran cc, before it exited.
