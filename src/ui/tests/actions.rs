@@ -41,6 +41,10 @@ fn keys_map_to_actions_in_the_tree() {
         (KeyCode::Char('x'), Action::Export),
         (KeyCode::Char('?'), Action::ToggleHelp),
         (KeyCode::Char('q'), Action::Quit),
+        (KeyCode::Char('['), Action::ScrubPrev),
+        (KeyCode::Char(']'), Action::ScrubNext),
+        (KeyCode::Char('('), Action::ScrubPrevHere),
+        (KeyCode::Char(')'), Action::ScrubNextHere),
     ];
     for (code, action) in cases {
         assert_eq!(key_to_action(key(code), t), Some(action), "{code:?}");
