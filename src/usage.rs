@@ -7,12 +7,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::event::{NS_PER_TICK, ProcKey};
+use crate::event::{Comm, NS_PER_TICK, ProcKey};
 use crate::graph::CausalTree;
 
 /// One process's figures from one `/proc/PID/stat`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
+    /// Its name (its main thread's comm: what `top` shows).
+    pub comm: Comm,
     /// User and system time, in clock ticks.
     pub cpu_ticks: u64,
     /// Start, in clock ticks since boot.
@@ -25,11 +27,14 @@ pub struct Stat {
 /// hold anything, spaces and parentheses included: the fields are counted
 /// from the last `)`.
 pub fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let comm = Comm::from(text.get(open + 1..close)?);
+    let rest = &text[close + 1..];
     // Fields 3 (state) on; utime is field 14.
     let f: Vec<&str> = rest.split_ascii_whitespace().take(22).collect();
     let num = |i: usize| f.get(i)?.parse::<u64>().ok();
     Some(Stat {
+        comm,
         cpu_ticks: num(11)? + num(12)?,
         start_ticks: num(19)?,
         rss_pages: num(21)?,
@@ -66,6 +71,9 @@ pub struct Sample {
     /// process's): ended, though the tree has not seen it end yet (its
     /// exit is on its way) or will not (its records were lost).
     pub missing: Vec<ProcKey>,
+    /// Each one's name as sampled: one that renamed itself with no event
+    /// since says so here.
+    pub comms: Vec<(ProcKey, Comm)>,
 }
 
 /// Samples every running process of a tree; remembers the last sample of
@@ -135,6 +143,7 @@ impl Sampler {
                 _ => None,
             };
             last.insert(key, st.cpu_ticks);
+            out.comms.push((key, st.comm));
             out.usage.insert(
                 key,
                 Usage {
@@ -192,6 +201,7 @@ mod tests {
         assert_eq!(
             parse_stat(&s),
             Some(Stat {
+                comm: Comm::from("a) b (c"),
                 cpu_ticks: 200,
                 start_ticks: 9000,
                 rss_pages: 300

@@ -187,9 +187,12 @@ fn program(p: &Value) -> String {
 fn renamed_to(p: &Value) -> Option<String> {
     let exec = p["execs"].as_array()?.last()?;
     let exe = decode_bytes(&exec["exe"])?;
-    let argv0 = decode_bytes(&exec["argv"][0]);
+    let argv: Vec<Vec<u8>> = (exec["argv"].as_array().into_iter().flatten())
+        .take(2)
+        .filter_map(decode_bytes)
+        .collect();
     let comm = p["comm"].as_str()?;
-    crate::graph::renamed(&exe, argv0.as_deref(), comm).then(|| format::text(comm.as_bytes(), 40))
+    crate::graph::renamed(&exe, &argv, comm).then(|| format::text(comm.as_bytes(), 40))
 }
 
 /// What process `p` was when it opened a connection at `start`, when that

@@ -92,6 +92,9 @@ pub struct Node {
     /// [`SeedProcess::adopted`]): `causal_parent` did not start it, and who
     /// did is not known.
     pub adopted: bool,
+    /// When its comm was first seen not to be its program's (see
+    /// [`renamed`]), since its last exec: 0 when it had by the /proc scan.
+    pub renamed_at: Option<u64>,
     /// Boot-time ns of the first message that mentioned it.
     pub first_seen: u64,
     /// Its connections the tree holds, in start order: all but those
@@ -226,20 +229,22 @@ pub fn printable_name(name: &[u8]) -> String {
     crate::event::printable(&String::from_utf8_lossy(name))
 }
 
-/// Whether a process running `exe` as `argv0` whose comm is `comm`
-/// renamed itself (`prctl(PR_SET_NAME)`): its comm, what `top` and `ps -e`
-/// show, is neither its program's name nor the name it was run as, nor a
-/// cut of one (the kernel keeps 15 bytes), nor one of them a cut of it (a
-/// resolved `python3.11` for `python3`; a program listed at start is named
-/// by its resolved path, `busybox` for `ls`, which its `argv[0]` names). A
-/// miner that calls itself `kworker/0:1` is one.
-pub fn renamed(exe: &[u8], argv0: Option<&[u8]>, comm: &str) -> bool {
+/// Whether a process running `exe` with `argv` whose comm is `comm`
+/// renamed itself (`prctl(PR_SET_NAME)`, `/proc/self/comm`): its comm,
+/// what `top` and `ps -e` show, is neither its program's name, nor the
+/// name it was run as, nor its script's (`argv[1]` after a `#!`
+/// interpreter), nor a cut of one (the kernel keeps 15 bytes), nor one of
+/// them a cut of it (a resolved `python3.11` for `python3`; a program
+/// listed at start is named by its resolved path: `busybox` for `ls`,
+/// `dash` for a script, which `argv` names). A miner that calls itself
+/// `kworker/0:1` is one.
+pub fn renamed(exe: &[u8], argv: &[Vec<u8>], comm: &str) -> bool {
     let comm = comm.as_bytes();
     let names = |path: &[u8]| {
         let name = basename(path);
         !name.is_empty() && (name.starts_with(comm) || comm.starts_with(name))
     };
-    !exe.is_empty() && !comm.is_empty() && !names(exe) && !argv0.is_some_and(names)
+    !exe.is_empty() && !comm.is_empty() && !names(exe) && !argv.iter().take(2).any(|a| names(a))
 }
 
 /// The last part of a path.
@@ -610,6 +615,10 @@ impl CausalTree {
                     old_tid: 0,
                 },
             });
+            // Renamed by the scan: before causeway began.
+            if renamed(&seed.exe, &seed.argv, node.comm.as_str()) {
+                node.renamed_at = Some(0);
+            }
         }
     }
 
@@ -697,12 +706,25 @@ impl CausalTree {
         let snapshot =
             matches!(&ev.kind, EventKind::Net(n) if n.kind.is_end()) && id.index() < known;
         let node = &mut self.nodes[id.index()];
+        // A thread's name is not its process's (a worker named by its
+        // program, the last thread out at an exit): only the leader's is.
+        let leader = ev.tid == ev.proc.pid || ev.tid == 0;
+        let mut named = false;
         if !snapshot {
             node.uid = ev.uid;
             node.gid = ev.gid;
             node.cgroup = ev.cgroup;
-            if !ev.comm.is_empty() {
+            if !ev.comm.is_empty() && leader && node.comm != ev.comm {
                 node.comm = ev.comm;
+                named = true;
+            }
+        }
+        // Renamed itself since its exec (an exec names it anew, below).
+        if named && node.renamed_at.is_none() && !matches!(ev.kind, EventKind::Exec(_)) {
+            if let Some(e) = node.execs.last() {
+                if renamed(&e.info.exe, &e.info.argv, node.comm.as_str()) {
+                    node.renamed_at = Some(ev.ktime);
+                }
             }
         }
         match &ev.kind {
@@ -724,6 +746,8 @@ impl CausalTree {
                     time: Some(ev.ktime),
                     info: info.clone(),
                 });
+                // A new program, named by the kernel anew.
+                node.renamed_at = None;
             }
             EventKind::Exit(status) => {
                 if node.exit_time.is_some() {
@@ -844,6 +868,7 @@ impl CausalTree {
             started_unseen: false,
             parent_inferred: matches!(hint, ParentHint::Current(_)),
             adopted: false,
+            renamed_at: None,
             first_seen: seen,
             conns: Vec::new(),
             conn_counts: ConnCounts::default(),
@@ -902,6 +927,25 @@ impl CausalTree {
             }
         }
         id
+    }
+
+    /// Process `key`'s name as /proc gave it at `t` (the live view samples
+    /// every running process): one that renamed itself and did nothing
+    /// since says so here first.
+    pub fn sampled_comm(&mut self, key: ProcKey, comm: Comm, t: u64) {
+        let Some(id) = self.find(key) else {
+            return;
+        };
+        let node = &mut self.nodes[id.index()];
+        if comm.is_empty() || node.comm == comm || !node.is_alive() {
+            return;
+        }
+        node.comm = comm;
+        if let Some(e) = node.execs.last() {
+            if node.renamed_at.is_none() && renamed(&e.info.exe, &e.info.argv, comm.as_str()) {
+                node.renamed_at = Some(t);
+            }
+        }
     }
 
     /// A process known by /proc's start (seeded) that an event names with

@@ -1174,25 +1174,69 @@ fn a_seeded_process_taking_its_exact_start_moves_among_its_siblings_in_start_ord
 #[test]
 fn a_comm_that_is_not_its_programs_name_is_a_rename() {
     use super::renamed;
-    fn c(s: &str) -> Option<&[u8]> {
-        Some(s.as_bytes())
+    fn argv(a: &[&str]) -> Vec<Vec<u8>> {
+        a.iter().map(|s| s.as_bytes().to_vec()).collect()
     }
     // prctl(PR_SET_NAME): a miner calling itself a kernel thread.
-    assert!(renamed(b"/usr/bin/python3", c("python3"), "kworker/0:1"));
-    // Its own name, cut to 15 bytes by the kernel, or its resolved path's.
-    assert!(!renamed(b"/usr/bin/python3", c("python3"), "python3"));
-    assert!(!renamed(
-        b"/tmp/a-very-long-script-name.sh",
-        c("/bin/bash"),
-        "a-very-long-scr"
+    assert!(renamed(
+        b"/usr/bin/python3",
+        &argv(&["python3", "kw.py"]),
+        "kworker/0:1"
     ));
-    assert!(!renamed(b"/usr/bin/python3.11", c("python3"), "python3"));
-    // Listed at start: the resolved path, and the name it was run as.
-    assert!(!renamed(b"/bin/busybox", c("ls"), "ls"));
-    assert!(!renamed(b"/usr/bin/dash", c("/bin/sh"), "sh"));
+    // Its own name, cut to 15 bytes by the kernel, or its resolved path's.
+    assert!(!renamed(
+        b"/usr/bin/python3",
+        &argv(&["python3"]),
+        "python3"
+    ));
+    let long = b"/tmp/a-very-long-script-name.sh";
+    assert!(!renamed(long, &argv(&["/bin/bash"]), "a-very-long-scr"));
+    assert!(!renamed(
+        b"/usr/bin/python3.11",
+        &argv(&["python3"]),
+        "python3"
+    ));
+    // Listed at start: the resolved path, and the name it was run as, or
+    // the script a `#!` interpreter runs.
+    assert!(!renamed(b"/bin/busybox", &argv(&["ls"]), "ls"));
+    assert!(!renamed(b"/usr/bin/dash", &argv(&["/bin/sh"]), "sh"));
+    let script = argv(&["/bin/sh", "/tmp/a-very-long-script-name.sh"]);
+    assert!(!renamed(b"/usr/bin/dash", &script, "a-very-long-scr"));
     // Run under another name (exec -a): its comm is still the program's.
-    assert!(!renamed(b"/usr/bin/sleep", c("backupd"), "sleep"));
+    assert!(!renamed(b"/usr/bin/sleep", &argv(&["backupd"]), "sleep"));
     // Nothing to compare.
-    assert!(!renamed(b"", c("x"), "kworker/0:1"));
-    assert!(!renamed(b"/usr/bin/python3", None, ""));
+    assert!(!renamed(b"", &argv(&["x"]), "kworker/0:1"));
+    assert!(!renamed(b"/usr/bin/python3", &[], ""));
+}
+
+#[test]
+fn a_rename_is_the_leaders_and_dated_and_a_threads_name_is_not_one() {
+    use crate::ui::synth::Synth;
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let py = s.spawn(init, 0, "/usr/bin/python3", &["python3", "app.py"]);
+    // A worker thread named by its program exits last: its name is the
+    // exit event's.
+    s.exit(py, init, crate::event::ExitStatus::Code(0));
+    if let Some(Message::Event(e)) = s.messages.last_mut() {
+        e.tid = py.pid + 3;
+        e.comm = "worker-thr".into();
+    }
+    let tree = CausalTree::from_messages(&s.messages);
+    let n = tree.node(tree.find(py).unwrap());
+    assert_eq!((n.comm.as_str(), n.renamed_at), ("python3", None));
+    // The leader renames itself: when is known.
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let py = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
+    s.renamed((py, init), "kworker/0:1", 9);
+    let when = s.now;
+    let tree = CausalTree::from_messages(&s.messages);
+    let n = tree.node(tree.find(py).unwrap());
+    assert_eq!(n.comm.as_str(), "kworker/0:1");
+    assert!(n.renamed_at.is_some_and(|t| t <= when && t > py.start));
+    // A new program is named anew.
+    s.exec(py, init, 0, "/usr/bin/sleep", &["sleep", "1"]);
+    let tree = CausalTree::from_messages(&s.messages);
+    assert_eq!(tree.node(tree.find(py).unwrap()).renamed_at, None);
 }

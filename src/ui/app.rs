@@ -188,6 +188,9 @@ impl App {
     /// Takes a sample of what processes cost, made at boot-clock `now`.
     pub fn sampled(&mut self, sample: crate::usage::Sample, now: u64) {
         self.usage = sample.usage;
+        for (key, comm) in sample.comms {
+            self.tree.sampled_comm(key, comm, now);
+        }
         let mut missing = std::collections::HashMap::with_capacity(sample.missing.len());
         for key in sample.missing {
             let (since, n) = self.missing.get(&key).copied().unwrap_or((now, 0));
@@ -806,10 +809,15 @@ impl App {
         let hits = self.hits(&query, fresh);
         let shown: Vec<&Hit> = hits.iter().filter(|h| h.shown).collect();
         let hidden = hits.len() - shown.len();
+        // A new search: first what it names whole, then what it names,
+        // then any it finds.
         let named = fresh
-            .then(|| self.next_hit(&shown, forward, true))
+            .then(|| {
+                self.next_hit(&shown, forward, Named::Exactly)
+                    .or_else(|| self.next_hit(&shown, forward, Named::Partly))
+            })
             .flatten();
-        if let Some(i) = named.or_else(|| self.next_hit(&shown, forward, false)) {
+        if let Some(i) = named.or_else(|| self.next_hit(&shown, forward, Named::No)) {
             let (id, conn) = (shown[i].id, shown[i].conn);
             self.jump(Item::Node(id));
             // `c` then opens the list on the connection that matched.
@@ -829,7 +837,7 @@ impl App {
         }
         // Found, but only among what the filter hides: a process of that
         // name or pid first.
-        let hidden_hit = hits.iter().find(|h| h.named).or(hits.first());
+        let hidden_hit = hits.iter().find(|h| h.named > Named::No).or(hits.first());
         if let (Some(h), Some(filter)) = (hidden_hit, &self.filter) {
             let n = self.tree.node(h.id);
             let more = match hits.len() - 1 {
@@ -852,14 +860,14 @@ impl App {
     }
 
     /// Of `hits` (in arrival order), the first after the selection, or
-    /// with `!forward` the last before it, wrapping around; with `named`,
-    /// only one the query names.
-    fn next_hit(&self, hits: &[&Hit], forward: bool, named: bool) -> Option<usize> {
+    /// with `!forward` the last before it, wrapping around; only one the
+    /// query names at least as well as `named`.
+    fn next_hit(&self, hits: &[&Hit], forward: bool, named: Named) -> Option<usize> {
         let n = self.tree.len();
         let start = self
             .selected_node()
             .map_or(n.saturating_sub(1), |id| id.index());
-        let mut eligible = (0..hits.len()).filter(|&i| !named || hits[i].named);
+        let mut eligible = (0..hits.len()).filter(|&i| hits[i].named >= named);
         if forward {
             eligible
                 .clone()
@@ -883,7 +891,7 @@ impl App {
     pub fn find(&self, q: &str, forward: bool) -> Option<(NodeId, Option<usize>)> {
         let hits = self.hits(&Query::parse(q), false);
         let shown: Vec<&Hit> = hits.iter().filter(|h| h.shown).collect();
-        let i = self.next_hit(&shown, forward, false)?;
+        let i = self.next_hit(&shown, forward, Named::No)?;
         Some((shown[i].id, shown[i].conn))
     }
 
@@ -910,10 +918,15 @@ impl App {
                     } else {
                         return None;
                     };
+                let named = match named && query.names(node) {
+                    false => Named::No,
+                    true if query.names_whole(node) => Named::Exactly,
+                    true => Named::Partly,
+                };
                 Some(Hit {
                     id,
                     conn,
-                    named: named && query.names(node),
+                    named,
                     shown: self.rows.passes(id),
                 })
             })
@@ -1261,10 +1274,20 @@ struct Hit {
     /// The position in its list of the first connection that matched,
     /// when that is what matched (not the process itself).
     conn: Option<usize>,
-    /// The query names it (see [`Query::names`]).
-    named: bool,
+    /// How the query names it (see [`Query::names`]).
+    named: Named,
     /// Not hidden by the filter.
     shown: bool,
+}
+
+/// How well a search's query names a process, worst first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Named {
+    No,
+    /// Its name holds the query.
+    Partly,
+    /// The query is its name, whole.
+    Exactly,
 }
 
 /// The process a message is about.

@@ -69,18 +69,21 @@ impl NodeAt<'_> {
         name
     }
 
-    /// The name it gave itself, when it renamed itself (see
-    /// [`crate::graph::renamed`]) while running what it ran by then (its
-    /// comm is as last seen: scrubbed back to before an exec, it is the
-    /// later program's, and says nothing then).
-    pub fn renamed_to(&self) -> Option<String> {
+    /// The name it gave itself, when it had renamed itself by `at` (see
+    /// [`crate::graph::renamed`], [`Node::renamed_at`]) while running what
+    /// it ran by then (its comm is as last seen: scrubbed back to before
+    /// an exec, or a rename, it says nothing then).
+    pub fn renamed_to(&self, at: Option<u64>) -> Option<String> {
         if self.execs.len() < self.node.execs.len() {
+            return None;
+        }
+        let since = self.node.renamed_at?;
+        if at.is_some_and(|t| t < since) {
             return None;
         }
         let exec = self.current_exec()?;
         let comm = self.node.comm.as_str();
-        let argv0 = exec.argv.first().map(Vec::as_slice);
-        crate::graph::renamed(&exec.exe, argv0, comm).then(|| crate::event::printable(comm))
+        crate::graph::renamed(&exec.exe, &exec.argv, comm).then(|| crate::event::printable(comm))
     }
 
     /// What it ran last by then.

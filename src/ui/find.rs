@@ -177,10 +177,35 @@ impl Query {
         if let Some(pid) = self.pid {
             return node.key.pid == pid;
         }
-        if self.failed.is_some() || self.addr != AddrQuery::None || self.needle.is_empty() {
+        // Text with a dot or a colon may be a name (`kworker/0:1`,
+        // `python3.11`) as well as part of an address.
+        let address = !matches!(self.addr, AddrQuery::None | AddrQuery::Text(_));
+        if self.failed.is_some() || address || self.needle.is_empty() {
             return false;
         }
         self.in_a_name(node)
+    }
+
+    /// Of a process the query [`names`](Query::names), whether the query
+    /// is its name whole (case aside), or its pid: its program's name, the
+    /// name it was run as or the one it gave itself. A search goes to such
+    /// a one before one whose name merely holds the query: `/kworker/0:1`
+    /// to the process calling itself that, not the kernel's
+    /// `kworker/0:1H-kblockd`.
+    pub fn names_whole(&self, node: &Node) -> bool {
+        if self.pid.is_some() {
+            return true;
+        }
+        let is = |text: &str| text.to_lowercase() == self.needle;
+        is(node.comm.as_str())
+            || is(&node.display_name())
+            || node.execs.iter().any(|e| {
+                is(&display_name(Some(&e.info), &node.comm))
+                    || e.info
+                        .argv
+                        .first()
+                        .is_some_and(|a| is(&String::from_utf8_lossy(basename(a))))
+            })
     }
 
     /// The needle in its name, or the name of a program it ran, or the

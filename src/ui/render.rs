@@ -482,7 +482,7 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     }
     left.push(Span::styled(format::name(at.display_name()), name_style));
     // Renamed itself: what top shows, and maybe a disguise.
-    if let Some(comm) = at.renamed_to() {
+    if let Some(comm) = at.renamed_to(app.at) {
         left.push(Span::styled(format!(" (comm {comm})"), t.alert()));
     }
     // Folded: how many children it hides.
@@ -761,7 +761,7 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     if comm != name && !comm.is_empty() && !later_exec {
         // A name it gave itself stands out; another (a kernel thread's,
         // a script's interpreter's) does not.
-        let style = if at.renamed_to().is_some() {
+        let style = if at.renamed_to(app.at).is_some() {
             t.alert()
         } else {
             t.dim()

@@ -540,6 +540,28 @@ fn a_new_search_goes_first_to_a_process_it_names() {
 }
 
 #[test]
+fn a_new_search_goes_first_to_the_process_it_names_whole() {
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let kthreadd = s.seed(2, None, "kthreadd", &[]);
+    // A kernel worker whose name holds the query, and a miner calling
+    // itself by the query, later.
+    let kworker = s.seed(57, Some(kthreadd), "kworker/0:1H-kblockd", &[]);
+    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
+    s.renamed((miner, init), "kworker/0:1", 9);
+    let mut app = replay(s.messages, vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "kworker/0:1");
+    assert_eq!(pid_of(&app), Some(miner.pid), "the one called so");
+    app.handle(Action::SearchNext);
+    assert_eq!(
+        pid_of(&app),
+        Some(kworker.pid),
+        "then the one whose name holds it"
+    );
+}
+
+#[test]
 fn search_finds_a_process_by_an_address_of_its_connections() {
     let mut app = replay(synth::demo(), vec![]);
     let curl = app.tree.find_pid(1006).expect("curl");

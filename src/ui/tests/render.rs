@@ -1157,8 +1157,8 @@ fn a_running_process_shows_its_cpu_and_memory_now() {
 fn a_running_process_gone_from_proc_twice_says_so() {
     let (mut app, key) = live_with_a_running_process_selected();
     let missing = || crate::usage::Sample {
-        usage: Default::default(),
         missing: vec![key],
+        ..Default::default()
     };
     // Once: its exit may be on its way. Not said yet.
     app.sampled(missing(), 5_000_000_000);

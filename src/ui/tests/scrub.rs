@@ -332,3 +332,43 @@ fn a_connect_that_never_got_established_was_connecting_until_it_ended() {
     let counts = node_at(tree, id, Some(during)).counts(tree, Some(during));
     assert_eq!((counts.open, counts.connecting), (1, 1));
 }
+
+#[test]
+fn scrubbed_back_before_a_rename_a_process_has_its_programs_name() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
+    s.renamed((miner, init), "kworker/0:1", 9);
+    let app = live(&s.messages);
+    let id = app.tree.find(miner).expect("the miner");
+    let since = app.tree.node(id).renamed_at.expect("renamed");
+    let before = node_at(&app.tree, id, Some(since - 1));
+    assert_eq!(before.renamed_to(Some(since - 1)), None);
+    let after = node_at(&app.tree, id, Some(since));
+    assert_eq!(
+        after.renamed_to(Some(since)).as_deref(),
+        Some("kworker/0:1")
+    );
+    assert!(node_at(&app.tree, id, None).renamed_to(None).is_some());
+}
+
+#[test]
+fn a_rename_with_no_event_since_is_seen_by_the_live_views_sampling() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
+    let mut app = live(&s.messages);
+    let id = app.tree.find(miner).expect("the miner");
+    assert_eq!(node_at(&app.tree, id, None).renamed_to(None), None);
+    let sample = crate::usage::Sample {
+        comms: vec![(miner, "kworker/0:1".into())],
+        ..Default::default()
+    };
+    let t = app.tree.last_ktime() + 2_000_000_000;
+    app.sampled(sample, t);
+    let at = node_at(&app.tree, id, None);
+    assert_eq!(at.renamed_to(None).as_deref(), Some("kworker/0:1"));
+    assert_eq!(app.tree.node(id).renamed_at, Some(t));
+    let s = screen(&draw(&mut app, 160, 30));
+    assert!(s.contains("python3 (comm kworker/0:1)"), "{s}");
+}
