@@ -931,20 +931,23 @@ impl CausalTree {
 
     /// Process `key`'s name as /proc gave it at `t` (the live view samples
     /// every running process): one that renamed itself and did nothing
-    /// since says so here first.
+    /// since says so here first. Taken only as a rename of the program it
+    /// ran by then: a sample read before an exec whose event came first
+    /// names the program before.
     pub fn sampled_comm(&mut self, key: ProcKey, comm: Comm, t: u64) {
         let Some(id) = self.find(key) else {
             return;
         };
         let node = &mut self.nodes[id.index()];
-        if comm.is_empty() || node.comm == comm || !node.is_alive() {
+        if comm.is_empty() || node.comm == comm || !node.is_alive() || node.renamed_at.is_some() {
             return;
         }
-        node.comm = comm;
-        if let Some(e) = node.execs.last() {
-            if node.renamed_at.is_none() && renamed(&e.info.exe, &e.info.argv, comm.as_str()) {
-                node.renamed_at = Some(t);
-            }
+        let Some(e) = node.execs.last().filter(|e| e.time.is_none_or(|x| x <= t)) else {
+            return;
+        };
+        if renamed(&e.info.exe, &e.info.argv, comm.as_str()) {
+            node.comm = comm;
+            node.renamed_at = Some(t);
         }
     }
 

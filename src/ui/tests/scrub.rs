@@ -372,3 +372,23 @@ fn a_rename_with_no_event_since_is_seen_by_the_live_views_sampling() {
     let s = screen(&draw(&mut app, 160, 30));
     assert!(s.contains("python3 (comm kworker/0:1)"), "{s}");
 }
+
+#[test]
+fn a_sample_read_before_an_exec_is_not_taken_for_a_rename() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "init", &["init"]);
+    let sh = s.spawn(init, 0, "/bin/sh", &["sh", "-c", "exec sleep 9"]);
+    // Its exec comes at `s.now`: the sample was read just before.
+    let sampled_at = s.now - 1;
+    s.exec(sh, init, 0, "/usr/bin/sleep", &["sleep", "9"]);
+    let mut app = live(&s.messages);
+    // Read while it still ran sh, applied after its exec of sleep.
+    let sample = crate::usage::Sample {
+        comms: vec![(sh, "sh".into())],
+        ..Default::default()
+    };
+    app.sampled(sample, sampled_at);
+    let id = app.tree.find(sh).expect("sh");
+    assert_eq!(node_at(&app.tree, id, None).renamed_to(None), None);
+    assert_eq!(app.tree.node(id).comm.as_str(), "sleep");
+}
