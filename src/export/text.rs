@@ -570,10 +570,7 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
 
     #[test]
     fn a_process_that_renamed_itself_is_told_by_what_it_calls_itself() {
-        let mut s = Synth::new();
-        let init = s.seed(1, None, "systemd", &["systemd"]);
-        let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
-        s.renamed((miner, init), "kworker/0:1", 9);
+        let (s, _, miner) = synth::renamed_miner();
         let text = text_of(&s.messages, miner.pid);
         let line = format!("▶ {} python3 (comm kworker/0:1)  /tmp/kw.py", miner.pid);
         assert!(text.contains(&line), "{text}");
@@ -582,15 +579,9 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
 
     #[test]
     fn an_orphan_init_adopted_is_not_said_to_be_its_child() {
-        let mut s = Synth::new();
-        let init = s.seed(1, None, "systemd", &["systemd"]);
-        let miner = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
-        // Not its session's leader: adopted.
-        if let Some(Message::Seed(p)) = s.messages.last_mut() {
-            p.session = 598;
-        }
-        let tree = CausalTree::from_messages(&s.messages);
-        let doc = super::super::chain(&tree, &synth::header(), tree.find(miner).unwrap(), 0);
+        let (msgs, orphan) = synth::adopted_orphan();
+        let tree = CausalTree::from_messages(&msgs);
+        let doc = super::super::chain(&tree, &synth::header(), tree.find(orphan).unwrap(), 0);
         let p = &doc["processes"][1];
         assert_eq!(
             (&p["adopted"], &p["parent_inferred"]),

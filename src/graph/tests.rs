@@ -1226,10 +1226,7 @@ fn a_rename_is_the_leaders_and_dated_and_a_threads_name_is_not_one() {
     let n = tree.node(tree.find(py).unwrap());
     assert_eq!((n.comm.as_str(), n.renamed_at), ("python3", None));
     // The leader renames itself: when is known.
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let py = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
-    s.renamed((py, init), "kworker/0:1", 9);
+    let (mut s, init, py) = crate::ui::synth::renamed_miner();
     let when = s.now;
     let tree = CausalTree::from_messages(&s.messages);
     let n = tree.node(tree.find(py).unwrap());

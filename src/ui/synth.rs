@@ -352,6 +352,29 @@ impl Synth {
 /// session running a build whose compiler fails, a killed sleep, a web
 /// server with a local client connection, a process whose parent was
 /// never seen, and lost events.
+/// A miner: `python3 /tmp/kw.py`, started by init, that renamed itself
+/// `kworker/0:1` (as its next event, a connect to :4444, says); with the
+/// synth, to add more, and its key.
+pub fn renamed_miner() -> (Synth, ProcKey, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
+    s.renamed((miner, init), "kworker/0:1", 9);
+    (s, init, miner)
+}
+
+/// An orphan init adopted before causeway began: `python3 kw.py` (pid
+/// 600) listed under init, in session 598, which it does not lead.
+pub fn adopted_orphan() -> (Vec<Message>, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let orphan = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
+    if let Some(Message::Seed(p)) = s.messages.last_mut() {
+        p.session = 598;
+    }
+    (s.messages, orphan)
+}
+
 pub fn demo() -> Vec<Message> {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd", "--system"]);

@@ -1644,10 +1644,7 @@ fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
 
 #[test]
 fn a_process_that_renamed_itself_says_what_it_calls_itself() {
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
-    s.renamed((miner, init), "kworker/0:1", 9);
+    let (mut s, init, miner) = synth::renamed_miner();
     let plain = s.spawn(init, 0, "/usr/bin/sleep", &["backupd", "100"]);
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, miner.pid);
@@ -1683,14 +1680,9 @@ fn a_process_that_renamed_itself_says_what_it_calls_itself() {
 
 #[test]
 fn an_orphan_init_adopted_says_so_beside_its_parent() {
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let miner = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
-    if let Some(Message::Seed(p)) = s.messages.last_mut() {
-        p.session = 598;
-    }
-    let mut app = replay(s.messages, vec![]);
-    select_pid(&mut app, miner.pid);
+    let (msgs, orphan) = synth::adopted_orphan();
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, orphan.pid);
     let scr = screen(&draw(&mut app, 200, 30));
     let line = scr
         .lines()

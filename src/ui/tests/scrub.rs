@@ -335,10 +335,7 @@ fn a_connect_that_never_got_established_was_connecting_until_it_ended() {
 
 #[test]
 fn scrubbed_back_before_a_rename_a_process_has_its_programs_name() {
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "init", &["init"]);
-    let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "kw.py"]);
-    s.renamed((miner, init), "kworker/0:1", 9);
+    let (s, _, miner) = crate::ui::synth::renamed_miner();
     let app = live(&s.messages);
     let id = app.tree.find(miner).expect("the miner");
     let since = app.tree.node(id).renamed_at.expect("renamed");
