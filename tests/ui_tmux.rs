@@ -8,7 +8,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -979,6 +979,38 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
     );
 }
 
+/// `causeway live --record journal` on a pseudo-terminal of `size`
+/// (columns, rows), its errors to `stderr` (else the terminal), once its
+/// journal has begun (the probe attached): the terminal's controlling
+/// side, and the view.
+fn recording_view(
+    journal: &std::path::Path,
+    (cols, rows): (u16, u16),
+    stderr: Option<Stdio>,
+) -> (std::os::fd::OwnedFd, KillOnDrop) {
+    let (master, slave) = common::pseudo_terminal(cols, rows);
+    let stderr = stderr.unwrap_or_else(|| Stdio::from(slave.try_clone().expect("dup")));
+    let view = KillOnDrop(
+        Command::new(BIN)
+            .args(["live", "--record"])
+            .arg(journal)
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave)
+            .stderr(stderr)
+            .spawn()
+            .expect("start the view"),
+    );
+    let start = Instant::now();
+    while !std::fs::read_to_string(journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the view never began its journal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (master, view)
+}
+
 #[test]
 fn the_live_views_journal_is_said_when_its_terminal_is_closed() {
     let test = "the_live_views_journal_is_said_when_its_terminal_is_closed";
@@ -988,25 +1020,8 @@ fn the_live_views_journal_is_said_when_its_terminal_is_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("view.jsonl");
     let err = dir.path().join("view.err");
-    let (master, slave) = common::pseudo_terminal(120, 40);
-    let mut view = KillOnDrop(
-        Command::new(BIN)
-            .args(["live", "--record"])
-            .arg(&journal)
-            .stdin(slave.try_clone().expect("dup"))
-            .stdout(slave)
-            .stderr(std::fs::File::create(&err).expect("stderr file"))
-            .spawn()
-            .expect("start the view"),
-    );
-    let start = Instant::now();
-    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the view never began its journal"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stderr = Stdio::from(std::fs::File::create(&err).expect("stderr file"));
+    let (master, mut view) = recording_view(&journal, (120, 40), Some(stderr));
     // The terminal goes away (its window closed, the ssh link dropped).
     drop(master);
     let status = view.ends_within(DEADLINE, "the view did not end when its terminal closed");
@@ -1037,17 +1052,7 @@ fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
     // then no more. (The view's thread used to wait in its write; the
     // probe then waited on the view, and the kernel dropped records, the
     // journal's too: 610,860 of them around 500,000 connections, by hand.)
-    let (master, slave) = common::pseudo_terminal(200, 50);
-    let mut view = KillOnDrop(
-        Command::new(BIN)
-            .args(["live", "--record"])
-            .arg(&journal)
-            .stdin(slave.try_clone().expect("dup"))
-            .stdout(slave.try_clone().expect("dup"))
-            .stderr(slave)
-            .spawn()
-            .expect("start the view"),
-    );
+    let (master, mut view) = recording_view(&journal, (200, 50), None);
     let count = |marker: &str| {
         std::fs::read_to_string(&journal)
             .unwrap_or_default()
@@ -1055,16 +1060,8 @@ fn a_terminal_that_stops_reading_stops_neither_the_journal_nor_sigterm() {
             .filter(|l| l.starts_with("{\"type\":\"exec\"") && l.contains(marker))
             .count()
     };
-    // Wait for the probe, then fill the terminal: new processes redraw the
-    // tree.
-    let start = Instant::now();
-    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains("\"type\":\"process\"")) {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the view never began its journal"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // The probe is attached: fill the terminal (new processes redraw the
+    // tree).
     let st = Command::new("/bin/sh")
         .args(["-c", "for i in $(seq 3000); do /bin/true; done"])
         .status()
