@@ -71,14 +71,14 @@ pub fn summary(doc: &Value) -> String {
         .collect();
     while let Some((i, guide, rest, depth)) = stack.pop() {
         let p = &procs[i];
-        let parent_cgroup = index.get(&key(&p["parent"])).map(|&j| &procs[j]["cgroup"]);
+        let parent = index.get(&key(&p["parent"])).map(|&j| &procs[j]);
         out.push_str(&guide);
         if depth > MAX_INDENT {
             // Indented no further: a chain thousands deep would make lines
             // of tens of KiB, and the whole text hundreds of MiB.
             let _ = write!(out, "[depth {depth}] ");
         }
-        out.push_str(&process_line(p, parent_cgroup, seeded));
+        out.push_str(&process_line(p, parent, seeded));
         out.push('\n');
         let kids = &children[i];
         let below = if kids.is_empty() { "   " } else { "│  " };
@@ -183,15 +183,20 @@ fn program(p: &Value) -> String {
 }
 
 /// The name process `p` gave itself, when it renamed itself (see
-/// [`crate::graph::renamed`]) after the last program it ran.
-fn renamed_to(p: &Value) -> Option<String> {
+/// [`crate::graph::renamed`]) after the last program it ran, or (never
+/// exec'd) after it was forked running `forked_as`.
+fn renamed_to(p: &Value, forked_as: Option<&[u8]>) -> Option<String> {
+    let comm = p["comm"].as_str()?;
+    if let Some(program) = forked_as {
+        return crate::graph::renamed(program, &[], comm)
+            .then(|| format::text(comm.as_bytes(), 40));
+    }
     let exec = p["execs"].as_array()?.last()?;
     let exe = decode_bytes(&exec["exe"])?;
     let argv: Vec<Vec<u8>> = (exec["argv"].as_array().into_iter().flatten())
         .take(2)
         .filter_map(decode_bytes)
         .collect();
-    let comm = p["comm"].as_str()?;
     crate::graph::renamed(&exe, &argv, comm).then(|| format::text(comm.as_bytes(), 40))
 }
 
@@ -230,17 +235,37 @@ fn unit(p: &Value) -> String {
 }
 
 /// `▶ 4151 curl ⟨web.service⟩  -s http://…  started 13:11:36.361, exit 7 after 50ms`
-fn process_line(p: &Value, parent_cgroup: Option<&Value>, seeded: &str) -> String {
+fn process_line(p: &Value, parent: Option<&Value>, seeded: &str) -> String {
     let mut line = String::new();
     if p["role"] == "selected" {
         line.push_str("▶ ");
     }
-    let _ = write!(line, "{} {}", p["pid"], program(p));
+    // Forked and never exec'd: named by what it was forked as, its
+    // parent's program then, as the view names it.
+    let fork_seen = p["seeded"] != Value::Bool(true) && p["parent_inferred"] != Value::Bool(true);
+    let forked_as = parent
+        .filter(|_| fork_seen && p["execs"].as_array().is_some_and(Vec::is_empty))
+        .and_then(|q| q["execs"].get(usize::try_from(p["parent_exec"].as_u64()?).ok()?))
+        .and_then(|e| decode_bytes(&e["exe"]))
+        .map(|exe| crate::graph::basename(&exe).to_vec());
+    match &forked_as {
+        Some(name) => {
+            let _ = write!(
+                line,
+                "{} {}",
+                p["pid"],
+                format::name(format::text(name, 40))
+            );
+        }
+        None => {
+            let _ = write!(line, "{} {}", p["pid"], program(p));
+        }
+    }
     // Renamed itself (what top shows; maybe a disguise).
-    if let Some(comm) = renamed_to(p) {
+    if let Some(comm) = renamed_to(p, forked_as.as_deref()) {
         let _ = write!(line, " (comm {comm})");
     }
-    if parent_cgroup != Some(&p["cgroup"]) {
+    if parent.map(|q| &q["cgroup"]) != Some(&p["cgroup"]) {
         line.push_str(&unit(p));
     }
     let args: Vec<Vec<u8>> = p["execs"]
@@ -570,9 +595,13 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
 
     #[test]
     fn a_process_that_renamed_itself_is_told_by_what_it_calls_itself() {
-        let (s, _, miner) = synth::renamed_miner();
+        let (mut s, _, miner) = synth::renamed_miner();
+        let kid = s.fork(miner, "kworker/0:1", 0);
         let text = text_of(&s.messages, miner.pid);
         let line = format!("▶ {} python3 (comm kworker/0:1)  /tmp/kw.py", miner.pid);
+        assert!(text.contains(&line), "{text}");
+        // Its child, never exec'd: named by what it was forked as.
+        let line = format!("{} python3 (comm kworker/0:1)  (started", kid.pid);
         assert!(text.contains(&line), "{text}");
         assert!(!text_of(&synth::demo(), 1001).contains("(comm"));
     }

@@ -240,9 +240,16 @@ pub fn printable_name(name: &[u8]) -> String {
 /// `kworker/0:1` is one.
 pub fn renamed(exe: &[u8], argv: &[Vec<u8>], comm: &str) -> bool {
     let comm = comm.as_bytes();
+    // Its name, cut; or its name and more after a separator (`tmux:
+    // server`), not any name that begins with it (`kworker/2:3` is no
+    // program `k`'s).
     let names = |path: &[u8]| {
         let name = basename(path);
-        !name.is_empty() && (name.starts_with(comm) || comm.starts_with(name))
+        !name.is_empty()
+            && (name.starts_with(comm)
+                || comm
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.first().is_none_or(|c| !c.is_ascii_alphanumeric())))
     };
     !exe.is_empty() && !comm.is_empty() && !names(exe) && !argv.iter().take(2).any(|a| names(a))
 }

@@ -1202,6 +1202,15 @@ fn a_comm_that_is_not_its_programs_name_is_a_rename() {
     assert!(!renamed(b"/usr/bin/dash", &argv(&["/bin/sh"]), "sh"));
     let script = argv(&["/bin/sh", "/tmp/a-very-long-script-name.sh"]);
     assert!(!renamed(b"/usr/bin/dash", &script, "a-very-long-scr"));
+    // A program's name and more after a separator (tmux names itself
+    // `tmux: server`), but not a name that merely begins with a short
+    // program's.
+    assert!(!renamed(b"/usr/bin/tmux", &argv(&["tmux"]), "tmux: server"));
+    assert!(renamed(
+        b"/tmp/k",
+        &argv(&["/tmp/k", "r.py"]),
+        "kworker/2:3"
+    ));
     // Run under another name (exec -a): its comm is still the program's.
     assert!(!renamed(b"/usr/bin/sleep", &argv(&["backupd"]), "sleep"));
     // Nothing to compare.

@@ -30,10 +30,11 @@ impl NodeAt<'_> {
     }
 
     /// The name to show, as [`Node::display_name`] but of what it ran by
-    /// then: before an exec it made later, what it was forked as (its comm
-    /// is the later program's).
+    /// then: before an exec, what it was forked as (its parent's program:
+    /// its comm is the later program's, or, one that never exec'd, maybe
+    /// a name it or its parent gave itself, or its parent's thread's).
     pub fn display_name(&self) -> String {
-        if self.execs.is_empty() && !self.node.execs.is_empty() {
+        if self.execs.is_empty() {
             if let Some(name) = self.tree.began_as(self.id) {
                 return printable_name(name);
             }
@@ -74,6 +75,14 @@ impl NodeAt<'_> {
     /// it ran by then (its comm is as last seen: scrubbed back to before
     /// an exec, or a rename, it says nothing then).
     pub fn renamed_to(&self, at: Option<u64>) -> Option<String> {
+        let comm = self.node.comm.as_str();
+        // Forked and never exec'd: against what it was forked as (a
+        // miner's child keeps the name the miner gave itself).
+        if self.node.execs.is_empty() {
+            let program = self.tree.began_as(self.id)?;
+            return crate::graph::renamed(program, &[], comm)
+                .then(|| crate::event::printable(comm));
+        }
         if self.execs.len() < self.node.execs.len() {
             return None;
         }
@@ -82,7 +91,6 @@ impl NodeAt<'_> {
             return None;
         }
         let exec = self.current_exec()?;
-        let comm = self.node.comm.as_str();
         crate::graph::renamed(&exec.exe, &exec.argv, comm).then(|| crate::event::printable(comm))
     }
 

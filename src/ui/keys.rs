@@ -359,7 +359,10 @@ pub const LEGEND: &[(&str, &str)] = &[
         "↗ ↙ ◉ ⇢ ◐ ✗  ↑ ↓",
         "out/in/listen/connecting/close-wait/failed; bytes ↑↓",
     ),
-    ("⟨x.service⟩", "a cgroup begins: a service, container, pod"),
+    (
+        "⟨x.service⟩ (comm x)",
+        "a cgroup begins; renamed itself (top shows x)",
+    ),
     (
         "97%  340M  ·",
         "live: CPU now, memory; · not yet; gone: ended unseen",

@@ -758,7 +758,9 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     // The comm is as last seen: scrubbed back to before an exec, it is
     // the later program's.
     let later_exec = at.execs.len() < n.execs.len();
-    if comm != name && !comm.is_empty() && !later_exec {
+    // Nor, before it renamed itself, the name it took.
+    let later_name = n.renamed_at.is_some_and(|r| app.at.is_some_and(|t| t < r));
+    if comm != name && !comm.is_empty() && !later_exec && !later_name {
         // A name it gave itself stands out; another (a kernel thread's,
         // a script's interpreter's) does not.
         let style = if at.renamed_to(app.at).is_some() {

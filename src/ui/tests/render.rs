@@ -1025,7 +1025,12 @@ fn names_and_arguments_cannot_carry_escapes_or_reorder_the_screen() {
     assert!(text.contains("· host?[2J? "), "{text}");
     select_pid(&mut app, named.pid);
     let text = screen(&draw(&mut app, 200, 50));
-    assert!(text.contains(&format!("{} c?[2Jm?q", named.pid)), "{text}");
+    // Forked, never exec'd: named by what it was forked as, its comm
+    // beside it.
+    assert!(
+        text.contains(&format!("{} systemd (comm c?[2Jm?q)", named.pid)),
+        "{text}"
+    );
     // (The screen's own lines are joined by newlines.)
     let hidden = ['\u{1b}', '\u{7}', '\u{202e}', '\u{2066}', '\u{2069}'];
     assert!(!text.contains(hidden), "{text:?}");
@@ -1646,6 +1651,7 @@ fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
 fn a_process_that_renamed_itself_says_what_it_calls_itself() {
     let (mut s, init, miner) = synth::renamed_miner();
     let plain = s.spawn(init, 0, "/usr/bin/sleep", &["backupd", "100"]);
+    let kid = s.fork(miner, "kworker/0:1", 0);
     let mut app = replay(s.messages, vec![]);
     select_pid(&mut app, miner.pid);
     let buf = draw(&mut app, 160, 30);
@@ -1666,6 +1672,14 @@ fn a_process_that_renamed_itself_says_what_it_calls_itself() {
     // Run under another name, not renamed: nothing said.
     assert!(
         !scr.contains(&format!("{} sleep (comm", plain.pid)),
+        "{scr}"
+    );
+    // Its child, forked and never exec'd, keeps the name: named by what it
+    // was forked as, the name beside it.
+    select_pid(&mut app, kid.pid);
+    let scr = screen(&draw(&mut app, 160, 30));
+    assert!(
+        scr.contains(&format!("{} python3 (comm kworker/0:1)", kid.pid)),
         "{scr}"
     );
     // And top's name finds it first.

@@ -336,9 +336,17 @@ fn a_connect_that_never_got_established_was_connecting_until_it_ended() {
 #[test]
 fn scrubbed_back_before_a_rename_a_process_has_its_programs_name() {
     let (s, _, miner) = crate::ui::synth::renamed_miner();
-    let app = live(&s.messages);
+    let mut app = live(&s.messages);
     let id = app.tree.find(miner).expect("the miner");
     let since = app.tree.node(id).renamed_at.expect("renamed");
+    // Nor does its detail pane give the name it took later.
+    app.selected = Some(Item::Node(id));
+    app.at = Some(since - 1);
+    let scr = screen(&draw(&mut app, 160, 30));
+    assert!(!scr.contains("kworker"), "{scr}");
+    app.at = None;
+    let scr = screen(&draw(&mut app, 160, 30));
+    assert!(scr.contains("comm kworker/0:1"), "{scr}");
     let before = node_at(&app.tree, id, Some(since - 1));
     assert_eq!(before.renamed_to(Some(since - 1)), None);
     let after = node_at(&app.tree, id, Some(since));
