@@ -618,9 +618,16 @@ impl App {
             _ => None,
         };
         self.scrub_to(target.filter(|&m| m < now));
-        self.flash = Some(match self.at {
-            Some(_) => "scrubbed back: [ ] step, ( ) the selection's, { } 10 s, = now".into(),
-            None => "now".into(),
+        let here = matches!(action, Action::ScrubPrevHere | Action::ScrubNextHere);
+        let happened = (self.at.zip(self.selected_node()))
+            .filter(|_| here)
+            .and_then(|(t, id)| super::at::what_happened(&self.tree, id, t));
+        self.flash = Some(match (self.at, happened) {
+            (Some(_), Some(what)) => format!("{what}  (( ) steps, = now)"),
+            (Some(_), None) => {
+                "scrubbed back: [ ] step, ( ) the selection's, { } 10 s, = now".into()
+            }
+            (None, _) => "now".into(),
         });
     }
 

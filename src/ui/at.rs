@@ -241,6 +241,51 @@ pub fn step_in(tree: &CausalTree, id: NodeId, t: u64, forward: bool, floor: u64)
     nearest(moments, t, forward, floor)
 }
 
+/// What happened at moment `t` under process `id` (one of the moments
+/// [`step_in`] stops at): `4242 curl connected to 10.0.0.7:443`. Presses
+/// of `(` a few µs apart would look like nothing happened without it.
+pub fn what_happened(tree: &CausalTree, id: NodeId, t: u64) -> Option<String> {
+    use crate::event::Direction;
+    tree.subtree(id).into_iter().find_map(|d| {
+        let n = tree.node(d);
+        let who = || format!("{} {}", n.key.pid, node_at(tree, d, Some(t)).full_name());
+        if !n.seeded && n.key.start == t {
+            return Some(format!("{} started", who()));
+        }
+        if let Some(e) = n.execs.iter().find(|e| e.time == Some(t)) {
+            let name = crate::graph::display_name(Some(&e.info), &n.comm);
+            return Some(format!("{} exec'd {name}", n.key.pid));
+        }
+        if n.exit_time == Some(t) {
+            return Some(format!("{} ended", who()));
+        }
+        if let Some(s) = n.signals.iter().find(|s| s.time == t) {
+            let signal = crate::event::signal_name(s.info.signal);
+            return Some(format!("{} was sent {signal}", who()));
+        }
+        n.conns.iter().find_map(|&c| {
+            let c = tree.conn(c);
+            let what = match c.direction {
+                Direction::Outbound => format!("to {}", c.remote),
+                Direction::Inbound => format!("from {}", c.remote),
+                Direction::Listen => format!("listening on {}", c.local),
+            };
+            if c.start == t {
+                let verb = match c.direction {
+                    Direction::Outbound => "connected",
+                    Direction::Inbound => "accepted a connection",
+                    Direction::Listen => "began",
+                };
+                Some(format!("{} {verb} {what}", who()))
+            } else if c.end == Some(t) {
+                Some(format!("{}: its connection {what} ended", who()))
+            } else {
+                None
+            }
+        })
+    })
+}
+
 /// When process `n` started (seen), exec'd and ended.
 fn lived(n: &crate::graph::Node) -> impl Iterator<Item = u64> + '_ {
     let start = (!n.seeded).then_some(n.key.start);

@@ -137,13 +137,36 @@ fn keys_scrub_back_and_forward_and_equals_returns_to_now() {
 fn parens_step_through_what_the_selection_did_only() {
     let (mut app, curl, [_, _, t2, _, _]) = live_selecting(1002);
     let mut stops = Vec::new();
+    let mut said = Vec::new();
     for _ in 0..10 {
         app.handle(Action::ScrubPrevHere);
         match app.at {
-            Some(t) if stops.last() != Some(&t) => stops.push(t),
+            Some(t) if stops.last() != Some(&t) => {
+                stops.push(t);
+                said.push(app.flash.clone().unwrap_or_default());
+            }
             _ => break,
         }
     }
+    // Each says what happened then, and to whom.
+    assert!(
+        said[0].starts_with("1002 curl: its connection to 127.0.0.1:80 ended"),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("1002 curl connected to 127.0.0.1:80")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|s| s.starts_with("1002 exec'd curl")),
+        "{said:?}"
+    );
+    assert!(
+        said.last()
+            .is_some_and(|s| s.starts_with("1002 ") && s.contains(" started")),
+        "{said:?}"
+    );
     // Its close, its connect, its exec and its start; none of make's,
     // which `[` stops at too.
     let start = app.tree.node(curl).key.start;
