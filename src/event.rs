@@ -873,6 +873,18 @@ pub enum Message {
 /// ended in the stretch, unseen.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Gap {
+    pub stretch: Stretch,
+    /// The processes the recording after listed when it began (its
+    /// `process` lines: running, or ended and not yet collected).
+    pub procs: Vec<ProcKey>,
+    /// The TCP sockets it listed open then, by cookie (its opening
+    /// `socket` lines).
+    pub sockets: Vec<u64>,
+}
+
+/// Where a [`Gap`] is: between which recordings, from when to when.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Stretch {
     /// How messages name the recording before it and the one after: a
     /// file, or a file from a line (`both.jsonl from line 4812`).
     pub before: String,
@@ -890,12 +902,6 @@ pub struct Gap {
     /// were not read (removed by `--keep`, or not given), so the stretch
     /// was recorded in part: only not by what was read.
     pub first_read: Option<u64>,
-    /// The processes the recording after listed when it began (its
-    /// `process` lines: running, or ended and not yet collected).
-    pub procs: Vec<ProcKey>,
-    /// The TCP sockets it listed open then, by cookie (its opening
-    /// `socket` lines).
-    pub sockets: Vec<u64>,
 }
 
 impl Message {
@@ -906,7 +912,7 @@ impl Message {
             Message::Socket(s) => Some(s.seen),
             Message::Event(ev) => Some(ev.ktime),
             Message::Lost { ktime, .. } => Some(*ktime),
-            Message::Gap(gap) => Some(gap.to),
+            Message::Gap(gap) => Some(gap.stretch.to),
             Message::Seed(_) | Message::Cgroup { .. } => None,
         }
     }

@@ -79,7 +79,7 @@ fn ktime(m: &Message) -> u64 {
     match m {
         Message::Event(ev) => ev.ktime,
         Message::Lost { ktime, .. } => *ktime,
-        Message::Gap(gap) => gap.to,
+        Message::Gap(gap) => gap.stretch.to,
         Message::Seed(_) | Message::Socket(_) | Message::Cgroup { .. } => 0,
     }
 }

@@ -721,12 +721,14 @@ mod tests {
             .filter(|&k| k != key)
             .collect();
         tree.apply(&crate::event::Message::Gap(Box::new(crate::event::Gap {
-            before: "a".into(),
-            after: "b".into(),
-            from,
-            to,
-            files: None,
-            first_read: None,
+            stretch: crate::event::Stretch {
+                before: "a".into(),
+                after: "b".into(),
+                from,
+                to,
+                files: None,
+                first_read: None,
+            },
             procs: listed,
             sockets: vec![],
         })));

@@ -464,7 +464,7 @@ fn clock(t: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Direction, Ending, ExitStatus, Message, NetKind, ProcKey};
+    use crate::event::{Direction, Ending, ExitStatus, Message, NetKind};
     use crate::graph::CausalTree;
     use crate::ui::synth::{self, Synth};
 
@@ -725,25 +725,8 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let mut s = Synth::new();
         let init = s.seed(1, None, "systemd", &["systemd"]);
         let sleep = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "1000"]);
-        let from = s.now;
-        s.messages.push(Message::Gap(Box::new(crate::event::Gap {
-            before: "rr.jsonl.1".into(),
-            after: "rr.jsonl".into(),
-            from,
-            to: from + 1_200_000_000,
-            files: None,
-            first_read: None,
-            procs: vec![init],
-            sockets: vec![],
-        })));
         // Started in the stretch, unseen: the next recording's scan found it.
-        let unseen = ProcKey::new(4321, from + 500_000_000);
-        s.messages.push(Message::Seed(crate::event::SeedProcess {
-            proc: unseen,
-            parent: Some(init),
-            comm: "cron".into(),
-            ..Default::default()
-        }));
+        let (from, _, unseen) = s.gap(vec![init], init);
         let tree = CausalTree::from_messages(&s.messages);
         let cron = tree.find(unseen).unwrap();
         let doc = crate::export::chain(&tree, &synth::header(), cron, tree.last_ktime());

@@ -17,7 +17,7 @@ pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS
 
 use crate::event::{
     Comm, Event, EventKind, ExecInfo, ExitStatus, Gap, Message, ProcKey, SeedProcess, SeedSocket,
-    SignalInfo,
+    SignalInfo, Stretch,
 };
 use crate::hash::KeyedMap;
 
@@ -263,18 +263,7 @@ pub fn basename(path: &[u8]) -> &[u8] {
 /// (see [`Gap`]), and what ended in it unseen.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct GapEnded {
-    /// How the recordings before and after it are named.
-    pub before: String,
-    pub after: String,
-    /// When the one before ended and the next began (boot-time ns).
-    pub from: u64,
-    pub to: u64,
-    /// Which files of one run the two are, when files are missing between
-    /// them; `None`: two recordings.
-    pub files: Option<(u64, u64)>,
-    /// When the next recording is a file of its run after the first: its
-    /// number (see [`Gap::first_read`]).
-    pub first_read: Option<u64>,
+    pub stretch: Stretch,
     /// Processes running before it that the next recording did not list:
     /// they ended in it (see [`Node::gone`]).
     pub processes: u64,
@@ -597,7 +586,10 @@ impl CausalTree {
         }
         if !existed {
             node.seeded = true;
-            node.started_unseen = self.gaps.last().is_some_and(|g| seed.proc.start > g.from);
+            node.started_unseen = self
+                .gaps
+                .last()
+                .is_some_and(|g| seed.proc.start > g.stretch.from);
             node.uid = seed.uid;
             node.gid = seed.gid;
             node.cgroup = seed.cgroup;
@@ -635,7 +627,8 @@ impl CausalTree {
     /// (`gone`). Those it lists (the same pid and start) run on as they
     /// were.
     fn apply_gap(&mut self, gap: &Gap) {
-        self.bump_time(gap.to);
+        let stretch = &gap.stretch;
+        self.bump_time(stretch.to);
         let mut listed: std::collections::HashMap<IdentKey, Vec<ProcKey>> =
             std::collections::HashMap::new();
         for &k in &gap.procs {
@@ -653,29 +646,14 @@ impl CausalTree {
             .collect();
         for &id in &ended {
             let node = &mut self.nodes[id.index()];
-            node.exit_time = Some(gap.to);
-            node.gone = Some(gap.from);
-            self.stats.alive = self.stats.alive.saturating_sub(1);
-            let children = node.children.clone();
-            for c in children {
-                let child = &mut self.nodes[c.index()];
-                if child.is_alive() {
-                    // As at an exit: who adopted it is known at its next
-                    // event.
-                    child.current_parent = None;
-                }
-            }
-            self.net_process_exited(id, gap.to);
+            node.exit_time = Some(stretch.to);
+            node.gone = Some(stretch.from);
+            self.ended(id, stretch.to);
         }
         let sockets: std::collections::HashSet<u64> = gap.sockets.iter().copied().collect();
-        let connections = self.net_gap(gap.to, &sockets);
+        let connections = self.net_gap(stretch.to, &sockets);
         self.gaps.push(GapEnded {
-            before: gap.before.clone(),
-            after: gap.after.clone(),
-            from: gap.from,
-            to: gap.to,
-            files: gap.files,
-            first_read: gap.first_read,
+            stretch: stretch.clone(),
             processes: ended.len() as u64,
             connections,
         });
@@ -766,7 +744,9 @@ impl CausalTree {
                         node.exit_time = Some(ev.ktime);
                         node.exit = Some(*status);
                         if let Some(from) = node.gone.take() {
-                            if let Some(g) = self.gaps.iter_mut().rev().find(|g| g.from == from) {
+                            if let Some(g) =
+                                self.gaps.iter_mut().rev().find(|g| g.stretch.from == from)
+                            {
                                 g.processes = g.processes.saturating_sub(1);
                             }
                         }
@@ -776,17 +756,7 @@ impl CausalTree {
                 node.current_parent = Some(ev.parent);
                 node.exit_time = Some(ev.ktime);
                 node.exit = Some(*status);
-                self.stats.alive = self.stats.alive.saturating_sub(1);
-                let children = node.children.clone();
-                for c in children {
-                    let child = &mut self.nodes[c.index()];
-                    if child.is_alive() {
-                        // The kernel hands it to init or a subreaper; which
-                        // one is known at its next event.
-                        child.current_parent = None;
-                    }
-                }
-                self.net_process_exited(id, ev.ktime);
+                self.ended(id, ev.ktime);
             }
             EventKind::Net(info) => {
                 if !snapshot {
@@ -956,6 +926,21 @@ impl CausalTree {
             node.comm = comm;
             node.renamed_at = Some(t);
         }
+    }
+
+    /// What follows from process `id` ending at `t` (its end already set):
+    /// one fewer alive; its running children were handed to init or a
+    /// subreaper, which one known at their next event; its UDP sockets end.
+    fn ended(&mut self, id: NodeId, t: u64) {
+        self.stats.alive = self.stats.alive.saturating_sub(1);
+        let children = self.nodes[id.index()].children.clone();
+        for c in children {
+            let child = &mut self.nodes[c.index()];
+            if child.is_alive() {
+                child.current_parent = None;
+            }
+        }
+        self.net_process_exited(id, t);
     }
 
     /// A process known by /proc's start (seeded) that an event names with

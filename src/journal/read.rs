@@ -14,8 +14,8 @@ use serde::de::{self, MapAccess, Visitor};
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
     Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Gap, Message,
-    NetInfo, NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, canonical_ip,
-    tcp_state_number,
+    NetInfo, NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, Stretch,
+    canonical_ip, tcp_state_number,
 };
 
 /// Lines longer than this are not journal lines; they are skipped without
@@ -475,12 +475,14 @@ fn gap(prev: &Part, next: &Part) -> Option<Gap> {
         }
     }
     Some(Gap {
-        before: prev.label(),
-        after: next.label(),
-        from,
-        to,
-        files,
-        first_read,
+        stretch: Stretch {
+            before: prev.label(),
+            after: next.label(),
+            from,
+            to,
+            files,
+            first_read,
+        },
         procs,
         sockets,
     })

@@ -1040,7 +1040,7 @@ fn recordings_joined_in_one_file_read_as_separate_files_would() {
     };
     assert_eq!(read, msgs);
     assert_eq!(
-        (gap.before.as_str(), gap.after.as_str()),
+        (gap.stretch.before.as_str(), gap.stretch.after.as_str()),
         (
             both.display().to_string().as_str(),
             format!("{} from line {}", both.display(), count_lines(&first) + 1).as_str()
@@ -1316,14 +1316,17 @@ fn a_recording_after_another_ends_what_it_does_not_list() {
             panic!("one gap: {gaps:?}")
         };
         assert_eq!(
-            (gap.before.as_str(), gap.after.as_str()),
+            (gap.stretch.before.as_str(), gap.stretch.after.as_str()),
             (a.to_str().unwrap(), b.to_str().unwrap())
         );
-        assert_eq!((gap.from, gap.to, gap.files), (ended, began, None));
+        assert_eq!(
+            (gap.stretch.from, gap.stretch.to, gap.stretch.files),
+            (ended, began, None)
+        );
         // The third file of its run, the first read: its run began before
         // it, in files not read (removed by --keep, or not given).
         let first_read = h.continued.then_some(3);
-        assert_eq!(gap.first_read, first_read);
+        assert_eq!(gap.stretch.first_read, first_read);
         assert_eq!(gap.procs, [tick(init), tick(nginx)]);
         assert_eq!(gap.sockets, [listener.cookie]);
         let node = |k| tree.node(tree.find(k).unwrap());
@@ -1410,7 +1413,7 @@ fn a_recording_after_another_ends_what_it_does_not_list() {
     };
     let (gaps, tree) = read(&fourth);
     assert_eq!(gaps.len(), 1, "{gaps:?}");
-    assert_eq!(gaps[0].files, Some((1, 4)));
+    assert_eq!(gaps[0].stretch.files, Some((1, 4)));
     assert!(!tree.node(tree.find(sleep).unwrap()).is_alive());
     let said = crate::ui::format::gaps(
         tree.gaps(),
@@ -1456,7 +1459,10 @@ fn a_recording_in_which_nothing_happened_is_read_from_when_it_began() {
         _ => None,
     });
     let gap = gap.expect("a gap before the second");
-    assert_eq!((gap.from, gap.to), (5_000_000_000, 100_000_000_000));
+    assert_eq!(
+        (gap.stretch.from, gap.stretch.to),
+        (5_000_000_000, 100_000_000_000)
+    );
     let tree = CausalTree::from_messages(&loaded.messages);
     assert!(!tree.node(tree.find(sleep).unwrap()).is_alive());
     assert!(tree.node(tree.find(init).unwrap()).is_alive());

@@ -46,7 +46,8 @@ pub fn gaps(gaps: &[GapEnded], boot_time_ns: i64, tz: FixedOffset) -> Option<Str
     } else {
         format!(" {tz}")
     };
-    let one = |g: &GapEnded| {
+    let one = |ended: &GapEnded| {
+        let g = &ended.stretch;
         let (from, to) = (at(g.from), at(g.to));
         let shown = if from.date_naive() == to.date_naive() {
             "%H:%M:%S"
@@ -83,10 +84,10 @@ pub fn gaps(gaps: &[GapEnded], boot_time_ns: i64, tz: FixedOffset) -> Option<Str
             }
         };
         s.push_str(": ");
-        s.push_str(&counted(g.processes, "process", "processes"));
-        if g.connections > 0 {
+        s.push_str(&counted(ended.processes, "process", "processes"));
+        if ended.connections > 0 {
             s.push_str(" and ");
-            s.push_str(&counted(g.connections, "connection", "connections"));
+            s.push_str(&counted(ended.connections, "connection", "connections"));
         }
         s.push_str(" ended unseen in it");
         s
@@ -383,12 +384,14 @@ mod tests {
         // A recording, then the kept files of a run whose first 18 were
         // removed by --keep: the run began before the file read did.
         let gap = |first_read| GapEnded {
-            before: "r1.jsonl".into(),
-            after: "rot.jsonl.2".into(),
-            from: 1_000_000_000,
-            to: 9_500_000_000,
-            files: None,
-            first_read,
+            stretch: crate::event::Stretch {
+                before: "r1.jsonl".into(),
+                after: "rot.jsonl.2".into(),
+                from: 1_000_000_000,
+                to: 9_500_000_000,
+                files: None,
+                first_read,
+            },
             processes: 3,
             connections: 0,
         };

@@ -295,6 +295,36 @@ impl Synth {
         }
     }
 
+    /// A second recording read after this one, 1.2 s later (a `Gap` from
+    /// `rr.jsonl.1` to `rr.jsonl`), that listed `listed` when it began,
+    /// and a process `cron` (pid 4321, under `parent`) that started in the
+    /// stretch between, unseen, which its scan found. Returns when the
+    /// stretch began and ended, and the unseen process.
+    pub fn gap(&mut self, listed: Vec<ProcKey>, parent: ProcKey) -> (u64, u64, ProcKey) {
+        let from = self.now;
+        let to = from + 1_200_000_000;
+        self.messages.push(Message::Gap(Box::new(crate::event::Gap {
+            stretch: crate::event::Stretch {
+                before: "rr.jsonl.1".into(),
+                after: "rr.jsonl".into(),
+                from,
+                to,
+                files: None,
+                first_read: None,
+            },
+            procs: listed,
+            sockets: vec![],
+        })));
+        let unseen = ProcKey::new(4321, from + 500_000_000);
+        self.messages.push(Message::Seed(SeedProcess {
+            proc: unseen,
+            parent: Some(parent),
+            comm: "cron".into(),
+            ..Default::default()
+        }));
+        (from, to, unseen)
+    }
+
     /// `who` renamed itself (`prctl(PR_SET_NAME)`) to `comm`, as its next
     /// event says: a connect to 127.0.0.1:4444 (cookie `cookie`).
     pub fn renamed(&mut self, who: (ProcKey, ProcKey), comm: &str, cookie: u64) {

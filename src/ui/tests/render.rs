@@ -1490,27 +1490,9 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let sleep = s.spawn(init, 0, "/usr/bin/sleep", &["sleep", "1000"]);
     let kept = s.spawn(init, 0, "/usr/bin/sshd", &["sshd"]);
-    let from = s.now;
-    let to = from + 1_200_000_000;
-    // The next recording listed systemd and sshd when it began.
-    s.messages.push(Message::Gap(Box::new(crate::event::Gap {
-        before: "rr.jsonl.1".into(),
-        after: "rr.jsonl".into(),
-        from,
-        to,
-        files: None,
-        first_read: None,
-        procs: vec![init, kept],
-        sockets: vec![],
-    })));
-    // Started in the stretch, unseen: the next recording's scan found it.
-    let unseen = ProcKey::new(4321, from + 500_000_000);
-    s.messages.push(Message::Seed(crate::event::SeedProcess {
-        proc: unseen,
-        parent: Some(init),
-        comm: "cron".into(),
-        ..Default::default()
-    }));
+    // The next recording listed systemd and sshd when it began; cron
+    // started in the stretch, unseen.
+    let (_, to, unseen) = s.gap(vec![init, kept], init);
     s.now = to;
     s.spawn(init, 0, "/usr/bin/make", &["make"]);
     let mut app = replay(s.messages, vec![]);
