@@ -306,7 +306,7 @@ mod tests {
             exe: vec![],
             argv: vec![],
             defunct: None,
-            session: 0,
+            groups: Default::default(),
         })
     }
 

@@ -708,22 +708,42 @@ pub struct SeedProcess {
     /// It had already ended, and its parent had not yet collected how (a
     /// zombie, `Z` in `ps`): the probe never sees its end.
     pub defunct: Option<Defunct>,
-    /// Its session, by its leader's pid (`ps -o sid`); 0 when not known
-    /// (a journal written before causeway recorded it). One under init
-    /// that does not lead its own session was adopted by it (see
-    /// [`SeedProcess::adopted`]).
+    /// Its session and process group, against which one under init is
+    /// told adopted or started by it (see [`SeedProcess::adopted`]).
+    pub groups: Groups,
+}
+
+/// A process's session and process group, each by its leader's pid (`ps -o
+/// sid,pgid`); 0 when not known (a journal written before causeway recorded
+/// it), and the session 0 is also the kernel's: init's, on a host whose
+/// init never called `setsid()` (a VM's or container's), and all it starts
+/// without one.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Groups {
     pub session: u32,
+    pub pgid: u32,
 }
 
 impl SeedProcess {
-    /// Whether init adopted it: its parent is pid 1, which starts services
-    /// each in a session of its own (systemd, as `setsid`), and it is not
-    /// its session's leader. An orphan: a daemon that double-forked, a job
-    /// whose shell exited. Who started it is not known.
-    pub fn adopted(&self) -> bool {
-        self.parent.is_some_and(|p| p.pid == 1)
-            && self.session != 0
-            && self.session != self.proc.pid
+    /// Whether init adopted it (`init`: pid 1's groups): its parent is pid
+    /// 1 and init did not start it. An orphan: a daemon that double-forked,
+    /// a job whose shell exited. Who started it is not known.
+    ///
+    /// Init starts each service in a session of its own (systemd, as
+    /// `setsid`): one in another's session that it does not lead was
+    /// adopted. One in init's own session (0 on a host whose init never
+    /// called `setsid()`) is told by its process group instead: init starts
+    /// each in a group of its own or in init's, and an orphan stays in its
+    /// job's.
+    pub fn adopted(&self, init: Groups) -> bool {
+        let (pid, g) = (self.proc.pid, self.groups);
+        if pid == 1 || self.parent.is_none_or(|p| p.pid != 1) {
+            return false;
+        }
+        if g.session != 0 && g.session != init.session {
+            return g.session != pid;
+        }
+        g.pgid != 0 && g.pgid != pid && g.pgid != init.pgid
     }
 }
 
@@ -948,7 +968,7 @@ mod tests {
 
     #[test]
     fn a_process_under_init_that_leads_no_session_was_adopted() {
-        let seed = |pid: u32, parent: u32, session: u32| SeedProcess {
+        let seed = |pid: u32, parent: u32, session: u32, pgid: u32| SeedProcess {
             proc: ProcKey::new(pid, 1),
             parent: Some(ProcKey::new(parent, 1)),
             uid: 0,
@@ -958,15 +978,33 @@ mod tests {
             exe: Vec::new(),
             argv: Vec::new(),
             defunct: None,
-            session,
+            groups: Groups { session, pgid },
+        };
+        let systemd = Groups {
+            session: 1,
+            pgid: 1,
         };
         // A job whose shell exited; a daemon that double-forked.
-        assert!(seed(500, 1, 400).adopted());
+        assert!(seed(500, 1, 400, 400).adopted(systemd));
+        assert!(seed(500, 1, 400, 450).adopted(systemd));
         // A service: init starts each in a session of its own.
-        assert!(!seed(500, 1, 500).adopted());
+        assert!(!seed(500, 1, 500, 500).adopted(systemd));
         // Its parent started it; not known (an older journal).
-        assert!(!seed(500, 300, 400).adopted());
-        assert!(!seed(500, 1, 0).adopted());
+        assert!(!seed(500, 300, 400, 400).adopted(systemd));
+        assert!(!seed(500, 1, 0, 0).adopted(systemd));
+        assert!(!seed(1, 0, 0, 0).adopted(systemd));
+        // In init's session, started by it without `setsid()`.
+        assert!(!seed(500, 1, 1, 1).adopted(systemd));
+        // An init that never called setsid() (a VM's, a container's): all
+        // it starts is in the kernel's session 0, each in a group of its own
+        // or in init's; a job whose shell exited stays in its job's group.
+        let vm = Groups::default();
+        assert!(!seed(500, 1, 0, 500).adopted(vm));
+        assert!(!seed(500, 1, 0, 0).adopted(vm));
+        assert!(seed(520, 1, 0, 500).adopted(vm));
+        // ...and one in a session of its own there is as before.
+        assert!(!seed(530, 1, 530, 530).adopted(vm));
+        assert!(seed(540, 1, 530, 530).adopted(vm));
     }
 
     #[test]

@@ -668,7 +668,7 @@ mod tests {
             exe: Vec::new(),
             argv: Vec::new(),
             defunct: None,
-            session: 0,
+            groups: Default::default(),
         });
         let mut feed = vec![scan];
         feed.extend(all[feed_from..].iter().cloned());

@@ -736,9 +736,13 @@ fn an_orphan_init_adopted_before_causeway_started_is_said_adopted() {
     if !probe_allowed("an_orphan_init_adopted_before_causeway_started_is_said_adopted") {
         return;
     }
-    // A job whose shell exited: init adopts it, and did not start it.
+    // A job whose shell exited: init adopts it, and did not start it. The
+    // shell leads a process group of its own, as a job's does, which the
+    // orphan keeps: where everything is in init's session (a host whose
+    // init never called setsid(), as CI's), that is what tells it.
     let out = Command::new("/bin/sh")
         .args(["-c", "sleep 120 >/dev/null 2>&1 & echo $!"])
+        .process_group(0)
         .output()
         .unwrap();
     let orphan: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();

@@ -16,8 +16,8 @@ pub use bound::MAX_PROCS;
 pub use net::{ConnCounts, ConnId, ConnState, Connection, KEEP_CLOSED_PER_PROCESS, MAX_CONNS};
 
 use crate::event::{
-    Comm, Event, EventKind, ExecInfo, ExitStatus, Gap, Message, ProcKey, SeedProcess, SeedSocket,
-    SignalInfo, Stretch,
+    Comm, Event, EventKind, ExecInfo, ExitStatus, Gap, Groups, Message, ProcKey, SeedProcess,
+    SeedSocket, SignalInfo, Stretch,
 };
 use crate::hash::KeyedMap;
 
@@ -320,6 +320,9 @@ pub struct CausalTree {
     cgroups: std::collections::HashMap<u64, String>,
     /// The stretches between recordings, in time order.
     gaps: Vec<GapEnded>,
+    /// Init's session and group, from pid 1's listing (listed first), by
+    /// which a process listed under it is told adopted.
+    init_groups: Groups,
 }
 
 impl CausalTree {
@@ -567,6 +570,9 @@ impl CausalTree {
     }
 
     fn apply_seed(&mut self, seed: &SeedProcess) {
+        if seed.proc.pid == 1 {
+            self.init_groups = seed.groups;
+        }
         let parent = match seed.parent {
             Some(p) if p.pid != 0 => ParentHint::Causal(p),
             _ => ParentHint::Root,
@@ -595,7 +601,7 @@ impl CausalTree {
             node.cgroup = seed.cgroup;
             node.comm = seed.comm;
             node.current_parent = seed.parent;
-            node.adopted = seed.adopted();
+            node.adopted = seed.adopted(self.init_groups);
             if let Some(d) = seed.defunct {
                 node.defunct = true;
                 node.exit_time = Some(d.seen);

@@ -13,7 +13,7 @@ use serde::de::{self, MapAccess, Visitor};
 
 use super::{FORMAT_NAME, FORMAT_VERSION, Header};
 use crate::event::{
-    Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Gap, Message,
+    Comm, Defunct, Direction, Ending, Event, EventKind, ExecInfo, ExitStatus, Gap, Groups, Message,
     NetInfo, NetKind, ProcKey, Protocol, SeedProcess, SeedSocket, Sender, SignalInfo, Stretch,
     canonical_ip, tcp_state_number,
 };
@@ -1030,6 +1030,8 @@ struct Raw {
     defunct: Option<u64>,
     /// A `process` line's: its session.
     sid: Option<u32>,
+    /// A `process` line's: its process group.
+    pgid: Option<u32>,
     protocol: Option<String>,
     direction: Option<String>,
     local: Option<String>,
@@ -1180,7 +1182,10 @@ fn seed(raw: Raw) -> Result<SeedProcess, String> {
             .argv
             .map(|a| a.into_iter().map(|b| b.0).collect())
             .unwrap_or_default(),
-        session: raw.sid.unwrap_or(0),
+        groups: Groups {
+            session: raw.sid.unwrap_or(0),
+            pgid: raw.pgid.unwrap_or(0),
+        },
     })
 }
 

@@ -2,8 +2,8 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::event::{
-    Defunct, Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
-    Protocol, SeedProcess,
+    Defunct, Direction, Event, EventKind, ExecInfo, ExitStatus, Groups, Message, NetInfo, NetKind,
+    ProcKey, Protocol, SeedProcess,
 };
 use std::io::Read;
 
@@ -74,7 +74,10 @@ fn sample() -> Vec<Message> {
             exe: b"/sbin/init".to_vec(),
             argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
             defunct: None,
-            session: 1,
+            groups: Groups {
+                session: 1,
+                pgid: 1,
+            },
         }),
         ev(EventKind::Fork),
         ev(EventKind::Exec(ExecInfo {
@@ -650,7 +653,7 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
                 exe: b"/usr/bin/x".to_vec(),
                 argv: vec![b"x".to_vec()],
                 defunct: None,
-                session: 0,
+                groups: Default::default(),
             })
         })
         .collect();

@@ -470,8 +470,11 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
         field(line, br#","defunct":"#, d.seen);
         exit_fields(line, d.status);
     }
-    if p.session != 0 {
-        field(line, br#","sid":"#, p.session);
+    if p.groups.session != 0 {
+        field(line, br#","sid":"#, p.groups.session);
+    }
+    if p.groups.pgid != 0 {
+        field(line, br#","pgid":"#, p.groups.pgid);
     }
     line.push(b'}');
 }

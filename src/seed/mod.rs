@@ -9,7 +9,7 @@ use std::path::Path;
 pub mod sockets;
 
 use crate::bpf::split_args;
-use crate::event::{Comm, Defunct, ExitStatus, NS_PER_TICK, ProcKey, SeedProcess};
+use crate::event::{Comm, Defunct, ExitStatus, Groups, NS_PER_TICK, ProcKey, SeedProcess};
 
 /// The cgroup v2 id of a process: the inode of its cgroup directory.
 fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
@@ -92,7 +92,10 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             exe,
             argv,
             defunct,
-            session: u32::try_from(st.session).unwrap_or(0),
+            groups: Groups {
+                session: u32::try_from(st.session).unwrap_or(0),
+                pgid: u32::try_from(st.pgrp).unwrap_or(0),
+            },
         });
     }
     // Parents before children where pids have not wrapped.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::event::{
-    Direction, Event, EventKind, ExecInfo, ExitStatus, Message, NetInfo, NetKind, ProcKey,
+    Direction, Event, EventKind, ExecInfo, ExitStatus, Groups, Message, NetInfo, NetKind, ProcKey,
     Protocol, SeedProcess,
 };
 use crate::journal::Header;
@@ -105,7 +105,7 @@ impl Synth {
                 .unwrap_or_default(),
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
             defunct: None,
-            session: 0,
+            groups: Default::default(),
         }));
         key
     }
@@ -400,7 +400,10 @@ pub fn adopted_orphan() -> (Vec<Message>, ProcKey) {
     let init = s.seed(1, None, "systemd", &["systemd"]);
     let orphan = s.seed(600, Some(init), "python3", &["python3", "kw.py"]);
     if let Some(Message::Seed(p)) = s.messages.last_mut() {
-        p.session = 598;
+        p.groups = Groups {
+            session: 598,
+            pgid: 598,
+        };
     }
     (s.messages, orphan)
 }
