@@ -591,7 +591,15 @@ pub struct Sender {
 pub enum EventKind {
     Fork,
     Exec(ExecInfo),
-    Exit(ExitStatus),
+    /// The process ended (its last thread exited).
+    Exit {
+        status: ExitStatus,
+        /// The process the kernel handed its running children to (its
+        /// nearest child-subreaper ancestor, else init); `None` when it
+        /// left none, or not known (a journal written before causeway
+        /// recorded it).
+        reaper: Option<ProcKey>,
+    },
     Net(NetInfo),
     /// The process was sent a signal.
     Signal(SignalInfo),
@@ -602,7 +610,7 @@ impl EventKind {
         match self {
             EventKind::Fork => "fork",
             EventKind::Exec(_) => "exec",
-            EventKind::Exit(_) => "exit",
+            EventKind::Exit { .. } => "exit",
             EventKind::Net(n) => n.kind.as_str(),
             EventKind::Signal(_) => "signal",
         }

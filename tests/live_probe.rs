@@ -287,7 +287,7 @@ fn threads_case(options: ProbeOptions) {
     let exits = cap
         .messages
         .iter()
-        .filter(|m| matches!(m, Message::Event(e) if e.proc.pid == pid && matches!(e.kind, EventKind::Exit(_))))
+        .filter(|m| matches!(m, Message::Event(e) if e.proc.pid == pid && matches!(e.kind, EventKind::Exit { .. })))
         .count();
     assert_eq!(exits, 1, "one exit for the whole thread group");
     // Identity: the exit carries the same start time as the fork.
@@ -769,4 +769,84 @@ fn an_orphan_init_adopted_before_causeway_started_is_said_adopted() {
     // This test process leads no session either, but its parent started it.
     let me = t.node(t.find_pid(std::process::id()).expect("this test"));
     assert!(me.seeded && !me.adopted);
+}
+
+#[test]
+fn children_left_running_are_handed_to_init_or_the_nearest_subreaper() {
+    if !probe_allowed("children_left_running_are_handed_to_init_or_the_nearest_subreaper") {
+        return;
+    }
+    // A python3 that makes itself a child subreaper, and under it a shell
+    // that starts a job (a shell waiting on a sleep) and exits after it (the job's exec named its
+    // parent then, and nothing after): the kernel hands the job to the
+    // python3, not to init. A shell started by this test does the same
+    // with no subreaper above it: the job goes to init (or to whatever
+    // subreaper the host has above this test, as /proc says).
+    let under_reaper = unique("reaped");
+    let at_init = unique("init");
+    let script = format!(
+        "import ctypes, subprocess, sys, time\n\
+         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\n\
+         subprocess.run(['/bin/sh', '-c', 'sh -c \"sleep 30; :\" {under_reaper} & sleep 0.3'])\n\
+         print(flush=True)\n\
+         time.sleep(30)\n"
+    );
+    let reaper = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let spawned = reaper.clone();
+    let sh_at_init = format!("sh -c 'sleep 30; :' {at_init} & sleep 0.3");
+    let cap = capture(
+        move || {
+            let mut python = Command::new("python3")
+                .args(["-c", &script])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Its line once the shell under it has exited.
+            let mut line = String::new();
+            let out = python.stdout.take().unwrap();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).unwrap();
+            *spawned.lock().unwrap() = Some(python);
+            sh(&sh_at_init);
+        },
+        |t| {
+            let ended_parent = |marker: &str| {
+                t.nodes().any(|(_, n)| {
+                    n.exit.is_some()
+                        && n.children
+                            .iter()
+                            .any(|&c| argv_of(t, c).last().is_some_and(|a| a.ends_with(marker)))
+                })
+            };
+            ended_parent(&under_reaper) && ended_parent(&at_init)
+        },
+        Duration::from_secs(15),
+    );
+    let t = &cap.tree;
+    let (reaped, orphan) = (ran(t, &under_reaper), ran(t, &at_init));
+    let (reaped_pid, orphan_pid) = (t.node(reaped).key.pid, t.node(orphan).key.pid);
+    let now_under = |id: NodeId| t.node(id).current_parent.map(|k| k.pid);
+    let truth = (ppid(reaped_pid), ppid(orphan_pid));
+    let mut python = reaper.lock().unwrap().take().expect("python3 started");
+    let reaper_pid = python.id();
+    // SAFETY: kill(2) with pids this test started, and a signal number.
+    unsafe {
+        libc::kill(reaped_pid as i32, libc::SIGKILL);
+        libc::kill(orphan_pid as i32, libc::SIGKILL);
+    }
+    let _ = python.kill();
+    let _ = python.wait();
+    assert_eq!(
+        truth.0,
+        Some(reaper_pid),
+        "the kernel gave it to the subreaper"
+    );
+    assert_eq!(now_under(reaped), truth.0);
+    let python = t.find_pid(reaper_pid).expect("the subreaper");
+    assert!(
+        t.node(reaped)
+            .current_parent
+            .is_some_and(|k| k.same_process(t.node(python).key))
+    );
+    assert_eq!(now_under(orphan), truth.1);
+    assert_ne!(now_under(orphan), Some(std::process::id()));
 }

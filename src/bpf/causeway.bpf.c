@@ -294,15 +294,76 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
+#define PF_EXITING 0x00000004
+/* How far up the ancestors a subreaper is looked for. */
+#define REAPER_DEPTH 32
+
+/* The process the kernel will hand `p`'s children to as `p` ends, chosen
+ * as its find_new_reaper() does (right after this tracepoint): the
+ * nearest ancestor in the same pid namespace that made itself a child
+ * subreaper (PR_SET_CHILD_SUBREAPER) and is not exiting, else the
+ * namespace's init. NULL when not found. */
+static __always_inline struct task_struct *reaper_of(struct task_struct *p)
+{
+	struct pid *pid = p->thread_pid;
+	unsigned int level = pid->level;
+	unsigned long at;
+	struct upid up = {};
+	struct task_struct *init, *t;
+
+	/* task_active_pid_ns(p): the namespace of its pid's deepest level. */
+	at = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
+	     (unsigned long)level * bpf_core_type_size(struct upid);
+	if (bpf_probe_read_kernel(&up, sizeof(up), (void *)at) || !up.ns)
+		return NULL;
+	init = BPF_CORE_READ(up.ns, child_reaper);
+	if (!BPF_CORE_READ_BITFIELD_PROBED(p->signal, has_child_subreaper))
+		return init;
+	t = p->real_parent;
+	for (int i = 0; i < REAPER_DEPTH; i++) {
+		if ((unsigned long)t == (unsigned long)init ||
+		    t->thread_pid->level != level || t->pid == 0)
+			break;
+		if (BPF_CORE_READ_BITFIELD_PROBED(t->signal,
+						  is_child_subreaper) &&
+		    !(t->flags & PF_EXITING))
+			return t;
+		t = t->real_parent;
+	}
+	return init;
+}
+
+/* Whether `p`, the last of its threads to exit, leaves children: those of
+ * the thread exiting and of its main thread, where a process's children
+ * are (a thread's go to another of the process's threads when it exits
+ * first). */
+static __always_inline bool has_children(struct task_struct *p)
+{
+	return (unsigned long)p->children.next !=
+		       (unsigned long)&p->children ||
+	       (unsigned long)p->group_leader->children.next !=
+		       (unsigned long)&p->group_leader->children;
+}
+
 static __always_inline void report_exit(struct task_struct *p)
 {
 	struct cw_exit *e = reserve(sizeof(*e));
+	struct task_struct *reaper;
 
 	if (!e)
 		return;
 	fill_header(&e->h, CW_EXIT, p);
 	e->exit_code = p->exit_code;
-	e->_pad = 0;
+	e->reaper_pid = 0;
+	e->reaper_start = 0;
+	if (has_children(p)) {
+		reaper = reaper_of(p);
+		if (reaper) {
+			e->reaper_pid = BPF_CORE_READ(reaper, tgid);
+			e->reaper_start =
+				BPF_CORE_READ(reaper, group_leader, start_boottime);
+		}
+	}
 	submit(e);
 }
 

@@ -58,7 +58,11 @@ struct cw_exit {
 	struct cw_header h;
 	/* The kernel's wait status: (code << 8) | signal, 0x80 if core dumped. */
 	__u32 exit_code;
-	__u32 _pad;
+	/* When it leaves children running: the process the kernel hands them
+	 * to (its nearest child-subreaper ancestor, else its pid namespace's
+	 * init), by pid and start. 0 when it had no children. */
+	__u32 reaper_pid;
+	__u64 reaper_start;
 };
 
 /* A network record that opens a socket's story (CW_CONNECT, CW_ACCEPT,

@@ -132,7 +132,10 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
         }
         CW_EXIT => {
             let e = view::<cw_exit>(data, "exit")?;
-            EventKind::Exit(ExitStatus::from_wait_status(e.exit_code))
+            EventKind::Exit {
+                status: ExitStatus::from_wait_status(e.exit_code),
+                reaper: (e.reaper_pid != 0).then(|| ProcKey::new(e.reaper_pid, e.reaper_start)),
+            }
         }
         CW_SIGNAL | CW_OOM => {
             let e = view::<cw_signal>(data, "signal")?;
@@ -293,26 +296,37 @@ mod tests {
         let e = cw_exit {
             h: header(CW_EXIT),
             exit_code: 3 << 8,
-            _pad: 0,
-        };
-        let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
-            panic!()
-        };
-        assert_eq!(ev.kind, EventKind::Exit(ExitStatus::Code(3)));
-        let e = cw_exit {
-            h: header(CW_EXIT),
-            exit_code: 9 | 0x80,
-            _pad: 0,
+            reaper_pid: 0,
+            reaper_start: 0,
         };
         let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
             panic!()
         };
         assert_eq!(
             ev.kind,
-            EventKind::Exit(ExitStatus::Signal {
-                signal: 9,
-                core_dumped: true
-            })
+            EventKind::Exit {
+                status: ExitStatus::Code(3),
+                reaper: None
+            }
+        );
+        let e = cw_exit {
+            h: header(CW_EXIT),
+            exit_code: 9 | 0x80,
+            reaper_pid: 1,
+            reaper_start: 5_000_000,
+        };
+        let Message::Event(ev) = decode(&bytes(&e)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            ev.kind,
+            EventKind::Exit {
+                status: ExitStatus::Signal {
+                    signal: 9,
+                    core_dumped: true
+                },
+                reaper: Some(ProcKey::new(1, 5_000_000))
+            }
         );
     }
 
@@ -370,7 +384,8 @@ mod tests {
         let e = cw_exit {
             h: header(CW_EXIT),
             exit_code: 3 << 8,
-            _pad: 0,
+            reaper_pid: 0,
+            reaper_start: 0,
         };
         let raw = bytes(&e);
         // One byte in from an 8-byte aligned buffer: misaligned for cw_exit.

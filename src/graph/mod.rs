@@ -654,7 +654,7 @@ impl CausalTree {
             let node = &mut self.nodes[id.index()];
             node.exit_time = Some(stretch.to);
             node.gone = Some(stretch.from);
-            self.ended(id, stretch.to);
+            self.ended(id, stretch.to, None);
         }
         let sockets: std::collections::HashSet<u64> = gap.sockets.iter().copied().collect();
         let connections = self.net_gap(stretch.to, &sockets);
@@ -740,7 +740,7 @@ impl CausalTree {
                 // A new program, named by the kernel anew.
                 node.renamed_at = None;
             }
-            EventKind::Exit(status) => {
+            EventKind::Exit { status, reaper } => {
                 if node.exit_time.is_some() {
                     // A zombie at the scan, or a process a recording did
                     // not list when it began, that ended after its probe
@@ -762,7 +762,7 @@ impl CausalTree {
                 node.current_parent = Some(ev.parent);
                 node.exit_time = Some(ev.ktime);
                 node.exit = Some(*status);
-                self.ended(id, ev.ktime);
+                self.ended(id, ev.ktime, *reaper);
             }
             EventKind::Net(info) => {
                 if !snapshot {
@@ -935,15 +935,16 @@ impl CausalTree {
     }
 
     /// What follows from process `id` ending at `t` (its end already set):
-    /// one fewer alive; its running children were handed to init or a
-    /// subreaper, which one known at their next event; its UDP sockets end.
-    fn ended(&mut self, id: NodeId, t: u64) {
+    /// one fewer alive; its running children were handed to `reaper` (init
+    /// or a subreaper), or, not known, to whichever one their next event
+    /// names; its UDP sockets end.
+    fn ended(&mut self, id: NodeId, t: u64, reaper: Option<ProcKey>) {
         self.stats.alive = self.stats.alive.saturating_sub(1);
         let children = self.nodes[id.index()].children.clone();
         for c in children {
             let child = &mut self.nodes[c.index()];
             if child.is_alive() {
-                child.current_parent = None;
+                child.current_parent = reaper;
             }
         }
         self.net_process_exited(id, t);

@@ -1189,7 +1189,10 @@ mod tests {
             ktime,
             proc,
             "x",
-            EventKind::Exit(crate::event::ExitStatus::Code(0)),
+            EventKind::Exit {
+                status: crate::event::ExitStatus::Code(0),
+                reaper: None,
+            },
         )
     }
 

@@ -56,7 +56,15 @@ impl Script {
     }
 
     fn exit(&mut self, p: ProcKey, parent: ProcKey, code: i32) {
-        self.event(p, p.pid, parent, EventKind::Exit(ExitStatus::Code(code)));
+        self.event(
+            p,
+            p.pid,
+            parent,
+            EventKind::Exit {
+                status: ExitStatus::Code(code),
+                reaper: None,
+            },
+        );
     }
 
     fn seed(&mut self, p: ProcKey, parent: Option<ProcKey>, comm: &str) {

@@ -1044,10 +1044,19 @@ struct Raw {
     closed_from: Option<String>,
     code: Option<i32>,
     sender: Option<RawSender>,
+    /// An `exit` line's: who its running children were handed to.
+    reaper: Option<RawProc>,
     oom_killer: Option<bool>,
     count: Option<u64>,
     id: Option<u64>,
     path: Option<String>,
+}
+
+/// A process named by pid and start (an exit's `reaper`).
+#[derive(Deserialize)]
+struct RawProc {
+    pid: u32,
+    start: u64,
 }
 
 /// A signal's `sender`.
@@ -1109,7 +1118,10 @@ fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
             argv_truncated: raw.argv_truncated.unwrap_or(false),
             old_tid: raw.old_tid.unwrap_or(0),
         }),
-        "exit" => EventKind::Exit(exit_status(&raw)?),
+        "exit" => EventKind::Exit {
+            status: exit_status(&raw)?,
+            reaper: raw.reaper.as_ref().map(|r| ProcKey::new(r.pid, r.start)),
+        },
         "signal" => EventKind::Signal(SignalInfo {
             signal: need(raw.signal, "signal")?,
             code: raw.code.unwrap_or(0),

@@ -86,11 +86,17 @@ fn sample() -> Vec<Message> {
             argv_truncated: true,
             old_tid: 43,
         })),
-        ev(EventKind::Exit(ExitStatus::Code(3))),
-        ev(EventKind::Exit(ExitStatus::Signal {
-            signal: 11,
-            core_dumped: true,
-        })),
+        ev(EventKind::Exit {
+            status: ExitStatus::Code(3),
+            reaper: Some(ProcKey::new(1, 10_000_000)),
+        }),
+        ev(EventKind::Exit {
+            status: ExitStatus::Signal {
+                signal: 11,
+                core_dumped: true,
+            },
+            reaper: None,
+        }),
         ev(EventKind::Net(NetInfo {
             kind: NetKind::Connect,
             protocol: Protocol::Tcp,

@@ -501,7 +501,7 @@ fn event_open(kind: &EventKind) -> &'static [u8] {
     match kind {
         EventKind::Fork => br#"{"type":"fork","time":"#,
         EventKind::Exec(_) => br#"{"type":"exec","time":"#,
-        EventKind::Exit(_) => br#"{"type":"exit","time":"#,
+        EventKind::Exit { .. } => br#"{"type":"exit","time":"#,
         EventKind::Net(n) => match n.kind {
             NetKind::Connect => br#"{"type":"connect","time":"#,
             NetKind::Accept => br#"{"type":"accept","time":"#,
@@ -564,7 +564,14 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
             bool_field(line, br#","argv_truncated":"#, x.argv_truncated);
             field(line, br#","old_tid":"#, x.old_tid);
         }
-        EventKind::Exit(status) => exit_fields(line, *status),
+        EventKind::Exit { status, reaper } => {
+            exit_fields(line, *status);
+            if let Some(r) = reaper {
+                field(line, br#","reaper":{"pid":"#, r.pid);
+                field(line, br#","start":"#, r.start);
+                line.push(b'}');
+            }
+        }
         EventKind::Signal(sig) => {
             signed_field(line, br#","signal":"#, sig.signal);
             line.extend_from_slice(br#","signal_name":"#);
@@ -787,7 +794,10 @@ mod tests {
         let kinds = [
             EventKind::Fork,
             EventKind::Exec(Default::default()),
-            EventKind::Exit(ExitStatus::Code(0)),
+            EventKind::Exit {
+                status: ExitStatus::Code(0),
+                reaper: None,
+            },
             net(NetKind::Connect),
             net(NetKind::Accept),
             net(NetKind::Listen),

@@ -156,7 +156,16 @@ impl Synth {
 
     pub fn exit(&mut self, proc: ProcKey, parent: ProcKey, status: ExitStatus) {
         let uid = self.uid(proc);
-        self.event(proc, parent, uid, "", EventKind::Exit(status));
+        self.event(
+            proc,
+            parent,
+            uid,
+            "",
+            EventKind::Exit {
+                status,
+                reaper: None,
+            },
+        );
     }
 
     /// `signal` sent to `to` (whose parent is `parent`) by `from`, or by
