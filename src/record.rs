@@ -349,8 +349,12 @@ impl Sink for Counting {
 struct Watch {
     /// When `--duration` ends: set once the journal's opening is written.
     deadline: std::sync::OnceLock<Instant>,
-    /// The probe is running: before, a slow start is not a stalled output.
-    started: AtomicBool,
+    /// `--duration`: due from the probe's start when the opening itself
+    /// never gets written (a host whose listing fills the pipe).
+    duration: Option<Duration>,
+    /// When the probe began running: before, a slow start is not a
+    /// stalled output.
+    started: std::sync::OnceLock<Instant>,
     /// Bytes the output took.
     taken: Arc<AtomicU64>,
     finished: AtomicBool,
@@ -362,7 +366,10 @@ struct Watch {
 /// may just be slow to sync) that takes no byte for [`STALLED`] once it is
 /// time to stop ends the process, saying so.
 pub fn record(output: Output, duration: Option<Duration>, stop: &AtomicBool) -> Result<Summary> {
-    let watch = Watch::default();
+    let watch = Watch {
+        duration,
+        ..Watch::default()
+    };
     let watched = matches!(&output, Output::Stream(out) if out.has_a_reader());
     let output = match output {
         Output::Stream(out) if watched => Output::Stream(Box::new(Counting {
@@ -393,9 +400,18 @@ fn watch_stop(stop: &AtomicBool, watch: &Watch, stalled: Duration) {
     let mut since: Option<(Instant, u64)> = None;
     while !watch.finished.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
-        let due = stop.load(Ordering::Relaxed)
-            || watch.deadline.get().is_some_and(|&d| Instant::now() >= d);
-        if !due || !watch.started.load(Ordering::Relaxed) {
+        let Some(&started) = watch.started.get() else {
+            continue;
+        };
+        // Stopped, or past --duration: from the end of the opening, or
+        // from the probe's start while the opening is still being written.
+        let ends = watch
+            .deadline
+            .get()
+            .copied()
+            .or_else(|| watch.duration.map(|d| started + d));
+        let due = stop.load(Ordering::Relaxed) || ends.is_some_and(|d| Instant::now() >= d);
+        if !due {
             continue;
         }
         let now = watch.taken.load(Ordering::Relaxed);
@@ -443,7 +459,7 @@ fn record_until(
     }
     let started = cpu_time();
     let mut w = Writer::new(out, &src.header).context("writing the journal header")?;
-    watch.started.store(true, Ordering::Relaxed);
+    let _ = watch.started.set(Instant::now());
     let result = write_all(&mut w, &src, duration, stop, &mut rotation, &watch.deadline);
     // Whatever happened, stop the probe: drain the channel until the probe
     // thread has delivered everything and gone.

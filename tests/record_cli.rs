@@ -729,20 +729,59 @@ fn a_reader_that_stops_reading_does_not_keep_the_recorder() {
     // `causeway record --duration 1s | sleep 60`: nothing reads the pipe.
     // The recorder used to wait in its write for as long as the reader
     // lived, past --duration and SIGTERM, with the probe attached.
-    let mut rec = Command::new(BIN)
-        .args(["record", "--duration", "1s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Held, never read.
-    let _pipe = rec.stdout.take().unwrap();
+    let rec = unread_recorder();
     // Enough processes to fill the pipe's 64 KiB.
     let st = Command::new("/bin/sh")
         .args(["-c", "for i in $(seq 1500); do /bin/true; done"])
         .status()
         .unwrap();
     assert!(st.success());
+    gives_up_on_its_output(rec);
+}
+
+#[test]
+fn a_reader_that_takes_nothing_of_a_long_opening_does_not_keep_the_recorder() {
+    let test = "a_reader_that_takes_nothing_of_a_long_opening_does_not_keep_the_recorder";
+    if !probe_allowed(test) {
+        return;
+    }
+    // A host whose process listing alone is more than the pipe holds (many
+    // processes, or long command lines): the recorder's first write of it
+    // never ended, so --duration never began and nothing gave up.
+    let long = "x".repeat(3000);
+    let mut holder = Command::new("/bin/sh");
+    holder.args(["-c", "sleep 60", "holder"]);
+    holder.args(std::iter::repeat_n(&long, 40));
+    let holder = Holder(holder.stdin(Stdio::null()).spawn().unwrap());
+    gives_up_on_its_output(unread_recorder());
+    drop(holder);
+}
+
+/// A process of this test's, killed when dropped.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `causeway record --duration 1s` into a pipe that is held and never read.
+fn unread_recorder() -> (std::process::Child, std::process::ChildStdout) {
+    let mut rec = Command::new(BIN)
+        .args(["record", "--duration", "1s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = rec.stdout.take().unwrap();
+    (rec, pipe)
+}
+
+/// Waits for the recorder to give up on its output, saying so, with
+/// status 1, within a minute.
+fn gives_up_on_its_output((mut rec, _pipe): (std::process::Child, std::process::ChildStdout)) {
     let start = Instant::now();
     let status = loop {
         if let Some(st) = rec.try_wait().unwrap() {
