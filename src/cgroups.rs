@@ -305,6 +305,7 @@ mod tests {
             comm: "x".into(),
             exe: vec![],
             argv: vec![],
+            argv_truncated: false,
             defunct: None,
             groups: Default::default(),
         })

@@ -713,6 +713,10 @@ pub struct SeedProcess {
     pub comm: Comm,
     pub exe: Vec<u8>,
     pub argv: Vec<Vec<u8>>,
+    /// Its arguments were longer than the probe keeps of an exec's
+    /// ([`crate::bpf::ARGS_LEN`]): `argv` holds the first of them, the last
+    /// one maybe cut.
+    pub argv_truncated: bool,
     /// It had already ended, and its parent had not yet collected how (a
     /// zombie, `Z` in `ps`): the probe never sees its end.
     pub defunct: Option<Defunct>,
@@ -985,6 +989,7 @@ mod tests {
             comm: Comm::new(),
             exe: Vec::new(),
             argv: Vec::new(),
+            argv_truncated: false,
             defunct: None,
             groups: Groups { session, pgid },
         };

@@ -667,6 +667,7 @@ mod tests {
             comm: "init".into(),
             exe: Vec::new(),
             argv: Vec::new(),
+            argv_truncated: false,
             defunct: None,
             groups: Default::default(),
         });

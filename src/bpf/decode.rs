@@ -96,6 +96,11 @@ fn cstr(bytes: &[u8]) -> &[u8] {
     &bytes[..end]
 }
 
+/// The most bytes of a process's arguments kept (the probe's
+/// `CW_ARGS_LEN`, the last field of its exec record): the start-up listing
+/// keeps as many, so a hostile command line costs no more there.
+pub const ARGS_LEN: usize = std::mem::size_of::<cw_exec>() - std::mem::offset_of!(cw_exec, args);
+
 /// Splits the kernel's argv area (NUL-separated, NUL-terminated unless cut
 /// short) into arguments.
 pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {

@@ -48,7 +48,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType, RingBufferBuilder};
 use std::os::fd::{AsFd, AsRawFd};
 
-pub use decode::{DecodeError, decode, split_args};
+pub use decode::{ARGS_LEN, DecodeError, decode, split_args};
 pub use owners::Owners;
 use pipeline::Pipeline;
 use sweep::Sweeper;

@@ -616,7 +616,7 @@ impl CausalTree {
                 info: ExecInfo {
                     exe: seed.exe.clone(),
                     argv: seed.argv.clone(),
-                    argv_truncated: false,
+                    argv_truncated: seed.argv_truncated,
                     old_tid: 0,
                 },
             });

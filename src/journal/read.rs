@@ -1183,6 +1183,7 @@ fn seed(raw: Raw) -> Result<SeedProcess, String> {
     };
     Ok(SeedProcess {
         defunct,
+        argv_truncated: raw.argv_truncated.unwrap_or(false),
         proc: ProcKey::new(need(raw.pid, "pid")?, need(raw.start, "start")?),
         parent: raw.ppid.map(|p| ProcKey::new(p, raw.pstart.unwrap_or(0))),
         uid: raw.uid.unwrap_or(0),

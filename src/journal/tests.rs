@@ -73,6 +73,7 @@ fn sample() -> Vec<Message> {
             comm: "init".into(),
             exe: b"/sbin/init".to_vec(),
             argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
+            argv_truncated: true,
             defunct: None,
             groups: Groups {
                 session: 1,
@@ -658,6 +659,7 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
                 comm: "x".into(),
                 exe: b"/usr/bin/x".to_vec(),
                 argv: vec![b"x".to_vec()],
+                argv_truncated: false,
                 defunct: None,
                 groups: Default::default(),
             })

@@ -466,6 +466,9 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
     json_bytes(line, &p.exe);
     line.extend_from_slice(br#","argv":"#);
     json_argv(line, &p.argv);
+    if p.argv_truncated {
+        line.extend_from_slice(br#","argv_truncated":true"#);
+    }
     if let Some(d) = p.defunct {
         field(line, br#","defunct":"#, d.seen);
         exit_fields(line, d.status);

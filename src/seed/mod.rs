@@ -8,7 +8,7 @@ use std::path::Path;
 
 pub mod sockets;
 
-use crate::bpf::split_args;
+use crate::bpf::{ARGS_LEN, split_args};
 use crate::event::{Comm, Defunct, ExitStatus, Groups, NS_PER_TICK, ProcKey, SeedProcess};
 
 /// The cgroup v2 id of a process: the inode of its cgroup directory.
@@ -55,9 +55,10 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
         let dir = proc.join(st.pid.to_string());
         let (uid, gid) = p.status().map_or((0, 0), |s| (s.ruid, s.rgid));
         // Read raw: arguments need not be UTF-8.
-        let argv = fs::read(dir.join("cmdline"))
-            .map(|b| split_args(&b))
-            .unwrap_or_default();
+        let mut cmdline = fs::read(dir.join("cmdline")).unwrap_or_default();
+        let argv_truncated = cmdline.len() > ARGS_LEN;
+        cmdline.truncate(ARGS_LEN);
+        let argv = split_args(&cmdline);
         let exe = p
             .exe()
             .map(|p| p.as_os_str().as_bytes().to_vec())
@@ -91,6 +92,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             comm: Comm::from(st.comm.as_str()),
             exe,
             argv,
+            argv_truncated,
             defunct,
             groups: Groups {
                 session: u32::try_from(st.session).unwrap_or(0),
@@ -120,5 +122,42 @@ mod tests {
         assert!(!mine.argv.is_empty());
         // The parent's start is known (it is alive), so the key resolves.
         assert!(seeds.iter().any(|s| s.proc == parent));
+    }
+
+    #[test]
+    fn a_long_command_line_is_kept_to_what_the_probe_keeps() {
+        let long = "x".repeat(1000);
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "sleep 30", "long"])
+            .args(std::iter::repeat_n(&long, 6))
+            .spawn()
+            .unwrap();
+        let seeds = scan(u64::MAX);
+        let _ = child.kill();
+        let _ = child.wait();
+        let it = seeds
+            .iter()
+            .find(|s| s.proc.pid == child.id())
+            .expect("in /proc");
+        assert!(it.argv_truncated);
+        let kept: usize = it.argv.iter().map(|a| a.len() + 1).sum();
+        assert!((ARGS_LEN - 1..=ARGS_LEN + 1).contains(&kept), "{kept}");
+        assert_eq!(
+            it.argv[..4],
+            [
+                b"/bin/sh".to_vec(),
+                b"-c".to_vec(),
+                b"sleep 30".to_vec(),
+                b"long".to_vec()
+            ]
+        );
+        // The last one kept is cut.
+        assert!(it.argv.last().is_some_and(|a| a.len() < 1000));
+        // Not for one that fits.
+        let me = seeds
+            .iter()
+            .find(|s| s.proc.pid == std::process::id())
+            .unwrap();
+        assert!(!me.argv_truncated);
     }
 }

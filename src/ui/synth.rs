@@ -104,6 +104,7 @@ impl Synth {
                 .map(|a| format!("/usr/bin/{a}").into_bytes())
                 .unwrap_or_default(),
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            argv_truncated: false,
             defunct: None,
             groups: Default::default(),
         }));
