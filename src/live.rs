@@ -19,7 +19,7 @@ use anyhow::{Context, Result, anyhow};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError, bounded};
 
 use crate::bpf::{Features, MAX_BATCH, Probe, ProbeOptions, ProbeStats, Spares};
-use crate::event::{Batch, Message, SeedProcess};
+use crate::event::{Batch, Gap, Message, SeedProcess, Stretch};
 use crate::graph::CausalTree;
 use crate::journal::{Header, Writer, boot_clock_ns};
 
@@ -100,6 +100,86 @@ pub fn seed_messages(seeds: impl IntoIterator<Item = SeedProcess>) -> Vec<Messag
         out.push(msg);
     }
     out
+}
+
+/// The journal a live view began with: how messages name it, and its
+/// newest file (the one a recorder still running writes).
+struct Recording {
+    name: String,
+    newest: PathBuf,
+}
+
+/// Whether a process other than this one has `path` open for writing: a
+/// recorder still running. Told from /proc (each descriptor's link, then
+/// its flags); when /proc cannot be read, taken as written, so that no
+/// stretch is said unrecorded that may not be.
+fn being_written(path: &Path) -> bool {
+    let Ok(wanted) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    let me = std::process::id();
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted) {
+                let info = p.path().join("fdinfo").join(fd.file_name());
+                let flags = std::fs::read_to_string(info).ok().and_then(|i| {
+                    i.lines()
+                        .find_map(|l| l.strip_prefix("flags:"))
+                        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+                });
+                // O_WRONLY or O_RDWR; not known counts as written.
+                if flags.is_none_or(|f| f & 3 != 0) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The stretch between the end of a recording that had stopped (`from`:
+/// the last it holds) and the live view's probe attaching (`to`), as
+/// between two recordings: what the probe listed then (the feed's opening,
+/// in `feed`: its processes, then the sockets it listed before any event)
+/// says what ended in it, unseen.
+fn ended_recording_gap(feed: &[Batch], before: String, from: u64, to: u64) -> Gap {
+    let mut procs = Vec::new();
+    let mut sockets = Vec::new();
+    let opening = feed
+        .iter()
+        .flatten()
+        .take_while(|m| !matches!(m, Message::Event(_)));
+    for m in opening {
+        match m {
+            Message::Seed(s) => procs.push(s.proc),
+            Message::Socket(s) => sockets.push(s.cookie),
+            _ => {}
+        }
+    }
+    Gap {
+        stretch: Stretch {
+            before,
+            after: "the live view".to_string(),
+            from,
+            to,
+            files: None,
+            first_read: None,
+        },
+        procs,
+        sockets,
+    }
 }
 
 /// A live source for the view: seeds, then events, on one channel.
@@ -204,7 +284,14 @@ impl LiveFeed {
         let drained = drain
             .join()
             .map_err(|_| anyhow!("the history thread panicked"))?;
-        let mut tree = tree?;
+        let (mut tree, recording) = tree?;
+        // A recorder that had stopped before the probe attached: what
+        // ended since it stopped ended unseen, as between two recordings.
+        if !being_written(&recording.newest) {
+            let gap =
+                ended_recording_gap(&drained, recording.name, tree.last_ktime(), self.attached);
+            tree.apply(&Message::Gap(Box::new(gap)));
+        }
         for batch in &drained {
             apply_from(&mut tree, batch, self.attached);
         }
@@ -212,8 +299,9 @@ impl LiveFeed {
     }
 
     /// The tree of what the journal `files` say happened before the probe
-    /// attached; refused if they are of another host or boot.
-    fn journal_part(&self, files: &[PathBuf]) -> Result<CausalTree> {
+    /// attached, and which recording that is; refused if they are of
+    /// another host or boot.
+    fn journal_part(&self, files: &[PathBuf]) -> Result<(CausalTree, Recording)> {
         let (loaded, order) = crate::journal::load_all(files)?;
         let name = crate::journal::files_name(&order);
         let theirs = &loaded.header;
@@ -237,7 +325,8 @@ impl LiveFeed {
         ) {
             log::warn!("{name}: {g}");
         }
-        Ok(tree)
+        let newest = order.last().cloned().unwrap_or_default();
+        Ok((tree, Recording { name, newest }))
     }
 
     /// Seeds first, then live events, in order, in batches. Disconnected
@@ -542,7 +631,9 @@ fn feed(
 
 #[cfg(test)]
 mod tests {
-    use super::{Journal, JournalOut, apply_before, apply_from, forward};
+    use super::{
+        Journal, JournalOut, apply_before, apply_from, being_written, ended_recording_gap, forward,
+    };
     use crate::event::{Batch, Message, ProcKey};
     use crate::ui::synth::Synth;
 
@@ -688,5 +779,85 @@ mod tests {
         assert!(twice.stats().events > events as u64, "the test can tell");
         assert!(tree.find(a).is_some() && tree.find(b).is_some());
         assert!(tree.find(scanned).is_some(), "the feed's scan is applied");
+    }
+
+    #[test]
+    fn a_journal_is_being_written_while_another_process_holds_it_open_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let holder = |file: std::fs::File, write: bool| {
+            let mut c = std::process::Command::new("sleep");
+            c.arg("30");
+            if write {
+                c.stdout(file);
+            } else {
+                c.stdin(file);
+            }
+            c.spawn().unwrap()
+        };
+        assert!(!being_written(&path), "nobody holds it");
+        // This process's own descriptors do not count (it reads the file).
+        let _mine = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        assert!(!being_written(&path));
+        let mut reader = holder(std::fs::File::open(&path).unwrap(), false);
+        assert!(!being_written(&path), "a reader is no recorder");
+        let appending = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let mut writer = holder(appending, true);
+        assert!(being_written(&path));
+        for c in [&mut reader, &mut writer] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        assert!(!being_written(&path));
+    }
+
+    #[test]
+    fn a_stopped_recordings_gap_is_told_by_the_feeds_opening() {
+        let seed = |pid: u32| {
+            Message::Seed(crate::event::SeedProcess {
+                proc: ProcKey::new(pid, 1),
+                parent: None,
+                uid: 0,
+                gid: 0,
+                cgroup: 1,
+                comm: "x".into(),
+                exe: Vec::new(),
+                argv: Vec::new(),
+                argv_truncated: false,
+                defunct: None,
+                groups: Default::default(),
+            })
+        };
+        let socket = |cookie| {
+            Message::Socket(crate::event::SeedSocket::tcp_for_test(
+                crate::event::Direction::Outbound,
+                cookie,
+                1,
+            ))
+        };
+        let all = crate::ui::synth::demo();
+        let event = all
+            .iter()
+            .find(|m| matches!(m, Message::Event(_)))
+            .unwrap()
+            .clone();
+        let feed = vec![
+            vec![seed(10), seed(11)],
+            vec![socket(7), socket(8)],
+            vec![event, socket(9), seed(12)],
+        ];
+        let gap = ended_recording_gap(&feed, "j.jsonl".into(), 100, 200);
+        assert_eq!(gap.procs, [ProcKey::new(10, 1), ProcKey::new(11, 1)]);
+        // A socket a sweep found later is not of the opening.
+        assert_eq!(gap.sockets, [7, 8]);
+        assert_eq!((gap.stretch.from, gap.stretch.to), (100, 200));
+        assert_eq!(gap.stretch.before, "j.jsonl");
     }
 }

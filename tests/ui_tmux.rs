@@ -839,6 +839,8 @@ fn the_live_view_begins_with_a_running_recorders_history() {
     };
     let s = find(&marker, &format!("sh -c 'exit 7' {marker}"));
     assert!(s.contains("exit 7"), "the history's process, ended: {s}");
+    // Its recorder still runs: no stretch went unrecorded.
+    assert!(!s.contains("a gap of"), "{s}");
     // And what happens now shows too.
     let now = format!("cw-now-{}", std::process::id());
     Command::new("/bin/sh")
@@ -850,6 +852,57 @@ fn the_live_view_begins_with_a_running_recorders_history() {
     t.keys(&["q"]);
     t.expect_shell_back(0);
     recorder.kill();
+}
+
+#[test]
+fn a_history_whose_recorder_had_stopped_says_what_ended_since() {
+    let test = "a_history_whose_recorder_had_stopped_says_what_ended_since";
+    if !live_view_allowed(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("j.jsonl");
+    // A process running while a recorder ran, which ended after the
+    // recorder stopped and before the view began: unseen.
+    let marker = format!("cw-after-{}", std::process::id());
+    let mut held = KillOnDrop(
+        Command::new("/bin/sh")
+            .args(["-c", "sleep 60", &marker])
+            .spawn()
+            .expect("start the marked shell"),
+    );
+    let mut recorder = KillOnDrop(
+        Command::new(BIN)
+            .args(["record", "--output"])
+            .arg(&journal)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the recorder"),
+    );
+    let start = Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|s| s.contains(&marker)) {
+        assert!(start.elapsed() < DEADLINE, "the recorder never listed it");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) with the pid of a child of this test, and a signal
+    // number.
+    unsafe { libc::kill(recorder.0.id() as i32, libc::SIGINT) };
+    recorder.ends_within(DEADLINE, "the recorder, stopped");
+    held.kill();
+
+    let t = Tmux::start(160, 40);
+    t.type_line(&format!("{BIN} live --history {}", journal.display()));
+    let s = t.wait_text("j.jsonl ended ");
+    assert!(s.contains("between recordings"), "{s}");
+    assert!(s.contains("the live view began"), "{s}");
+    t.keys(&["/"]);
+    t.wait_text("find: ");
+    t.run(&["send-keys", "-l", &marker]);
+    t.keys(&["Enter"]);
+    let s = t.wait_text("ended unseen between two recordings");
+    assert!(!s.contains("records lost"), "{s}");
+    t.keys(&["q"]);
+    t.expect_shell_back(0);
 }
 
 #[test]
