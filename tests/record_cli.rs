@@ -578,6 +578,11 @@ fn a_rotating_journal_stays_bounded_and_each_file_replays_on_its_own() {
                     continue;
                 }
                 Message::Seed(_) => 0,
+                // A socket the sweep found stuck while recording (another
+                // test's, left unused) comes among the events.
+                Message::Socket(s) if stage == 2 && (s.unused || s.peer_closed || s.connecting) => {
+                    2
+                }
                 Message::Socket(_) => 1,
                 Message::Event(_) | Message::Lost { .. } => 2,
                 Message::Gap(_) => panic!("{name}: one recording, no gap"),
