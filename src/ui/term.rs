@@ -155,6 +155,17 @@ fn write_restore() -> bool {
 /// Why the terminal refused a write of the screen's thread, once it did.
 static SCREEN_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
 
+/// A write to a terminal that was closed (its window, the ssh link) fails
+/// with EIO: said as the hangup the input thread reports, whichever of
+/// the two notices first.
+fn closed_if_hung_up(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error() == Some(libc::EIO) {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the terminal was closed")
+    } else {
+        e
+    }
+}
+
 /// More than [`MAX_QUEUED`] bytes wait for the terminal.
 fn screen_behind() -> bool {
     QUEUED.load(Ordering::Acquire) > MAX_QUEUED
@@ -654,7 +665,7 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
             break;
         }
         if let Some(e) = SCREEN_ERROR.lock().ok().and_then(|mut e| e.take()) {
-            return Err(e).context("writing to the terminal");
+            return Err(closed_if_hung_up(e)).context("writing to the terminal");
         }
         let now = Instant::now();
         let due = draw_due(last_draw, urgent).unwrap_or(now);
@@ -982,6 +993,14 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_to_a_closed_terminal_says_it_was_closed() {
+        let hung = closed_if_hung_up(std::io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(hung.to_string(), "the terminal was closed");
+        let other = closed_if_hung_up(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(other.raw_os_error(), Some(libc::ENOSPC));
+    }
 
     #[test]
     fn what_the_user_did_is_drawn_sooner_than_what_the_feed_changed() {
