@@ -753,13 +753,19 @@ fn a_reader_that_takes_nothing_of_a_long_opening_does_not_keep_the_recorder() {
     // A host whose process listing alone is more than the pipe holds (many
     // processes, or long command lines): the recorder's first write of it
     // never ended, so --duration never began and nothing gave up.
-    let long = "x".repeat(3000);
-    let mut holder = Command::new("/bin/sh");
-    holder.args(["-c", "sleep 60", "holder"]);
-    holder.args(std::iter::repeat_n(&long, 40));
-    let holder = Holder(holder.stdin(Stdio::null()).spawn().unwrap());
+    // Each listed with the 4 KiB of its command line the listing keeps:
+    // 24 of them are more than a pipe's 64 KiB.
+    let long = "x".repeat(1000);
+    let holders: Vec<Holder> = (0..24)
+        .map(|_| {
+            let mut holder = Command::new("/bin/sh");
+            holder.args(["-c", "sleep 60", "holder"]);
+            holder.args(std::iter::repeat_n(&long, 5));
+            Holder(holder.stdin(Stdio::null()).spawn().unwrap())
+        })
+        .collect();
     gives_up_on_its_output(unread_recorder());
-    drop(holder);
+    drop(holders);
 }
 
 /// A process of this test's, killed when dropped.
