@@ -210,9 +210,18 @@ pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| say!("{}", panic_line(info))));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        // An error quotes what was typed (an argument may carry escape
+        // sequences): written as any other message is. Help and the
+        // version are clap's own.
+        Err(e) if e.use_stderr() => {
+            for line in e.render().to_string().lines() {
+                say!("{line}");
+            }
+            return 2;
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return 0;
         }
     };
     match run(cli) {

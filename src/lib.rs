@@ -14,9 +14,34 @@ macro_rules! say {
         if !($crate::TERMINAL_STALLED.load(std::sync::atomic::Ordering::SeqCst)
             && stderr.is_terminal())
         {
-            let _ = writeln!(&stderr, $($arg)*);
+            let line = format!($($arg)*);
+            let _ = writeln!(&stderr, "{}", $crate::printable(&line));
         }
     }};
+}
+
+/// `line` with what a terminal would act on instead of showing written
+/// out: control characters (an escape sequence in a file name, an
+/// argument, a hostname) and the marks that reorder text (U+202E) as
+/// `\u{1b}`. Lines to stderr go through it ([`say!`]): a message quotes
+/// what it was given.
+pub fn printable(line: &str) -> std::borrow::Cow<'_, str> {
+    fn acts(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !line.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        if acts(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The view's terminal stopped reading (a stalled SSH link) and was left
@@ -39,3 +64,21 @@ pub mod record;
 pub mod seed;
 pub mod ui;
 pub mod usage;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn what_a_terminal_would_act_on_is_written_out() {
+        assert_eq!(super::printable("j.jsonl: 3 lines"), "j.jsonl: 3 lines");
+        assert_eq!(
+            super::printable("glob/j.jsonl.\u{1b}]0;PWN\u{7}x"),
+            "glob/j.jsonl.\\u{1b}]0;PWN\\u{7}x"
+        );
+        assert_eq!(super::printable("a\nb\u{9b}c"), "a\\u{a}b\\u{9b}c");
+        assert_eq!(
+            super::printable("evil\u{202e}gnp.exe"),
+            "evil\\u{202e}gnp.exe"
+        );
+        assert_eq!(super::printable("naïve ✓"), "naïve ✓");
+    }
+}

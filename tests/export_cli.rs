@@ -414,3 +414,21 @@ fn a_pid_given_again_within_one_tick_exports_as_two_processes() {
     assert!(b.contains("▶ 17008 sh→sleep  2  (started "), "{b}");
     assert!(b.contains(", exit 0 after 2.0s)"), "{b}");
 }
+
+#[test]
+fn a_name_with_escape_sequences_is_written_out_not_acted_on() {
+    // A file a glob picked up (`journal.jsonl*`), named to retitle the
+    // terminal; an argument the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let evil = dir.path().join("j.jsonl.\u{1b}]0;PWN\u{7}");
+    std::fs::write(&evil, b"junk\n").expect("write");
+    let out = export(&[evil.to_str().expect("utf-8"), "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.contains("j.jsonl.\\u{1b}]0;PWN\\u{7}"), "{err}");
+    let out = export(&["\u{1b}[2Jx.jsonl", "\u{1b}]0;PWN\u{7}"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+}
