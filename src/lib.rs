@@ -11,13 +11,39 @@ macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::{IsTerminal as _, Write as _};
         let stderr = std::io::stderr();
-        if !($crate::TERMINAL_STALLED.load(std::sync::atomic::Ordering::SeqCst)
+        let line = format!($($arg)*);
+        let line = $crate::printable(&line);
+        if $crate::VIEW_ON_SCREEN.load(std::sync::atomic::Ordering::SeqCst)
+            && stderr.is_terminal()
+        {
+            // The view draws there: a line now would scroll its screen
+            // under it. Said once the terminal is restored.
+            if let Ok(mut held) = $crate::HELD.lock() {
+                held.push(line.into_owned());
+            }
+        } else if !($crate::TERMINAL_STALLED.load(std::sync::atomic::Ordering::SeqCst)
             && stderr.is_terminal())
         {
-            let line = format!($($arg)*);
-            let _ = writeln!(&stderr, "{}", $crate::printable(&line));
+            let _ = writeln!(&stderr, "{line}");
         }
     }};
+}
+
+/// The view has the terminal (the alternate screen, raw mode): [`say!`]
+/// keeps lines for a terminal in [`HELD`] meanwhile.
+pub static VIEW_ON_SCREEN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Lines [`say!`] kept while the view had the terminal (a warning from the
+/// journal's writer, say), in order.
+pub static HELD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Says the lines held while the view had the terminal.
+pub fn say_held() {
+    let held = HELD.lock().map(|mut h| std::mem::take(&mut *h));
+    for line in held.unwrap_or_default() {
+        say!("{line}");
+    }
 }
 
 /// `line` with what a terminal would act on instead of showing written

@@ -913,6 +913,20 @@ fn the_live_views_journal_rotates_too() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("view.jsonl");
+    // Processes with long command lines (4 KiB each listed): each file's
+    // opening is over half of 64K, which the recorder warns of.
+    let long = "x".repeat(1000);
+    let _holders: Vec<KillOnDrop> = (0..12)
+        .map(|_| {
+            KillOnDrop(
+                Command::new("/bin/sh")
+                    .args(["-c", "sleep 60", "holder"])
+                    .args(std::iter::repeat_n(&long, 5))
+                    .spawn()
+                    .expect("start a holder"),
+            )
+        })
+        .collect();
     let t = Tmux::start(120, 40);
     t.type_line(&format!(
         "{BIN} live --record {} --rotate 64K --keep 1",
@@ -926,11 +940,24 @@ fn the_live_views_journal_rotates_too() {
         .expect("run the workload");
     assert!(st.success());
     std::thread::sleep(Duration::from_millis(500));
+    // The warning did not scroll the view's screen under it (its first
+    // line went on showing another's).
+    let s = t.screen();
+    assert!(
+        s.lines().next().is_some_and(|l| l.contains(" LIVE ")),
+        "{s}"
+    );
+    assert!(!s.contains("warning"), "{s}");
     t.keys(&["q"]);
     t.expect_shell_back(0);
-    // Left, the view says where its journal went and what it holds.
+    // Left, the view says where its journal went and what it holds, and
+    // the warning it kept.
     let s = t.screen();
     assert!(s.contains("view.jsonl: recorded "), "{s}");
+    assert!(
+        s.contains("causeway: warning: each journal file begins with"),
+        "{s}"
+    );
     let older = PathBuf::from(format!("{}.1", journal.display()));
     assert!(older.exists(), "rotated once at least");
     assert!(

@@ -251,6 +251,7 @@ pub fn restore_terminal() {
     if !(drained && write_restore()) {
         crate::TERMINAL_STALLED.store(true, Ordering::SeqCst);
     }
+    crate::VIEW_ON_SCREEN.store(false, Ordering::SeqCst);
 }
 
 /// Restores the terminal when dropped: on return, on error and on unwind.
@@ -315,6 +316,7 @@ fn enter() -> Result<(Guard, Term)> {
     enable_raw_mode().context("cannot put the terminal in raw mode")?;
     // From here on, the guard undoes whatever succeeded.
     ACTIVE.store(true, Ordering::SeqCst);
+    crate::VIEW_ON_SCREEN.store(true, Ordering::SeqCst);
     let guard = Guard;
     execute!(
         std::io::stdout(),
@@ -623,6 +625,7 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
     for msg in pending.unwrap_or_default() {
         say!("{msg}");
     }
+    crate::say_held();
     result
 }
 
