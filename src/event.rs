@@ -261,6 +261,20 @@ pub fn printable(s: &str) -> String {
     s.chars().map(printable_char).collect()
 }
 
+/// Bytes as [`printable`] text, those that are not UTF-8 as `\xNN` (a
+/// U+FFFD would not tell them from the character): a name as the view and
+/// `export --text` show it, alike.
+pub fn printable_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.extend(chunk.valid().chars().map(printable_char));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
 pub fn signal_name(signal: i32) -> String {
     const NAMES: [&str; 32] = [
         "SIG0",

@@ -522,6 +522,20 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
     }
 
     #[test]
+    fn a_program_named_by_bytes_that_are_not_utf8_is_no_rename() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let odd = s.fork(init, "systemd", 0);
+        s.exec_bytes(odd, init, b"/tmp/x/t\xff", &[b"/tmp/x/t\xff"]);
+        let text = text_of(&s.messages, odd.pid);
+        assert!(
+            text.contains(&format!("▶ {} t\\xff  (started", odd.pid)),
+            "{text}"
+        );
+        assert!(!text.contains("(comm"), "{text}");
+    }
+
+    #[test]
     fn a_chain_that_stops_at_an_unseen_parent_says_so() {
         // The demo's pid 4000: its parent, 77, was never seen.
         let text = text_of(&synth::demo(), 4000);

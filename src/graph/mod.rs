@@ -224,9 +224,10 @@ pub fn display_name(exec: Option<&ExecInfo>, comm: &Comm) -> String {
     }
 }
 
-/// A name's bytes as [`display_name`] shows them.
+/// A name's bytes as [`display_name`] shows them: bytes that are not
+/// UTF-8 as `\xNN`, as `export --text` shows them.
 pub fn printable_name(name: &[u8]) -> String {
-    crate::event::printable(&String::from_utf8_lossy(name))
+    crate::event::printable_bytes(name)
 }
 
 /// Whether a process running `exe` with `argv` whose comm is `comm`
@@ -242,11 +243,17 @@ pub fn renamed(exe: &[u8], argv: &[Vec<u8>], comm: &str) -> bool {
     let comm = comm.as_bytes();
     // Its name, cut; or its name and more after a separator (`tmux:
     // server`), not any name that begins with it (`kworker/2:3` is no
-    // program `k`'s).
+    // program `k`'s). Compared byte for byte as the comm is kept: decoded,
+    // bytes that are not UTF-8 as U+FFFD (`t\xff` is `t�`), and cut by the
+    // kernel at 15 bytes, maybe within a character.
     let names = |path: &[u8]| {
-        let name = basename(path);
+        let raw = basename(path);
+        let cut = String::from_utf8_lossy(&raw[..raw.len().min(15)]);
+        let name = String::from_utf8_lossy(raw);
+        let name = name.as_bytes();
         !name.is_empty()
             && (name.starts_with(comm)
+                || cut.as_bytes() == comm
                 || comm
                     .strip_prefix(name)
                     .is_some_and(|rest| rest.first().is_none_or(|c| !c.is_ascii_alphanumeric())))

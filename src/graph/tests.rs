@@ -1225,6 +1225,13 @@ fn a_comm_that_is_not_its_programs_name_is_a_rename() {
     ));
     // Run under another name (exec -a): its comm is still the program's.
     assert!(!renamed(b"/usr/bin/sleep", &argv(&["backupd"]), "sleep"));
+    // Named by bytes that are not UTF-8: its comm is them decoded, as
+    // causeway keeps a comm (`t\xff` is `t�`), not a new name; nor is the
+    // kernel's cut within a character.
+    assert!(!renamed(b"/tmp/x/t\xff", &[], "t\u{FFFD}"));
+    let cut = "/tmp/aaaaaaaaaaaaaa\u{e9}".as_bytes();
+    assert!(!renamed(cut, &[], "aaaaaaaaaaaaaa\u{FFFD}"));
+    assert!(renamed(b"/tmp/x/t\xff", &[], "kworker/0:1"));
     // Nothing to compare.
     assert!(!renamed(b"", &argv(&["x"]), "kworker/0:1"));
     assert!(!renamed(b"/usr/bin/python3", &[], ""));

@@ -760,7 +760,13 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     let later_exec = at.execs.len() < n.execs.len();
     // Nor, before it renamed itself, the name it took.
     let later_name = n.renamed_at.is_some_and(|r| app.at.is_some_and(|t| t < r));
-    if comm != name && !comm.is_empty() && !later_exec && !later_name {
+    // The comm is kept decoded, bytes that are not UTF-8 as U+FFFD: a
+    // program named `t\xff` has the comm `t�`, its own name.
+    let decoded = (at.current_exec())
+        .filter(|e| !e.exe.is_empty())
+        .map(|e| printable(&String::from_utf8_lossy(crate::graph::basename(&e.exe))));
+    let own = comm == name || decoded.is_some_and(|d| d == comm);
+    if !own && !comm.is_empty() && !later_exec && !later_name {
         // A name it gave itself stands out; another (a kernel thread's,
         // a script's interpreter's) does not.
         let style = if at.renamed_to(app.at).is_some() {

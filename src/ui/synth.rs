@@ -147,6 +147,22 @@ impl Synth {
         self.event(proc, parent, uid, &comm, EventKind::Exec(info));
     }
 
+    /// An exec of a program named by bytes that need not be UTF-8 (the
+    /// comm, as the kernel and causeway keep it: the name's first 15
+    /// bytes, decoded lossily).
+    pub fn exec_bytes(&mut self, proc: ProcKey, parent: ProcKey, exe: &[u8], argv: &[&[u8]]) {
+        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+        let comm = String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned();
+        let info = ExecInfo {
+            exe: exe.to_vec(),
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+            argv_truncated: false,
+            old_tid: 0,
+        };
+        let uid = self.uid(proc);
+        self.event(proc, parent, uid, &comm, EventKind::Exec(info));
+    }
+
     /// fork + exec.
     pub fn spawn(&mut self, parent: ProcKey, uid: u32, exe: &str, argv: &[&str]) -> ProcKey {
         let comm = exe.rsplit('/').next().unwrap_or(exe);

@@ -1711,3 +1711,18 @@ fn a_connection_opened_between_two_execs_says_by_which_program() {
     assert!(text.contains("127.0.0.1:18081"), "{text}");
     assert!(text.contains("(as bash)"), "{text}");
 }
+
+#[test]
+fn a_program_named_by_bytes_that_are_not_utf8_is_escaped_and_not_a_rename() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let odd = s.fork(init, "systemd", 0);
+    s.exec_bytes(odd, init, b"/tmp/x/t\xff", &[b"/tmp/x/t\xff", b"30"]);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, odd.pid);
+    let scr = screen(&draw(&mut app, 160, 40));
+    assert!(scr.contains(&format!("{} t\\xff  30", odd.pid)), "{scr}");
+    assert!(!scr.contains('\u{FFFD}'), "{scr}");
+    assert!(!scr.contains("(comm"), "{scr}");
+    assert!(scr.contains("process  t\\xff  pid"), "{scr}");
+}
