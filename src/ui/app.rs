@@ -111,8 +111,10 @@ pub struct App {
     /// What each running process costs now (live only: sampled on the
     /// tick; empty in a replay).
     pub usage: std::collections::HashMap<ProcKey, crate::usage::Usage>,
-    /// The process the last `%` selected: `%` on it goes to the next.
-    busiest: Option<ProcKey>,
+    /// The processes `%` has selected since the walk down the ranking
+    /// began, the last the newest: `%` on it goes to the busiest not yet
+    /// shown, however the ranking changed since.
+    busiest: Vec<ProcKey>,
     /// Running in the tree but missing from `/proc`, by process: when it
     /// was first found missing, and in how many samples in a row.
     missing: std::collections::HashMap<ProcKey, (u64, u32)>,
@@ -155,7 +157,7 @@ impl App {
             alive_at: 0,
             started_at: 0,
             usage: std::collections::HashMap::new(),
-            busiest: None,
+            busiest: Vec::new(),
             missing: std::collections::HashMap::new(),
         };
         app.fix_view();
@@ -1032,8 +1034,11 @@ impl App {
     }
 
     /// Selects the running process that used the most CPU over the last
-    /// sample; from one of those, the next in that order (then the first
-    /// again).
+    /// sample; from one `%` selected, the busiest not yet selected since
+    /// the walk began (then the first again). The ranking is refreshed
+    /// between presses: the walk goes on from where it was, not from
+    /// where the process last selected now ranks (one that went idle
+    /// would send it to the bottom), and shows each process once.
     fn jump_to_busiest(&mut self) {
         self.follow = false;
         if !self.is_live() {
@@ -1054,37 +1059,46 @@ impl App {
             return;
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.pid.cmp(&b.1.pid)));
-        // From the process the last `%` selected (still selected), the
-        // next; else the busiest.
-        let current = self
-            .selected_node()
-            .map(|id| self.tree.node(id).key)
-            .filter(|k| self.busiest == Some(*k));
-        let next = ranked
-            .iter()
-            .position(|(_, k)| Some(*k) == current)
-            .map_or(0, |i| (i + 1) % ranked.len());
+        // Moved away from the process the last `%` selected: a new walk.
+        let current = self.selected_node().map(|id| self.tree.node(id).key);
+        if current.is_none() || self.busiest.last() != current.as_ref() {
+            self.busiest.clear();
+        }
         // A process the tree no longer has (forgotten since the sample) is
         // passed over.
-        for (i, (cpu, key)) in ranked
-            .iter()
-            .enumerate()
-            .cycle()
-            .skip(next)
-            .take(ranked.len())
-        {
-            if let Some(id) = self.tree.find(*key) {
-                self.jump(Item::Node(id));
-                self.busiest = Some(*key);
-                self.flash = Some(format!(
-                    "busiest {} of {}: {} of a CPU · % again for the next",
-                    i + 1,
-                    ranked.len(),
-                    super::format::cpu(*cpu)
-                ));
-                return;
+        let walked: std::collections::HashSet<ProcKey> = self.busiest.iter().copied().collect();
+        let open = |walked: &std::collections::HashSet<ProcKey>| {
+            ranked
+                .iter()
+                .find(|(_, k)| !walked.contains(k) && self.tree.find(*k).is_some())
+                .copied()
+        };
+        let next = match open(&walked) {
+            Some(next) => Some(next),
+            // Each shown: from the top again.
+            None => {
+                self.busiest.clear();
+                open(&Default::default())
             }
-        }
+        };
+        let Some((cpu, key)) = next else {
+            self.flash = Some("the processes ranked are no longer in the tree".into());
+            return;
+        };
+        let Some(id) = self.tree.find(key) else {
+            return;
+        };
+        self.jump(Item::Node(id));
+        self.busiest.push(key);
+        // Its place in the walk: of those ranked now, how many it showed.
+        let walked: std::collections::HashSet<ProcKey> = self.busiest.iter().copied().collect();
+        let step = ranked.iter().filter(|(_, k)| walked.contains(k)).count();
+        self.flash = Some(format!(
+            "busiest {} of {}: {} of a CPU · % again for the next",
+            step,
+            ranked.len(),
+            super::format::cpu(cpu)
+        ));
     }
 
     fn open_connections(&mut self) {

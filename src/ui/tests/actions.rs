@@ -1082,3 +1082,43 @@ fn a_connect_in_flight_is_found_by_the_address_it_waits_on() {
     type_search(&mut app, ":81");
     assert_eq!(pid_of(&app), Some(600));
 }
+
+#[test]
+fn percent_again_walks_on_in_order_when_the_ranking_is_refreshed() {
+    let mut app = live(&synth::host(40, 3));
+    let alive: Vec<u32> = app
+        .tree
+        .nodes()
+        .filter(|(_, n)| n.is_alive())
+        .map(|(_, n)| n.key.pid)
+        .collect();
+    assert!(alive.len() >= 6, "{alive:?}");
+    for (i, cpu) in [90.0, 80.0, 70.0, 60.0, 50.0].into_iter().enumerate() {
+        costs(&mut app, alive[i], Some(cpu), 1 << 20);
+    }
+    app.handle(Action::Busiest);
+    app.handle(Action::Busiest);
+    assert_eq!(pid_of(&app), Some(alive[1]));
+    assert!(flashed(&app, "busiest 2 of 5"), "{:?}", app.flash);
+    // The next sample: the one selected went idle, to the bottom of the
+    // ranking, and a newcomer is busier than any not yet shown.
+    costs(&mut app, alive[1], Some(0.0), 1 << 20);
+    costs(&mut app, alive[5], Some(75.0), 1 << 20);
+    // On from where the walk was, not from where the selection fell to.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        app.handle(Action::Busiest);
+        seen.push(pid_of(&app));
+        assert!(
+            flashed(&app, &format!("busiest {} of 6", seen.len() + 2)),
+            "{:?}",
+            app.flash
+        );
+    }
+    let want = [alive[5], alive[2], alive[3], alive[4]].map(Some);
+    assert_eq!(seen, want);
+    // Each shown once: then from the top again.
+    app.handle(Action::Busiest);
+    assert_eq!(pid_of(&app), Some(alive[0]));
+    assert!(flashed(&app, "busiest 1 of 6"), "{:?}", app.flash);
+}
