@@ -468,55 +468,76 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     } else {
         t.title()
     };
-    let mut left: Vec<Span<'static>> = vec![
-        Span::styled(flag, flag_style),
-        Span::raw(" "),
-        Span::styled(format!("{guide}{fold}"), t.guide()),
-        Span::styled(format!("{} ", node.key.pid), base),
+    let mut left: Vec<(Span<'static>, Part)> = vec![
+        (Span::styled(flag, flag_style), Part::Keep),
+        (Span::raw(" "), Part::Keep),
+        (
+            Span::styled(format!("{guide}{fold}"), t.guide()),
+            Part::Keep,
+        ),
+        (Span::styled(format!("{} ", node.key.pid), base), Part::Keep),
     ];
     // A process that became something else says what it began as: the
     // shell that forked its children before it became `sleep`, or before
     // it exec'd its last command (a subshell's).
     if let Some(began) = at.began() {
-        left.push(Span::styled(began, t.dim()));
+        left.push((Span::styled(began, t.dim()), Part::Name));
     }
-    left.push(Span::styled(format::name(at.display_name()), name_style));
+    left.push((
+        Span::styled(format::name(at.display_name()), name_style),
+        Part::Name,
+    ));
     // Renamed itself: what top shows, and maybe a disguise.
     if let Some(comm) = at.renamed_to(app.at) {
-        left.push(Span::styled(format!(" (comm {comm})"), t.alert()));
+        left.push((
+            Span::styled(format!(" (comm {comm})"), t.alert()),
+            Part::Free(")"),
+        ));
     }
     // Folded: how many children it hides.
     if vr.has_children && !vr.expanded {
         let n = app.rows.children_shown(&app.tree, id) as u64;
-        left.push(Span::styled(format!(" ({})", format::count(n)), t.dim()));
+        left.push((
+            Span::styled(format!(" ({})", format::count(n)), t.dim()),
+            Part::Keep,
+        ));
     }
     let counts = at.counts(&app.tree, app.at);
     if let Some(m) = conn_marker(counts) {
-        left.push(Span::styled(m, t.net()));
+        left.push((Span::styled(m, t.net()), Part::Keep));
     }
     // Connects in flight for a while: what a hung client waits on.
     if counts.connecting > 0 {
-        left.push(Span::styled(format!(" ⇢{}", counts.connecting), t.alert()));
+        let m = format!(" ⇢{}", counts.connecting);
+        left.push((Span::styled(m, t.alert()), Part::Keep));
     }
     // Held with the peer gone: what a leaking server piles up.
     if counts.close_wait > 0 {
-        left.push(Span::styled(format!(" ◐{}", counts.close_wait), t.alert()));
+        let m = format!(" ◐{}", counts.close_wait);
+        left.push((Span::styled(m, t.alert()), Part::Keep));
     }
     if counts.failed > 0 {
-        left.push(Span::styled(format!(" ✗{}", counts.failed), t.failure()));
+        let m = format!(" ✗{}", counts.failed);
+        left.push((Span::styled(m, t.failure()), Part::Keep));
     }
     if let Some(unit) = cgroup_boundary(app, node) {
-        left.push(Span::styled(format!(" ⟨{unit}⟩"), t.label()));
+        left.push((
+            Span::styled(format!(" ⟨{unit}⟩"), t.label()),
+            Part::Free("⟩"),
+        ));
     }
     if let Some(exec) = at.current_exec() {
         if exec.argv.len() > 1 {
-            left.push(Span::styled(
-                format!("  {}", format::argv(&exec.argv[1..], left_w)),
-                t.dim(),
+            left.push((
+                Span::styled(
+                    format!("  {}", format::argv(&exec.argv[1..], left_w)),
+                    t.dim(),
+                ),
+                Part::Free(""),
             ));
         }
     }
-    let mut spans = fit_spans(left, left_w);
+    let mut spans = fit_row(left, left_w);
     // Ended unseen: between two recordings, or (live) missing from /proc.
     let gone = if exited {
         node.gone.is_some()
@@ -565,6 +586,97 @@ fn cgroup_boundary(app: &App, node: &Node) -> Option<String> {
     }
     let unit = crate::cgroups::unit(app.tree.cgroup_path(node.cgroup)?)?;
     Some(format::text(unit.as_bytes(), MAX))
+}
+
+/// What a span of a tree row is to fitting the row to its width.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Part {
+    /// Kept whole: the pid and guides, and the markers that say something
+    /// (connection counts, failures, close-wait, a folded row's count).
+    Keep,
+    /// The program's name: cut only when the row has no room even without
+    /// the free text.
+    Name,
+    /// Free text (a new name it gave itself, a cgroup, its arguments):
+    /// cut first, in the order it comes, keeping this closing part.
+    Free(&'static str),
+}
+
+/// Columns a [`Part::Free`] span with a closing part is cut to at least
+/// (` (comm k…)`), else left out.
+const FREE_MIN: usize = 10;
+
+/// A tree row's name column in `width` columns: what says something about
+/// the process (its markers) survives, and the free text goes first, then
+/// the name is cut (an ellipsis marks a cut); padded to exactly `width`.
+/// At 80 columns a renamed process deep in the tree keeps its `↗30`
+/// rather than its whole `(comm …)`.
+fn fit_row(parts: Vec<(Span<'static>, Part)>, width: usize) -> Vec<Span<'static>> {
+    let total: usize = parts.iter().map(|(s, _)| s.width()).sum();
+    let fixed: usize = (parts.iter())
+        .filter(|(_, p)| !matches!(p, Part::Free(_)))
+        .map(|(s, _)| s.width())
+        .sum();
+    if total <= width {
+        return fit_spans(parts.into_iter().map(|(s, _)| s).collect(), width);
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    if fixed <= width {
+        let mut room = width - fixed;
+        let mut cut = false;
+        for (span, part) in parts {
+            let Part::Free(end) = part else {
+                out.push(span);
+                continue;
+            };
+            let w = span.width();
+            if cut {
+                continue;
+            }
+            if w <= room {
+                room -= w;
+                out.push(span);
+                continue;
+            }
+            // The first that does not fit is cut, and what follows it left
+            // out.
+            cut = true;
+            let end_w = Span::raw(end).width();
+            let least = if end.is_empty() { 4 } else { FREE_MIN };
+            if room < least {
+                continue;
+            }
+            let body = span.content.strip_suffix(end).unwrap_or(&span.content);
+            let said = format!("{}{end}", format::fit(body, room - end_w));
+            room = room.saturating_sub(Span::raw(said.as_str()).width());
+            out.push(Span::styled(said, span.style));
+        }
+        return fit_spans(out, width);
+    }
+    // No room even for the name: the free text goes, and the name is cut
+    // so that the markers after it stay in view.
+    let name_w: usize = (parts.iter())
+        .filter(|(_, p)| *p == Part::Name)
+        .map(|(s, _)| s.width())
+        .sum();
+    let mut room = width.saturating_sub(fixed - name_w);
+    if room < 2 {
+        return fit_spans(parts.into_iter().map(|(s, _)| s).collect(), width);
+    }
+    for (span, part) in parts {
+        match part {
+            Part::Keep => out.push(span),
+            Part::Free(_) => {}
+            Part::Name => {
+                let said = format::fit(&span.content, room);
+                room = room.saturating_sub(Span::raw(said.as_str()).width());
+                if !said.is_empty() {
+                    out.push(Span::styled(said, span.style));
+                }
+            }
+        }
+    }
+    fit_spans(out, width)
 }
 
 /// Cuts spans to `width` columns (an ellipsis marks a cut), then pads

@@ -1726,3 +1726,28 @@ fn a_program_named_by_bytes_that_are_not_utf8_is_escaped_and_not_a_rename() {
     assert!(!scr.contains("(comm"), "{scr}");
     assert!(scr.contains("process  t\\xff  pid"), "{scr}");
 }
+
+#[test]
+fn a_renamed_process_keeps_its_connection_count_at_80_columns() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    // Deep enough that the row has no room for all of it.
+    let mut parent = init;
+    for _ in 0..4 {
+        parent = s.spawn(parent, 0, "/bin/sh", &["sh", "-c", "x"]);
+    }
+    let miner = s.spawn(parent, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
+    s.renamed((miner, parent), "kworker/0:1", 9);
+    s.outbound_churn((miner, parent), 10..39, |_| true);
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, miner.pid);
+    for w in [80, 200] {
+        let scr = screen(&draw(&mut app, w, 24));
+        let row = scr
+            .lines()
+            .find(|l| l.contains(&format!("└─   {} python3", miner.pid)))
+            .unwrap_or_else(|| panic!("{scr}"));
+        assert!(row.contains("↗30"), "{w}: {row}");
+        assert!(row.contains("python3 (comm k"), "{w}: {row}");
+    }
+}
