@@ -82,7 +82,8 @@ pub fn summary(doc: &Value) -> String {
         out.push('\n');
         let kids = &children[i];
         let below = if kids.is_empty() { "   " } else { "│  " };
-        for line in details(p, &name_of) {
+        let kid_values: Vec<&Value> = kids.iter().map(|&k| &procs[k]).collect();
+        for line in details(p, &kid_values, &name_of) {
             let _ = writeln!(out, "{rest}{below}  {line}");
         }
         for (n, &k) in kids.iter().enumerate().rev() {
@@ -331,8 +332,9 @@ fn process_line(p: &Value, parent: Option<&Value>, seeded: &str) -> String {
     line
 }
 
-/// The lines under a process: who killed it, its connections.
-fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
+/// The lines under a process: who killed it, how its children (`kids`,
+/// those in the chain) ended, the signals it sent, its connections.
+fn details(p: &Value, kids: &[&Value], name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String> {
     let mut lines = Vec::new();
     // As the view says it (Node::killed_by).
     let own = |s: &&Value| s["sender"]["pid"] == p["pid"] && s["sender"]["start"] == p["start"];
@@ -362,6 +364,7 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
             clock(&s["time"])
         ));
     }
+    lines.extend(children_ended(kids));
     // What it ended: the signals it sent to others.
     for s in p["signals_sent"].as_array().into_iter().flatten() {
         let to = name_of(&s["to"]).unwrap_or_else(|| {
@@ -452,6 +455,33 @@ fn details(p: &Value, name_of: &dyn Fn(&Value) -> Option<String>) -> Vec<String>
     lines
 }
 
+/// `children 61: 57 exit 1, 2 killed by SIGSEGV; 1 running`: how the
+/// children `kids` ended, tallied, once
+/// [`CHILDREN_TALLIED`](format::CHILDREN_TALLIED) of them have (a crash
+/// loop). Each child keeps its own line too: its pid, start and lifetime
+/// are its own, and a postmortem loses nothing.
+fn children_ended(kids: &[&Value]) -> Option<String> {
+    let running = kids.iter().filter(|k| k["end"].is_null()).count() as u64;
+    let ended: Vec<String> = (kids.iter())
+        .map(|k| &k["end"])
+        .filter(|end| !end.is_null())
+        .map(|end| {
+            let sig = end["signal_name"].as_str();
+            match (end["exit_code"].as_i64(), sig) {
+                (_, Some(sig)) if end["core_dumped"] == Value::Bool(true) => {
+                    format!("killed by {sig} (core dumped)")
+                }
+                (_, Some(sig)) => format!("killed by {sig}"),
+                (Some(code), _) => format!("exit {code}"),
+                _ if end["gone"] == Value::Bool(true) => "gone".to_string(),
+                _ => "ended".to_string(),
+            }
+        })
+        .collect();
+    ((ended.len() as u64) >= format::CHILDREN_TALLIED)
+        .then(|| format!("children {}", format::children_ended(ended, running, 8)))
+}
+
 /// The time of day of an RFC 3339 time, to the millisecond
 /// (`13:11:36.361`).
 fn clock(t: &Value) -> String {
@@ -533,6 +563,37 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
             "{text}"
         );
         assert!(!text.contains("(comm"), "{text}");
+    }
+
+    #[test]
+    fn a_crash_loop_is_summarised_and_every_child_kept() {
+        let (msgs, sup, running) = synth::crash_loop();
+        let text = text_of(&msgs, sup.pid);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&format!("▶ {} setsid→supervisor.sh", sup.pid)))
+            .unwrap_or_else(|| panic!("{text}"));
+        // Right under the supervisor's own line.
+        assert_eq!(
+            lines[at + 1].trim_start_matches(['│', ' ']),
+            "children 61: 57 exit 1, 2 killed by SIGSEGV, 1 killed by SIGABRT (core dumped); 1 running",
+            "{text}"
+        );
+        // The postmortem loses nothing: every child has its line.
+        let children = lines
+            .iter()
+            .filter(|l| l.contains(" python3  app.py  (started"))
+            .count();
+        assert_eq!(children, 61, "{text}");
+        assert!(text.contains(&format!("{} python3  app.py  (started", running.pid)));
+        // Exported from a child, its siblings are not in the chain: the
+        // text says where they are, and sums up none it does not hold.
+        let text = text_of(&msgs, running.pid);
+        assert!(!text.contains("children "), "{text}");
+        assert!(text.contains("had 60 other children"), "{text}");
+        // A process with two children that ended: no summary.
+        assert!(!text_of(&synth::demo(), 1001).contains("children "));
     }
 
     #[test]

@@ -257,7 +257,13 @@ pub fn what_happened(tree: &CausalTree, id: NodeId, t: u64) -> Option<String> {
             return Some(format!("{} exec'd {name}", n.key.pid));
         }
         if n.exit_time == Some(t) {
-            return Some(format!("{} ended", who()));
+            // And how: a crash loop's children, one by one.
+            let how = match n.exit {
+                _ if n.gone.is_some() => "ended unseen between recordings (gone)".to_string(),
+                Some(status) => format!("ended: {status}"),
+                None => "ended".to_string(),
+            };
+            return Some(format!("{} {how}", who()));
         }
         if let Some(s) = n.signals.iter().find(|s| s.time == t) {
             let signal = crate::event::signal_name(s.info.signal);

@@ -345,8 +345,7 @@ pub const HELP: &[(&str, &str)] = &[
         "scrub: a moment / the selection's; 10 s back / fwd",
     ),
     ("t  =", "go to a time (14:02, -5m, 2026-12-07 14:02); now"),
-    ("q  Ctrl-C", "quit"),
-    ("mouse", "click selects, wheel scrolls"),
+    ("q  Ctrl-C", "quit  (mouse: click selects, wheel scrolls)"),
 ];
 
 /// The row markers, for the help overlay.
@@ -359,6 +358,7 @@ pub const LEGEND: &[(&str, &str)] = &[
         "↗ ↙ ◉ ⇢ ◐ ✗  ↑ ↓",
         "out/in/listen/connecting/close-wait/failed; bytes ↑↓",
     ),
+    ("↻n", "n children failed (exit ≠ 0, killed): a crash loop"),
     (
         "⟨x.service⟩ (comm x)",
         "a cgroup begins; renamed itself (top shows x)",

@@ -520,6 +520,10 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         let m = format!(" ✗{}", counts.failed);
         left.push((Span::styled(m, t.failure()), Part::Keep));
     }
+    // Children that failed, again and again: a crash loop's supervisor.
+    if let Some(m) = restart_marker(app, id) {
+        left.push((Span::styled(m, t.failure()), Part::Keep));
+    }
     if let Some(unit) = cgroup_boundary(app, node) {
         left.push((
             Span::styled(format!(" ⟨{unit}⟩"), t.label()),
@@ -586,6 +590,84 @@ fn cgroup_boundary(app: &App, node: &Node) -> Option<String> {
     }
     let unit = crate::cgroups::unit(app.tree.cgroup_path(node.cgroup)?)?;
     Some(format::text(unit.as_bytes(), MAX))
+}
+
+/// A process's children the view shows at the moment shown: those started
+/// by then (in start order), whether the filter shows them or not.
+fn children_by(app: &App, id: NodeId) -> &[NodeId] {
+    let kids = app.tree.children(id);
+    match app.at {
+        None => kids,
+        Some(t) => &kids[..kids.partition_point(|&c| app.tree.node(c).key.start <= t)],
+    }
+}
+
+/// Failed children, at least, for a row's [`restart_marker`].
+const RESTART_MIN: usize = 3;
+
+/// Children a row's [`restart_marker`] looks at, the newest: a frame's
+/// work stays bounded (a fork storm's parent has 40,000).
+const RESTART_SCAN: usize = 1_000;
+
+/// ` ↻58`: how many of a process's children had failed by the moment
+/// shown (exited non-zero or killed), when [`RESTART_MIN`] or more: a
+/// supervisor restarting a crashing service, a retry loop. Of its newest
+/// [`RESTART_SCAN`] children, with `+` when it had more (at least so
+/// many).
+fn restart_marker(app: &App, id: NodeId) -> Option<String> {
+    let kids = children_by(app, id);
+    let newest = &kids[kids.len().saturating_sub(RESTART_SCAN)..];
+    let failed = newest
+        .iter()
+        .filter(|&&c| {
+            let n = app.tree.node(c);
+            let ended = n.exit_time.is_some_and(|e| app.at.is_none_or(|t| e <= t));
+            ended && format::is_failure(n.exit)
+        })
+        .count();
+    let more = if newest.len() < kids.len() { "+" } else { "" };
+    (failed >= RESTART_MIN).then(|| format!(" ↻{}{more}", format::count(failed as u64)))
+}
+
+/// `children 61: 57 exit 1, 2 SIGSEGV; 1 running`: how the children of a
+/// process ended, by the moment shown, once [`format::CHILDREN_TALLIED`]
+/// have; in at most two lines of `width`.
+fn children_line(app: &App, id: NodeId, width: usize) -> Option<Line<'static>> {
+    let kids = children_by(app, id);
+    let mut ended = Vec::new();
+    let mut running = 0;
+    let mut failed = false;
+    for &c in kids {
+        let n = app.tree.node(c);
+        match n.exit_time.filter(|&e| app.at.is_none_or(|t| e <= t)) {
+            None => running += 1,
+            Some(_) if n.gone.is_some() => ended.push("gone".to_string()),
+            Some(_) => {
+                failed |= format::is_failure(n.exit);
+                ended.push(format::ended_short(n.exit));
+            }
+        }
+    }
+    if (ended.len() as u64) < format::CHILDREN_TALLIED {
+        return None;
+    }
+    let room = 2 * width.saturating_sub(9);
+    let mut said = String::new();
+    for max in (1..=6).rev() {
+        said = format::children_ended(ended.iter().cloned(), running, max);
+        if said.chars().count() <= room {
+            break;
+        }
+    }
+    let style = if failed {
+        app.theme.failure()
+    } else {
+        Theme::plain()
+    };
+    Some(Line::from(vec![
+        label(app, "children"),
+        Span::styled(said, style),
+    ]))
 }
 
 /// What a span of a tree row is to fitting the row to its width.
@@ -994,6 +1076,8 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
             }
         }
     }
+    // How its children ended: a crash loop, summed up.
+    lines.extend(children_line(app, id, width));
     // Parents.
     let causal = match n.causal_parent {
         ParentLink::Known(p) => node_ref(app, p),

@@ -606,6 +606,40 @@ pub fn between_execs() -> (Vec<Message>, ProcKey) {
     s.exec(job, init, 0, "/usr/bin/sleep", &["sleep", "3"]);
     (s.messages, job)
 }
+/// A crash loop: `setsid supervisor.sh` (pid 1000, under init) restarting
+/// `python3 app.py` every time it ends: 57 exit 1, then two SIGSEGV and a
+/// SIGABRT that dumped core among them, and the 61st still running. The
+/// messages, the supervisor and the running child.
+pub fn crash_loop() -> (Vec<Message>, ProcKey, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sup = s.spawn(init, 0, "/usr/bin/setsid", &["setsid", "supervisor.sh"]);
+    s.exec(
+        sup,
+        init,
+        0,
+        "/tmp/supervisor.sh",
+        &["/bin/sh", "/tmp/supervisor.sh"],
+    );
+    for i in 0..60 {
+        let child = s.spawn(sup, 0, "/usr/bin/python3", &["python3", "app.py"]);
+        let status = match i {
+            20 | 41 => ExitStatus::Signal {
+                signal: 11,
+                core_dumped: false,
+            },
+            50 => ExitStatus::Signal {
+                signal: 6,
+                core_dumped: true,
+            },
+            _ => ExitStatus::Code(1),
+        };
+        s.exit(child, sup, status);
+    }
+    let running = s.spawn(sup, 0, "/usr/bin/python3", &["python3", "app.py"]);
+    (s.messages, sup, running)
+}
+
 /// A chain of `depth` processes, each the child of the one before.
 pub fn chain(depth: usize) -> Vec<Message> {
     let mut s = Synth::new();

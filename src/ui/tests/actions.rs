@@ -1122,3 +1122,32 @@ fn percent_again_walks_on_in_order_when_the_ranking_is_refreshed() {
     assert_eq!(pid_of(&app), Some(alive[0]));
     assert!(flashed(&app, "busiest 1 of 6"), "{:?}", app.flash);
 }
+
+#[test]
+fn stepping_through_a_process_says_how_each_ended() {
+    let (msgs, sup, _) = synth::crash_loop();
+    let mut app = replay(msgs, vec![]);
+    let id = app.tree.find(sup).expect("sup");
+    app.selected = Some(Item::Node(id));
+    app.fix_view();
+    let mut said = Vec::new();
+    // Back through every child's start, exec and end.
+    for _ in 0..200 {
+        app.handle(Action::ScrubPrevHere);
+        said.push(app.flash.clone().unwrap_or_default());
+    }
+    let ended: Vec<&String> = said.iter().filter(|s| s.contains(" ended")).collect();
+    assert!(!ended.is_empty(), "{said:?}");
+    assert!(
+        ended.iter().all(|s| s.contains(" ended: exit 1")
+            || s.contains(" ended: killed by SIGSEGV")
+            || s.contains(" ended: killed by SIGABRT (core dumped)")),
+        "{ended:?}"
+    );
+    assert!(
+        ended
+            .iter()
+            .any(|s| s.contains("python3 ended: killed by SIGSEGV")),
+        "{ended:?}"
+    );
+}

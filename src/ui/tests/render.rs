@@ -1751,3 +1751,58 @@ fn a_renamed_process_keeps_its_connection_count_at_80_columns() {
         assert!(row.contains("python3 (comm k"), "{w}: {row}");
     }
 }
+
+#[test]
+fn a_crash_loop_is_summarised_on_its_supervisor() {
+    let (msgs, sup, _running) = synth::crash_loop();
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, sup.pid);
+    // At 80×24 too: how its children ended, most frequent first, on one
+    // line of the detail pane.
+    for (w, h) in [(80, 24), (200, 50)] {
+        let s = screen(&draw(&mut app, w, h));
+        assert!(
+            s.contains("children 61: 57 exit 1, 2 SIGSEGV, 1 SIGABRT (core dumped); 1 running"),
+            "{w}x{h}:\n{s}"
+        );
+    }
+    // Its row says how many of its children failed, folded or not.
+    let row_of = |app: &mut App| {
+        let s = screen(&draw(app, 80, 24));
+        s.lines()
+            .find(|l| l.contains(&format!("{} setsid→supervisor.sh", sup.pid)))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{s}"))
+    };
+    let row = row_of(&mut app);
+    assert!(row.contains("supervisor.sh ↻60"), "{row}");
+    app.handle(Action::Left);
+    let row = row_of(&mut app);
+    assert!(
+        row.contains("▸ 1000 setsid→supervisor.sh (61) ↻60"),
+        "{row}"
+    );
+    // A process with a failed child or two is no loop: no marker.
+    let mut demo = replay(synth::demo(), vec![]);
+    let s = screen(&draw(&mut demo, 200, 50));
+    assert!(!s.contains('↻'), "{s}");
+    select_pid(&mut demo, 1002);
+    let s = screen(&draw(&mut demo, 200, 50));
+    assert!(!s.contains("children "), "two children, no summary: {s}");
+}
+
+#[test]
+fn the_crash_loop_marker_is_as_of_the_moment_shown() {
+    let (msgs, sup, _) = synth::crash_loop();
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, sup.pid);
+    // Back to just after the fourth child ended: three had failed.
+    let fourth = app
+        .tree
+        .node(app.tree.children(app.tree.find(sup).expect("sup"))[3]);
+    app.at = fourth.exit_time;
+    app.rows.set_cutoff(&app.tree, app.at);
+    let s = screen(&draw(&mut app, 200, 50));
+    assert!(s.contains("supervisor.sh ↻4"), "{s}");
+    assert!(s.contains("children 4: 4 exit 1"), "{s}");
+}
