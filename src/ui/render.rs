@@ -1310,6 +1310,86 @@ struct ConnGroup {
     from: foldhash::HashSet<std::net::IpAddr>,
     /// When the newest began.
     newest: u64,
+    /// Outbound to many ports of one host, all failed (a port scan): the
+    /// ports, in order; `end`'s port is then 0. Empty for one address.
+    ports: Vec<u16>,
+}
+
+impl ConnGroup {
+    /// Ended, every one in a failure.
+    fn all_failed(&self) -> bool {
+        self.open == 0 && self.failed.iter().map(|(_, n)| n).sum::<u64>() == self.count
+    }
+}
+
+/// Ports of one host, at least, whose connections all failed for them to
+/// be said as one line (see [`by_host`]).
+const PORTS_AS_HOST: usize = 3;
+
+/// `groups` with the outbound ones to [`PORTS_AS_HOST`] or more ports of
+/// one host whose connections all failed gathered into one for the host
+/// (a port scan: `→ 127.0.0.1 tcp  200 ports (20000–20199)  all refused`,
+/// not 200 lines of one port each); what else went to that host keeps
+/// its line.
+fn by_host(groups: Vec<ConnGroup>) -> Vec<ConnGroup> {
+    let mut hosts: crate::hash::KeyedMap<(Protocol, std::net::IpAddr), usize> = Default::default();
+    for g in &groups {
+        if g.direction == Direction::Outbound && g.all_failed() {
+            *hosts.entry((g.protocol, g.end.ip())).or_default() += 1;
+        }
+    }
+    let mut merged: crate::hash::KeyedMap<(Protocol, std::net::IpAddr), usize> = Default::default();
+    let mut out: Vec<ConnGroup> = Vec::with_capacity(groups.len());
+    for g in groups {
+        let host = (g.protocol, g.end.ip());
+        let many = hosts.get(&host).is_some_and(|&n| n >= PORTS_AS_HOST);
+        if g.direction != Direction::Outbound || !g.all_failed() || !many {
+            out.push(g);
+            continue;
+        }
+        let i = *merged.entry(host).or_insert_with(|| {
+            out.push(ConnGroup {
+                end: std::net::SocketAddr::new(host.1, 0),
+                count: 0,
+                failed: Vec::new(),
+                newest: 0,
+                ports: Vec::new(),
+                ..g
+            });
+            out.len() - 1
+        });
+        let h = &mut out[i];
+        h.count += g.count;
+        h.newest = h.newest.max(g.newest);
+        h.ports.push(g.end.port());
+        for (f, n) in g.failed {
+            match h.failed.iter_mut().find(|(k, _)| *k == f) {
+                Some((_, m)) => *m += n,
+                None => h.failed.push((f, n)),
+            }
+        }
+    }
+    for g in &mut out {
+        g.ports.sort_unstable();
+    }
+    out
+}
+
+/// The ports of a host's line: `200 ports (20000–20199)` when they run on
+/// without a gap, `3 ports (22, 80, 443)`, else `40 ports in 22–9000`.
+fn ports_said(ports: &[u16]) -> String {
+    let n = format::count(ports.len() as u64);
+    match (ports.first(), ports.last()) {
+        (Some(&a), Some(&b)) if usize::from(b - a) + 1 == ports.len() => {
+            format!("{n} ports ({a}–{b})")
+        }
+        (Some(_), Some(_)) if ports.len() <= 4 => {
+            let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!("{n} ports ({})", list.join(", "))
+        }
+        (Some(a), Some(b)) => format!("{n} ports in {a}–{b}"),
+        _ => format!("{n} ports"),
+    }
 }
 
 /// At most `room` lines: the connections `conns` (as of the moment shown;
@@ -1340,6 +1420,7 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
                     failed: Vec::new(),
                     from: Default::default(),
                     newest: 0,
+                    ports: Vec::new(),
                 });
                 groups.len() - 1
             });
@@ -1363,6 +1444,7 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
             g.from.insert(c.remote.ip());
         }
     }
+    let mut groups = by_host(groups);
     groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.newest.cmp(&a.newest)));
     let mut lines = Vec::new();
     if newest.len() < conns.len() {
@@ -1378,6 +1460,7 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
     };
     for g in &groups[..shown] {
         let (arrow, what) = match g.direction {
+            Direction::Outbound if !g.ports.is_empty() => ("→", g.end.ip().to_string()),
             Direction::Outbound => ("→", g.end.to_string()),
             Direction::Inbound => ("←", g.end.to_string()),
             Direction::Listen => ("◉", g.end.to_string()),
@@ -1386,7 +1469,13 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
             Span::styled(format!("  {arrow} "), t.net()),
             Span::raw(format!("{what} {}", g.protocol.as_str())),
         ];
-        if g.direction != Direction::Listen {
+        if !g.ports.is_empty() {
+            spans.push(Span::raw(format!("  {}", ports_said(&g.ports))));
+            // Tried again: more connections than ports.
+            if g.count != g.ports.len() as u64 {
+                spans.push(Span::raw(format!("  ×{}", format::count(g.count))));
+            }
+        } else if g.direction != Direction::Listen {
             spans.push(Span::raw(format!("  ×{}", format::count(g.count))));
         }
         if g.direction == Direction::Inbound {
@@ -1414,6 +1503,15 @@ fn conn_groups(app: &App, conns: &[ConnId], room: usize) -> Vec<Line<'static>> {
         }
         let mut failed = g.failed.clone();
         failed.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        // A host's ports that all failed one way: said once.
+        if let ([(f, _)], false) = (failed.as_slice(), g.ports.is_empty()) {
+            spans.push(Span::styled(
+                format!("  all {}", failure_word(*f)),
+                t.failure(),
+            ));
+            lines.push(Line::from(spans));
+            continue;
+        }
         for (f, n) in failed.iter().take(2) {
             spans.push(Span::styled(
                 format!("  {} {}", format::count(*n), failure_word(*f)),

@@ -640,6 +640,30 @@ pub fn crash_loop() -> (Vec<Message>, ProcKey, ProcKey) {
     (s.messages, sup, running)
 }
 
+/// A port scan: `python3 scan.py` (under init) connecting to 127.0.0.1
+/// ports `20000..20000 + ports`, each refused, and one connection to
+/// 127.0.0.1:22 still open. The messages and the scanner.
+pub fn port_scan(ports: u16) -> (Vec<Message>, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let scan = s.spawn(init, 0, "/usr/bin/python3", &["python3", "scan.py"]);
+    let who = (scan, init);
+    let out = Direction::Outbound;
+    let refused = crate::event::Ending {
+        error: 111,
+        from: crate::event::TCP_SYN_SENT,
+    };
+    let host = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    s.net(who, NetKind::Connect, out, host(39_999), host(22), 1);
+    for k in 0..ports {
+        let ends = (host(40_000 + k), host(20_000 + k));
+        let cookie = 100 + u64::from(k);
+        s.net(who, NetKind::Connect, out, ends.0, ends.1, cookie);
+        s.close(who, out, ends, cookie, (0, 0), refused);
+    }
+    (s.messages, scan)
+}
+
 /// A chain of `depth` processes, each the child of the one before.
 pub fn chain(depth: usize) -> Vec<Message> {
     let mut s = Synth::new();

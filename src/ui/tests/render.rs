@@ -1806,3 +1806,77 @@ fn the_crash_loop_marker_is_as_of_the_moment_shown() {
     assert!(s.contains("supervisor.sh ↻4"), "{s}");
     assert!(s.contains("children 4: 4 exit 1"), "{s}");
 }
+
+#[test]
+fn a_port_scan_is_summarised_per_host() {
+    let (msgs, scan) = synth::port_scan(200);
+    let mut app = replay(msgs, vec![]);
+    select_pid(&mut app, scan.pid);
+    let s = screen(&draw(&mut app, 200, 50));
+    let row = |what: &str| {
+        s.lines()
+            .find(|l| l.contains(what))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {what:?} in\n{s}"))
+    };
+    assert!(row("conns    201 (1 open)").contains("200 failed"), "{s}");
+    let host = row("→ 127.0.0.1 tcp");
+    assert!(
+        host.contains("→ 127.0.0.1 tcp  200 ports (20000–20199)  all refused"),
+        "{host}"
+    );
+    assert!(row("→ 127.0.0.1:22 tcp").contains("1 open"), "{s}");
+    assert!(!s.contains("more destinations"), "{s}");
+    assert!(!s.contains("127.0.0.1:20199"), "{s}");
+    // Ports apart, each tried twice, failed two ways: said so; and a
+    // host with two failed ports is no scan.
+    use crate::event::{Direction, Ending, NetKind};
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let client = s.spawn(init, 0, "/usr/bin/client", &["client"]);
+    let who = (client, init);
+    let out = Direction::Outbound;
+    let mut cookie = 10;
+    let mut tries = |s: &mut Synth, host: [u8; 4], port: u16, error: u16| {
+        for _ in 0..2 {
+            cookie += 1;
+            let ends = (
+                std::net::SocketAddr::from(([10, 0, 0, 1], 30_000 + cookie as u16)),
+                std::net::SocketAddr::from((host, port)),
+            );
+            s.net(who, NetKind::Connect, out, ends.0, ends.1, cookie);
+            let ending = Ending {
+                error,
+                from: crate::event::TCP_SYN_SENT,
+            };
+            s.close(who, out, ends, cookie, (0, 0), ending);
+        }
+    };
+    for (port, error) in [(80, 111), (443, 111), (8080, 110)] {
+        tries(&mut s, [10, 0, 0, 7], port, error);
+    }
+    for port in [5432, 6379] {
+        tries(&mut s, [10, 0, 0, 9], port, 111);
+    }
+    for port in 0..6 {
+        tries(&mut s, [10, 0, 0, 10], 9000 + port * 7, 111);
+    }
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, client.pid);
+    let s = screen(&draw(&mut app, 200, 50));
+    let row = |what: &str| {
+        s.lines()
+            .find(|l| l.contains(what))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {what:?} in\n{s}"))
+    };
+    assert!(
+        row("→ 10.0.0.7 tcp").contains("3 ports (80, 443, 8080)  ×6  4 refused  2 timed out"),
+        "{s}"
+    );
+    assert!(
+        row("→ 10.0.0.10 tcp").contains("6 ports in 9000–9035  ×12  all refused"),
+        "{s}"
+    );
+    assert!(row("→ 10.0.0.9:5432 tcp").contains("×2  2 refused"), "{s}");
+}
