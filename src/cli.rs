@@ -202,6 +202,37 @@ fn refuse_stdin(files: &[PathBuf], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// `causeway export j.jsonl`, the process forgotten: clap takes the
+/// journal for the PID and says it is not one. Said plainly instead, when
+/// what stands for the PID is a journal: `-`, a file that exists, or a
+/// name with a file's extension (`j1.jsonl`, `.gz`).
+fn missing_process(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) else {
+        return None;
+    };
+    if !arg.starts_with("<PID") {
+        return None;
+    }
+    let path = Path::new(value);
+    let file_like = path
+        .extension()
+        .is_some_and(|x| !x.is_empty() && !x.as_encoded_bytes().iter().all(u8::is_ascii_digit));
+    if !(journal::is_stdin(path) || file_like || path.exists()) {
+        return None;
+    }
+    Some(format!(
+        "causeway: export: the process is missing: give its PID (or PID@START) after the journal, \
+         as in `causeway export {value} 4242`"
+    ))
+}
+
 /// Runs causeway with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
     // Before any thread starts, so that every thread has it blocked.
@@ -220,6 +251,10 @@ pub fn main() -> i32 {
             return 2;
         }
         Err(e) => {
+            if let Some(line) = missing_process(&e) {
+                say!("{line}");
+                return 2;
+            }
             let _ = e.print();
             return 0;
         }
@@ -298,7 +333,8 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             // The chain written over the journal it comes from would
             // replace the evidence: refused before anything is read.
-            if let Some(out) = output.as_ref().filter(|o| o.as_os_str() != "-") {
+            let output = output.filter(|o| o.as_os_str() != "-");
+            if let Some(out) = &output {
                 if let Some(f) = files.iter().find(|f| same_file(f, out)) {
                     anyhow::bail!(
                         "-o {} would overwrite the journal {} read from it: write the chain to another file",
@@ -306,6 +342,9 @@ fn run(cli: Cli) -> Result<()> {
                         f.display()
                     );
                 }
+                // Nor over another file that holds something (last
+                // time's chain): said before the journal is read.
+                record::refuse_over(out, false)?;
             }
             let (loaded, order) = journal::load_all(&files)?;
             let name = crate::journal::files_name(&order);
@@ -335,7 +374,13 @@ fn run(cli: Cli) -> Result<()> {
             let newest = tree.nodes().map(|(_, n)| n.first_seen).max();
             let end = tree.last_ktime().max(newest.unwrap_or(0));
             let doc = export::chain(&tree, &loaded.header, id, end);
-            let mut out = record::open_output(output.as_ref())?;
+            // Stdout may be a terminal: the text is for reading there.
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(
+                    journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+                ),
+                None => Box::new(std::io::stdout()),
+            };
             let doc = if text {
                 export::summary(&doc)
             } else {

@@ -227,13 +227,26 @@ fn cpu_time() -> Duration {
 /// something: `record -o` given last night's journal's name would empty
 /// it. A device (`/dev/null`), a pipe or an empty file is written to.
 pub fn refuse_existing(path: &Path) -> Result<()> {
+    refuse_over(path, true)
+}
+
+/// Refuses a file that holds something as an output (see
+/// [`refuse_existing`]); with `rotate`, says that `--rotate` would keep it
+/// (`record` and `live --record` have it; `export` does not).
+pub fn refuse_over(path: &Path, rotate: bool) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() > 0 => bail!(
-            "{} already exists ({}): give another file, or remove it first (--rotate SIZE would keep it as {}.1)",
-            path.display(),
-            crate::ui::format::bytes(m.len()),
-            path.display()
-        ),
+        Ok(m) if m.is_file() && m.len() > 0 => {
+            let keep = if rotate {
+                format!(" (--rotate SIZE would keep it as {}.1)", path.display())
+            } else {
+                String::new()
+            };
+            bail!(
+                "{} already exists ({}): give another file, or remove it first{keep}",
+                path.display(),
+                crate::ui::format::bytes(m.len()),
+            )
+        }
         _ => Ok(()),
     }
 }
@@ -241,14 +254,21 @@ pub fn refuse_existing(path: &Path) -> Result<()> {
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
 /// Unbuffered: the journal writer hands over large chunks of lines.
 pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
+    check_output(output)?;
     Ok(match output {
-        Some(p) if p.as_os_str() != "-" => {
-            refuse_existing(p)?;
-            Box::new(
-                crate::journal::create(p)
-                    .with_context(|| format!("cannot create {}", p.display()))?,
-            )
-        }
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            crate::journal::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
+        _ => Box::new(io::stdout()),
+    })
+}
+
+/// Refuses an output the journal must not go to, before anything is
+/// created: a file that holds something ([`refuse_existing`]), or (for
+/// `-` or no `--output`) standard output on a terminal.
+pub fn check_output(output: Option<&PathBuf>) -> Result<()> {
+    match output {
+        Some(p) if p.as_os_str() != "-" => refuse_existing(p),
         _ => {
             use std::io::IsTerminal;
             // A journal is for a file or a program: on a terminal it is a
@@ -259,9 +279,9 @@ pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
                     "the journal would go to the terminal: give --output FILE, or pipe it (causeway record | less)"
                 );
             }
-            Box::new(io::stdout())
+            Ok(())
         }
-    })
+    }
 }
 
 /// Parses a duration such as `5s`, `250ms`, `2m`, `1h` or `1m30s`. A bare

@@ -1,6 +1,8 @@
 //! `causeway export`: a process's causal chain from a journal, as a user
 //! runs it. Needs no privileges.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -203,6 +205,93 @@ fn the_chain_is_never_written_over_a_journal_it_reads() {
         String::from_utf8_lossy(&got.stderr)
     );
     assert!(chain.exists());
+}
+
+#[test]
+fn an_output_that_holds_something_is_refused_with_what_export_can_do() {
+    // `-o` given last time's chain: refused, the file as it was. The hint
+    // was record's, `--rotate SIZE would keep it as chain.json.1`, and
+    // export has no --rotate.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let chain = dir.path().join("chain.json");
+    std::fs::write(&chain, "last time\n").expect("write");
+    let got = export(&[j.to_str().unwrap(), "1006", "-o", chain.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("already exists (10 B)"), "{err}");
+    assert!(!err.contains("--rotate"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&chain).expect("kept"),
+        "last time\n"
+    );
+    // An empty one is written to.
+    std::fs::write(&chain, "").expect("empty");
+    let got = export(&[j.to_str().unwrap(), "1006", "-o", chain.to_str().unwrap()]);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(std::fs::metadata(&chain).expect("written").len() > 0);
+}
+
+#[test]
+fn the_chain_is_drawn_on_a_terminal() {
+    // `causeway export j.jsonl 1006 --text` typed at a shell: the text is
+    // for reading there. It was refused as a journal would be ("the
+    // journal would go to the terminal").
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let (master, slave) = common::pseudo_terminal(200, 50);
+    let screen = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut screen = std::fs::File::from(master);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = screen.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let got = Command::new(BIN)
+        .args(["export", j.to_str().unwrap(), "1006", "--text"])
+        .stdout(slave)
+        .output()
+        .expect("run causeway");
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert!(got.status.success(), "{err}");
+    assert!(screen.join().expect("screen").contains("1006 curl"));
+}
+
+#[test]
+fn a_forgotten_pid_is_said_to_be_missing() {
+    // `causeway export j.jsonl`: it said `invalid value 'j.jsonl' for
+    // '<PID[@START]>': "j.jsonl" is not a PID`, and a usage hint.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = journal(dir.path());
+    let other = write_journal(dir.path(), "other.jsonl", &synth::demo());
+    for args in [
+        vec![j.to_str().unwrap()],
+        vec![j.to_str().unwrap(), other.to_str().unwrap()],
+        vec!["-"],
+    ] {
+        let got = export(&args);
+        let err = String::from_utf8_lossy(&got.stderr);
+        assert_eq!(got.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("causeway: export: the process is missing"),
+            "{err}"
+        );
+        assert!(err.contains("PID"), "{err}");
+        assert!(!err.contains("is not a PID"), "{err}");
+    }
+    // A word that is no file is still not a PID.
+    let got = export(&[j.to_str().unwrap(), "12x"]);
+    assert_eq!(got.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&got.stderr).contains("is not a PID or PID@START"));
 }
 
 #[test]
