@@ -312,16 +312,22 @@ fn run(cli: Cli) -> Result<()> {
             keep,
         } => {
             let stop = record::stop_on_signals()?;
+            if rotate.is_some() && output.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+                anyhow::bail!("--rotate needs a file to write (--output FILE), not stdout");
+            }
+            if rotate.is_none() {
+                record::check_output(output.as_ref())?;
+            }
+            // Before the journal's file is created: refused, none is left.
+            crate::bpf::check_can_load()?;
+            let fresh = record::Fresh::at(output.as_deref());
             let out = match (rotate, output) {
                 (Some(size), Some(path)) => {
-                    if path.as_os_str() == "-" {
-                        anyhow::bail!("--rotate needs a file to write (--output FILE), not stdout");
-                    }
                     record::Output::Rotating(record::Rotate { path, size, keep })
                 }
                 (_, output) => record::Output::Stream(record::open_output(output.as_ref())?),
             };
-            let s = record::record(out, duration, &stop)?;
+            let s = record::record(out, duration, &stop).inspect_err(|_| fresh.undo())?;
             say!("causeway: {} ({:.3} s CPU)", s.said(), s.cpu.as_secs_f64());
             Ok(())
         }

@@ -199,15 +199,18 @@ impl LiveFeed {
     /// every message is also written to a journal at that path, rotated as
     /// `record --rotate` does with `rotate`.
     pub fn start(record: Option<&Path>, rotate: Option<(u64, u32)>) -> Result<LiveFeed> {
+        if let (Some(p), None) = (record, rotate) {
+            crate::record::refuse_existing(p)?;
+        }
+        // Before the journal's file is created: refused, none is left.
+        crate::bpf::check_can_load()?;
+        let fresh = crate::record::Fresh::at(record);
         let out = match (record, rotate) {
             (None, _) => None,
-            (Some(p), None) => {
-                crate::record::refuse_existing(p)?;
-                Some(JournalOut::Plain(BufWriter::new(
-                    crate::journal::create(p)
-                        .with_context(|| format!("cannot create the journal {}", p.display()))?,
-                )))
-            }
+            (Some(p), None) => Some(JournalOut::Plain(BufWriter::new(
+                crate::journal::create(p)
+                    .with_context(|| format!("cannot create the journal {}", p.display()))?,
+            ))),
             (Some(p), Some((size, keep))) => {
                 let rotate = crate::record::Rotate {
                     path: p.to_path_buf(),
@@ -218,7 +221,7 @@ impl LiveFeed {
                 Some(JournalOut::Rotating(out, Box::new(rotation)))
             }
         };
-        let src = Source::start()?;
+        let src = Source::start().inspect_err(|_| fresh.undo())?;
         let journal = out
             .map(|out| Journal::new(out, &src.header))
             .transpose()

@@ -251,6 +251,36 @@ pub fn refuse_over(path: &Path, rotate: bool) -> Result<()> {
     }
 }
 
+/// A journal's file that is not there yet, about to be created: removed
+/// again by [`Fresh::undo`] when the start fails before anything is
+/// written to it (the probe did not load), so that a refused start leaves
+/// no empty file behind. A file that was there (an empty one keeps its
+/// permissions) is left as it is.
+#[derive(Debug)]
+pub struct Fresh(Option<PathBuf>);
+
+impl Fresh {
+    /// `path` (`None` or `-`: stdout), noted when nothing is there now.
+    pub fn at(path: Option<&Path>) -> Fresh {
+        let absent = |p: &&Path| {
+            p.as_os_str() != "-"
+                && std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        };
+        Fresh(path.filter(absent).map(Path::to_path_buf))
+    }
+
+    /// Removes the file if this run created it and it is still empty.
+    pub fn undo(&self) {
+        if let Some(p) = &self.0 {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                if let Err(e) = std::fs::remove_file(p) {
+                    log::warn!("removing the empty {}: {e}", p.display());
+                }
+            }
+        }
+    }
+}
+
 /// Where the journal goes: a file, or stdout for `-` or no `--output`.
 /// Unbuffered: the journal writer hands over large chunks of lines.
 pub fn open_output(output: Option<&PathBuf>) -> Result<Out> {
@@ -767,5 +797,30 @@ mod tests {
         f.write_all(b"x\n").unwrap();
         f.sync().unwrap();
         std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fresh_file_is_undone_only_while_it_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        // Created by this run and left empty (the probe did not load): removed.
+        let fresh = Fresh::at(Some(&path));
+        crate::journal::create(&path).unwrap();
+        fresh.undo();
+        assert!(!path.exists());
+        // Written to: kept.
+        let fresh = Fresh::at(Some(&path));
+        std::fs::write(&path, "{}\n").unwrap();
+        fresh.undo();
+        assert!(path.exists());
+        // There before, empty: kept (with its permissions).
+        std::fs::write(&path, "").unwrap();
+        let fresh = Fresh::at(Some(&path));
+        crate::journal::create(&path).unwrap();
+        fresh.undo();
+        assert!(path.exists());
+        // Stdout has no file to undo.
+        Fresh::at(Some(Path::new("-"))).undo();
+        Fresh::at(None).undo();
     }
 }

@@ -420,6 +420,91 @@ fn without_kernel_btf_it_says_so_in_one_line() {
     assert!(stderr.contains("CONFIG_DEBUG_INFO_BTF"), "{stderr}");
 }
 
+/// A command run as nobody (uid and gid 65534, no groups).
+fn as_nobody(args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_refused_start_leaves_no_file_behind() {
+    // Root drops its privileges (setpriv) and enters a PID namespace of
+    // its own (unshare) here.
+    if !probe_allowed("a_refused_start_leaves_no_file_behind") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let shut = dir.path().join("shut");
+    std::fs::create_dir(&shut).unwrap();
+    std::fs::set_permissions(&shut, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+
+    // Without privileges: a 0-byte j.jsonl was left where nobody may write.
+    let j = open.join("j.jsonl");
+    let j = j.to_str().unwrap();
+    for args in [
+        &["record", "--duration", "1s", "-o", j][..],
+        &["live", "--record", j][..],
+    ] {
+        let stderr = refused(&as_nobody(args));
+        assert!(stderr.contains("needs root"), "{args:?}: {stderr}");
+        assert!(names(&open).is_empty(), "{args:?}: {:?}", names(&open));
+    }
+    // Where nobody may not write, the privileges are said, not the file's
+    // `Permission denied`.
+    let k = shut.join("j.jsonl");
+    let stderr = refused(&as_nobody(&["record", "-o", k.to_str().unwrap()]));
+    assert!(stderr.contains("needs root"), "{stderr}");
+    // In a nested PID namespace: said, and no file either.
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", BIN])
+        .args(["record", "--duration", "1s", "-o", j])
+        .output()
+        .unwrap();
+    let stderr = refused(&out);
+    assert!(stderr.contains("host's PID namespace"), "{stderr}");
+    assert!(names(&open).is_empty(), "{:?}", names(&open));
+
+    // An empty file that was there stays, with its permissions; one that
+    // holds something is not moved aside by --rotate.
+    std::fs::write(open.join("j.jsonl"), "").unwrap();
+    std::fs::set_permissions(open.join("j.jsonl"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(open.join("full.jsonl"), "last night\n").unwrap();
+    let full = open.join("full.jsonl");
+    let full = full.to_str().unwrap();
+    for args in [
+        &["record", "--duration", "1s", "-o", j][..],
+        &["record", "--duration", "1s", "-o", full, "--rotate", "64K"][..],
+        &["live", "--record", full, "--rotate", "64K"][..],
+    ] {
+        let stderr = refused(&as_nobody(args));
+        assert!(stderr.contains("needs root"), "{args:?}: {stderr}");
+        assert_eq!(names(&open), ["full.jsonl", "j.jsonl"], "{args:?}");
+    }
+    let empty = std::fs::metadata(open.join("j.jsonl")).unwrap();
+    assert_eq!(
+        (empty.len(), empty.permissions().mode() & 0o777),
+        (0, 0o644)
+    );
+    assert_eq!(std::fs::read_to_string(full).unwrap(), "last night\n");
+}
+
 #[test]
 fn a_journal_is_not_begun_over_a_file_that_holds_something() {
     // Last night's journal, given again by mistake: refused before the

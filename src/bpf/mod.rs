@@ -176,9 +176,7 @@ impl Probe {
     /// [`Probe::start`] with options. The fullest set of programs that
     /// loads on this kernel is used; see [`Probe::features`].
     pub fn start_with(tx: Sender<Batch>, options: ProbeOptions) -> Result<Probe> {
-        check_privileges()?;
-        check_pid_namespace()?;
-        check_btf()?;
+        check_can_load()?;
         crate::logging::route_libbpf();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ProbeStats::default());
@@ -267,6 +265,17 @@ impl Drop for Probe {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
+}
+
+/// What loading the probe needs (privileges, the host's PID namespace,
+/// the kernel's BTF), each refused in one sentence. `record` and `live
+/// --record` ask before they create their journal: a refused start
+/// leaves no file behind, and as nobody writing where it may not, the
+/// privileges are what is said, not the file's `Permission denied`.
+pub fn check_can_load() -> Result<()> {
+    check_privileges()?;
+    check_pid_namespace()?;
+    check_btf()
 }
 
 /// Fails with one sentence when this process cannot load BPF programs.
