@@ -683,7 +683,9 @@ mod tests {
     }
 
     /// The shipped schema and the document agree on every object's fields:
-    /// those it requires are there, and no others.
+    /// those it requires are there, and no others; and what the writer
+    /// always writes is required (only an end's fields are written when
+    /// they apply: how it ended, defunct, gone).
     #[test]
     fn documents_have_what_the_schema_requires_and_nothing_else() {
         let schema: Value =
@@ -703,11 +705,29 @@ mod tests {
             for f in fields(obj) {
                 assert!(known.contains(&f), "{what} has {f}, unknown to the schema");
             }
-            for r in def["required"].as_array().unwrap() {
+            let required = def["required"].as_array().unwrap();
+            for r in required {
                 assert!(obj.get(r.as_str().unwrap()).is_some(), "{what} lacks {r}");
+            }
+            if what != "an end" {
+                for f in fields(obj) {
+                    assert!(
+                        required.iter().any(|r| r == f.as_str()),
+                        "{what} always has {f}, which the schema does not require"
+                    );
+                }
             }
         };
         let mut tree = demo();
+        // And a signal one process sent another.
+        let key_of = |pid| tree.node(tree.find_pid(pid).unwrap()).key;
+        let (init, sshd, nginx) = (key_of(1), key_of(500), key_of(600));
+        let mut s = synth::Synth::new();
+        s.now = tree.last_ktime() + 1_000;
+        s.signal(sshd, init, 15, Some(nginx));
+        for m in &s.messages {
+            tree.apply(m);
+        }
         // And a process ended unseen between two recordings.
         let (running, _) = tree
             .nodes()
@@ -742,6 +762,7 @@ mod tests {
         tree.apply(&crate::event::Message::Socket(sock));
         let states: Vec<_> = tree.conns().iter().map(|c| c.state).collect();
         assert!(states.contains(&crate::graph::ConnState::CloseWait));
+        let mut signals = 0;
         for (id, _) in tree.nodes() {
             let doc = chain(&tree, &synth::header(), id, tree.last_ktime());
             check(&doc, &schema, "the document");
@@ -758,6 +779,13 @@ mod tests {
                 if !p["end"].is_null() {
                     check(&p["end"], &defs["end"], "an end");
                 }
+                for g in p["signals"].as_array().unwrap() {
+                    check(g, &defs["signal"], "a signal");
+                    signals += 1;
+                }
+                for g in p["signals_sent"].as_array().unwrap() {
+                    check(g, &defs["sent_signal"], "a signal sent");
+                }
                 for c in p["connections"].as_array().unwrap() {
                     check(c, &defs["connection"], "a connection");
                     let states = defs["connection"]["properties"]["state"]["enum"]
@@ -767,6 +795,7 @@ mod tests {
                 }
             }
         }
+        assert!(signals > 0, "the demo has a signal to check");
     }
 
     #[test]

@@ -15,6 +15,11 @@ use crate::ui::format;
 /// At most this many characters of a command line.
 const ARGV_MAX: usize = 100;
 
+/// How a process running when the journal began is said to have started.
+const SEEDED: &str = "running before causeway began";
+/// The same, in a chain whose first file read continues an earlier one.
+const SEEDED_CONTINUED: &str = "running when the journal file began";
+
 /// The chain document `doc` as text, ending with a newline.
 pub fn summary(doc: &Value) -> String {
     let empty = Vec::new();
@@ -59,9 +64,9 @@ pub fn summary(doc: &Value) -> String {
     out.push('\n');
     // A rotated journal's later file began with what was running then.
     let seeded = if doc["continued"] == Value::Bool(true) {
-        "running when the journal file began"
+        SEEDED_CONTINUED
     } else {
-        "running before causeway began"
+        SEEDED
     };
     // (process, its guide, the guide of the lines under it, its depth)
     let mut stack: Vec<(usize, String, String, usize)> = tops
@@ -937,5 +942,19 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         let text = text_of(&msgs, pkill.pid);
         let line = format!("sent SIGTERM to {} worker at", w.pid);
         assert!(text.contains(&line), "{text}");
+    }
+
+    /// docs/chain.md shows what `--text` says of a process running when
+    /// the journal (or a rotated journal's file) began, as it says it.
+    #[test]
+    fn the_documented_start_wordings_are_the_ones_written() {
+        let doc = include_str!("../../docs/chain.md")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for said in [SEEDED, SEEDED_CONTINUED] {
+            let line = format!("({said}, running)");
+            assert!(doc.contains(&line), "docs/chain.md lacks {line}");
+        }
     }
 }

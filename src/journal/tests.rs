@@ -565,8 +565,8 @@ fn bytes_encoding_is_lossless() {
 }
 
 /// The shipped schema and the writer agree: every line the writer produces
-/// has the fields the schema requires for its type, and only types the
-/// schema knows.
+/// has the fields the schema requires for its type, only fields and types
+/// the schema knows, and of a field of a few values one it lists.
 #[test]
 fn written_lines_have_what_the_schema_requires() {
     let schema: serde_json::Value =
@@ -592,11 +592,20 @@ fn written_lines_have_what_the_schema_requires() {
             let f = req.as_str().unwrap();
             assert!(v.get(f).is_some(), "{ty} line lacks required {f}: {v}");
         }
-        for f in v.as_object().unwrap().keys() {
-            assert!(
-                def["properties"].get(f).is_some(),
-                "{ty} line has {f}, unknown to the schema"
-            );
+        for (f, value) in v.as_object().unwrap() {
+            let Some(prop) = def["properties"].get(f) else {
+                panic!("{ty} line has {f}, unknown to the schema");
+            };
+            // A field of a few values has one the schema lists.
+            if let Some(values) = prop["enum"].as_array() {
+                assert!(
+                    values.contains(value),
+                    "{ty} line's {f} {value}: not in the schema's enum"
+                );
+            }
+            if let Some(c) = prop.get("const") {
+                assert_eq!(value, c, "{ty} line's {f}");
+            }
         }
     }
 }
