@@ -11,6 +11,10 @@
 # Needs root (to record) and tmux.
 # Usage: bench/export_pause.sh N ROUNDS BIN...
 set -euo pipefail
+if [ $# -lt 3 ]; then
+	echo "usage: bench/export_pause.sh N ROUNDS BIN... (e.g. 40000 2 target/release/causeway)" >&2
+	exit 2
+fi
 cd "$(dirname "$0")/.."
 n="$1" rounds="$2"
 shift 2

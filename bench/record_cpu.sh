@@ -6,8 +6,12 @@
 # (the journal writer, named after the binary; the ring reader,
 # `causeway-probe`).
 # Medians over the rounds. Needs root.
-# Usage: bench/record_cpu.sh [CYCLES] [ROUNDS] BIN...
+# Usage: bench/record_cpu.sh CYCLES ROUNDS BIN...
 set -euo pipefail
+if [ $# -lt 3 ]; then
+	echo "usage: bench/record_cpu.sh CYCLES ROUNDS BIN... (e.g. 120000 3 target/release/causeway)" >&2
+	exit 2
+fi
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --example net_churn
 churn="${CARGO_TARGET_DIR:-target}/release/examples/net_churn"

@@ -6,6 +6,7 @@
 # start-up. Run it again with no holders (HOLDERS=0) for the idle cost.
 # Needs root and python3.
 # Usage: bench/sweep_cost.sh [CAUSEWAY_BIN] [CONNS] [HOLDERS] [SECONDS]
+# (positional: CAUSEWAY_BIN "" is the one built here, `"" 9000 6 65`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin causeway

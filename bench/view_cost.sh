@@ -10,6 +10,7 @@
 # 2 s before) over as long.
 # Needs root and tmux.
 # Usage: bench/view_cost.sh [BIN] [CYCLES] [ROUNDS]
+# (positional: BIN "" is the one built here, `"" 60000 10`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin causeway --example net_churn
