@@ -48,7 +48,8 @@ enum Command {
         /// Where to write the journal; `-` or nothing for stdout.
         #[arg(short, long, value_name = "FILE|-")]
         output: Option<PathBuf>,
-        /// Stop after this long (e.g. 30s, 5m, 1h); otherwise on Ctrl-C or SIGTERM.
+        /// Stop after this long (e.g. 30s, 5m, 1h, 1m30s, 1.5s; a bare number is
+        /// seconds); otherwise on Ctrl-C or SIGTERM.
         #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
         /// Once the journal reaches SIZE (e.g. 100M, 1G), rename it FILE.1 (older
