@@ -246,16 +246,17 @@ pub fn main() -> i32 {
         // sequences): written as any other message is. Help and the
         // version are clap's own.
         Err(e) if e.use_stderr() => {
-            for line in e.render().to_string().lines() {
-                say!("{line}");
+            match missing_process(&e) {
+                Some(line) => say!("{line}"),
+                None => {
+                    for line in e.render().to_string().lines() {
+                        say!("{line}");
+                    }
+                }
             }
             return 2;
         }
         Err(e) => {
-            if let Some(line) = missing_process(&e) {
-                say!("{line}");
-                return 2;
-            }
             let _ = e.print();
             return 0;
         }
