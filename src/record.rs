@@ -269,10 +269,14 @@ impl Fresh {
         Fresh(path.filter(absent).map(Path::to_path_buf))
     }
 
-    /// Removes the file if this run created it and it is still empty.
+    /// Removes the file if this run created it and it is still empty: not
+    /// when another recorder, started at the same moment, made it first
+    /// (this run was refused it).
     pub fn undo(&self) {
         if let Some(p) = &self.0 {
-            if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0)
+                && crate::journal::created_here(p)
+            {
                 if let Err(e) = std::fs::remove_file(p) {
                     log::warn!("removing the empty {}: {e}", p.display());
                 }

@@ -1013,3 +1013,107 @@ fn a_process_that_ended_between_two_recordings_is_not_shown_running() {
         "{line}"
     );
 }
+
+#[test]
+fn two_recorders_given_one_file_at_once_do_not_both_write_it() {
+    let test = "two_recorders_given_one_file_at_once_do_not_both_write_it";
+    if !probe_allowed(test) {
+        return;
+    }
+    // Started together, both found the file absent and wrote into it,
+    // each over the other, and both said they had recorded.
+    let dir = tempfile::tempdir().unwrap();
+    for rotate in [false, true] {
+        let out = dir.path().join(format!("race-{rotate}.jsonl"));
+        let start = || {
+            let mut c = Command::new(BIN);
+            c.args(["record", "--duration", "2s", "--output"]).arg(&out);
+            if rotate {
+                c.args(["--rotate", "100M"]);
+            }
+            c.stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (a, b) = (start(), start());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+        let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
+        assert_eq!(
+            ok,
+            1,
+            "one records, one is refused:\n{}\n{}",
+            said(&a),
+            said(&b)
+        );
+        let refused = if a.status.success() { &b } else { &a };
+        assert!(
+            said(refused).contains("another causeway is writing it"),
+            "{}",
+            said(refused)
+        );
+        assert_eq!(said(refused).lines().count(), 1, "{}", said(refused));
+        let loaded = causeway::journal::load(&out).unwrap();
+        assert!(
+            loaded.problems.is_empty(),
+            "rotate {rotate}: {:?}",
+            loaded.problems
+        );
+        assert!(!dir.path().join(format!("race-{rotate}.jsonl.1")).exists());
+    }
+}
+
+#[test]
+fn a_fifo_nothing_reads_is_refused_at_once() {
+    let test = "a_fifo_nothing_reads_is_refused_at_once";
+    if !probe_allowed(test) {
+        return;
+    }
+    // It waited in open() for a reader, past --duration and every signal.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let mut rec = Command::new(BIN)
+        .args(["record", "--duration", "1s", "--output"])
+        .arg(&fifo)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = rec.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = rec.kill();
+            let _ = rec.wait();
+            panic!("still waiting for a reader of the FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("a FIFO nothing reads"), "{err}");
+    // With a reader, it records into it.
+    let copy = dir.path().join("copy.jsonl");
+    let mut reader = Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::fs::File::create(&copy).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let rec = Command::new(BIN)
+        .args(["record", "--duration", "1s", "--output"])
+        .arg(&fifo)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        rec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    assert!(reader.wait().unwrap().success());
+    let loaded = causeway::journal::load(&copy).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}

@@ -100,14 +100,101 @@ pub fn wall_time(boot_time_ns: i64, ktime: u64) -> DateTime<Utc> {
 /// owner only: a journal holds every command line run on the host, and
 /// command lines carry secrets often enough. An existing file keeps its
 /// permissions, as a shell's `>` would.
+///
+/// A file is locked for as long as it is open ([`held_by_another`]): a
+/// second recorder given the same name at the same moment is refused
+/// before it truncates anything, instead of both writing into one file.
+/// A FIFO must have a reader already: opening one without would wait for
+/// one, past every signal.
 pub fn create(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+        return open_fifo(path);
+    }
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(false)
         .mode(0o600)
+        .open(path)?;
+    if file.metadata()?.is_file() {
+        // SAFETY: flock(2) on a descriptor this function owns, with flags.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                std::io::Error::other("another causeway is writing it")
+            } else {
+                e
+            });
+        }
+        file.set_len(0)?;
+        let m = file.metadata()?;
+        if let Ok(mut made) = CREATED.lock() {
+            made.push((
+                std::os::unix::fs::MetadataExt::dev(&m),
+                std::os::unix::fs::MetadataExt::ino(&m),
+            ));
+        }
+    }
+    Ok(file)
+}
+
+/// The journal files [`create`] made or took in this process, by device
+/// and inode.
+static CREATED: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether the file at `path` is one [`create`] opened in this process
+/// (not another recorder's, made at the same moment).
+pub fn created_here(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    CREATED
+        .lock()
+        .is_ok_and(|made| made.contains(&(m.dev(), m.ino())))
+}
+
+/// Opens a FIFO to write that a process reads already; otherwise says so.
+fn open_fifo(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                std::io::Error::other("a FIFO nothing reads: start its reader first")
+            } else {
+                e
+            }
+        })?;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl(2) reading and setting the flags of a descriptor this
+    // function owns: writes block again, as to any pipe.
+    let blocking = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !blocking {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// Whether another process holds the journal file `path` locked (a
+/// recorder writing it: see [`create`]).
+pub fn held_by_another(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // SAFETY: flock(2) on a descriptor this function owns, with flags; a
+    // shared lock taken is released as the file closes.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
 /// RFC 3339 with nanoseconds, UTC.

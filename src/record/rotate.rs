@@ -169,6 +169,14 @@ impl Rotation {
     /// aside first, as at a rotation, not overwritten.
     pub fn start(rotate: Rotate) -> Result<(Rotation, Out)> {
         let path = &rotate.path;
+        // Another recorder writing it: moving its file aside would leave
+        // it writing the renamed one, beside this one's.
+        if crate::journal::held_by_another(path) {
+            bail!(
+                "cannot record to {}: another causeway is writing it",
+                path.display()
+            );
+        }
         if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
             shift(path, rotate.keep).with_context(|| format!("moving {} aside", path.display()))?;
         }
