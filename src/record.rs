@@ -177,7 +177,10 @@ impl Summary {
             );
         }
         if self.lost > 0 {
-            s += &format!(", {} LOST (ring buffer full)", self.lost);
+            s += &format!(
+                ", {} LOST (ring buffer full)",
+                crate::ui::format::count(self.lost)
+            );
         }
         if self.write_failed {
             s += ", but writing it failed: its last lines are not in it";
@@ -718,7 +721,7 @@ mod tests {
             removed: 18,
             keep: 2,
             kept_events: 702,
-            lost: 5,
+            lost: 5_000,
             ..Summary::default()
         };
         assert_eq!(
@@ -726,7 +729,7 @@ mod tests {
             "recorded 4,080 processes (80 running at start, 4,000 started), \
              0 sockets open at start and 4,651 events in 21 files \
              (the oldest 18 removed by --keep 2: the 3 left hold 702 of the events), \
-             5 LOST (ring buffer full)"
+             5,000 LOST (ring buffer full)"
         );
         let one = Summary {
             files: 3,
@@ -748,7 +751,7 @@ mod tests {
             ..s
         };
         assert!(
-            all.said().contains("4,651 events in 3 files, 5 LOST"),
+            all.said().contains("4,651 events in 3 files, 5,000 LOST"),
             "{}",
             all.said()
         );

@@ -302,12 +302,11 @@ fn install_panic_hook() {
     });
 }
 
-fn enter() -> Result<(Guard, Term)> {
+/// Takes the terminal for the view; `without` says what does the view's
+/// work where there is no terminal.
+fn enter(without: &str) -> Result<(Guard, Term)> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!(
-            "the view needs a terminal (standard input and output are not both one); \
-             `causeway record` writes a journal without it"
-        );
+        bail!("the view needs a terminal (standard input and output are not both one); {without}");
     }
     install_panic_hook();
     if let Ok(mut t) = VIEW_THREAD.lock() {
@@ -631,7 +630,13 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
 
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
     let signals = Signals::register()?;
-    let (_guard, term) = enter()?;
+    let without = match app.source {
+        super::app::SourceKind::Live => "`causeway record` writes a journal without it",
+        super::app::SourceKind::Replay { .. } => {
+            "`causeway export FILE PID --text` draws a process's chain without it"
+        }
+    };
+    let (_guard, term) = enter(without)?;
     // Never dropped: ratatui's Terminal shows the cursor when dropped and
     // prints with `eprintln!` if that fails, which panics when the
     // terminal has closed (and that panic, on the way out, aborted). The
