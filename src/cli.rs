@@ -377,6 +377,15 @@ fn run(cli: Cli) -> Result<()> {
                 None => tree.find_pid(pid),
             }
             .ok_or_else(|| anyhow::anyhow!(not_found(&tree, pid, start, &name)))?;
+            // Records the kernel could not deliver: the chain may lack
+            // events of that time (the view's status bar says LOST).
+            let lost = tree.stats().lost;
+            if lost > 0 {
+                say!(
+                    "causeway: {name}: {} records were lost while it was recorded (the ring buffer was full): the chain may lack events",
+                    crate::ui::format::count(lost)
+                );
+            }
             // The journal's last event; a journal of the /proc scan alone
             // has none, and then its newest process stands in.
             let newest = tree.nodes().map(|(_, n)| n.first_seen).max();

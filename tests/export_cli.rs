@@ -521,3 +521,32 @@ fn a_name_with_escape_sequences_is_written_out_not_acted_on() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
 }
+
+#[test]
+fn a_chain_from_a_journal_that_lost_records_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sh = s.spawn(init, 0, "/bin/sh", &["sh"]);
+    s.lost(66_831);
+    s.exit(sh, init, causeway::event::ExitStatus::Code(0));
+    let j = write_journal(dir.path(), "lossy.jsonl", &s.messages);
+    let out = export(&[j.to_str().unwrap(), &sh.pid.to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("lossy.jsonl: 66,831 records were lost while it was recorded"),
+        "{err}"
+    );
+    // Not for one that lost none.
+    let mut s = synth::Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let sh = s.spawn(init, 0, "/bin/sh", &["sh"]);
+    let j = write_journal(dir.path(), "whole.jsonl", &s.messages);
+    let out = export(&[j.to_str().unwrap(), &sh.pid.to_string()]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
