@@ -304,6 +304,7 @@ mod tests {
             cgroup,
             comm: "x".into(),
             exe: vec![],
+            exe_deleted: false,
             argv: vec![],
             argv_truncated: false,
             defunct: None,

@@ -319,13 +319,40 @@ pub fn signal_name(signal: i32) -> String {
 /// One exec: the program a process became.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct ExecInfo {
-    /// The path as given to execve (bytes: Linux paths need not be UTF-8).
+    /// The path as given to execve (bytes: Linux paths need not be UTF-8):
+    /// maybe relative, a symlink, `/proc/self/fd/3`. For the program a
+    /// process ran when causeway began, `/proc/PID/exe`'s path, as `file`.
     pub exe: Vec<u8>,
+    /// The file the kernel executed, by its path from its mount
+    /// namespace's root, symlinks resolved (`/usr/bin/python3.11`,
+    /// `/memfd:payload`); for a `#!` script, its interpreter. Empty when
+    /// not known (a journal written before causeway recorded it). One that
+    /// does not begin with `/` is the end of a path the probe cut.
+    pub file: Vec<u8>,
+    /// The file had no links when it was executed (or, for one running
+    /// when causeway began, when it was listed): deleted, or a memfd.
+    pub deleted: bool,
     pub argv: Vec<Vec<u8>>,
     /// The kernel held more argv than the probe copies.
     pub argv_truncated: bool,
     /// The thread that called exec, when it was not the group leader.
     pub old_tid: u32,
+}
+
+impl ExecInfo {
+    /// The file it runs: `file` when known, else the path given to exec.
+    pub fn program(&self) -> &[u8] {
+        if self.file.is_empty() {
+            &self.exe
+        } else {
+            &self.file
+        }
+    }
+
+    /// Ran a memfd (`memfd_create`): a program with no file on any disk.
+    pub fn memfd(&self) -> bool {
+        self.deleted && self.file.starts_with(b"/memfd:")
+    }
 }
 
 /// Transport protocol of a connection.
@@ -725,7 +752,11 @@ pub struct SeedProcess {
     pub gid: u32,
     pub cgroup: u64,
     pub comm: Comm,
+    /// What `/proc/PID/exe` names, without the ` (deleted)` it adds to a
+    /// file with no links.
     pub exe: Vec<u8>,
+    /// That file had no links when listed: deleted, or a memfd.
+    pub exe_deleted: bool,
     pub argv: Vec<Vec<u8>>,
     /// Its arguments were longer than the probe keeps of an exec's
     /// ([`crate::bpf::ARGS_LEN`]): `argv` holds the first of them, the last
@@ -1002,6 +1033,7 @@ mod tests {
             cgroup: 0,
             comm: Comm::new(),
             exe: Vec::new(),
+            exe_deleted: false,
             argv: Vec::new(),
             argv_truncated: false,
             defunct: None,

@@ -850,3 +850,131 @@ fn children_left_running_are_handed_to_init_or_the_nearest_subreaper() {
     assert_eq!(now_under(orphan), truth.1);
     assert_ne!(now_under(orphan), Some(std::process::id()));
 }
+
+/// Whether `n` ran a program with `marker` its first argument.
+fn ran_with(n: &causeway::graph::Node, marker: &str) -> bool {
+    n.execs
+        .iter()
+        .any(|x| x.info.argv.get(1).map(Vec::as_slice) == Some(marker.as_bytes()))
+}
+
+/// The process that ran a program with `marker` its first argument, and
+/// that exec's record.
+fn exec_of(tree: &CausalTree, marker: &str) -> (NodeId, causeway::event::ExecInfo) {
+    let (id, n) = tree
+        .nodes()
+        .find(|(_, n)| ran_with(n, marker))
+        .unwrap_or_else(|| panic!("{marker} not captured"));
+    (id, n.current_exec().cloned().expect("an exec"))
+}
+
+/// Done once the process that ran a program with `marker` its first
+/// argument has exited.
+fn ended(marker: &str) -> impl Fn(&CausalTree) -> bool + use<> {
+    let marker = marker.to_string();
+    move |t: &CausalTree| {
+        t.nodes()
+            .any(|(_, n)| n.exit.is_some() && ran_with(n, &marker))
+    }
+}
+
+#[test]
+fn an_exec_by_a_relative_path_is_named_by_the_file_the_kernel_ran() {
+    if !probe_allowed("an_exec_by_a_relative_path_is_named_by_the_file_the_kernel_ran") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("rel");
+    std::fs::copy("/bin/true", dir.path().join(&name)).unwrap();
+    let marker = unique("relative");
+    let script = format!("cd '{}' && ./{name} {marker}", dir.path().display());
+    let cap = capture(
+        move || assert!(sh(&script).success()),
+        ended(&marker),
+        Duration::from_secs(15),
+    );
+    let (id, exec) = exec_of(&cap.tree, &marker);
+    assert_eq!(exec.exe, format!("./{name}").as_bytes());
+    // Absolute, where the kernel found it: the cwd was not recorded.
+    let real = std::fs::canonicalize(dir.path().join(&name)).unwrap();
+    assert_eq!(exec.file, real.as_os_str().as_encoded_bytes());
+    assert!(!exec.deleted);
+    assert_eq!(cap.tree.node(id).display_name(), name);
+}
+
+#[test]
+fn an_exec_of_a_deleted_file_is_marked_deleted() {
+    if !probe_allowed("an_exec_of_a_deleted_file_is_marked_deleted") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("gone");
+    let path = dir.path().join(&name);
+    std::fs::copy("/bin/true", &path).unwrap();
+    let marker = unique("deleted");
+    // Opened, unlinked, then run by its descriptor (fexecve): deleted
+    // before it ran.
+    let code = format!(
+        "import os\nfd = os.open({path:?}, os.O_RDONLY)\nos.unlink({path:?})\n\
+         os.execve(fd, [{name:?}, {marker:?}], {{}})\n",
+        path = path.display().to_string(),
+    );
+    let cap = capture(
+        move || {
+            let st = Command::new("python3")
+                .arg("-c")
+                .arg(code)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        },
+        ended(&marker),
+        Duration::from_secs(15),
+    );
+    let (id, exec) = exec_of(&cap.tree, &marker);
+    let real = std::fs::canonicalize(dir.path()).unwrap().join(&name);
+    assert_eq!(exec.file, real.as_os_str().as_encoded_bytes());
+    assert!(exec.deleted, "{exec:?}");
+    assert!(!exec.memfd());
+    assert_eq!(cap.tree.node(id).display_name(), name);
+}
+
+#[test]
+fn a_memfd_exec_is_named_by_its_memfd_and_its_disguise_is_told() {
+    if !probe_allowed("a_memfd_exec_is_named_by_its_memfd_and_its_disguise_is_told") {
+        return;
+    }
+    let name = unique("payload");
+    let marker = unique("memfd");
+    let code = format!(
+        "import os\nfd = os.memfd_create({name:?})\n\
+         os.write(fd, open('/bin/true', 'rb').read())\n\
+         os.execv('/proc/self/fd/%d' % fd, ['[kworker/u4:2]', {marker:?}])\n"
+    );
+    let cap = capture(
+        move || {
+            let st = Command::new("python3")
+                .arg("-c")
+                .arg(code)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        },
+        ended(&marker),
+        Duration::from_secs(15),
+    );
+    let (id, exec) = exec_of(&cap.tree, &marker);
+    assert!(exec.exe.starts_with(b"/proc/self/fd/"), "{exec:?}");
+    assert_eq!(exec.file, format!("/memfd:{name}").as_bytes());
+    assert!(exec.deleted && exec.memfd(), "{exec:?}");
+    assert_eq!(cap.tree.node(id).display_name(), format!("memfd:{name}"));
+    assert_eq!(
+        causeway::graph::run_as(&exec),
+        Some(causeway::graph::RunAs::Disguise("[kworker/u4:2]".into()))
+    );
+    // Its comm is the path's last part, `3`: no rename.
+    assert!(!causeway::graph::renamed_exec(
+        &exec,
+        cap.tree.node(id).comm.as_str()
+    ));
+}

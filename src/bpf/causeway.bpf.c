@@ -259,6 +259,83 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* How many names of a path, and mounts crossed, the probe walks. */
+#define PATH_DEPTH 32
+
+/* Where a walk up a path is (see file_path). */
+struct walk {
+	struct cw_exec *e;
+	struct dentry *d;
+	struct mount *m;
+	struct dentry *root;
+	__u32 off;
+	__u32 flags;
+};
+
+/* One step up: from a mount's root to the point it is mounted on in its
+ * parent mount, or from a name to its directory, the name written. 1 when
+ * done. A bpf_loop() callback: verified once, not once per path through
+ * the steps before it. */
+static long walk_step(__u32 i, void *ctx)
+{
+	struct walk *w = ctx;
+	/* Locals: BPF_CORE_READ relocates all of the expression it is given. */
+	struct dentry *d = w->d, *parent;
+	struct mount *m = w->m, *up;
+	long n;
+
+	if (d == w->root) {
+		up = BPF_CORE_READ(m, mnt_parent);
+		if (!up || up == m)
+			return 1;
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = up;
+		w->root = BPF_CORE_READ(up, mnt.mnt_root);
+		return 0;
+	}
+	if (w->off >= CW_FILE_LEN) {
+		w->flags |= CW_FILE_CUT;
+		return 1;
+	}
+	/* At most CW_FILE_LEN - 1 + CW_NAME_LEN: within `file`. */
+	n = bpf_probe_read_kernel_str(&w->e->file[w->off & (CW_FILE_LEN - 1)],
+				      CW_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	w->d = parent;
+	/* The last step left names unwritten. */
+	if (i == PATH_DEPTH - 1)
+		w->flags |= CW_FILE_CUT;
+	return 0;
+}
+
+/* The path of `f` into `e->file`, its own name first (see struct cw_exec),
+ * as d_path() walks it: up the dentries to the mount's root, then on from
+ * the point it is mounted on in its parent mount, until the mount
+ * namespace's root. A file of an internal mount (a memfd: its dentry its
+ * own parent) is named by its own name alone, as d_path() names it.
+ * Marked unlinked when it has no links (i_nlink 0). */
+static __always_inline void file_path(struct cw_exec *e, struct file *f)
+{
+	struct vfsmount *vm = f->f_path.mnt;
+	struct walk w = {
+		.e = e,
+		.d = f->f_path.dentry,
+		/* container_of(vm, struct mount, mnt), relocated. */
+		.m = (void *)vm - bpf_core_field_offset(struct mount, mnt),
+		.root = vm->mnt_root,
+		.flags = f->f_inode->i_nlink ? 0 : CW_FILE_UNLINKED,
+	};
+
+	bpf_loop(PATH_DEPTH, walk_step, &w, 0);
+	e->file_len = w.off;
+	e->file_flags = w.flags;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
@@ -277,6 +354,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      bprm->filename);
 	e->filename_len = n > 0 ? n - 1 : 0;
+	file_path(e, bprm->file);
 
 	mm = p->mm;
 	arg_start = mm->arg_start;

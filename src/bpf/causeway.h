@@ -7,6 +7,10 @@
 #define CW_COMM_LEN 16
 #define CW_FILENAME_LEN 256
 #define CW_ARGS_LEN 4096
+/* Room for the executed file's path, and for one name more past it: a
+ * name is copied whole or not at all (see struct cw_exec). */
+#define CW_FILE_LEN 256
+#define CW_NAME_LEN 256
 
 enum cw_kind {
 	CW_FORK = 1,
@@ -43,6 +47,10 @@ struct cw_fork {
 	struct cw_header h;
 };
 
+/* Flags of the executed file (cw_exec.file_flags). */
+#define CW_FILE_UNLINKED 1 /* no links (i_nlink 0): deleted, or a memfd */
+#define CW_FILE_CUT 2 /* more names above those given: deeper or longer */
+
 struct cw_exec {
 	struct cw_header h;
 	__u32 old_tid;
@@ -50,7 +58,16 @@ struct cw_exec {
 	__u32 args_len;
 	__u32 args_truncated;
 	__u32 filename_len;
+	/* The path as given to exec (relative, a symlink, /dev/fd/3). */
 	__u8 filename[CW_FILENAME_LEN];
+	/* The file the kernel executed (for a #! script, its interpreter):
+	 * the names of its path from its mount namespace's root, the file's
+	 * own name first, each NUL-terminated; `file_len` bytes. None when
+	 * the file's name is its file system's root's. */
+	__u32 file_len;
+	__u32 file_flags;
+	__u8 file[CW_FILE_LEN + CW_NAME_LEN];
+	/* Last: user space sizes its argument limit by it. */
 	__u8 args[CW_ARGS_LEN];
 };
 

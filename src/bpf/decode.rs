@@ -111,6 +111,29 @@ pub fn split_args(area: &[u8]) -> Vec<Vec<u8>> {
     body.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
 }
 
+// Executed file flags, as in causeway.h.
+const CW_FILE_UNLINKED: u32 = 1;
+const CW_FILE_CUT: u32 = 2;
+
+/// The executed file's path from the probe's names of it (its own name
+/// first, each NUL-terminated: see `struct cw_exec`): `/a/b/c`, or `b/c`
+/// when the probe had no room for all of them. Empty for none.
+fn file_path(names: &[u8], len: u32, flags: u32) -> Vec<u8> {
+    let names = &names[..(len as usize).min(names.len())];
+    let names = names.strip_suffix(&[0]).unwrap_or(names);
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut path = Vec::with_capacity(names.len() + 1);
+    for (i, name) in names.rsplit(|&b| b == 0).enumerate() {
+        if i > 0 || flags & CW_FILE_CUT == 0 {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name);
+    }
+    path
+}
+
 /// Decodes one ring-buffer record.
 pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
     // Every record starts with its kind; all but a close with a header.
@@ -130,6 +153,8 @@ pub fn decode(data: &[u8]) -> Result<Message, DecodeError> {
             let args_len = (e.args_len as usize).min(e.args.len());
             EventKind::Exec(ExecInfo {
                 exe: cstr(&e.filename[..name_len]).to_vec(),
+                file: file_path(&e.file, e.file_len, e.file_flags),
+                deleted: e.file_flags & CW_FILE_UNLINKED != 0,
                 argv: split_args(&e.args[..args_len]),
                 argv_truncated: e.args_truncated != 0,
                 old_tid: if e.old_tid == h.tid { 0 } else { e.old_tid },
@@ -288,6 +313,42 @@ mod tests {
         );
         assert!(!x.argv_truncated);
         assert_eq!(x.old_tid, 105);
+        // No names of the file given: not known.
+        assert!(x.file.is_empty());
+        assert!(!x.deleted);
+    }
+
+    #[test]
+    fn the_executed_file_is_its_names_reversed() {
+        let mut e = cw_exec {
+            h: header(CW_EXEC),
+            ..Default::default()
+        };
+        let names = b"python3.11\0bin\0usr\0";
+        e.file[..names.len()].copy_from_slice(names);
+        e.file_len = names.len() as u32;
+        let exec = |e: &cw_exec| match decode(&bytes(e)) {
+            Ok(Message::Event(ev)) => match ev.kind {
+                EventKind::Exec(x) => x,
+                _ => panic!("not an exec"),
+            },
+            _ => panic!("not an event"),
+        };
+        let x = exec(&e);
+        assert_eq!(x.file, b"/usr/bin/python3.11");
+        assert!(!x.deleted && !x.memfd());
+        // A memfd: its one name, no links.
+        let names = b"memfd:payload\0";
+        e.file = [0; 512];
+        e.file[..names.len()].copy_from_slice(names);
+        e.file_len = names.len() as u32;
+        e.file_flags = CW_FILE_UNLINKED;
+        let x = exec(&e);
+        assert_eq!(x.file, b"/memfd:payload");
+        assert!(x.deleted && x.memfd());
+        // Cut: the names it had room for, not said to begin at the root.
+        e.file_flags = CW_FILE_CUT;
+        assert_eq!(exec(&e).file, b"memfd:payload");
     }
 
     #[test]

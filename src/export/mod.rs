@@ -112,6 +112,8 @@ fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
         "first_exe": n.execs.first().filter(|_| n.execs.len() > 1).map(|e| encode_bytes(&e.info.exe)),
         "execs_seen": n.execs.len(),
         "exe": exec.map(|e| encode_bytes(&e.exe)),
+        "file": exec.filter(|e| !e.file.is_empty()).map(|e| encode_bytes(&e.file)),
+        "deleted": exec.is_some_and(|e| e.deleted),
         "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
         "end_time": n.exit_time.map(time),
     })
@@ -172,6 +174,9 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
                 "time": e.time.map(time),
                 "ktime": e.time,
                 "exe": encode_bytes(&e.info.exe),
+                "file": (!e.info.file.is_empty()).then(|| encode_bytes(&e.info.file)),
+                "deleted": e.info.deleted,
+                "memfd": e.info.memfd(),
                 "argv": e.info.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>(),
                 "argv_truncated": e.info.argv_truncated,
             })

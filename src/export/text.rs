@@ -159,8 +159,8 @@ fn program(p: &Value) -> String {
     // more than one); a process of the chain its `execs`.
     let execs = p["execs"].as_array();
     let last = match execs.and_then(|e| e.last()) {
-        Some(e) => base(&e["exe"]),
-        None => base(&p["exe"]),
+        Some(e) => base(program_of(e)),
+        None => base(program_of(p)),
     };
     let last = format::name(last.unwrap_or(comm));
     // How many programs it ran (a peer from a chain written before
@@ -174,7 +174,7 @@ fn program(p: &Value) -> String {
         Vec::len,
     );
     let first = match execs.map(Vec::as_slice) {
-        Some([first, _, ..]) => base(&first["exe"]),
+        Some([first, _, ..]) => base(program_of(first)),
         Some(_) => None,
         None if ran >= 2 => base(&p["first_exe"]),
         None => None,
@@ -188,6 +188,52 @@ fn program(p: &Value) -> String {
     format!("{first}{via}{last}")
 }
 
+/// The file an exec (or a peer's last one) ran: its `file` when known
+/// (the kernel's, symlinks resolved), else its `exe`; as the view names it.
+fn program_of(exec: &Value) -> &Value {
+    if exec["file"].is_null() {
+        &exec["exe"]
+    } else {
+        &exec["file"]
+    }
+}
+
+/// After the name of what process `p` ran last: ` (deleted)` when that
+/// file had no links, and the name it was run as when not its own (see
+/// [`crate::graph::run_as`]): ` (as sh)`, ` (argv0 [kworker/u4:2])`.
+fn run_as(p: &Value) -> String {
+    let exec = match p["execs"].as_array() {
+        Some(execs) => match execs.last() {
+            Some(e) => e,
+            None => return String::new(),
+        },
+        None => p,
+    };
+    let mut out = String::new();
+    if exec["deleted"] == Value::Bool(true) {
+        out.push_str(" (deleted)");
+    }
+    let info = crate::event::ExecInfo {
+        exe: decode_bytes(&exec["exe"]).unwrap_or_default(),
+        file: decode_bytes(&exec["file"]).unwrap_or_default(),
+        argv: (exec["argv"].as_array().into_iter().flatten())
+            .take(2)
+            .filter_map(decode_bytes)
+            .collect(),
+        ..Default::default()
+    };
+    match crate::graph::run_as(&info) {
+        Some(crate::graph::RunAs::Alias(name)) => {
+            let _ = write!(out, " (as {})", format::text(name.as_bytes(), 40));
+        }
+        Some(crate::graph::RunAs::Disguise(name)) => {
+            let _ = write!(out, " (argv0 {})", format::text(name.as_bytes(), 40));
+        }
+        None => {}
+    }
+    out
+}
+
 /// The name process `p` gave itself, when it renamed itself (see
 /// [`crate::graph::renamed`]) after the last program it ran, or (never
 /// exec'd) after it was forked running `forked_as`.
@@ -198,12 +244,17 @@ fn renamed_to(p: &Value, forked_as: Option<&[u8]>) -> Option<String> {
             .then(|| format::text(comm.as_bytes(), 40));
     }
     let exec = p["execs"].as_array()?.last()?;
-    let exe = decode_bytes(&exec["exe"])?;
     let argv: Vec<Vec<u8>> = (exec["argv"].as_array().into_iter().flatten())
         .take(2)
         .filter_map(decode_bytes)
         .collect();
-    crate::graph::renamed(&exe, &argv, comm).then(|| format::text(comm.as_bytes(), 40))
+    let info = crate::event::ExecInfo {
+        exe: decode_bytes(&exec["exe"])?,
+        file: decode_bytes(&exec["file"]).unwrap_or_default(),
+        argv,
+        ..Default::default()
+    };
+    crate::graph::renamed_exec(&info, comm).then(|| format::text(comm.as_bytes(), 40))
 }
 
 /// What process `p` was when it opened a connection at `start`, when that
@@ -264,7 +315,7 @@ fn process_line(p: &Value, parent: Option<&Value>, seeded: &str) -> String {
             );
         }
         None => {
-            let _ = write!(line, "{} {}", p["pid"], program(p));
+            let _ = write!(line, "{} {}{}", p["pid"], program(p), run_as(p));
         }
     }
     // Renamed itself (what top shows; maybe a disguise).
@@ -670,6 +721,43 @@ causeway chain of pid 1001 on testhost, as of 2026-01-01T00:01:40.022000000Z (ti
         assert!(
             text.contains(&format!("(peer {} bash→python3)", srv.pid)),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_fileless_program_and_a_disguise_are_said_in_its_line() {
+        let (s, [_, shell, x, memfd]) = synth::fileless();
+        let text = text_of(&s.messages, memfd.pid);
+        let line = format!(
+            "▶ {} python3.11→memfd:payload (deleted) (argv0 [kworker/u4:2])  -q",
+            memfd.pid
+        );
+        assert!(text.contains(&line), "{text}");
+        assert!(!text.contains("(comm"), "{text}");
+        let text = text_of(&s.messages, x.pid);
+        assert!(
+            text.contains(&format!("▶ {} x (deleted)  300", x.pid)),
+            "{text}"
+        );
+        let text = text_of(&s.messages, shell.pid);
+        assert!(
+            text.contains(&format!("▶ {} dash (as sh)  -c true", shell.pid)),
+            "{text}"
+        );
+        // The chain's JSON says it too.
+        let tree = CausalTree::from_messages(&s.messages);
+        let doc = super::super::chain(
+            &tree,
+            &synth::header(),
+            tree.find(memfd).unwrap(),
+            tree.last_ktime(),
+        );
+        let exec = doc["processes"][1]["execs"][1].clone();
+        assert_eq!(exec["file"], "/memfd:payload");
+        assert_eq!(exec["exe"], "/proc/self/fd/3");
+        assert_eq!(
+            (exec["deleted"].clone(), exec["memfd"].clone()),
+            (true.into(), true.into())
         );
     }
 

@@ -216,12 +216,76 @@ impl Node {
 }
 
 /// The basename of `exec`'s program, or `comm` when none is known, made
-/// [`printable`](crate::event::printable).
+/// [`printable`](crate::event::printable). The program is the file the
+/// kernel executed when it is known (see [`ExecInfo::program`]), as the
+/// /proc listing at start names one: the same process is named the same
+/// whether seen exec'd or listed (`python3.11`, `dash`, `memfd:payload`),
+/// the name it was run as beside it (see [`run_as`]).
 pub fn display_name(exec: Option<&ExecInfo>, comm: &Comm) -> String {
     match exec {
-        Some(exec) if !exec.exe.is_empty() => printable_name(basename(&exec.exe)),
+        Some(exec) if !exec.program().is_empty() => printable_name(basename(exec.program())),
         _ => crate::event::printable(comm.as_str()),
     }
+}
+
+/// The name a program was run as (its `argv[0]`, what `ps` shows), when it
+/// is not the program's own name: to show beside that name.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum RunAs {
+    /// A command name or path, unrelated to the file's name: a symlink's
+    /// name (`sh` for `dash`, `ls` for `busybox`, `vi` for `vim.basic`),
+    /// a script's interpreter as its `#!` line names it, or a name
+    /// `exec -a` gave. Its last part, as a shell would run it.
+    Alias(String),
+    /// Not a command's name at all (brackets, spaces, colons), nor the
+    /// program's name with more after it: a process passing for another,
+    /// `[kworker/u4:2]` for `python3.11`. Whole.
+    Disguise(String),
+}
+
+/// What `argv[0]` says beside the name of the program `exec` ran (see
+/// [`RunAs`]); `None` when it names the program: its name or a cut of it,
+/// either way (`python3` for `python3.11`), a login shell's `-bash`, or
+/// the name and more after a separator (`sshd: alice [priv]`, `nginx:
+/// worker process`). Where the file the kernel ran is not known (a
+/// journal written before causeway recorded it), nor for a script, whose
+/// `argv[0]` is its interpreter and the program named its path.
+pub fn run_as(exec: &ExecInfo) -> Option<RunAs> {
+    let arg0 = exec.argv.first()?;
+    if exec.file.is_empty() && exec.argv.get(1) == Some(&exec.exe) {
+        return None;
+    }
+    let name = basename(exec.program());
+    if arg0.is_empty() || name.is_empty() {
+        return None;
+    }
+    let arg0 = arg0.strip_prefix(b"-").unwrap_or(arg0);
+    let names_it = |said: &[u8]| {
+        (said.starts_with(name)
+            && said[name.len()..]
+                .first()
+                .is_none_or(|c| !c.is_ascii_alphanumeric()))
+            || (!said.is_empty() && name.starts_with(said))
+    };
+    if names_it(basename(arg0)) || names_it(arg0) {
+        return None;
+    }
+    let plain = arg0
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || b"._+-@/".contains(&c));
+    Some(if plain {
+        RunAs::Alias(printable_name(basename(arg0)))
+    } else {
+        RunAs::Disguise(printable_name(arg0))
+    })
+}
+
+/// [`renamed`] for a process running `exec`: its comm is neither the
+/// program's name, nor that of the path it was exec'd by (`3` for
+/// `/proc/self/fd/3`), nor a name it was run as.
+pub fn renamed_exec(exec: &ExecInfo, comm: &str) -> bool {
+    renamed(&exec.exe, &exec.argv, comm)
+        && (exec.file.is_empty() || renamed(&exec.file, &exec.argv, comm))
 }
 
 /// A name's bytes as [`display_name`] shows them: bytes that are not
@@ -483,7 +547,7 @@ impl CausalTree {
         }
         let p = n.parent_id()?;
         match self.program_at(p, n.start()) {
-            Some(e) if !e.exe.is_empty() => Some(basename(&e.exe)),
+            Some(e) if !e.program().is_empty() => Some(basename(e.program())),
             _ => Some(self.node(p).comm.as_str().as_bytes()),
         }
     }
@@ -622,6 +686,8 @@ impl CausalTree {
                 time: None,
                 info: ExecInfo {
                     exe: seed.exe.clone(),
+                    file: seed.exe.clone(),
+                    deleted: seed.exe_deleted,
                     argv: seed.argv.clone(),
                     argv_truncated: seed.argv_truncated,
                     old_tid: 0,
@@ -720,7 +786,7 @@ impl CausalTree {
         // Renamed itself since its exec (an exec names it anew, below).
         if named && node.renamed_at.is_none() && !matches!(ev.kind, EventKind::Exec(_)) {
             if let Some(e) = node.execs.last() {
-                if renamed(&e.info.exe, &e.info.argv, node.comm.as_str()) {
+                if renamed_exec(&e.info, node.comm.as_str()) {
                     node.renamed_at = Some(ev.ktime);
                 }
             }
@@ -935,7 +1001,7 @@ impl CausalTree {
         let Some(e) = node.execs.last().filter(|e| e.time.is_none_or(|x| x <= t)) else {
             return;
         };
-        if renamed(&e.info.exe, &e.info.argv, comm.as_str()) {
+        if renamed_exec(&e.info, comm.as_str()) {
             node.comm = comm;
             node.renamed_at = Some(t);
         }

@@ -48,6 +48,8 @@ impl Script {
     fn exec(&mut self, p: ProcKey, tid: u32, parent: ProcKey, exe: &str, argv: &[&str]) {
         let info = ExecInfo {
             exe: exe.as_bytes().to_vec(),
+            file: Vec::new(),
+            deleted: false,
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
             argv_truncated: false,
             old_tid: if tid == p.pid { 0 } else { tid },
@@ -1264,4 +1266,80 @@ fn a_rename_is_the_leaders_and_dated_and_a_threads_name_is_not_one() {
     s.exec(py, init, 0, "/usr/bin/sleep", &["sleep", "1"]);
     let tree = CausalTree::from_messages(&s.messages);
     assert_eq!(tree.node(tree.find(py).unwrap()).renamed_at, None);
+}
+
+#[test]
+fn a_program_is_named_by_its_file_listed_or_exec_d_and_what_it_ran_as_beside() {
+    use crate::ui::synth;
+    let (s, [py, shell, x, memfd]) = synth::fileless();
+    let tree = CausalTree::from_messages(&s.messages);
+    let name = |k: ProcKey| tree.node(tree.find(k).unwrap()).display_name();
+    let listed = |pid: u32| tree.node(tree.find_pid(pid).unwrap()).display_name();
+    // The same program, listed at start and seen exec'd: one name.
+    assert_eq!(
+        (listed(500), name(py)),
+        ("python3.11".into(), "python3.11".into())
+    );
+    assert_eq!(name(shell), "dash");
+    assert_eq!((name(x), listed(600)), ("x".into(), "old".into()));
+    assert_eq!(name(memfd), "memfd:payload");
+    let exec = |k: ProcKey| {
+        tree.node(tree.find(k).unwrap())
+            .current_exec()
+            .unwrap()
+            .clone()
+    };
+    assert!(exec(x).deleted && !exec(x).memfd());
+    assert!(exec(memfd).memfd());
+    let listed_exec = tree
+        .node(tree.find_pid(600).unwrap())
+        .current_exec()
+        .unwrap();
+    assert!(listed_exec.deleted);
+    // What each was run as, beside its name.
+    let as_of = |file: &str, argv: &[&str]| {
+        run_as(&ExecInfo {
+            exe: b"/given".to_vec(),
+            file: file.as_bytes().to_vec(),
+            argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            ..Default::default()
+        })
+    };
+    let alias = |n: &str| Some(RunAs::Alias(n.into()));
+    let none: Option<RunAs> = None;
+    assert_eq!(as_of("/usr/bin/python3.11", &["python3", "app.py"]), none);
+    assert_eq!(as_of("/usr/bin/python3.11", &["/usr/bin/python3"]), none);
+    assert_eq!(as_of("/usr/bin/bash", &["-bash"]), none, "a login shell");
+    assert_eq!(as_of("/usr/sbin/sshd", &["sshd: alice [priv]"]), none);
+    assert_eq!(as_of("/usr/sbin/nginx", &["nginx: worker process"]), none);
+    assert_eq!(as_of("/usr/bin/dash", &["sh", "-c", "x"]), alias("sh"));
+    assert_eq!(
+        as_of("/usr/bin/dash", &["/bin/sh", "/opt/run.sh"]),
+        alias("sh"),
+        "a script"
+    );
+    assert_eq!(as_of("/usr/bin/busybox", &["ls", "/tmp"]), alias("ls"));
+    assert_eq!(as_of("/usr/bin/mawk", &["awk"]), alias("awk"));
+    assert_eq!(as_of("/usr/bin/python3.11", &[]), none);
+    // Passing for another: not a command's name.
+    let disguise = |n: &str| Some(RunAs::Disguise(n.into()));
+    assert_eq!(
+        as_of("/usr/bin/python3.11", &["[kworker/u4:2]"]),
+        disguise("[kworker/u4:2]")
+    );
+    assert_eq!(
+        as_of("/memfd:payload", &["kworker/0:1"]),
+        disguise("kworker/0:1")
+    );
+    // Not known what file ran (an older journal): a script's interpreter
+    // is no alias of it.
+    let old = ExecInfo {
+        exe: b"/opt/run.sh".to_vec(),
+        argv: vec![b"/bin/sh".to_vec(), b"/opt/run.sh".to_vec()],
+        ..Default::default()
+    };
+    assert_eq!(run_as(&old), None);
+    // A comm from the path exec'd (`3` of /proc/self/fd/3) is no rename.
+    assert!(!renamed_exec(&exec(memfd), "3"));
+    assert!(renamed_exec(&exec(memfd), "kworker/0:1"));
 }

@@ -1012,6 +1012,10 @@ struct Raw {
     cgroup: Option<u64>,
     comm: Option<String>,
     exe: Option<JBytes>,
+    /// An `exec` line's: the file the kernel executed.
+    executed: Option<JBytes>,
+    /// An `exec` or `process` line's: that file had no links.
+    deleted: Option<bool>,
     argv: Option<Vec<JBytes>>,
     argv_truncated: Option<bool>,
     old_tid: Option<u32>,
@@ -1110,6 +1114,8 @@ fn parse_message(raw: Raw) -> Result<Option<Message>, String> {
         "fork" => EventKind::Fork,
         "exec" => EventKind::Exec(ExecInfo {
             exe: raw.exe.clone().map(|b| b.0).unwrap_or_default(),
+            file: raw.executed.clone().map(|b| b.0).unwrap_or_default(),
+            deleted: raw.deleted.unwrap_or(false),
             argv: raw
                 .argv
                 .clone()
@@ -1191,6 +1197,7 @@ fn seed(raw: Raw) -> Result<SeedProcess, String> {
         cgroup: raw.cgroup.unwrap_or(0),
         comm: raw.comm.as_deref().map(Comm::from).unwrap_or_default(),
         exe: raw.exe.map(|b| b.0).unwrap_or_default(),
+        exe_deleted: raw.deleted.unwrap_or(false),
         argv: raw
             .argv
             .map(|a| a.into_iter().map(|b| b.0).collect())

@@ -72,6 +72,7 @@ fn sample() -> Vec<Message> {
             cgroup: 1,
             comm: "init".into(),
             exe: b"/sbin/init".to_vec(),
+            exe_deleted: true,
             argv: vec![b"/sbin/init".to_vec(), b"splash".to_vec()],
             argv_truncated: true,
             defunct: None,
@@ -83,6 +84,8 @@ fn sample() -> Vec<Message> {
         ev(EventKind::Fork),
         ev(EventKind::Exec(ExecInfo {
             exe: b"/tmp/\xff\xfebin".to_vec(),
+            file: b"/memfd:\xff\xfebin".to_vec(),
+            deleted: true,
             argv: vec![b"a".to_vec(), vec![], b"\x80\n\"x\"".to_vec()],
             argv_truncated: true,
             old_tid: 43,
@@ -667,6 +670,7 @@ fn the_files_of_a_rotated_journal_read_as_one_in_time_order() {
                 cgroup: 42,
                 comm: "x".into(),
                 exe: b"/usr/bin/x".to_vec(),
+                exe_deleted: false,
                 argv: vec![b"x".to_vec()],
                 argv_truncated: false,
                 defunct: None,
@@ -1486,4 +1490,26 @@ fn a_recording_in_which_nothing_happened_is_read_from_when_it_began() {
     let tree = CausalTree::from_messages(&loaded.messages);
     assert!(!tree.node(tree.find(sleep).unwrap()).is_alive());
     assert!(tree.node(tree.find(init).unwrap()).is_alive());
+}
+
+#[test]
+fn an_exec_line_without_the_file_it_ran_loads_and_says_it_not_known() {
+    // As written before causeway recorded the file.
+    let old = br#"{"type":"exec","time":"2026-01-01T00:00:00Z","ktime":5,"pid":7,"tid":7,"start":3,"ppid":1,"pstart":1,"uid":0,"gid":0,"cgroup":1,"comm":"x","exe":"./x","argv":["./x"],"argv_truncated":false,"old_tid":0}"#;
+    let mut bytes = write(&[]);
+    bytes.extend_from_slice(old);
+    bytes.push(b'\n');
+    let loaded = read(&bytes[..]).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let Some(Message::Event(ev)) = loaded.messages.last() else {
+        panic!("not read: {:?}", loaded.messages);
+    };
+    let EventKind::Exec(x) = &ev.kind else {
+        panic!("not an exec")
+    };
+    assert_eq!(
+        (x.exe.as_slice(), x.file.as_slice(), x.deleted),
+        (&b"./x"[..], &b""[..], false)
+    );
+    assert_eq!(x.program(), b"./x");
 }

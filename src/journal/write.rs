@@ -464,6 +464,9 @@ fn seed_line(line: &mut Vec<u8>, p: &SeedProcess) {
     json_str(line, &p.comm);
     line.extend_from_slice(br#","exe":"#);
     json_bytes(line, &p.exe);
+    if p.exe_deleted {
+        line.extend_from_slice(br#","deleted":true"#);
+    }
     line.extend_from_slice(br#","argv":"#);
     json_argv(line, &p.argv);
     if p.argv_truncated {
@@ -562,6 +565,13 @@ fn event_fields(line: &mut Vec<u8>, clock: &mut WallClock, idents: &mut Idents, 
         EventKind::Exec(x) => {
             line.extend_from_slice(br#","exe":"#);
             json_bytes(line, &x.exe);
+            if !x.file.is_empty() {
+                line.extend_from_slice(br#","executed":"#);
+                json_bytes(line, &x.file);
+            }
+            if x.deleted {
+                line.extend_from_slice(br#","deleted":true"#);
+            }
             line.extend_from_slice(br#","argv":"#);
             json_argv(line, &x.argv);
             bool_field(line, br#","argv_truncated":"#, x.argv_truncated);

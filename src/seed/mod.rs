@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 pub mod sockets;
@@ -26,6 +27,27 @@ fn cgroup_id(proc_dir: &Path, cache: &mut HashMap<String, u64>) -> u64 {
     let id = crate::cgroups::v2_root().map_or(0, |root| crate::cgroups::id_at(root, path));
     cache.insert(path.to_string(), id);
     id
+}
+
+/// The file a process runs (`/proc/PID/exe`), and whether it has no links
+/// (deleted, or a memfd): the path without the ` (deleted)` the kernel
+/// adds then. Told by the file's own link count, not by the name, which a
+/// file may have been given. Empty for a kernel thread, or one that
+/// exited.
+fn executable(proc_dir: &Path) -> (Vec<u8>, bool) {
+    let link = proc_dir.join("exe");
+    let Ok(path) = fs::read_link(&link) else {
+        return (Vec::new(), false);
+    };
+    let mut path = path.into_os_string().into_vec();
+    // The magic link opens the file itself, deleted or not.
+    let deleted = fs::metadata(&link).is_ok_and(|m| m.nlink() == 0);
+    if deleted {
+        if let Some(kept) = path.strip_suffix(b" (deleted)") {
+            path.truncate(kept.len());
+        }
+    }
+    (path, deleted)
 }
 
 /// Reads every process in `/proc` that started no later than `until`
@@ -59,10 +81,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
         let argv_truncated = cmdline.len() > ARGS_LEN;
         cmdline.truncate(ARGS_LEN);
         let argv = split_args(&cmdline);
-        let exe = p
-            .exe()
-            .map(|p| p.as_os_str().as_bytes().to_vec())
-            .unwrap_or_default();
+        let (exe, exe_deleted) = executable(&dir);
         let ppid = u32::try_from(st.ppid).unwrap_or(0);
         let parent = (ppid != 0).then(|| {
             let start = starts.get(&st.ppid).copied().unwrap_or(0);
@@ -91,6 +110,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
             cgroup: cgroup_id(&dir, &mut cgroups),
             comm: Comm::from(st.comm.as_str()),
             exe,
+            exe_deleted,
             argv,
             argv_truncated,
             defunct,
@@ -108,6 +128,7 @@ fn scan_dir(proc: &Path, until: u64) -> Vec<SeedProcess> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     #[test]
     fn this_process_is_found_with_its_parent() {
@@ -159,5 +180,31 @@ mod tests {
             .find(|s| s.proc.pid == std::process::id())
             .unwrap();
         assert!(!me.argv_truncated);
+    }
+
+    #[test]
+    fn a_program_deleted_while_it_runs_is_listed_by_its_path_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x (deleted)"); // a name that says so is no proof
+        let other = dir.path().join("kept");
+        std::fs::copy("/bin/sleep", &path).unwrap();
+        std::fs::copy("/bin/sleep", &other).unwrap();
+        let mut gone = std::process::Command::new(&path).arg("30").spawn().unwrap();
+        let mut kept = std::process::Command::new(&other)
+            .arg("30")
+            .spawn()
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let seeds = scan(u64::MAX);
+        let _ = (gone.kill(), kept.kill());
+        let _ = (gone.wait(), kept.wait());
+        let find = |pid: u32| seeds.iter().find(|s| s.proc.pid == pid).expect("listed");
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        let g = find(gone.id());
+        assert_eq!(g.exe, real.join("x (deleted)").as_os_str().as_bytes());
+        assert!(g.exe_deleted);
+        let k = find(kept.id());
+        assert_eq!(k.exe, real.join("kept").as_os_str().as_bytes());
+        assert!(!k.exe_deleted);
     }
 }

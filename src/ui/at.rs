@@ -91,7 +91,18 @@ impl NodeAt<'_> {
             return None;
         }
         let exec = self.current_exec()?;
-        crate::graph::renamed(&exec.exe, &exec.argv, comm).then(|| crate::event::printable(comm))
+        crate::graph::renamed_exec(exec, comm).then(|| crate::event::printable(comm))
+    }
+
+    /// What it was run as by then, when not its program's name (see
+    /// [`crate::graph::run_as`]).
+    pub fn run_as(&self) -> Option<crate::graph::RunAs> {
+        crate::graph::run_as(self.current_exec()?)
+    }
+
+    /// The program it ran by then had no links (deleted, or a memfd).
+    pub fn deleted(&self) -> bool {
+        self.current_exec().is_some_and(|e| e.deleted)
     }
 
     /// What it ran last by then.

@@ -23,7 +23,9 @@ use std::net::{IpAddr, SocketAddr};
 use super::at::{conn_end, conn_state};
 use super::format;
 use crate::event::{Direction, ExitStatus, Failure, errno_name, signal_name};
-use crate::graph::{ConnState, Connection, Node, basename, display_name};
+use crate::graph::{
+    ConnState, Connection, Node, RunAs, basename, display_name, run_as as run_as_of,
+};
 
 /// A parsed search.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,9 +228,19 @@ impl Query {
             let run_as = e.info.argv.first().and_then(|a| {
                 let name = basename(a);
                 let name = name.strip_prefix(b"-").unwrap_or(name);
-                (name != basename(&e.info.exe)).then(|| String::from_utf8_lossy(name))
+                (name != basename(e.info.program())).then(|| String::from_utf8_lossy(name))
             });
-            has(&display_name(Some(&e.info), &node.comm)) || run_as.is_some_and(|a| has(&a))
+            // A deleted program is found as its row shows it:
+            // `memfd:payload (deleted)`; a disguise whole.
+            let mut name = display_name(Some(&e.info), &node.comm);
+            if e.info.deleted {
+                name.push_str(" (deleted)");
+            }
+            let disguise = match run_as_of(&e.info) {
+                Some(RunAs::Disguise(d)) => Some(d),
+                _ => None,
+            };
+            has(&name) || run_as.is_some_and(|a| has(&a)) || disguise.is_some_and(|d| has(&d))
         })
     }
 

@@ -20,7 +20,9 @@ use crate::event::{
     Direction, ExitStatus, Failure, ProcKey, Protocol, SignalInfo, errno_name, printable,
     signal_name,
 };
-use crate::graph::{ConnCounts, ConnId, ConnState, Node, NodeId, ParentLink, printable_name};
+use crate::graph::{
+    ConnCounts, ConnId, ConnState, Node, NodeId, ParentLink, RunAs, printable_name,
+};
 
 /// Widths of the tree pane's right-hand columns.
 const USER_W: usize = 8;
@@ -487,6 +489,24 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         Span::styled(format::name(at.display_name()), name_style),
         Part::Name,
     ));
+    // Its program had no file left (deleted, a memfd): fileless. Kept
+    // whole, as a marker is.
+    if at.deleted() {
+        left.push((Span::styled(" (deleted)", t.alert()), Part::Keep));
+    }
+    // Run as another name: a symlink's (`dash (as sh)`), or passing for
+    // another process (`(argv0 [kworker/u4:2])`).
+    match at.run_as() {
+        Some(RunAs::Alias(name)) => left.push((
+            Span::styled(format!(" (as {name})"), t.dim()),
+            Part::Free(")"),
+        )),
+        Some(RunAs::Disguise(name)) => left.push((
+            Span::styled(format!(" (argv0 {name})"), t.alert()),
+            Part::Free(")"),
+        )),
+        None => {}
+    }
     // Renamed itself: what top shows, and maybe a disguise.
     if let Some(comm) = at.renamed_to(app.at) {
         left.push((
@@ -1173,10 +1193,34 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ]));
     }
     if let Some(exec) = at.current_exec() {
-        if !exec.exe.is_empty() {
-            lines.push(Line::from(vec![
+        if !exec.program().is_empty() {
+            // The file the kernel ran, and the path it was exec'd by when
+            // that says something else (relative, a symlink, /dev/fd/3).
+            let mut exe = vec![
                 label(app, "exe"),
-                Span::raw(format::text(&exec.exe, ARGV_MAX)),
+                Span::raw(format::text(exec.program(), ARGV_MAX)),
+            ];
+            if exec.memfd() {
+                exe.push(Span::styled(
+                    " (deleted: a memfd, a program with no file on disk)",
+                    t.alert(),
+                ));
+            } else if exec.deleted {
+                exe.push(Span::styled(" (deleted)", t.alert()));
+            }
+            if !exec.file.is_empty() && exec.file != exec.exe {
+                exe.push(Span::styled("  exec'd as ", t.label()));
+                exe.push(Span::raw(format::text(&exec.exe, ARGV_MAX)));
+            }
+            lines.push(Line::from(exe));
+        }
+        if let Some(RunAs::Disguise(name)) = at.run_as() {
+            lines.push(Line::from(vec![
+                label(app, "argv0"),
+                Span::styled(
+                    format!("{name}  (not its program's name: passing for another)"),
+                    t.alert(),
+                ),
             ]));
         }
         // At most a quarter of the pane (three lines at least), so that
@@ -1211,7 +1255,8 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
                 .map_or_else(|| "before start".to_string(), |k| clock(app, k));
             lines.push(Line::from(vec![
                 Span::styled(format!("  {when:<12} "), t.dim()),
-                Span::raw(format::text(&e.info.exe, 512)),
+                Span::raw(format::text(e.info.program(), 512)),
+                Span::styled(if e.info.deleted { " (deleted)" } else { "" }, t.alert()),
                 Span::styled(format!("  {}", format::argv(&e.info.argv, 200)), t.dim()),
             ]));
         }

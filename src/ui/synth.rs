@@ -103,11 +103,29 @@ impl Synth {
                 .first()
                 .map(|a| format!("/usr/bin/{a}").into_bytes())
                 .unwrap_or_default(),
+            exe_deleted: false,
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
             argv_truncated: false,
             defunct: None,
             groups: Default::default(),
         }));
+        key
+    }
+
+    /// A process the scan listed running `exe` (as `/proc/PID/exe` names
+    /// it), `deleted` when that file had no links.
+    pub fn seed_exe(
+        &mut self,
+        (pid, parent): (u32, Option<ProcKey>),
+        comm: &str,
+        (exe, deleted): (&str, bool),
+        argv: &[&str],
+    ) -> ProcKey {
+        let key = self.seed(pid, parent, comm, argv);
+        if let Some(Message::Seed(s)) = self.messages.last_mut() {
+            s.exe = exe.as_bytes().to_vec();
+            s.exe_deleted = deleted;
+        }
         key
     }
 
@@ -137,9 +155,27 @@ impl Synth {
     }
 
     pub fn exec(&mut self, proc: ProcKey, parent: ProcKey, uid: u32, exe: &str, argv: &[&str]) {
+        self.exec_file(proc, parent, uid, (exe, ""), false, argv);
+    }
+
+    /// An exec of `exe` (the path given) that ran `file` (as the probe
+    /// resolves it; "" for not known, as in an older journal), `deleted`
+    /// when it had no links.
+    pub fn exec_file(
+        &mut self,
+        proc: ProcKey,
+        parent: ProcKey,
+        uid: u32,
+        (exe, file): (&str, &str),
+        deleted: bool,
+        argv: &[&str],
+    ) {
+        // The kernel names it after the path given.
         let comm = exe.rsplit('/').next().unwrap_or(exe).to_string();
         let info = ExecInfo {
             exe: exe.as_bytes().to_vec(),
+            file: file.as_bytes().to_vec(),
+            deleted,
             argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
             argv_truncated: false,
             old_tid: 0,
@@ -155,6 +191,8 @@ impl Synth {
         let comm = String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned();
         let info = ExecInfo {
             exe: exe.to_vec(),
+            file: Vec::new(),
+            deleted: false,
             argv: argv.iter().map(|a| a.to_vec()).collect(),
             argv_truncated: false,
             old_tid: 0,
@@ -417,6 +455,76 @@ pub fn renamed_miner() -> (Synth, ProcKey, ProcKey) {
     let miner = s.spawn(init, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
     s.renamed((miner, init), "kworker/0:1", 9);
     (s, init, miner)
+}
+
+/// What processes ran, as the kernel has it, under init: `python3` listed
+/// at start (pid 500, as `/proc/PID/exe` names it, `python3.11`) and one
+/// seen exec'd; `sh -c` (`dash`), a login shell, sshd's privileged child,
+/// a script; `./x` deleted before it ran, and one listed at start whose
+/// file was deleted (pid 600); a python3 that exec'd a memfd as
+/// `[kworker/u4:2]`. The synth, and the keys: the exec'd python3, the
+/// shell, the deleted `x`, the memfd.
+pub fn fileless() -> (Synth, [ProcKey; 4]) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    s.seed_exe(
+        (500, Some(init)),
+        "python3",
+        ("/usr/bin/python3.11", false),
+        &["python3", "app.py"],
+    );
+    s.seed_exe(
+        (600, Some(init)),
+        "old",
+        ("/tmp/drill/old", true),
+        &["./old", "300"],
+    );
+    let run = |s: &mut Synth, (exe, file): (&str, &str), deleted: bool, argv: &[&str]| {
+        let k = s.fork(init, "systemd", 0);
+        s.exec_file(k, init, 0, (exe, file), deleted, argv);
+        k
+    };
+    let py = run(
+        &mut s,
+        ("/usr/bin/python3", "/usr/bin/python3.11"),
+        false,
+        &["python3", "app.py"],
+    );
+    let shell = run(
+        &mut s,
+        ("/bin/sh", "/usr/bin/dash"),
+        false,
+        &["sh", "-c", "true"],
+    );
+    run(&mut s, ("/bin/bash", "/usr/bin/bash"), false, &["-bash"]);
+    run(
+        &mut s,
+        ("/usr/sbin/sshd", "/usr/sbin/sshd"),
+        false,
+        &["sshd: alice [priv]"],
+    );
+    run(
+        &mut s,
+        ("/opt/run.sh", "/usr/bin/dash"),
+        false,
+        &["/bin/sh", "/opt/run.sh"],
+    );
+    let x = run(&mut s, ("./x", "/tmp/drill/x"), true, &["./x", "300"]);
+    let memfd = run(
+        &mut s,
+        ("/usr/bin/python3", "/usr/bin/python3.11"),
+        false,
+        &["python3", "-c", "…"],
+    );
+    s.exec_file(
+        memfd,
+        init,
+        0,
+        ("/proc/self/fd/3", "/memfd:payload"),
+        true,
+        &["[kworker/u4:2]", "-q"],
+    );
+    (s, [py, shell, x, memfd])
 }
 
 /// An orphan init adopted before causeway began: `python3 kw.py` (pid

@@ -1151,3 +1151,25 @@ fn stepping_through_a_process_says_how_each_ended() {
         "{ended:?}"
     );
 }
+
+#[test]
+fn search_finds_deleted_and_fileless_programs_and_a_disguise() {
+    let (s, [_, shell, x, memfd]) = synth::fileless();
+    let mut app = replay(s.messages, vec![]);
+    app.handle(Action::First);
+    type_search(&mut app, "memfd:");
+    assert_eq!(pid_of(&app), Some(memfd.pid));
+    type_search(&mut app, "(deleted)");
+    let first = pid_of(&app);
+    app.handle(Action::SearchNext);
+    let second = pid_of(&app);
+    app.handle(Action::SearchNext);
+    let third = pid_of(&app);
+    let mut found = vec![first, second, third];
+    found.sort();
+    assert_eq!(found, vec![Some(600), Some(x.pid), Some(memfd.pid)]);
+    type_search(&mut app, "[kworker/u4");
+    assert_eq!(pid_of(&app), Some(memfd.pid));
+    type_search(&mut app, "dash");
+    assert_eq!(pid_of(&app), Some(shell.pid));
+}

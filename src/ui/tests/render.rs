@@ -1880,3 +1880,72 @@ fn a_port_scan_is_summarised_per_host() {
     );
     assert!(row("→ 10.0.0.9:5432 tcp").contains("×2  2 refused"), "{s}");
 }
+
+#[test]
+fn a_deleted_program_and_a_disguise_stand_out_and_an_alias_does_not() {
+    let (s, [py, shell, x, memfd]) = synth::fileless();
+    let mut app = replay(s.messages, vec![]);
+    let buf = draw(&mut app, 200, 30);
+    let scr = screen(&buf);
+    let row = |k: ProcKey| {
+        scr.lines()
+            .find(|l| l.split_whitespace().nth(2) == Some(&k.pid.to_string()))
+            .unwrap_or_else(|| panic!("{scr}"))
+            .to_string()
+    };
+    assert!(
+        row(py).contains(&format!("{} python3.11  app.py", py.pid)),
+        "{scr}"
+    );
+    assert!(
+        scr.contains("500 python3.11  app.py"),
+        "listed the same: {scr}"
+    );
+    assert!(
+        row(shell).contains(&format!("{} dash (as sh)  -c true", shell.pid)),
+        "{scr}"
+    );
+    assert!(
+        row(x).contains(&format!("{} x (deleted)  300", x.pid)),
+        "{scr}"
+    );
+    assert!(scr.contains("600 old (deleted)  300"), "{scr}");
+    assert!(
+        row(memfd).contains(&format!(
+            "{} python3.11→memfd:payload (deleted) (argv0 [kworker/u4:2])  -q",
+            memfd.pid
+        )),
+        "{scr}"
+    );
+    // No note for a login shell, sshd's child, a name cut.
+    assert!(
+        scr.contains(" bash  ") && !scr.contains("bash (as"),
+        "{scr}"
+    );
+    assert!(scr.contains(" sshd ") && !scr.contains("sshd (a"), "{scr}");
+    assert_eq!(Some(cell_at(&buf, " (deleted)").fg), app.theme.alert().fg);
+    assert_eq!(Some(cell_at(&buf, " (argv0 [kw").fg), app.theme.alert().fg);
+    let alias = cell_at(&buf, " (as sh)");
+    assert!(alias.modifier.contains(Modifier::DIM));
+    assert_ne!(Some(alias.fg), app.theme.alert().fg);
+    // The detail: the file, deleted and what it is, the path exec'd, the
+    // disguise.
+    select_pid(&mut app, memfd.pid);
+    let scr = screen(&draw(&mut app, 200, 40));
+    assert!(
+        scr.contains(
+            "exe      /memfd:payload (deleted: a memfd, a program with no file on disk)  exec'd as"
+        ) && scr.contains("│/proc/self/fd/3"),
+        "{scr}"
+    );
+    assert!(
+        scr.contains("argv0    [kworker/u4:2]  (not its program's name"),
+        "{scr}"
+    );
+    select_pid(&mut app, x.pid);
+    let scr = screen(&draw(&mut app, 200, 40));
+    assert!(
+        scr.contains("exe      /tmp/drill/x (deleted)  exec'd as ./x"),
+        "{scr}"
+    );
+}
