@@ -259,6 +259,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* How many names of a path, and mounts crossed, the probe walks. */
 #define PATH_DEPTH 32
 
@@ -279,18 +281,23 @@ struct walk {
 static long walk_step(__u32 i, void *ctx)
 {
 	struct walk *w = ctx;
-	/* Locals: BPF_CORE_READ relocates all of the expression it is given. */
-	struct dentry *d = w->d, *parent;
-	struct mount *m = w->m, *up;
+	/* Typed again (the walk's pointers lose their type on the stack, and
+	 * the mount's in container_of's arithmetic): read with plain loads,
+	 * each checked by the kernel, not a helper call apiece. */
+	struct dentry *d = bpf_rdonly_cast(w->d, bpf_core_type_id_kernel(struct dentry));
+	struct mount *m = bpf_rdonly_cast(w->m, bpf_core_type_id_kernel(struct mount));
+	struct dentry *parent;
+	struct mount *up;
 	long n;
 
-	if (d == w->root) {
-		up = BPF_CORE_READ(m, mnt_parent);
-		if (!up || up == m)
+	if ((unsigned long)d == (unsigned long)w->root) {
+		up = m->mnt_parent;
+		if (!up || (unsigned long)up == (unsigned long)w->m)
 			return 1;
-		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->d = m->mnt_mountpoint;
 		w->m = up;
-		w->root = BPF_CORE_READ(up, mnt.mnt_root);
+		m = bpf_rdonly_cast(up, bpf_core_type_id_kernel(struct mount));
+		w->root = m->mnt.mnt_root;
 		return 0;
 	}
 	if (w->off >= CW_FILE_LEN) {
@@ -299,12 +306,12 @@ static long walk_step(__u32 i, void *ctx)
 	}
 	/* At most CW_FILE_LEN - 1 + CW_NAME_LEN: within `file`. */
 	n = bpf_probe_read_kernel_str(&w->e->file[w->off & (CW_FILE_LEN - 1)],
-				      CW_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+				      CW_NAME_LEN, d->d_name.name);
 	if (n <= 0)
 		return 1;
 	w->off += n;
-	parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d)
+	parent = d->d_parent;
+	if (!parent || (unsigned long)parent == (unsigned long)d)
 		return 1;
 	w->d = parent;
 	/* The last step left names unwritten. */
