@@ -340,13 +340,21 @@ pub struct ExecInfo {
 }
 
 impl ExecInfo {
-    /// The file it runs: `file` when known, else the path given to exec.
+    /// The program it runs, as it is named: `file` when known, else the
+    /// path given to exec; for a `#!` script, the script (`./backup.sh`,
+    /// not the `dash` that runs it: what an operator knows it by).
     pub fn program(&self) -> &[u8] {
-        if self.file.is_empty() {
+        if self.file.is_empty() || self.script() {
             &self.exe
         } else {
             &self.file
         }
+    }
+
+    /// Exec'd as a `#!` script: the kernel ran its interpreter (`file`)
+    /// and gave it the script's path, the path exec'd, as `argv[1]`.
+    pub fn script(&self) -> bool {
+        self.argv.get(1) == Some(&self.exe) && self.argv.first() != Some(&self.exe)
     }
 
     /// Ran a memfd (`memfd_create`): a program with no file on any disk.

@@ -189,9 +189,13 @@ fn program(p: &Value) -> String {
 }
 
 /// The file an exec (or a peer's last one) ran: its `file` when known
-/// (the kernel's, symlinks resolved), else its `exe`; as the view names it.
+/// (the kernel's, symlinks resolved), else its `exe`; a `#!` script by
+/// its own path (see [`crate::event::ExecInfo::program`]); as the view
+/// names it.
 fn program_of(exec: &Value) -> &Value {
-    if exec["file"].is_null() {
+    let argv = &exec["argv"];
+    let script = argv.get(1) == Some(&exec["exe"]) && argv.get(0) != Some(&exec["exe"]);
+    if exec["file"].is_null() || script {
         &exec["exe"]
     } else {
         &exec["file"]

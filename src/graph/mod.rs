@@ -252,7 +252,7 @@ pub enum RunAs {
 /// `argv[0]` is its interpreter and the program named its path.
 pub fn run_as(exec: &ExecInfo) -> Option<RunAs> {
     let arg0 = exec.argv.first()?;
-    if exec.file.is_empty() && exec.argv.get(1) == Some(&exec.exe) {
+    if exec.script() {
         return None;
     }
     let name = basename(exec.program());

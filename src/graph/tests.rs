@@ -1343,3 +1343,31 @@ fn a_program_is_named_by_its_file_listed_or_exec_d_and_what_it_ran_as_beside() {
     assert!(!renamed_exec(&exec(memfd), "3"));
     assert!(renamed_exec(&exec(memfd), "kworker/0:1"));
 }
+
+#[test]
+fn a_script_is_named_by_itself_not_its_interpreter() {
+    let exec = |exe: &str, file: &str, argv: &[&str]| ExecInfo {
+        exe: exe.into(),
+        file: file.into(),
+        argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
+    // Run by its #! line: the kernel ran dash, and gave it the script.
+    let script = exec(
+        "./backup.sh",
+        "/usr/bin/dash",
+        &["/bin/sh", "./backup.sh", "--all"],
+    );
+    assert!(script.script());
+    assert_eq!(script.program(), b"./backup.sh");
+    assert_eq!(
+        display_name(Some(&script), &Comm::from("backup.sh")),
+        "backup.sh"
+    );
+    assert_eq!(run_as(&script), None);
+    // The shell given the script to run: the shell is the program.
+    let typed = exec("/bin/sh", "/usr/bin/dash", &["sh", "./backup.sh"]);
+    assert!(!typed.script());
+    assert_eq!(display_name(Some(&typed), &Comm::from("sh")), "dash");
+    assert_eq!(run_as(&typed), Some(RunAs::Alias("sh".into())));
+}
