@@ -790,6 +790,25 @@ pub struct Groups {
 }
 
 impl SeedProcess {
+    /// A process listed by its identity and name alone, under no parent
+    /// (made-up scenarios: tests, the demo).
+    pub fn bare(proc: ProcKey, comm: &str) -> SeedProcess {
+        SeedProcess {
+            proc,
+            parent: None,
+            uid: 0,
+            gid: 0,
+            cgroup: 1,
+            comm: comm.into(),
+            exe: Vec::new(),
+            exe_deleted: false,
+            argv: Vec::new(),
+            argv_truncated: false,
+            defunct: None,
+            groups: Groups::default(),
+        }
+    }
+
     /// Whether init adopted it (`init`: pid 1's groups): its parent is pid
     /// 1 and init did not start it. An orphan: a daemon that double-forked,
     /// a job whose shell exited. Who started it is not known.

@@ -752,20 +752,7 @@ mod tests {
             .position(|m| m.ktime().is_some_and(|t| t >= cut - 2_000_000))
             .unwrap();
         let scanned = ProcKey::new(99, 20_000_000);
-        let scan = Message::Seed(crate::event::SeedProcess {
-            proc: scanned,
-            parent: None,
-            uid: 0,
-            gid: 0,
-            cgroup: 1,
-            comm: "init".into(),
-            exe: Vec::new(),
-            exe_deleted: false,
-            argv: Vec::new(),
-            argv_truncated: false,
-            defunct: None,
-            groups: Default::default(),
-        });
+        let scan = Message::Seed(crate::event::SeedProcess::bare(scanned, "init"));
         let mut feed = vec![scan];
         feed.extend(all[feed_from..].iter().cloned());
         let mut tree = crate::graph::CausalTree::new();
@@ -824,22 +811,8 @@ mod tests {
 
     #[test]
     fn a_stopped_recordings_gap_is_told_by_the_feeds_opening() {
-        let seed = |pid: u32| {
-            Message::Seed(crate::event::SeedProcess {
-                proc: ProcKey::new(pid, 1),
-                parent: None,
-                uid: 0,
-                gid: 0,
-                cgroup: 1,
-                comm: "x".into(),
-                exe: Vec::new(),
-                exe_deleted: false,
-                argv: Vec::new(),
-                argv_truncated: false,
-                defunct: None,
-                groups: Default::default(),
-            })
-        };
+        let seed =
+            |pid: u32| Message::Seed(crate::event::SeedProcess::bare(ProcKey::new(pid, 1), "x"));
         let socket = |cookie| {
             Message::Socket(crate::event::SeedSocket::tcp_for_test(
                 crate::event::Direction::Outbound,

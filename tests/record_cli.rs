@@ -877,23 +877,38 @@ fn unread_recorder() -> (std::process::Child, std::process::ChildStdout) {
 
 /// Waits for the recorder to give up on its output, saying so, with
 /// status 1, within a minute.
-fn gives_up_on_its_output((mut rec, _pipe): (std::process::Child, std::process::ChildStdout)) {
+fn gives_up_on_its_output((rec, _pipe): (std::process::Child, std::process::ChildStdout)) {
+    let (status, err) = ended_within(
+        rec,
+        Duration::from_secs(60),
+        "still writing to a pipe nobody reads, a minute after --duration",
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("stopped with events not written"), "{err}");
+}
+
+/// How `rec` ended, and its stderr (piped); killed, failing the test with
+/// `what`, if it runs past `limit`.
+fn ended_within(
+    mut rec: std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> (std::process::ExitStatus, String) {
     let start = Instant::now();
     let status = loop {
         if let Some(st) = rec.try_wait().unwrap() {
             break st;
         }
-        if start.elapsed() > Duration::from_secs(60) {
+        if start.elapsed() > limit {
             let _ = rec.kill();
             let _ = rec.wait();
-            panic!("still writing to a pipe nobody reads, a minute after --duration");
+            panic!("{what}");
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     };
     let mut err = String::new();
     rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("stopped with events not written"), "{err}");
+    (status, err)
 }
 
 /// A `sleep 1000` of this test's, killed when dropped (a test that fails
@@ -1072,26 +1087,17 @@ fn a_fifo_nothing_reads_is_refused_at_once() {
     let fifo = dir.path().join("fifo");
     let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(st.success());
-    let mut rec = Command::new(BIN)
+    let rec = Command::new(BIN)
         .args(["record", "--duration", "1s", "--output"])
         .arg(&fifo)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = rec.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = rec.kill();
-            let _ = rec.wait();
-            panic!("still waiting for a reader of the FIFO");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let (status, err) = ended_within(
+        rec,
+        Duration::from_secs(20),
+        "still waiting for a reader of the FIFO",
+    );
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("a FIFO nothing reads"), "{err}");
     // With a reader, it records into it.

@@ -276,14 +276,22 @@ fn word(s: String) -> String {
 pub fn state_short(exit: Option<ExitStatus>) -> String {
     match exit {
         None => "running".to_string(),
-        Some(ExitStatus::Code(c)) => format!("exit {c}"),
-        Some(ExitStatus::Signal {
+        Some(e) => status_said(e, " core"),
+    }
+}
+
+/// An end as `exit 1` or the signal's name, with `core` after it when it
+/// dumped core.
+fn status_said(exit: ExitStatus, core: &str) -> String {
+    match exit {
+        ExitStatus::Code(c) => format!("exit {c}"),
+        ExitStatus::Signal {
             signal,
             core_dumped,
-        }) => {
+        } => {
             let name = crate::event::signal_name(signal);
             if core_dumped {
-                format!("{name} core")
+                format!("{name}{core}")
             } else {
                 name
             }
@@ -376,18 +384,7 @@ pub fn children_ended(
 pub fn ended_short(exit: Option<ExitStatus>) -> String {
     match exit {
         None => "ended".to_string(),
-        Some(ExitStatus::Code(c)) => format!("exit {c}"),
-        Some(ExitStatus::Signal {
-            signal,
-            core_dumped,
-        }) => {
-            let name = crate::event::signal_name(signal);
-            if core_dumped {
-                format!("{name} (core dumped)")
-            } else {
-                name
-            }
-        }
+        Some(e) => status_said(e, " (core dumped)"),
     }
 }
 
