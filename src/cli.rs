@@ -236,6 +236,9 @@ fn missing_process(e: &clap::Error) -> Option<String> {
 
 /// Runs causeway with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
+    // SAFETY: first thing, before any thread is started: nothing reads or
+    // writes the environment meanwhile.
+    unsafe { std::env::remove_var("RUST_BACKTRACE") };
     // Before any thread starts, so that every thread has it blocked.
     crate::ui::term::hold_resize_signal();
     crate::logging::init();
@@ -261,16 +264,22 @@ pub fn main() -> i32 {
             return 0;
         }
     };
-    match run(cli) {
+    let status = match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            say!("causeway: {e:#}");
+            let line = crate::memory::explain(&e).unwrap_or_else(|| format!("{e:#}"));
+            say!("causeway: {line}");
             1
         }
-    }
+    };
+    // The view ended by SIGTERM, SIGHUP or SIGINT: the process ends by it
+    // too, now that the terminal is back and the journal finished.
+    crate::ui::term::end_by_caught_signal();
+    status
 }
 
 fn run(cli: Cli) -> Result<()> {
+    crate::memory::reserve()?;
     let live = Command::Live {
         record: None,
         rotate: None,
@@ -285,6 +294,9 @@ fn run(cli: Cli) -> Result<()> {
             history,
         } => {
             refuse_stdin(&history, "--history")?;
+            // From now until the process ends: the journal is finished and
+            // said after the view.
+            crate::ui::term::handle_signals()?;
             if let Some(r) = &record {
                 if let Some(h) = history.iter().find(|p| same_file(p, r)) {
                     anyhow::bail!(
@@ -411,6 +423,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Replay { files } => {
             refuse_stdin(&files, "replay")?;
+            crate::ui::term::handle_signals()?;
             let (loaded, order) = journal::load_all(&files)?;
             let summary = loaded.problem_summary();
             let name = crate::journal::files_name(&order);

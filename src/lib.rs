@@ -86,6 +86,7 @@ pub mod hash;
 pub mod journal;
 pub mod live;
 pub mod logging;
+pub mod memory;
 pub mod record;
 pub mod seed;
 pub mod ui;

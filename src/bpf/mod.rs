@@ -418,6 +418,12 @@ fn run(
         }
         0
     };
+    // libbpf maps each ring twice over, plus two pages: when the address
+    // space is too small for that, its error comes back garbled
+    // (`Unknown error -12`, and a panic in libbpf-rs's debug builds).
+    let two_pages = 2 * 4096;
+    let each = 2 * ring_size(rings.len()) as usize + two_pages;
+    crate::memory::room_for(each * rings.len()).context("setting up the ring buffer")?;
     let mut builder = RingBufferBuilder::new();
     for (i, ring) in rings.iter().enumerate() {
         let take = &take;

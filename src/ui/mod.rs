@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod at;
+pub mod fatal;
 pub mod find;
 pub mod format;
 pub mod keys;

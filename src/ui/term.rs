@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 use std::thread::JoinHandle;
 use std::thread::ThreadId;
@@ -141,15 +141,23 @@ fn write_restore() -> bool {
         return false;
     };
     let (done, wait) = crossbeam_channel::bounded(1);
+    let bytes = Arc::new(bytes);
+    let (theirs, mut mine) = (Arc::clone(&bytes), out.try_clone().ok());
     let write = move || {
-        let _ = out.write_all(&bytes);
+        let _ = out.write_all(&theirs);
         let _ = done.send(());
     };
-    std::thread::Builder::new()
+    match std::thread::Builder::new()
         .name("causeway-restore".into())
         .spawn(write)
-        .is_ok()
-        && wait.recv_timeout(restore_wait()).is_ok()
+    {
+        Ok(_) => wait.recv_timeout(restore_wait()).is_ok(),
+        // No thread to be had (memory running out): written from here,
+        // rather than leave the terminal in the view's modes.
+        Err(_) => mine
+            .as_mut()
+            .is_some_and(|out| out.write_all(&bytes).is_ok()),
+    }
 }
 
 /// Why the terminal refused a write of the screen's thread, once it did.
@@ -252,6 +260,7 @@ pub fn restore_terminal() {
         crate::TERMINAL_STALLED.store(true, Ordering::SeqCst);
     }
     crate::VIEW_ON_SCREEN.store(false, Ordering::SeqCst);
+    super::fatal::disarm();
 }
 
 /// Restores the terminal when dropped: on return, on error and on unwind.
@@ -312,6 +321,8 @@ fn enter(without: &str) -> Result<(Guard, Term)> {
     if let Ok(mut t) = VIEW_THREAD.lock() {
         *t = Some(std::thread::current().id());
     }
+    // The terminal's settings as they are, for a fatal signal to put back.
+    super::fatal::arm();
     enable_raw_mode().context("cannot put the terminal in raw mode")?;
     // From here on, the guard undoes whatever succeeded.
     ACTIVE.store(true, Ordering::SeqCst);
@@ -330,6 +341,21 @@ fn enter(without: &str) -> Result<(Guard, Term)> {
     Ok((guard, term))
 }
 
+/// Sets the view's modes again after the process was stopped and resumed
+/// (raw mode, the alternate screen, mouse reports, no cursor), and has the
+/// next frame drawn in full.
+fn reenter(term: &mut Term) -> Result<()> {
+    super::fatal::raw_again()?;
+    execute!(
+        term.backend_mut(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        cursor::Hide
+    )?;
+    term.clear()?;
+    Ok(())
+}
+
 /// Reads the terminal on its own thread until told to stop.
 ///
 /// crossterm's reader spins forever once the terminal hangs up (a read of
@@ -346,16 +372,28 @@ fn enter(without: &str) -> Result<(Guard, Term)> {
 /// the terminal until another came, and `q` after resizing an SSH window
 /// did nothing.
 struct Input {
-    rx: Receiver<std::io::Result<Event>>,
+    rx: Receiver<std::io::Result<Incoming>>,
     stop: Arc<AtomicBool>,
     /// Disconnected when the thread has ended.
     done: Receiver<()>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// Blocks SIGWINCH in the calling thread and so in every thread it starts
-/// later: the view's input thread reads it from a signalfd (see
-/// [`Input`]). Called first thing, before any thread is started.
+/// What the input thread reads: the terminal's events, and the process
+/// resumed after it was stopped.
+enum Incoming {
+    Event(Event),
+    /// SIGCONT: the process was stopped (`kill -STOP`, Ctrl-Z in a shell
+    /// that does not leave raw mode) and goes on. Its shell put the
+    /// terminal back in its own modes meanwhile (line mode, echo, the main
+    /// screen): the view sets its own again and draws in full.
+    Resumed,
+}
+
+/// Blocks SIGWINCH and SIGCONT in the calling thread and so in every
+/// thread it starts later: the view's input thread reads them from a
+/// signalfd (see [`Input`]). (A blocked SIGCONT still resumes a stopped
+/// process.) Called first thing, before any thread is started.
 pub fn hold_resize_signal() {
     let set = winch_set();
     // SAFETY: pthread_sigmask is given a valid set and a null old-set
@@ -384,14 +422,15 @@ fn resize_fd() -> std::io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// The signal set of SIGWINCH alone.
+/// The signal set of SIGWINCH and SIGCONT.
 fn winch_set() -> libc::sigset_t {
     // SAFETY: a sigset_t is plain data, initialised by sigemptyset before
-    // use; both calls are given a valid pointer to it.
+    // use; the calls are given a valid pointer to it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::sigaddset(&mut set, libc::SIGCONT);
         set
     }
 }
@@ -400,6 +439,7 @@ fn winch_set() -> libc::sigset_t {
 struct Ready {
     input: bool,
     resized: bool,
+    resumed: bool,
     hangup: bool,
 }
 
@@ -430,16 +470,24 @@ fn tty_ready(winch: &std::os::fd::OwnedFd, ms: i32) -> std::io::Result<Ready> {
             Err(e)
         };
     }
-    let resized = fds[1].revents & libc::POLLIN != 0;
-    if resized {
-        let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-        // SAFETY: reads into a buffer of exactly the length given, from a
+    let (mut resized, mut resumed) = (false, false);
+    if fds[1].revents & libc::POLLIN != 0 {
+        // SAFETY: a signalfd_siginfo is plain data.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let len = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reads into `info`, of exactly the length given, from a
         // descriptor `winch` owns; non-blocking, so it ends at EAGAIN.
-        while unsafe { libc::read(winch.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) } > 0 {}
+        while unsafe { libc::read(winch.as_raw_fd(), (&raw mut info).cast(), len) } > 0 {
+            match info.ssi_signo as i32 {
+                libc::SIGCONT => resumed = true,
+                _ => resized = true,
+            }
+        }
     }
     Ok(Ready {
         input: fds[0].revents & libc::POLLIN != 0,
         resized,
+        resumed,
         hangup: fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0,
     })
 }
@@ -447,7 +495,7 @@ fn tty_ready(winch: &std::os::fd::OwnedFd, ms: i32) -> std::io::Result<Ready> {
 /// Reads what is there: one event, then whatever crossterm has already
 /// parsed (several keys can arrive in one read), a key it split after Esc
 /// put back together ([`rejoin_escapes`](super::keys::rejoin_escapes)).
-fn read_events(tx: &crossbeam_channel::Sender<std::io::Result<Event>>) -> bool {
+fn read_events(tx: &crossbeam_channel::Sender<std::io::Result<Incoming>>) -> bool {
     /// Events taken in one go at most, so each reaches the view soon.
     const BURST: usize = 64;
     let mut burst = Vec::new();
@@ -467,7 +515,7 @@ fn read_events(tx: &crossbeam_channel::Sender<std::io::Result<Event>>) -> bool {
         }
     }
     for ev in super::keys::rejoin_escapes(burst) {
-        if tx.send(Ok(ev)).is_err() {
+        if tx.send(Ok(Incoming::Event(ev))).is_err() {
             return false;
         }
     }
@@ -510,9 +558,13 @@ impl Input {
                     if ready.input && !read_events(&tx) {
                         break;
                     }
-                    if ready.resized {
-                        let ev =
-                            ratatui::crossterm::terminal::size().map(|(w, h)| Event::Resize(w, h));
+                    if ready.resumed && tx.send(Ok(Incoming::Resumed)).is_err() {
+                        break;
+                    }
+                    // Resumed too: the window may have changed meanwhile.
+                    if ready.resized || ready.resumed {
+                        let ev = ratatui::crossterm::terminal::size()
+                            .map(|(w, h)| Incoming::Event(Event::Resize(w, h)));
                         if tx.send(ev).is_err() {
                             break;
                         }
@@ -546,13 +598,18 @@ impl Drop for Input {
     }
 }
 
-/// SIGTERM, SIGHUP and SIGINT set a flag the loop checks: the view then
-/// ends normally and the terminal is restored. A second one while the
-/// first is handled exits at once.
-struct Signals {
-    flag: Arc<AtomicBool>,
-    ids: Vec<signal_hook::SigId>,
-}
+/// SIGTERM, SIGHUP and SIGINT end the view: the first is kept
+/// ([`caught_signal`]) and the loop, which checks it, ends normally, the
+/// terminal restored and a `--record` journal finished; the process then
+/// ends by that signal ([`end_by_caught_signal`]). They stay handled from
+/// before the view starts until the process exits: the journal is finished
+/// after the view ends, and a SIGHUP that came then (a shell passes its
+/// own on to its jobs, after the kernel's, when the terminal closes) used
+/// to kill the process with its journal unfinished, as the handlers were
+/// gone with the view. A second SIGTERM or SIGINT, after one of these two,
+/// ends the process at once (the terminal put back); a second SIGHUP is
+/// the same hangup said twice, and changes nothing.
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
 const SIGNALS: [i32; 3] = [
     signal_hook::consts::SIGTERM,
@@ -560,40 +617,60 @@ const SIGNALS: [i32; 3] = [
     signal_hook::consts::SIGINT,
 ];
 
-impl Signals {
-    fn register() -> Result<Signals> {
-        let flag = Arc::new(AtomicBool::new(false));
-        let mut signals = Signals {
-            flag: Arc::clone(&flag),
-            ids: Vec::new(),
-        };
-        for sig in SIGNALS {
-            // Handlers run in order: a second signal, with the flag already
-            // set by the first, ends the process at once.
-            signals.ids.push(
-                signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag))
-                    .context("installing signal handlers")?,
-            );
-            signals.ids.push(
-                signal_hook::flag::register(sig, Arc::clone(&flag))
-                    .context("installing signal handlers")?,
-            );
-        }
-        Ok(signals)
+/// What a signal does, given the one caught before (0: none): whether it
+/// is kept as the one the view ends by, and whether it ends the process
+/// at once.
+fn on_signal(before: i32, sig: i32) -> (bool, bool) {
+    let urgent = |s| s == libc::SIGTERM || s == libc::SIGINT;
+    match before {
+        0 => (true, false),
+        b => (false, urgent(b) && urgent(sig)),
     }
 }
 
-impl Drop for Signals {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
-        // signal-hook keeps its handler installed, which would leave these
-        // signals ignored from now on: give them back their default action.
-        let always = Arc::new(AtomicBool::new(true));
-        for sig in SIGNALS {
-            let _ = signal_hook::flag::register_conditional_default(sig, Arc::clone(&always));
-        }
+/// Installs the handlers of [`SIGNALS`], once; they stay until the
+/// process exits.
+pub fn handle_signals() -> Result<()> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    for sig in SIGNALS {
+        let action = move || {
+            let before = CAUGHT.load(Ordering::SeqCst);
+            let (keep, at_once) = on_signal(before, sig);
+            if keep {
+                let _ = CAUGHT.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+            }
+            if at_once {
+                super::fatal::put_back();
+                signal_hook::low_level::exit(128 + sig);
+            }
+        };
+        // SAFETY: the action uses atomics, write(2), tcsetattr(3) and
+        // _exit(2) only, all async-signal-safe; it allocates nothing.
+        unsafe { signal_hook::low_level::register(sig, action) }
+            .context("installing signal handlers")?;
+    }
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
+/// The first of SIGTERM, SIGHUP and SIGINT received since
+/// [`handle_signals`], if any.
+pub fn caught_signal() -> Option<i32> {
+    Some(CAUGHT.load(Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
+/// If a signal ended the view, ends the process by it, as its default
+/// action would have (status 128+n to a shell: 130, 143, 129), now that
+/// everything is finished. Returns if none was caught.
+pub fn end_by_caught_signal() {
+    if let Some(sig) = caught_signal() {
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
+        // Should the signal not end it (it cannot be raised): the same
+        // status.
+        std::process::exit(128 + sig);
     }
 }
 
@@ -629,7 +706,7 @@ pub fn run(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<(
 }
 
 fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<()> {
-    let signals = Signals::register()?;
+    handle_signals()?;
     let without = match app.source {
         super::app::SourceKind::Live => "`causeway record` writes a journal without it",
         super::app::SourceKind::Replay { .. } => {
@@ -665,8 +742,11 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         if PANICKED.load(Ordering::SeqCst) {
             bail!("an internal error stopped the view (its message is printed above)");
         }
-        if signals.flag.load(Ordering::Relaxed) {
+        if caught_signal().is_some() {
             break;
+        }
+        if crate::memory::running_low() {
+            return Err(crate::memory::low_error());
         }
         if app.quit {
             QUIT_BY_KEY.store(true, Ordering::SeqCst);
@@ -696,11 +776,16 @@ fn run_view(app: &mut App, feed: Option<(&Receiver<Batch>, &Spares)>) -> Result<
         };
         select! {
             recv(input.rx) -> ev => match ev {
-                Ok(Ok(ev)) => {
+                Ok(Ok(Incoming::Event(ev))) => {
                     let changed = on_terminal_event(app, ev);
                     exports.start(app);
                     dirty |= changed;
                     urgent |= changed;
+                }
+                Ok(Ok(Incoming::Resumed)) => {
+                    reenter(&mut term).context("setting the terminal up again")?;
+                    dirty = true;
+                    urgent = true;
                 }
                 Ok(Err(e)) => return Err(e).context("reading the terminal"),
                 Err(_) => bail!("the terminal input thread stopped"),
