@@ -1138,11 +1138,18 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
         ParentLink::Unknown(k) => Some(k),
         ParentLink::Root => None,
     };
-    let same = match (causal_key, n.current_parent) {
-        (Some(a), Some(b)) => a.same_process(b),
-        (None, None) => true,
-        _ => false,
-    };
+    // Scrubbed back to a moment its parent was still running, the parent
+    // that started it was its parent then: what it became since is later.
+    let parent_alive_then = app.at.is_some_and(|t| {
+        n.parent_id()
+            .is_some_and(|p| app.tree.node(p).exit_time.is_none_or(|e| e > t))
+    });
+    let same = parent_alive_then
+        || match (causal_key, n.current_parent) {
+            (Some(a), Some(b)) => a.same_process(b),
+            (None, None) => true,
+            _ => false,
+        };
     if !same {
         let now_parent = match n.current_parent {
             Some(k) => match app.tree.find(k) {

@@ -371,6 +371,16 @@ fn reparented_process_shows_both_parents() {
         "{text}"
     );
     assert!(text.contains("now      1 systemd (reparented)"), "{text}");
+    // Scrubbed back to before its parent exited: its parent was its
+    // parent then.
+    app.at = Some(daemon.start + 1);
+    let text = screen(&draw(&mut app, 80, 24));
+    assert!(
+        text.contains(&format!("parent   {} sh", shell.pid)),
+        "{text}"
+    );
+    assert!(!text.contains("reparented"), "{text}");
+    app.at = None;
     // Its exec history: two programs.
     let text = screen(&draw(&mut app, 200, 50));
     assert!(text.contains("execs    2"), "{text}");
