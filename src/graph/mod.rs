@@ -288,6 +288,25 @@ pub fn renamed_exec(exec: &ExecInfo, comm: &str) -> bool {
         && (exec.file.is_empty() || renamed(&exec.file, &exec.argv, comm))
 }
 
+/// The path of the `#!` script process `seed` was running when listed, if
+/// it was one: the kernel names a process (its comm, 15 bytes at most)
+/// after the path exec'd, which for a script is its own and becomes its
+/// interpreter's `argv[1]`; a shell given a script to run (`sh
+/// ./backup.sh`) is named after the shell.
+fn listed_script(seed: &crate::event::SeedProcess) -> Option<&[u8]> {
+    let [arg0, script, ..] = seed.argv.as_slice() else {
+        return None;
+    };
+    let comm = seed.comm.as_str().as_bytes();
+    // The name whole, or cut by the kernel (at 15 bytes, or before a
+    // character it would split).
+    let named = |path: &[u8]| {
+        let name = basename(path);
+        !comm.is_empty() && (name == comm || (comm.len() >= 12 && name.starts_with(comm)))
+    };
+    (!seed.exe.is_empty() && named(script) && !named(arg0)).then_some(script.as_slice())
+}
+
 /// A name's bytes as [`display_name`] shows them: bytes that are not
 /// UTF-8 as `\xNN`, as `export --text` shows them.
 pub fn printable_name(name: &[u8]) -> String {
@@ -682,10 +701,15 @@ impl CausalTree {
         }
         // The program it was running at the scan, unless an exec was seen.
         if node.execs.is_empty() && (!seed.exe.is_empty() || !seed.argv.is_empty()) {
+            // A `#!` script is listed as its interpreter's (`/usr/bin/dash`,
+            // argv `/bin/sh ./backup.sh`): told by its comm, which the
+            // kernel took from the script's name, and taken as exec'd by
+            // that path, as it is named when seen exec'd.
+            let exe = listed_script(seed).unwrap_or(&seed.exe).to_vec();
             node.execs.push(ExecRecord {
                 time: None,
                 info: ExecInfo {
-                    exe: seed.exe.clone(),
+                    exe,
                     file: seed.exe.clone(),
                     deleted: seed.exe_deleted,
                     argv: seed.argv.clone(),

@@ -1371,3 +1371,37 @@ fn a_script_is_named_by_itself_not_its_interpreter() {
     assert_eq!(display_name(Some(&typed), &Comm::from("sh")), "dash");
     assert_eq!(run_as(&typed), Some(RunAs::Alias("sh".into())));
 }
+
+#[test]
+fn a_script_listed_at_start_is_named_as_one_seen_exec_d() {
+    let listed = |pid: u32, comm: &str, argv: &[&str]| {
+        let mut seed = crate::event::SeedProcess::bare(ProcKey::new(pid, 5), comm);
+        seed.exe = b"/usr/bin/dash".to_vec();
+        seed.argv = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+        Message::Seed(seed)
+    };
+    let tree = CausalTree::from_messages(&[
+        // Run by its #! line: the kernel named it after the script.
+        listed(10, "backup.sh", &["/bin/sh", "./backup.sh", "--all"]),
+        // A shell given a script: named after the shell.
+        listed(11, "sh", &["sh", "./backup.sh"]),
+        // A long script name, cut to 15 bytes in the comm.
+        listed(
+            12,
+            "nightly-rotatio",
+            &["/bin/sh", "/opt/nightly-rotation.sh"],
+        ),
+    ]);
+    let name = |pid| tree.node(tree.find_pid(pid).unwrap()).display_name();
+    assert_eq!(name(10), "backup.sh");
+    assert_eq!(name(11), "dash");
+    assert_eq!(name(12), "nightly-rotation.sh");
+    let exec = tree
+        .node(tree.find_pid(10).unwrap())
+        .current_exec()
+        .unwrap()
+        .clone();
+    assert!(exec.script());
+    assert_eq!(exec.file, b"/usr/bin/dash");
+    assert_eq!(run_as(&exec), None);
+}
