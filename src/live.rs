@@ -102,6 +102,10 @@ pub fn seed_messages(seeds: impl IntoIterator<Item = SeedProcess>) -> Vec<Messag
     out
 }
 
+/// How a stretch between a journal whose recorder had stopped and the
+/// live view names the view (a gap's `after`).
+pub const LIVE_VIEW: &str = "the live view";
+
 /// The journal a live view began with: how messages name it, and its
 /// newest file (the one a recorder still running writes).
 struct Recording {
@@ -171,7 +175,7 @@ fn ended_recording_gap(feed: &[Batch], before: String, from: u64, to: u64) -> Ga
     Gap {
         stretch: Stretch {
             before,
-            after: "the live view".to_string(),
+            after: LIVE_VIEW.to_string(),
             from,
             to,
             files: None,

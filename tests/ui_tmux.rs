@@ -1034,7 +1034,7 @@ fn a_history_whose_recorder_had_stopped_says_what_ended_since() {
     t.wait_text("find: ");
     t.run(&["send-keys", "-l", &marker]);
     t.keys(&["Enter"]);
-    let s = t.wait_text("ended unseen between two recordings");
+    let s = t.wait_text("ended unseen between the end of j.jsonl");
     assert!(!s.contains("records lost"), "{s}");
     t.keys(&["q"]);
     t.expect_shell_back(0);

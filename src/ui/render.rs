@@ -1015,11 +1015,19 @@ fn node_detail(app: &App, id: NodeId, width: u16, height: u16) -> Vec<Line<'stat
     match (at.exit_time, at.exit) {
         (Some(end), None) if n.gone.is_some() => {
             let from = n.gone.unwrap_or(end);
+            // A journal's recorder that had stopped before a live view
+            // began: the stretch ends at the view, not at a recording.
+            let between = match app.tree.gaps().iter().find(|g| g.stretch.from == from) {
+                Some(g) if g.stretch.after == crate::live::LIVE_VIEW => {
+                    format!("between the end of {} and the live view", g.stretch.before)
+                }
+                _ => "between two recordings".to_string(),
+            };
             lines.push(Line::from(vec![
                 label(app, "ended"),
                 Span::styled("gone", t.dim()),
                 Span::raw(format!(
-                    ": ended unseen between two recordings, after {} and before {}",
+                    ": ended unseen {between}, after {} and before {}",
                     datetime(app, from),
                     datetime(app, end)
                 )),
