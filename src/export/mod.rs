@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::event::{ExitStatus, Failure, ProcKey, errno_name, signal_name, tcp_state_name};
-use crate::graph::{CausalTree, ConnId, Connection, NodeId, ParentLink};
+use crate::graph::{CausalTree, ConnId, Connection, Node, NodeId, ParentLink};
 use crate::journal::{Header, encode_bytes, rfc3339, wall_time};
 
 mod text;
@@ -117,6 +117,25 @@ fn peer(tree: &CausalTree, id: NodeId, time: &dyn Fn(u64) -> String) -> Value {
         "argv": exec.map(|e| e.argv.iter().map(|a| encode_bytes(a)).collect::<Vec<_>>()),
         "end_time": n.exit_time.map(time),
     })
+}
+
+/// The process `n` was handed to when the one that started it ended (init,
+/// a subreaper), as the view's `now` says it: `{pid, start, comm}`; null
+/// when its parent is still the one that started it, or not known.
+fn reparented_to(tree: &CausalTree, n: &Node) -> Value {
+    let started_by = match n.causal_parent {
+        ParentLink::Known(p) => Some(tree.node(p).key),
+        ParentLink::Unknown(k) => Some(k),
+        ParentLink::Root => None,
+    };
+    match (n.current_parent, started_by) {
+        (Some(now), Some(by)) if !now.same_process(by) => json!({
+            "pid": now.pid,
+            "start": now.start,
+            "comm": tree.find(now).map(|id| tree.node(id).comm.as_str()),
+        }),
+        _ => Value::Null,
+    }
 }
 
 fn key(k: ProcKey) -> Value {
@@ -263,6 +282,7 @@ fn process(tree: &CausalTree, id: NodeId, role: &str, time: &dyn Fn(u64) -> Stri
         // Adopted by init before causeway began: init did not start it.
         "parent_inferred": n.parent_inferred || n.adopted,
         "adopted": n.adopted,
+        "reparented_to": reparented_to(tree, n),
         "parent_exec": parent_exec,
         "seeded": n.seeded,
         "started_unseen": n.started_unseen,

@@ -352,6 +352,14 @@ fn process_line(p: &Value, parent: Option<&Value>, seeded: &str) -> String {
         format!("started {}", clock(&p["start_time"]))
     };
     let _ = write!(line, "  ({started}");
+    // Handed to init or a subreaper when the one that started it ended.
+    let now = &p["reparented_to"];
+    if let Some(pid) = now["pid"].as_u64() {
+        let _ = write!(line, ", reparented to {pid}");
+        if let Some(comm) = now["comm"].as_str() {
+            let _ = write!(line, " {}", format::text(comm.as_bytes(), 40));
+        }
+    }
     match &p["end"] {
         Value::Null => line.push_str(", running)"),
         end => {
@@ -567,6 +575,39 @@ mod tests {
             id,
             tree.last_ktime(),
         ))
+    }
+
+    #[test]
+    fn a_process_handed_to_init_says_so() {
+        let mut s = Synth::new();
+        let init = s.seed(1, None, "systemd", &["systemd"]);
+        let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
+        let daemon = s.spawn(shell, 0, "/usr/bin/daemon", &["daemon"]);
+        s.exit(shell, init, ExitStatus::Code(0));
+        s.exec(daemon, init, 0, "/usr/bin/daemon", &["daemon", "--fg"]);
+        let tree = CausalTree::from_messages(&s.messages);
+        let id = tree.find_pid(daemon.pid).unwrap();
+        let doc = super::super::chain(&tree, &synth::header(), id, tree.last_ktime());
+        let of = |pid: u32| {
+            doc["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["pid"] == pid)
+                .unwrap()
+                .clone()
+        };
+        let selected = of(daemon.pid);
+        assert_eq!(selected["reparented_to"]["pid"], 1);
+        assert_eq!(selected["reparented_to"]["comm"], "systemd");
+        assert_eq!(selected["parent"]["pid"], shell.pid);
+        let text = text_of(&s.messages, daemon.pid);
+        assert!(
+            text.contains(", reparented to 1 systemd, running)"),
+            "{text}"
+        );
+        // Its parent, started by init and under it still: none.
+        assert_eq!(of(shell.pid)["reparented_to"], Value::Null);
     }
 
     #[test]
