@@ -503,7 +503,7 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
         )),
         Some(RunAs::Disguise(name)) => left.push((
             Span::styled(format!(" (argv0 {name})"), t.alert()),
-            Part::Free(")"),
+            Part::Alert(")"),
         )),
         None => {}
     }
@@ -511,7 +511,7 @@ fn tree_line(app: &App, vr: &VisibleRow, cut: Cut, width: usize) -> Line<'static
     if let Some(comm) = at.renamed_to(app.at) {
         left.push((
             Span::styled(format!(" (comm {comm})"), t.alert()),
-            Part::Free(")"),
+            Part::Alert(")"),
         ));
     }
     // Folded: how many children it hides.
@@ -699,9 +699,14 @@ enum Part {
     /// The program's name: cut only when the row has no room even without
     /// the free text.
     Name,
-    /// Free text (a new name it gave itself, a cgroup, its arguments):
-    /// cut first, in the order it comes, keeping this closing part.
+    /// Free text (a name it was run as, a cgroup, its arguments): cut
+    /// first, in the order it comes, keeping this closing part.
     Free(&'static str),
+    /// Free text that is an alert (a name it gave itself, an `argv[0]`
+    /// passing for another process): cut as free text is, but where even
+    /// the name has no room, kept to [`FREE_MIN`] columns before the name
+    /// is cut (the name's part saying what it began as first).
+    Alert(&'static str),
 }
 
 /// Columns a [`Part::Free`] span with a closing part is cut to at least
@@ -713,10 +718,10 @@ const FREE_MIN: usize = 10;
 /// the name is cut (an ellipsis marks a cut); padded to exactly `width`.
 /// At 80 columns a renamed process deep in the tree keeps its `↗30`
 /// rather than its whole `(comm …)`.
-fn fit_row(parts: Vec<(Span<'static>, Part)>, width: usize) -> Vec<Span<'static>> {
+fn fit_row(mut parts: Vec<(Span<'static>, Part)>, width: usize) -> Vec<Span<'static>> {
     let total: usize = parts.iter().map(|(s, _)| s.width()).sum();
     let fixed: usize = (parts.iter())
-        .filter(|(_, p)| !matches!(p, Part::Free(_)))
+        .filter(|(_, p)| !matches!(p, Part::Free(_) | Part::Alert(_)))
         .map(|(s, _)| s.width())
         .sum();
     if total <= width {
@@ -727,7 +732,7 @@ fn fit_row(parts: Vec<(Span<'static>, Part)>, width: usize) -> Vec<Span<'static>
         let mut room = width - fixed;
         let mut cut = false;
         for (span, part) in parts {
-            let Part::Free(end) = part else {
+            let (Part::Free(end) | Part::Alert(end)) = part else {
                 out.push(span);
                 continue;
             };
@@ -755,23 +760,51 @@ fn fit_row(parts: Vec<(Span<'static>, Part)>, width: usize) -> Vec<Span<'static>
         }
         return fit_spans(out, width);
     }
-    // No room even for the name: the free text goes, and the name is cut
-    // so that the markers after it stay in view.
-    let name_w: usize = (parts.iter())
+    // No room even for the name: the free text goes, an alert is cut to
+    // its least, and the name is cut so that the markers after it stay in
+    // view: what it began as first, then the program's name.
+    let alert_w = |span: &Span<'static>| span.width().min(FREE_MIN);
+    let alerts: usize = (parts.iter())
+        .filter(|(_, p)| matches!(p, Part::Alert(_)))
+        .map(|(s, _)| alert_w(s))
+        .sum();
+    let names: Vec<usize> = (parts.iter())
         .filter(|(_, p)| *p == Part::Name)
         .map(|(s, _)| s.width())
-        .sum();
-    let mut room = width.saturating_sub(fixed - name_w);
+        .collect();
+    let name_w: usize = names.iter().sum();
+    let mut room = width.saturating_sub(fixed - name_w + alerts);
     if room < 2 {
-        return fit_spans(parts.into_iter().map(|(s, _)| s).collect(), width);
+        // Not even that: the alerts go too (the detail pane says them).
+        room = width.saturating_sub(fixed - name_w);
+        if room < 2 {
+            return fit_spans(parts.into_iter().map(|(s, _)| s).collect(), width);
+        }
+        parts.retain(|(_, p)| !matches!(p, Part::Alert(_)));
     }
+    // The program's name (the last name part) has the room first.
+    let mut shares = vec![0; names.len()];
+    for (share, w) in shares.iter_mut().zip(&names).rev() {
+        *share = (*w).min(room);
+        room -= *share;
+    }
+    let mut shares = shares.into_iter();
     for (span, part) in parts {
         match part {
             Part::Keep => out.push(span),
             Part::Free(_) => {}
+            Part::Alert(end) => {
+                if span.width() <= FREE_MIN {
+                    out.push(span);
+                } else {
+                    let body = span.content.strip_suffix(end).unwrap_or(&span.content);
+                    let end_w = Span::raw(end).width();
+                    let said = format!("{}{end}", format::fit(body, FREE_MIN - end_w));
+                    out.push(Span::styled(said, span.style));
+                }
+            }
             Part::Name => {
-                let said = format::fit(&span.content, room);
-                room = room.saturating_sub(Span::raw(said.as_str()).width());
+                let said = format::fit(&span.content, shares.next().unwrap_or(0));
                 if !said.is_empty() {
                     out.push(Span::styled(said, span.style));
                 }

@@ -1959,3 +1959,33 @@ fn a_deleted_program_and_a_disguise_stand_out_and_an_alias_does_not() {
         "{scr}"
     );
 }
+
+#[test]
+fn a_disguise_survives_a_narrow_row_before_what_it_began_as() {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let mut parent = init;
+    for _ in 0..4 {
+        parent = s.spawn(parent, 0, "/bin/sh", &["sh", "-c", "x"]);
+    }
+    let payload = s.spawn(parent, 0, "/usr/bin/python3", &["python3", "/tmp/drop.py"]);
+    s.exec_file(
+        payload,
+        parent,
+        0,
+        ("/proc/self/fd/3", "/memfd:payload"),
+        true,
+        &["[kworker/u4:2]", "302"],
+    );
+    let mut app = replay(s.messages, vec![]);
+    select_pid(&mut app, payload.pid);
+    for w in [80, 100, 200] {
+        let scr = screen(&draw(&mut app, w, 24));
+        let row = scr
+            .lines()
+            .find(|l| l.contains(&format!("└─   {} ", payload.pid)))
+            .unwrap_or_else(|| panic!("{w}:\n{scr}"));
+        assert!(row.contains("(deleted)"), "{w}: {row}");
+        assert!(row.contains("(argv0 "), "{w}: {row}");
+    }
+}
