@@ -1138,6 +1138,8 @@ fn a_slow_terminal_is_put_back_when_the_view_ends() {
         Command::new(BIN)
             .arg("replay")
             .arg(&path)
+            // Whatever the test's own TERM (a CI runner's may be dumb).
+            .env("TERM", "xterm-256color")
             .stdin(slave.try_clone().expect("dup"))
             .stdout(slave.try_clone().expect("dup"))
             .stderr(slave)
@@ -1209,6 +1211,8 @@ fn recording_view(
         Command::new(BIN)
             .args(["live", "--record"])
             .arg(journal)
+            // Whatever the test's own TERM (a CI runner's may be dumb).
+            .env("TERM", "xterm-256color")
             .stdin(slave.try_clone().expect("dup"))
             .stdout(slave)
             .stderr(stderr)

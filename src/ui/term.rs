@@ -311,11 +311,23 @@ fn install_panic_hook() {
     });
 }
 
+/// A terminal that says it cannot move its cursor or clear its screen
+/// (`TERM=dumb`: an editor's shell buffer): the view's escape sequences
+/// would be printed as text there.
+fn dumb_terminal(term: Option<&std::ffi::OsStr>) -> bool {
+    term.is_some_and(|t| t == "dumb")
+}
+
 /// Takes the terminal for the view; `without` says what does the view's
 /// work where there is no terminal.
 fn enter(without: &str) -> Result<(Guard, Term)> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the view needs a terminal (standard input and output are not both one); {without}");
+    }
+    if dumb_terminal(std::env::var_os("TERM").as_deref()) {
+        bail!(
+            "the view needs a terminal that can move its cursor, and TERM=dumb says this one cannot (an editor's shell?); {without}"
+        );
     }
     install_panic_hook();
     if let Ok(mut t) = VIEW_THREAD.lock() {
@@ -1086,6 +1098,15 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dumb_terminal_is_refused_and_others_are_not() {
+        assert!(dumb_terminal(Some(std::ffi::OsStr::new("dumb"))));
+        for t in ["xterm-256color", "linux", "screen", "tmux-256color", ""] {
+            assert!(!dumb_terminal(Some(std::ffi::OsStr::new(t))), "{t}");
+        }
+        assert!(!dumb_terminal(None));
+    }
 
     #[test]
     fn a_write_to_a_closed_terminal_says_it_was_closed() {
