@@ -579,13 +579,8 @@ mod tests {
 
     #[test]
     fn a_process_handed_to_init_says_so() {
-        let mut s = Synth::new();
-        let init = s.seed(1, None, "systemd", &["systemd"]);
-        let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
-        let daemon = s.spawn(shell, 0, "/usr/bin/daemon", &["daemon"]);
-        s.exit(shell, init, ExitStatus::Code(0));
-        s.exec(daemon, init, 0, "/usr/bin/daemon", &["daemon", "--fg"]);
-        let tree = CausalTree::from_messages(&s.messages);
+        let (msgs, shell, daemon) = synth::reparented();
+        let tree = CausalTree::from_messages(&msgs);
         let id = tree.find_pid(daemon.pid).unwrap();
         let doc = super::super::chain(&tree, &synth::header(), id, tree.last_ktime());
         let of = |pid: u32| {
@@ -601,7 +596,7 @@ mod tests {
         assert_eq!(selected["reparented_to"]["pid"], 1);
         assert_eq!(selected["reparented_to"]["comm"], "systemd");
         assert_eq!(selected["parent"]["pid"], shell.pid);
-        let text = text_of(&s.messages, daemon.pid);
+        let text = text_of(&msgs, daemon.pid);
         assert!(
             text.contains(", reparented to 1 systemd, running)"),
             "{text}"

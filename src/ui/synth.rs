@@ -161,6 +161,14 @@ impl Synth {
     /// An exec of `exe` (the path given) that ran `file` (as the probe
     /// resolves it; "" for not known, as in an older journal), `deleted`
     /// when it had no links.
+    /// A chain of `depth` shells (`sh -c x`) under `under`, each the
+    /// last's child: the innermost, for a row deep in the tree.
+    pub fn nested(&mut self, under: ProcKey, depth: usize) -> ProcKey {
+        (0..depth).fold(under, |parent, _| {
+            self.spawn(parent, 0, "/bin/sh", &["sh", "-c", "x"])
+        })
+    }
+
     pub fn exec_file(
         &mut self,
         proc: ProcKey,
@@ -525,6 +533,18 @@ pub fn fileless() -> (Synth, [ProcKey; 4]) {
         &["[kworker/u4:2]", "-q"],
     );
     (s, [py, shell, x, memfd])
+}
+
+/// A shell (`sh`) under init that started `daemon` and exited; the daemon,
+/// handed to init, then ran `daemon --fg`: `(messages, shell, daemon)`.
+pub fn reparented() -> (Vec<Message>, ProcKey, ProcKey) {
+    let mut s = Synth::new();
+    let init = s.seed(1, None, "systemd", &["systemd"]);
+    let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
+    let daemon = s.spawn(shell, 0, "/usr/bin/daemon", &["daemon"]);
+    s.exit(shell, init, ExitStatus::Code(0));
+    s.exec(daemon, init, 0, "/usr/bin/daemon2", &["daemon2", "--fg"]);
+    (s.messages, shell, daemon)
 }
 
 /// An orphan init adopted before causeway began: `python3 kw.py` (pid

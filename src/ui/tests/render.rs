@@ -357,13 +357,8 @@ fn connection_list_and_peer() {
 
 #[test]
 fn reparented_process_shows_both_parents() {
-    let mut s = Synth::new();
-    let init = s.seed(1, None, "systemd", &["systemd"]);
-    let shell = s.spawn(init, 0, "/bin/sh", &["sh"]);
-    let daemon = s.spawn(shell, 0, "/usr/bin/daemon", &["daemon"]);
-    s.exit(shell, init, ExitStatus::Code(0));
-    s.exec(daemon, init, 0, "/usr/bin/daemon2", &["daemon2", "--fg"]);
-    let mut app = replay(s.messages, vec![]);
+    let (msgs, shell, daemon) = synth::reparented();
+    let mut app = replay(msgs, vec![]);
     select_pid(&mut app, daemon.pid);
     let text = screen(&draw(&mut app, 80, 24));
     assert!(
@@ -1742,10 +1737,7 @@ fn a_renamed_process_keeps_its_connection_count_at_80_columns() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
     // Deep enough that the row has no room for all of it.
-    let mut parent = init;
-    for _ in 0..4 {
-        parent = s.spawn(parent, 0, "/bin/sh", &["sh", "-c", "x"]);
-    }
+    let parent = s.nested(init, 4);
     let miner = s.spawn(parent, 0, "/usr/bin/python3", &["python3", "/tmp/kw.py"]);
     s.renamed((miner, parent), "kworker/0:1", 9);
     s.outbound_churn((miner, parent), 10..39, |_| true);
@@ -1964,10 +1956,7 @@ fn a_deleted_program_and_a_disguise_stand_out_and_an_alias_does_not() {
 fn a_disguise_survives_a_narrow_row_before_what_it_began_as() {
     let mut s = Synth::new();
     let init = s.seed(1, None, "systemd", &["systemd"]);
-    let mut parent = init;
-    for _ in 0..4 {
-        parent = s.spawn(parent, 0, "/bin/sh", &["sh", "-c", "x"]);
-    }
+    let parent = s.nested(init, 4);
     let payload = s.spawn(parent, 0, "/usr/bin/python3", &["python3", "/tmp/drop.py"]);
     s.exec_file(
         payload,
