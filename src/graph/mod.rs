@@ -1044,6 +1044,17 @@ impl CausalTree {
                 child.current_parent = reaper;
             }
         }
+        // A subreaper (or init of a namespace) ending hands on the orphans
+        // it had adopted too, which are not its causal children: looked
+        // for only when the probe said it left children (a `reaper`).
+        if let Some(to) = reaper {
+            let key = self.nodes[id.index()].key;
+            for n in &mut self.nodes {
+                if n.is_alive() && n.current_parent.is_some_and(|p| p.same_process(key)) {
+                    n.current_parent = Some(to);
+                }
+            }
+        }
         self.net_process_exited(id, t);
     }
 

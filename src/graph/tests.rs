@@ -1405,3 +1405,39 @@ fn a_script_listed_at_start_is_named_as_one_seen_exec_d() {
     assert_eq!(exec.file, b"/usr/bin/dash");
     assert_eq!(run_as(&exec), None);
 }
+
+#[test]
+fn a_subreaper_ending_hands_on_the_orphans_it_had_adopted() {
+    let mut s = Script::new();
+    let init = key(1, 1);
+    let (shim, job, worker) = (key(10, 2), key(20, 3), key(30, 4));
+    s.fork(init, shim);
+    // The shim (a subreaper) starts a job, which starts a worker and
+    // exits: the worker is handed to the shim.
+    s.fork(shim, job);
+    s.fork(job, worker);
+    s.event(
+        job,
+        job.pid,
+        shim,
+        EventKind::Exit {
+            status: ExitStatus::Code(0),
+            reaper: Some(shim),
+        },
+    );
+    // The shim ends: its adopted worker goes to init.
+    s.event(
+        shim,
+        shim.pid,
+        init,
+        EventKind::Exit {
+            status: ExitStatus::Code(0),
+            reaper: Some(init),
+        },
+    );
+    let tree = CausalTree::from_messages(&s.msgs);
+    let w = tree.node(tree.find(worker).unwrap());
+    assert_eq!(w.current_parent, Some(init));
+    // Its causal parent is still the job that started it.
+    assert_eq!(w.parent_id().map(|p| tree.node(p).key), Some(job));
+}
