@@ -175,9 +175,14 @@ fn limited(limit: Option<u64>) -> String {
 
 /// The error that ends the view when memory runs low.
 pub fn low_error() -> anyhow::Error {
-    anyhow::anyhow!(
-        "out of memory: an allocation of {} bytes failed, and the view ended while it \
-         still could ({})",
+    anyhow::anyhow!(low_said("the view ended"))
+}
+
+/// What running low made causeway do (`the view ended`, `the recording
+/// stopped`), said with why.
+pub fn low_said(what: &str) -> String {
+    format!(
+        "out of memory: an allocation of {} bytes failed, and {what} while it still could ({})",
         FAILED.load(Ordering::SeqCst),
         limited(address_space_limit())
     )
@@ -274,6 +279,24 @@ mod tests {
         );
         FAILED.store(0, Ordering::SeqCst);
         LIMIT.store(0, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn running_low_says_what_it_stopped() {
+        let said = low_said("the recording stopped");
+        assert!(
+            said.starts_with("out of memory: an allocation of "),
+            "{said}"
+        );
+        assert!(
+            said.contains("and the recording stopped while it still could ("),
+            "{said}"
+        );
+        assert!(
+            low_error()
+                .to_string()
+                .contains("and the view ended while it still could")
+        );
     }
 
     #[test]

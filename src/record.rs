@@ -589,6 +589,16 @@ fn write_all(
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(());
         }
+        // An allocation failed and the reserve was given back: stopped as
+        // on a signal, while what was received can still be written and
+        // summed up.
+        if crate::memory::running_low() {
+            say!(
+                "causeway: {}",
+                crate::memory::low_said("the recording stopped")
+            );
+            return Ok(());
+        }
         let wait = deadline.map_or(tick, |d| {
             d.saturating_duration_since(Instant::now()).min(tick)
         });
