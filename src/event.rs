@@ -1008,6 +1008,21 @@ pub struct Stretch {
     pub first_read: Option<u64>,
 }
 
+impl Stretch {
+    /// The stretch between two whole recordings, `before` ending at
+    /// `from` and `after` beginning at `to`.
+    pub fn between(before: &str, after: &str, from: u64, to: u64) -> Stretch {
+        Stretch {
+            before: before.to_string(),
+            after: after.to_string(),
+            from,
+            to,
+            files: None,
+            first_read: None,
+        }
+    }
+}
+
 impl Message {
     /// When it happened (boot-time ns), for what has a time: not a scanned
     /// process, nor a cgroup's name.

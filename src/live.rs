@@ -158,7 +158,7 @@ fn being_written(path: &Path) -> bool {
 /// between two recordings: what the probe listed then (the feed's opening,
 /// in `feed`: its processes, then the sockets it listed before any event)
 /// says what ended in it, unseen.
-fn ended_recording_gap(feed: &[Batch], before: String, from: u64, to: u64) -> Gap {
+fn ended_recording_gap(feed: &[Batch], before: &str, from: u64, to: u64) -> Gap {
     let mut procs = Vec::new();
     let mut sockets = Vec::new();
     let opening = feed
@@ -173,14 +173,7 @@ fn ended_recording_gap(feed: &[Batch], before: String, from: u64, to: u64) -> Ga
         }
     }
     Gap {
-        stretch: Stretch {
-            before,
-            after: LIVE_VIEW.to_string(),
-            from,
-            to,
-            files: None,
-            first_read: None,
-        },
+        stretch: Stretch::between(before, LIVE_VIEW, from, to),
         procs,
         sockets,
     }
@@ -296,7 +289,7 @@ impl LiveFeed {
         // ended since it stopped ended unseen, as between two recordings.
         if !being_written(&recording.newest) {
             let gap =
-                ended_recording_gap(&drained, recording.name, tree.last_ktime(), self.attached);
+                ended_recording_gap(&drained, &recording.name, tree.last_ktime(), self.attached);
             tree.apply(&Message::Gap(Box::new(gap)));
         }
         for batch in &drained {
@@ -835,7 +828,7 @@ mod tests {
             vec![socket(7), socket(8)],
             vec![event, socket(9), seed(12)],
         ];
-        let gap = ended_recording_gap(&feed, "j.jsonl".into(), 100, 200);
+        let gap = ended_recording_gap(&feed, "j.jsonl", 100, 200);
         assert_eq!(gap.procs, [ProcKey::new(10, 1), ProcKey::new(11, 1)]);
         // A socket a sweep found later is not of the opening.
         assert_eq!(gap.sockets, [7, 8]);

@@ -449,12 +449,9 @@ mod tests {
         assert_eq!(a.proc, holder);
     }
 
-    fn cookies(c: &[u64]) -> HashSet<u64> {
-        c.iter().copied().collect()
-    }
-
-    #[test]
-    fn a_socket_missing_from_two_listings_in_a_row_is_gone() {
+    /// Owners that saw nginx (300) accept the connection `cookie`: the
+    /// owners, and nginx.
+    fn nginx_accepted(cookie: u64) -> (Owners, ProcKey) {
         let server = ProcKey::new(300, 9_000);
         let mut o = Owners::default();
         o.attribute(&mut ev(
@@ -462,8 +459,18 @@ mod tests {
             Direction::Inbound,
             server,
             "nginx",
-            42,
+            cookie,
         ));
+        (o, server)
+    }
+
+    fn cookies(c: &[u64]) -> HashSet<u64> {
+        c.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_socket_missing_from_two_listings_in_a_row_is_gone() {
+        let (mut o, server) = nginx_accepted(42);
         o.attribute(&mut on(NetKind::Listen, server, "0.0.0.0:80", 7));
         // Missing once: only suspected.
         assert!(o.sweep(&cookies(&[]), 200, |_, _| true).is_empty());
@@ -493,15 +500,7 @@ mod tests {
 
     #[test]
     fn a_held_socket_found_in_close_wait_is_said_so_once() {
-        let server = ProcKey::new(300, 9_000);
-        let mut o = Owners::default();
-        o.attribute(&mut ev(
-            NetKind::Accept,
-            Direction::Inbound,
-            server,
-            "nginx",
-            42,
-        ));
+        let (mut o, server) = nginx_accepted(42);
         // 43 is not held: nobody to say it of.
         let found = o.peer_closed(&unheld(&[42, 43]), 200);
         let [s] = &found[..] else {

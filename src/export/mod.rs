@@ -766,14 +766,7 @@ mod tests {
             .filter(|&k| k != key)
             .collect();
         tree.apply(&crate::event::Message::Gap(Box::new(crate::event::Gap {
-            stretch: crate::event::Stretch {
-                before: "a".into(),
-                after: "b".into(),
-                from,
-                to,
-                files: None,
-                first_read: None,
-            },
+            stretch: crate::event::Stretch::between("a", "b", from, to),
             procs: listed,
             sockets: vec![],
         })));

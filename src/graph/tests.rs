@@ -813,14 +813,7 @@ fn tcp(kind: NetKind, direction: Direction, local: &str, remote: &str, cookie: u
 /// sockets `cookies` when it began at `to`.
 fn gap(from: u64, to: u64, procs: &[ProcKey], cookies: &[u64]) -> Message {
     Message::Gap(Box::new(Gap {
-        stretch: crate::event::Stretch {
-            before: "j.jsonl.1".into(),
-            after: "j.jsonl".into(),
-            from,
-            to,
-            files: None,
-            first_read: None,
-        },
+        stretch: crate::event::Stretch::between("j.jsonl.1", "j.jsonl", from, to),
         procs: procs.to_vec(),
         sockets: cookies.to_vec(),
     }))
@@ -908,14 +901,7 @@ fn what_the_next_recording_does_not_list_ended_in_the_gap_before_it() {
     assert_eq!(
         t.gaps(),
         [GapEnded {
-            stretch: crate::event::Stretch {
-                before: "j.jsonl.1".into(),
-                after: "j.jsonl".into(),
-                from: ended,
-                to: began,
-                files: None,
-                first_read: None,
-            },
+            stretch: crate::event::Stretch::between("j.jsonl.1", "j.jsonl", ended, began),
             processes: 1,
             connections: 1,
         }]

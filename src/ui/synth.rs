@@ -376,14 +376,7 @@ impl Synth {
         let from = self.now;
         let to = from + 1_200_000_000;
         self.messages.push(Message::Gap(Box::new(crate::event::Gap {
-            stretch: crate::event::Stretch {
-                before: "rr.jsonl.1".into(),
-                after: "rr.jsonl".into(),
-                from,
-                to,
-                files: None,
-                first_read: None,
-            },
+            stretch: crate::event::Stretch::between("rr.jsonl.1", "rr.jsonl", from, to),
             procs: listed,
             sockets: vec![],
         })));

@@ -936,15 +936,19 @@ fn costs(app: &mut crate::ui::App, pid: u32, cpu: Option<f64>, rss: u64) {
     app.usage.insert(key, usage);
 }
 
-#[test]
-fn percent_goes_to_the_busiest_process_then_the_next() {
-    let mut app = live(&synth::host(40, 3));
-    let alive: Vec<u32> = app
-        .tree
+/// The pids of the processes running in `app`'s tree, in its order.
+fn alive_pids(app: &crate::ui::App) -> Vec<u32> {
+    app.tree
         .nodes()
         .filter(|(_, n)| n.is_alive())
         .map(|(_, n)| n.key.pid)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn percent_goes_to_the_busiest_process_then_the_next() {
+    let mut app = live(&synth::host(40, 3));
+    let alive = alive_pids(&app);
     assert!(alive.len() >= 4, "{alive:?}");
     // No figures yet: said, nothing moves.
     let before = app.selected;
@@ -1086,12 +1090,7 @@ fn a_connect_in_flight_is_found_by_the_address_it_waits_on() {
 #[test]
 fn percent_again_walks_on_in_order_when_the_ranking_is_refreshed() {
     let mut app = live(&synth::host(40, 3));
-    let alive: Vec<u32> = app
-        .tree
-        .nodes()
-        .filter(|(_, n)| n.is_alive())
-        .map(|(_, n)| n.key.pid)
-        .collect();
+    let alive = alive_pids(&app);
     assert!(alive.len() >= 6, "{alive:?}");
     for (i, cpu) in [90.0, 80.0, 70.0, 60.0, 50.0].into_iter().enumerate() {
         costs(&mut app, alive[i], Some(cpu), 1 << 20);

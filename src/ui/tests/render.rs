@@ -1376,17 +1376,10 @@ fn a_signal_survived_long_before_is_not_the_killer() {
 
 #[test]
 fn a_connection_found_unused_says_so() {
-    use crate::event::{Direction, SeedSocket};
-    let mut msgs = synth::demo();
-    let app0 = replay(msgs.clone(), vec![]);
-    let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
     // Found waiting in nginx's queue while causeway ran.
-    let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 9_999, 0);
-    sock.unused = true;
-    sock.actor.proc = nginx;
-    sock.actor.tid = nginx.pid;
-    sock.seen = app0.tree.last_ktime();
-    msgs.push(crate::event::Message::Socket(sock));
+    let msgs = with_nginx_socket(crate::event::Direction::Inbound, 9_999, |sock| {
+        sock.unused = true;
+    });
     let mut app = replay(msgs, vec![]);
     select_pid(&mut app, 600);
     app.handle(Action::Connections);
@@ -1536,23 +1529,34 @@ fn a_process_ended_between_recordings_is_gone_and_the_gap_is_named() {
     assert!(s.contains(" 4 alive / 5 procs"), "{s}");
 }
 
-/// The demo with a connect of nginx (600) found in flight: called 3 s
-/// before the end of the demo, to 10.88.0.2:81.
-pub(super) fn with_a_connect_in_flight() -> Vec<crate::event::Message> {
-    use crate::event::{Direction, SeedSocket};
+/// The demo with a socket of nginx (600) found stuck at its end by a
+/// sweep, as `stuck` makes it (connecting, unused, its peer closed).
+fn with_nginx_socket(
+    direction: crate::event::Direction,
+    cookie: u64,
+    stuck: impl FnOnce(&mut crate::event::SeedSocket),
+) -> Vec<crate::event::Message> {
     let mut msgs = synth::demo();
     let app0 = replay(msgs.clone(), vec![]);
     let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
-    let mut sock = SeedSocket::tcp_for_test(Direction::Outbound, 9_999, 0);
-    sock.connecting = true;
+    let mut sock = crate::event::SeedSocket::tcp_for_test(direction, cookie, 0);
     sock.actor.proc = nginx;
     sock.actor.tid = nginx.pid;
     sock.seen = app0.tree.last_ktime();
-    sock.opened = sock.seen - 3_000_000_000;
-    sock.local = "10.0.0.1:40046".parse().unwrap();
-    sock.remote = "10.88.0.2:81".parse().unwrap();
+    stuck(&mut sock);
     msgs.push(crate::event::Message::Socket(sock));
     msgs
+}
+
+/// The demo with a connect of nginx (600) found in flight: called 3 s
+/// before the end of the demo, to 10.88.0.2:81.
+pub(super) fn with_a_connect_in_flight() -> Vec<crate::event::Message> {
+    with_nginx_socket(crate::event::Direction::Outbound, 9_999, |sock| {
+        sock.connecting = true;
+        sock.opened = sock.seen - 3_000_000_000;
+        sock.local = "10.0.0.1:40046".parse().unwrap();
+        sock.remote = "10.88.0.2:81".parse().unwrap();
+    })
 }
 
 #[test]
@@ -1591,18 +1595,11 @@ fn a_connect_in_flight_says_connecting_and_its_row_counts_it() {
 
 #[test]
 fn a_connection_its_peer_closed_says_close_wait_and_the_detail_counts_it() {
-    use crate::event::{Direction, SeedSocket};
-    let mut msgs = synth::demo();
-    let app0 = replay(msgs.clone(), vec![]);
-    let nginx = app0.tree.node(app0.tree.find_pid(600).expect("nginx")).key;
-    let mut sock = SeedSocket::tcp_for_test(Direction::Inbound, 9_998, 0);
-    sock.peer_closed = true;
-    sock.actor.proc = nginx;
-    sock.actor.tid = nginx.pid;
-    sock.seen = app0.tree.last_ktime();
-    sock.local = "10.0.0.1:443".parse().unwrap();
-    sock.remote = "10.0.0.9:51000".parse().unwrap();
-    msgs.push(crate::event::Message::Socket(sock));
+    let msgs = with_nginx_socket(crate::event::Direction::Inbound, 9_998, |sock| {
+        sock.peer_closed = true;
+        sock.local = "10.0.0.1:443".parse().unwrap();
+        sock.remote = "10.0.0.9:51000".parse().unwrap();
+    });
     let mut app = replay(msgs, vec![]);
     select_pid(&mut app, 600);
     let buf = draw(&mut app, 200, 50);
